@@ -1,0 +1,177 @@
+"""The entry point for admitting manifests: split a payload, validate each object.
+
+Used by the API intake (``kafkube.manifests`` and write requests) and the CLI
+(``apply -f``, client-side checks). ``split_documents`` never raises on user input;
+``validate_object`` raises only ``ManifestError`` subclasses (``ManifestInvalid``,
+``NoKindMatch``), whose messages follow Kubernetes' wording.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from schemas.checks import check_metadata, check_resource
+from schemas.documents import (
+    MAX_PAYLOAD_BYTES,
+    YAML_PREFIX,
+    DocumentError,
+    DocumentResult,
+    expand,
+    load_chunk,
+    split_chunks,
+    to_json_like,
+)
+from schemas.meta import Resource
+from schemas.paths import field_path
+from schemas.registry import KindInfo, lookup_kind
+from schemas.validation import FieldError, ManifestInvalid, not_supported
+
+__all__ = ["DocumentResult", "split_documents", "unknown_fields", "validate_object"]
+
+R = TypeVar("R", bound=Resource)
+
+
+def _decode(payload: bytes) -> str:
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            f"{YAML_PREFIX}yaml: invalid UTF-8 byte at offset {exc.start}") from None
+    return text.removeprefix("\ufeff")
+
+
+def split_documents(payload: bytes) -> list[DocumentResult]:
+    """Every document of a YAML/JSON payload, in order; ``List`` kinds expand to items.
+
+    Empty documents are dropped. A document that does not parse is returned as an error
+    result (``error`` set), and the others still parse.
+    """
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        message = f"payload is {len(payload)} bytes, more than the {MAX_PAYLOAD_BYTES} allowed"
+        return [DocumentResult(0, 1, error=message)]
+    try:
+        text = _decode(payload)
+    except DocumentError as exc:
+        return [DocumentResult(0, 1, error=str(exc))]
+    results: list[DocumentResult] = []
+    for index, (line, chunk) in enumerate(split_chunks(text)):
+        try:
+            doc = to_json_like(load_chunk(chunk, line))
+        except DocumentError as exc:
+            results.append(DocumentResult(index, line, error=str(exc)))
+            continue
+        results += expand(doc, index, line)
+    return results
+
+
+_TYPE_MESSAGES = {
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "string_type": "must be a string",
+    "bool_type": "must be a boolean",
+    "bool_parsing": "must be a boolean",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "list_type": "must be an array",
+    "datetime_type": "must be an RFC 3339 timestamp",
+    "datetime_parsing": "must be an RFC 3339 timestamp",
+    "datetime_from_date_parsing": "must be an RFC 3339 timestamp",
+}
+
+
+def _field_error(model: type[BaseModel], err: Any) -> FieldError:
+    path = field_path(model, err["loc"])
+    kind = err["type"]
+    if kind == "missing":
+        return FieldError(path, "Required")
+    if kind == "literal_error":
+        supported = sorted(re.findall(r"'((?:[^'\\]|\\.)*)'", err["ctx"]["expected"]))
+        return not_supported(path, err["input"], supported)
+    detail = _TYPE_MESSAGES.get(kind) or err["msg"].removeprefix("Value error, ")
+    return FieldError(path, "Invalid", err["input"], detail)
+
+
+def _name_of(doc: dict[str, Any]) -> str:
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict):
+        return ""
+    for key in ("name", "generateName"):
+        if isinstance(meta.get(key), str) and meta[key]:
+            return str(meta[key])
+    return ""
+
+
+def _kind_info(doc: dict[str, Any]) -> KindInfo:
+    errs: list[FieldError] = []
+    api_version, kind = doc.get("apiVersion"), doc.get("kind")
+    for key, value in (("apiVersion", api_version), ("kind", kind)):
+        if value is None or value == "":
+            errs.append(FieldError(key, "Required"))
+        elif not isinstance(value, str):
+            errs.append(FieldError(key, "Invalid", value, "must be a string"))
+    if errs:
+        raise ManifestInvalid(kind if isinstance(kind, str) and kind else "Object",
+                              _name_of(doc), errs)
+    return lookup_kind(str(api_version), str(kind))
+
+
+def _parse(info: KindInfo, doc: dict[str, Any]) -> tuple[Resource | None, list[FieldError]]:
+    try:
+        resource = info.model.model_validate(doc, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        return None, [_field_error(info.model, e) for e in exc.errors(include_url=False)]
+    except RecursionError:
+        return None, [FieldError("", "Invalid", detail="document is nested too deeply")]
+    return resource, []
+
+
+def validate_object(doc: dict[str, Any]) -> Resource:
+    """Validate one document like Kubernetes' API server and return the typed resource.
+
+    Raises ``NoKindMatch`` for an unknown apiVersion/kind and ``ManifestInvalid`` (with
+    every ``FieldError`` found) for anything else. Does not apply defaults.
+    """
+    if not isinstance(doc, dict):
+        value = type(doc).__name__
+        raise ManifestInvalid("Object", "", [FieldError("", "Invalid", value, "must be an object")])
+    info = _kind_info(doc)
+    errs = check_metadata(info.kind, doc.get("metadata"), namespaced=info.namespaced)
+    resource, parse_errs = _parse(info, doc)
+    errs += parse_errs
+    if resource is not None:
+        errs += check_resource(resource)
+    if errs or resource is None:
+        raise ManifestInvalid(info.kind, _name_of(doc), errs, group=info.group)
+    return resource
+
+
+def _walk(value: object, path: str, out: list[str]) -> None:
+    if isinstance(value, BaseModel):
+        prefix = f"{path}." if path else ""
+        out.extend(prefix + str(key) for key in value.model_extra or {})
+        for name, info in type(value).model_fields.items():
+            _walk(getattr(value, name), prefix + (info.alias or name), out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _walk(item, f"{path}[{i}]", out)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _walk(item, f"{path}[{key}]", out)
+
+
+def unknown_fields(doc: dict[str, Any], resource: Resource | type[Resource]) -> list[str]:
+    """Dotted paths of the fields the model kept without knowing them (``spec.foo``).
+
+    ``resource`` is the validated object, or a model class to validate ``doc`` with
+    (raising pydantic's ValidationError when it does not parse).
+    """
+    if isinstance(resource, type):
+        resource = resource.model_validate(doc, by_alias=True, by_name=False)
+    out: list[str] = []
+    _walk(resource, "", out)
+    return out

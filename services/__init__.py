@@ -1,0 +1,1 @@
+"""Kafkube services: the shared runtime and one subpackage per service."""

@@ -1,0 +1,233 @@
+"""The API's pure decision: one write request against the object's current
+desired state gives an Outcome (the record to write, if any, and the answer).
+
+Value in, value out: no I/O, no clock, no randomness of its own — `now`, the new
+resourceVersion and a uid are handed in, so the decision is replayable and
+unit-tested without Kafka. Called by `services.api.writer` once per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from schemas.records import Op, WriteRequest
+from services.api.admission import Admitted, AdmissionError, admit, resource_name
+from services.api.merge_patch import merge_patch
+
+Reason = Literal["Created", "Updated", "Unchanged", "Deleted", "Rejected"]
+StatusReason = Literal["NotFound", "AlreadyExists", "Conflict", "Invalid", "Forbidden", "BadRequest"]
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+SERVER_FIELDS = ("uid", "resourceVersion", "generation", "creationTimestamp",
+                 "deletionTimestamp", "deletionGracePeriodSeconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to write for a request, and how to answer it."""
+
+    reason: Reason
+    message: str
+    stored: dict[str, Any] | None = None  # the object after the request (None: gone)
+    write: bool = False  # True: write `stored` (or a tombstone if None) to desired
+    status_reason: StatusReason | None = None
+    silent: bool = False  # no answer event (ENSURE of an existing object)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything the decision needs besides the request and the current object."""
+
+    now: datetime
+    resource_version: str
+    new_uid: Callable[[], str]
+    namespace_phase: Literal["Active", "Terminating"] | None = "Active"
+
+
+def rejected(status: StatusReason, message: str) -> Outcome:
+    return Outcome("Rejected", message, status_reason=status)
+
+
+def decide(request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
+    """Apply one request to the current object (None: absent)."""
+    try:
+        handler = _HANDLERS[request.op]
+        return handler(request, current, ctx)
+    except AdmissionError as exc:
+        return rejected(exc.status_reason, str(exc))
+
+
+# -- per-op decisions -------------------------------------------------------------------
+def _create(request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
+    if current is not None:
+        if request.op is Op.ENSURE:
+            return Outcome("Unchanged", "exists", stored=current, silent=True)
+        return rejected("AlreadyExists", f"{_what(request)} already exists")
+    return _store_new(request, ctx)
+
+
+def _apply(request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
+    if current is None:
+        return _store_new(request, ctx)
+    return _replace(request, current, ctx, keep_unset_metadata=True)
+
+
+def _update(request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
+    if current is None:
+        return rejected("NotFound", f"{_what(request)} not found")
+    return _replace(request, current, ctx, keep_unset_metadata=False)
+
+
+def _patch(request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
+    if current is None:
+        return rejected("NotFound", f"{_what(request)} not found")
+    body = merge_patch(current, request.body or {})
+    patched = request.model_copy(update={"body": body})
+    return _replace(patched, current, ctx, keep_unset_metadata=False)
+
+
+def _delete(request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
+    if current is None:
+        return rejected("NotFound", f"{_what(request)} not found")
+    if request.kind == "Namespace" and request.name in PROTECTED_NAMESPACES:
+        return rejected("Forbidden", f'namespaces "{request.name}" is forbidden: '
+                        "this namespace may not be deleted")
+    if conflict := _stale(request, current):
+        return conflict
+    meta = current["metadata"]
+    if not meta.get("finalizers"):
+        return Outcome("Deleted", f"{_what(request)} deleted", stored=None, write=True)
+    if meta.get("deletionTimestamp"):
+        return Outcome("Unchanged", f"{_what(request)} is already being deleted", stored=current)
+    marked = _with_meta(current, deletionTimestamp=_ts(ctx.now),
+                        deletionGracePeriodSeconds=request.grace_period_seconds or 0,
+                        resourceVersion=ctx.resource_version)
+    return Outcome("Deleted", f"{_what(request)} deleted", stored=marked, write=True)
+
+
+def _bind(request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
+    if current is None:
+        return rejected("NotFound", f"{_what(request)} not found")
+    if conflict := _stale(request, current):
+        return conflict
+    bound = current.get("spec", {}).get("nodeName")
+    if bound == request.node_name:
+        return Outcome("Unchanged", f"{_what(request)} is bound to {bound}", stored=current)
+    if bound:
+        return rejected("Conflict", f'Operation cannot be fulfilled on {_what(request)}: '
+                        f'pod {request.name} is already assigned to node "{bound}"')
+    if current["metadata"].get("deletionTimestamp"):
+        return rejected("Conflict", f"{_what(request)} is being deleted")
+    spec = {**current.get("spec", {}), "nodeName": request.node_name}
+    stored = {**_with_meta(current, resourceVersion=ctx.resource_version), "spec": spec}
+    return Outcome("Updated", f"{_what(request)} bound to {request.node_name}",
+                   stored=stored, write=True)
+
+
+_HANDLERS: dict[Op, Callable[[WriteRequest, dict[str, Any] | None, Context], Outcome]] = {
+    Op.CREATE: _create,
+    Op.ENSURE: _create,
+    Op.APPLY: _apply,
+    Op.UPDATE: _update,
+    Op.PATCH: _patch,
+    Op.DELETE: _delete,
+    Op.BIND: _bind,
+}
+
+
+# -- building the stored object -----------------------------------------------------------
+def _store_new(request: WriteRequest, ctx: Context) -> Outcome:
+    if request.expected_resource_version:
+        return rejected("NotFound", f"{_what(request)} not found")
+    admitted = admit(request.body or {})
+    if admitted.namespaced and (refusal := _namespace_refusal(request, ctx)):
+        return refusal
+    meta = {k: v for k, v in admitted.obj["metadata"].items() if k not in SERVER_FIELDS}
+    meta.update(uid=ctx.new_uid(), resourceVersion=ctx.resource_version, generation=1,
+                creationTimestamp=_ts(ctx.now))
+    stored = {**admitted.obj, "metadata": meta}
+    return Outcome("Created", f"{_what(request)} created", stored=stored, write=True)
+
+
+def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
+             keep_unset_metadata: bool) -> Outcome:
+    if conflict := _stale(request, current):
+        return conflict
+    admitted = admit(request.body or {})
+    _check_immutable(request, admitted, current)
+    meta = _merged_metadata(admitted.obj["metadata"], current["metadata"], keep_unset_metadata)
+    candidate = {**admitted.obj, "metadata": meta}
+    if candidate == current:
+        return Outcome("Unchanged", f"{_what(request)} unchanged", stored=current)
+    if _spec(candidate) != _spec(current):
+        meta["generation"] = current["metadata"].get("generation", 1) + 1
+    if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        return Outcome("Deleted", f"{_what(request)} deleted", stored=None, write=True)
+    meta["resourceVersion"] = ctx.resource_version
+    return Outcome("Updated", f"{_what(request)} configured", stored=candidate, write=True)
+
+
+def _merged_metadata(new: dict[str, Any], old: dict[str, Any], keep_unset: bool) -> dict[str, Any]:
+    """The user's metadata with the server's fields carried over. For APPLY, fields
+    the manifest leaves out (ownerReferences, finalizers, annotations set by
+    controllers) stay as they are, as `kubectl apply` leaves what it did not set."""
+    meta = {k: v for k, v in new.items() if k not in SERVER_FIELDS}
+    meta.update({k: old[k] for k in SERVER_FIELDS if k in old})
+    if keep_unset:
+        for field in ("ownerReferences", "finalizers"):
+            if field not in meta and field in old:
+                meta[field] = old[field]
+        if old.get("annotations"):
+            meta["annotations"] = {**old["annotations"], **meta.get("annotations", {})}
+    return meta
+
+
+def _check_immutable(request: WriteRequest, admitted: Admitted, current: dict[str, Any]) -> None:
+    old_spec, new_spec = current.get("spec") or {}, admitted.obj.get("spec") or {}
+    if request.kind in ("Deployment", "ReplicaSet") and old_spec.get("selector") != new_spec.get("selector"):
+        raise AdmissionError("Invalid", f'{request.kind}.apps "{request.name}" is invalid: '
+                             f"spec.selector: Invalid value: {new_spec.get('selector')}: "
+                             "field is immutable")
+    if request.kind == "Pod":
+        old_node, new_node = old_spec.get("nodeName"), new_spec.get("nodeName")
+        if old_node and new_node != old_node:
+            raise AdmissionError("Invalid", f'Pod "{request.name}" is invalid: spec.nodeName: '
+                                 "Forbidden: pod updates may not change fields other than "
+                                 "`spec.containers[*].image`, `spec.activeDeadlineSeconds`, "
+                                 "`spec.tolerations` (only additions to existing tolerations)")
+
+
+def _stale(request: WriteRequest, current: dict[str, Any]) -> Outcome | None:
+    expected = request.expected_resource_version
+    if expected and expected != current["metadata"].get("resourceVersion"):
+        return rejected("Conflict", f"Operation cannot be fulfilled on {_what(request)}: the "
+                        "object has been modified; please apply your changes to the latest "
+                        "version and try again")
+    return None
+
+
+def _namespace_refusal(request: WriteRequest, ctx: Context) -> Outcome | None:
+    if ctx.namespace_phase is None:
+        return rejected("NotFound", f'namespaces "{request.namespace}" not found')
+    if ctx.namespace_phase == "Terminating":
+        return rejected("Forbidden", f"{_what(request)} is forbidden: unable to create new "
+                        f"content in namespace {request.namespace} because it is being terminated")
+    return None
+
+
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+
+
+def _with_meta(obj: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**obj, "metadata": {**obj["metadata"], **fields}}
+
+
+def _what(request: WriteRequest) -> str:
+    return f'{resource_name(request.api_version, request.kind)} "{request.name}"'
+
+
+def _ts(now: datetime) -> str:
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,132 @@
+"""Manifest intake, pure part: one record of `kafkube.manifests` becomes keyed
+write requests (one per document) and Rejected answers for the bad documents.
+Called by `services.api.intake`; never raises on any input."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from schemas.manifest import split_documents
+from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, Op, SourceRef, WriteRequest
+from schemas.registry import lookup_kind
+from services.api.admission import AdmissionError, admit
+from services.runtime.bus import header
+from services.runtime.events import involved_object, make_event
+
+MANIFEST_OPS = {"apply": Op.APPLY, "create": Op.CREATE, "delete": Op.DELETE, "update": Op.UPDATE}
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRecord:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(slots=True)
+class Translation:
+    requests: list[WriteRequest] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)  # Event JSON
+
+
+def translate(record: ManifestRecord, *, instance: str, now: datetime) -> Translation:
+    """Every document of the record gives exactly one request or one rejection."""
+    out = Translation()
+    request_id = header(record.headers, REQUEST_ID_HEADER) or uuid4().hex
+    op_name = (header(record.headers, OP_HEADER) or "apply").lower()
+    reject = _rejecter(out, record, request_id, instance, now)
+    if op_name not in MANIFEST_OPS:
+        reject(0, None, f"header {OP_HEADER}: Unsupported value: {op_name!r}: supported "
+               f"values: {', '.join(repr(o) for o in MANIFEST_OPS)}")
+        return out
+    if record.value is None:
+        reject(0, None, "the record has no value: expected a YAML or JSON manifest")
+        return out
+    documents = split_documents(record.value)
+    if not documents:
+        reject(0, None, "the record holds no manifest (empty document)")
+    for index, doc in enumerate(documents):
+        source = SourceRef(topic=record.topic, partition=record.partition,
+                           offset=record.offset, document=index)
+        if doc.doc is None:
+            reject(index, None, doc.error or "expected a mapping (a Kubernetes object)")
+            continue
+        try:
+            out.requests.append(_request(doc.doc, MANIFEST_OPS[op_name], request_id, source,
+                                         principal=header(record.headers, PRINCIPAL_HEADER)))
+        except AdmissionError as exc:
+            reject(index, doc.doc, str(exc))
+    return out
+
+
+def _request(doc: dict[str, Any], op: Op, request_id: str, source: SourceRef, *,
+             principal: str | None) -> WriteRequest:
+    body = _named(doc)
+    if op is Op.DELETE:
+        info = _kind(body)
+        _require_name(body)
+    else:
+        info = admit(body).info  # validate early, so bad input is answered at once
+    meta = body.get("metadata") or {}
+    namespace = (meta.get("namespace") or "default") if info.namespaced else None
+    if info.namespaced:
+        body = {**body, "metadata": {**meta, "namespace": namespace}}
+    return WriteRequest(id=request_id, op=op, apiVersion=body["apiVersion"], kind=body["kind"],
+                        namespace=namespace, name=body["metadata"]["name"], body=body,
+                        principal=principal or "anonymous", writer="api-intake", source=source)
+
+
+def _named(doc: dict[str, Any]) -> dict[str, Any]:
+    """Resolve `metadata.generateName` to a name here, so the key is fixed."""
+    meta = doc.get("metadata")
+    if isinstance(meta, dict) and not meta.get("name") and isinstance(meta.get("generateName"), str):
+        suffix = "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+        return {**doc, "metadata": {**meta, "name": meta["generateName"] + suffix}}
+    return doc
+
+
+def _kind(doc: dict[str, Any]) -> Any:
+    api_version, kind = doc.get("apiVersion"), doc.get("kind")
+    if not isinstance(api_version, str) or not api_version:
+        raise AdmissionError("Invalid", "apiVersion: Required value")
+    if not isinstance(kind, str) or not kind:
+        raise AdmissionError("Invalid", "kind: Required value")
+    try:
+        return lookup_kind(api_version, kind)
+    except LookupError as exc:
+        raise AdmissionError("BadRequest", str(exc.args[0] if exc.args else exc)) from exc
+
+
+def _require_name(doc: dict[str, Any]) -> None:
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise AdmissionError("Invalid", "metadata.name: Required value: name is required")
+
+
+def _rejecter(out: Translation, record: ManifestRecord, request_id: str, instance: str,
+              now: datetime) -> Any:
+    def reject(index: int, doc: dict[str, Any] | None, message: str) -> None:
+        source = SourceRef(topic=record.topic, partition=record.partition,
+                           offset=record.offset, document=index)
+        out.rejections.append(make_event(
+            reason="Rejected", message=message, type_="Warning", involved=_involved(doc),
+            component="api", instance=instance, now=now, request_id=request_id, source=source))
+    return reject
+
+
+def _involved(doc: dict[str, Any] | None) -> dict[str, Any]:
+    doc = doc if isinstance(doc, dict) else {}
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    return involved_object(
+        api_version=_str(doc.get("apiVersion")), kind=_str(doc.get("kind")),
+        name=_str(meta.get("name")), namespace=_str(meta.get("namespace")))
+
+
+def _str(value: Any) -> str | None:
+    return value[:253] if isinstance(value, str) else None

@@ -1,0 +1,141 @@
+"""The request writer: the one writer of desired state (DESIGN.md §3.1).
+
+It owns `kafkube.requests` partitions through a TransactionalLoop. For partition p
+it loads partition p of every desired topic (keys are co-partitioned: a request's
+key and its object's key hash alike), then applies requests one at a time with
+`decide`, writing the desired record and the answer event in the same transaction
+as the consumed offset. A crash therefore never applies a request twice or loses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+from uuid import uuid4
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.records import Op, WriteRequest
+from schemas.registry import lookup_kind
+from services.api.decide import Context, Outcome, decide
+from services.api.namespaces import BUILTIN_NAMESPACES, NamespaceView
+from services.runtime.bus import encode
+from services.runtime.config import Settings
+from services.runtime.events import event_key, involved_object, make_event
+from services.runtime.informer import Informer
+from services.runtime.logging import get_logger
+from services.runtime.topics import Topics
+from services.runtime.transactional import Out
+
+log = get_logger(__name__)
+STATUS_REASON_ANNOTATION = "kafkube.io/status-reason"
+CREATING_OPS = (Op.CREATE, Op.APPLY, Op.ENSURE)
+
+
+class RequestPartition:
+    """State and decisions for one partition of `kafkube.requests`."""
+
+    def __init__(self, settings: Settings, topics: Topics, namespaces: NamespaceView,
+                 partition: int) -> None:
+        self._settings = settings
+        self._topics = topics
+        self._namespaces = namespaces
+        self._partition = partition
+        self._state: dict[str, dict[str, Any]] = {}  # desired topic -> key -> object
+        self._pending: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    async def start(self) -> None:
+        view: Informer[Any] = Informer(self._settings, self._topics.all_desired(),
+                                       partitions={self._partition}, follow=False,
+                                       name=f"api-load-{self._partition}")
+        async with view:
+            await view.wait_synced()
+            self._state = {topic: dict(view.items(topic)) for topic in view}
+        log.info("partition.loaded", partition=self._partition,
+                 objects=sum(len(s) for s in self._state.values()))
+
+    async def process(self, records: Sequence[Any]) -> list[Out]:
+        self._pending = {}
+        out: list[Out] = []
+        for record in records:
+            out += await self._one(record)
+        return out
+
+    def committed(self) -> None:
+        for (topic, key), obj in self._pending.items():
+            if obj is None:
+                self._state[topic].pop(key, None)
+            else:
+                self._state[topic][key] = obj
+        self._pending = {}
+
+    def discard(self) -> None:
+        self._pending = {}
+
+    # -- one request -----------------------------------------------------------------
+    async def _one(self, record: Any) -> list[Out]:
+        now = datetime.now(timezone.utc)
+        try:
+            request = WriteRequest.model_validate_json(record.value or b"")
+            topic = self._topics.desired(lookup_kind(request.api_version, request.kind).plural)
+        except (ValidationError, LookupError, ValueError) as exc:
+            return [self._malformed(record, exc, now)]
+        current = self._current(topic, request.key)
+        ctx = Context(now=now, resource_version=str(record.offset), new_uid=lambda: str(uuid4()),
+                      namespace_phase=await self._namespace_phase(request, current))
+        try:
+            outcome = decide(request, current, ctx)
+        except Exception as exc:  # a bug must answer, not wedge the partition
+            log.exception("request.failed", key=request.key, request=request.id)
+            outcome = Outcome("Rejected", f"internal error: {exc.__class__.__name__}: {exc}",
+                              status_reason="BadRequest")
+        log.debug("request.decided", key=request.key, op=request.op, reason=outcome.reason)
+        return self._outputs(topic, request, outcome, now)
+
+    def _current(self, topic: str, key: str) -> dict[str, Any] | None:
+        if (topic, key) in self._pending:
+            return self._pending[(topic, key)]
+        return self._state.get(topic, {}).get(key)
+
+    async def _namespace_phase(self, request: WriteRequest, current: Any) -> Any:
+        if request.namespace is None or current is not None or request.op not in CREATING_OPS:
+            return "Active"
+        if request.namespace in BUILTIN_NAMESPACES:
+            return "Active"  # ensured by every API instance at start
+        local = self._current(self._topics.desired("namespaces"), request.namespace)
+        if local is not None:
+            return "Terminating" if local["metadata"].get("deletionTimestamp") else "Active"
+        return await self._namespaces.phase(request.namespace)
+
+    def _outputs(self, topic: str, request: WriteRequest, outcome: Outcome,
+                 now: datetime) -> list[Out]:
+        out: list[Out] = []
+        if outcome.write:
+            self._pending[(topic, request.key)] = outcome.stored
+            out.append(Out(topic, request.key, encode(outcome.stored)))
+        if not outcome.silent:
+            out.append(self._answer(request, outcome, now))
+        return out
+
+    def _answer(self, request: WriteRequest, outcome: Outcome, now: datetime) -> Out:
+        meta = (outcome.stored or {}).get("metadata", {})
+        involved = involved_object(api_version=request.api_version, kind=request.kind,
+                                   name=request.name, namespace=request.namespace,
+                                   uid=meta.get("uid"), resource_version=meta.get("resourceVersion"))
+        extra = {STATUS_REASON_ANNOTATION: outcome.status_reason} if outcome.status_reason else None
+        event = make_event(reason=outcome.reason, message=outcome.message, involved=involved,
+                           component="api", instance=self._settings.instance, now=now,
+                           type_="Warning" if outcome.reason == "Rejected" else "Normal",
+                           request_id=request.id, source=request.source, extra_annotations=extra)
+        return Out(self._topics.events, event_key(involved), orjson.dumps(event))
+
+    def _malformed(self, record: Any, exc: Exception, now: datetime) -> Out:
+        key = record.key.decode("utf-8", "replace") if record.key else None
+        involved = involved_object(api_version=None, kind=None, name=key)
+        message = f"malformed write request at {record.topic}/{record.partition}/{record.offset}: {exc}"
+        event = make_event(reason="Rejected", message=message[:4000], involved=involved,
+                           component="api", instance=self._settings.instance, now=now,
+                           type_="Warning", extra_annotations={STATUS_REASON_ANNOTATION: "BadRequest"})
+        return Out(self._topics.events, event_key(involved), orjson.dumps(event))

@@ -1,0 +1,236 @@
+"""`kafkube`: the command line. Thin click commands over `client` and `printers`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+import click
+import orjson
+
+from schemas.registry import KindInfo, NoKindMatch, resolve_resource
+from services.cli import describe as describing
+from services.cli.client import Answer, Client, read_events
+from services.cli.files import Document, ManifestFileError, read_documents
+from services.cli.printers import merged, render_table, to_json, to_yaml
+from services.cli.serve import serve
+from services.runtime.config import Settings
+from services.runtime.errors import KafkaUnavailable
+
+VERBS = {"Created": "created", "Updated": "configured", "Unchanged": "unchanged", "Deleted": "deleted"}
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> None:
+    try:
+        code = asyncio.run(coro)
+    except KafkaUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        code = 1
+    except (NoKindMatch, ManifestFileError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        code = 1
+    sys.exit(code)
+
+
+def _client() -> Client:
+    return Client(Settings.from_env(connect_timeout_s=10))
+
+
+def _ref(info: KindInfo, name: str) -> str:
+    return f"{info.kind.lower()}{'.' + info.group if info.group else ''}/{name}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Kafkube: Kubernetes-style orchestration on Apache Kafka."""
+
+
+cli.add_command(serve)
+
+
+# -- apply / delete -------------------------------------------------------------------------
+@cli.command()
+@click.option("-f", "--filename", "files", multiple=True, required=True, help="File, directory or - for stdin.")
+@click.option("-R", "--recursive", is_flag=True, help="Process directories recursively.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for each answer.")
+def apply(files: tuple[str, ...], recursive: bool, timeout: float) -> None:
+    """Create or update objects from manifests."""
+    _run(_publish(read_documents(files, recursive=recursive), "apply", timeout))
+
+
+@cli.command()
+@click.argument("args", nargs=-1)
+@click.option("-f", "--filename", "files", multiple=True)
+@click.option("-n", "--namespace", default="default")
+@click.option("--timeout", default=30.0, show_default=True)
+def delete(args: tuple[str, ...], files: tuple[str, ...], namespace: str, timeout: float) -> None:
+    """Delete objects by file, or by `KIND NAME...`."""
+    if files:
+        docs = read_documents(files)
+    elif len(args) >= 2:
+        info = resolve_resource(args[0])
+        meta = lambda n: {"name": n, **({"namespace": namespace} if info.namespaced else {})}  # noqa: E731
+        docs = [Document("", {"apiVersion": info.api_version, "kind": info.kind, "metadata": meta(n)})
+                for n in args[1:]]
+    else:
+        raise click.UsageError("give -f FILE, or a resource type and one or more names")
+    _run(_publish(docs, "delete", timeout))
+
+
+async def _publish(docs: list[Document], op: str, timeout: float) -> int:
+    client = _client()
+    await client.connect()
+    # Namespaces go first, and are answered before what may live in them (as kubectl orders).
+    first = [d for d in docs if d.obj.get("kind") == "Namespace" and op != "delete"]
+    rest = [d for d in docs if d not in first]
+    answers: dict[int, Answer | None] = {}
+    for batch in (first, rest):
+        got = await client.publish([orjson.dumps(d.obj) for d in batch], op=op, timeout_s=timeout)
+        answers.update({id(d): a for d, a in zip(batch, got)})
+    failed = 0
+    for doc in docs:
+        failed += _report(doc, answers[id(doc)], op)
+    return 1 if failed else 0
+
+
+def _report(doc: Document, answer: Answer | None, op: str) -> int:
+    name = (doc.obj.get("metadata") or {}).get("name", "")
+    try:
+        info = resolve_resource(str(doc.obj.get("kind", "")).lower())
+        what = _ref(info, name)
+    except NoKindMatch:
+        what = f"{str(doc.obj.get('kind', '')).lower()}/{name}"
+    if answer is None:
+        click.echo(f"error: timed out waiting for the answer to {what}", err=True)
+        return 1
+    if answer.reason == "Rejected":
+        where = f'error when {"deleting" if op == "delete" else "applying"} "{doc.origin}": ' if doc.origin else ""
+        click.echo(f"Error from server ({answer.status_reason or 'Invalid'}): {where}{answer.message}", err=True)
+        return 1
+    if op == "delete":
+        kind_ref, _, name = what.partition("/")
+        click.echo(f'{kind_ref} "{name}" deleted')
+    else:
+        click.echo(f"{what} {VERBS.get(answer.reason, answer.reason.lower())}")
+    return 0
+
+
+# -- get / describe / events ----------------------------------------------------------------
+@cli.command()
+@click.argument("resource")
+@click.argument("names", nargs=-1)
+@click.option("-n", "--namespace", default="default")
+@click.option("-A", "--all-namespaces", is_flag=True)
+@click.option("-o", "--output", type=click.Choice(["wide", "yaml", "json", "name"]), default=None)
+@click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
+def get(resource: str, names: tuple[str, ...], namespace: str, all_namespaces: bool,
+        output: str | None, watch: bool) -> None:
+    """List objects (kubectl's tables, or -o yaml|json|wide|name)."""
+    infos = [resolve_resource(r) for r in resource.split(",") if r]
+    _run(_get(infos, names, namespace, all_namespaces, output, watch))
+
+
+def _select(info: KindInfo, objs: dict[str, Any], names: tuple[str, ...], namespace: str,
+            all_ns: bool) -> list[dict[str, Any]]:
+    chosen = [o for o in objs.values()
+              if (all_ns or not info.namespaced or o["metadata"].get("namespace") == namespace)
+              and (not names or o["metadata"]["name"] in names)]
+    return sorted(chosen, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+
+async def _get(infos: list[KindInfo], names: tuple[str, ...], namespace: str, all_ns: bool,
+               output: str | None, watch: bool) -> int:
+    client = _client()
+    await client.connect()
+    code, shown = 0, []
+    for info in infos:
+        desired, observed = await client.snapshot(info.plural)
+        objs = _select(info, {k: merged(v, observed.get(k)) for k, v in desired.items()},
+                       names, namespace, all_ns)
+        for missing in sorted(set(names) - {o["metadata"]["name"] for o in objs}):
+            click.echo(f'Error from server (NotFound): {_resource_name(info)} "{missing}" not found', err=True)
+            code = 1
+        shown.append((info, objs))
+    _print(shown, output, all_ns, namespace, names)
+    if watch:
+        await _watch(client, infos[0], names, namespace, all_ns, output)
+    return code
+
+
+def _print(shown: list[tuple[KindInfo, list[dict[str, Any]]]], output: str | None, all_ns: bool,
+           namespace: str, names: tuple[str, ...]) -> None:
+    if output in ("yaml", "json"):
+        objs = [o for _, group in shown for o in group]
+        if objs:
+            click.echo(to_yaml(objs) if output == "yaml" else to_json(objs))
+        return
+    blocks = []
+    for info, objs in shown:
+        if output == "name":
+            blocks += [_ref(info, o["metadata"]["name"]) for o in objs]
+        elif objs:
+            blocks.append(render_table(info.plural, objs, wide=output == "wide", all_namespaces=all_ns))
+    if blocks:
+        click.echo(("\n" if output == "name" else "\n\n").join(blocks))
+    elif not names:
+        where = "" if all_ns or not shown[0][0].namespaced else f" in {namespace} namespace"
+        click.echo(f"No resources found{where}.", err=True)
+
+
+async def _watch(client: Client, info: KindInfo, names: tuple[str, ...], namespace: str,
+                 all_ns: bool, output: str | None) -> None:
+    view = client.watch(info.plural)
+    desired_topic = client.topics.desired(info.plural)
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    view.add_handler(lambda change: queue.put_nowait(change.key) if view.synced else None)
+    async with view:
+        await view.wait_synced()
+        while True:
+            key = await queue.get()
+            obj = view.get(desired_topic, key)
+            if obj is None:
+                continue
+            obj = merged(obj, view.get(client.topics.observed(info.plural), key))
+            if _select(info, {key: obj}, names, namespace, all_ns):
+                _print([(info, [obj])], output, all_ns, namespace, names)
+
+
+def _resource_name(info: KindInfo) -> str:
+    return f"{info.plural}.{info.group}" if info.group else info.plural
+
+
+@cli.command()
+@click.argument("resource")
+@click.argument("names", nargs=-1)
+@click.option("-n", "--namespace", default="default")
+def describe(resource: str, names: tuple[str, ...], namespace: str) -> None:
+    """Show an object in detail, with its events."""
+    _run(describing.describe(_client(), resolve_resource(resource), names, namespace))
+
+
+@cli.command()
+@click.option("-n", "--namespace", default="default")
+@click.option("-A", "--all-namespaces", is_flag=True)
+@click.option("-f", "--follow", "--watch", "follow", is_flag=True, help="Keep printing new events.")
+@click.option("-o", "--output", type=click.Choice(["json"]), default=None)
+def events(namespace: str, all_namespaces: bool, follow: bool, output: str | None) -> None:
+    """List events (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE)."""
+    _run(_events(namespace, all_namespaces, follow, output))
+
+
+async def _events(namespace: str, all_ns: bool, follow: bool, output: str | None) -> int:
+    client = _client()
+    await client.connect()
+    if output is None:
+        click.echo(describing.event_line(describing.EVENT_HEADERS, all_ns))
+    async with client.events() as cursor:
+        async for event in read_events(cursor, follow=follow):
+            if not all_ns and event.get("metadata", {}).get("namespace") != namespace:
+                continue
+            if output == "json":
+                click.echo(orjson.dumps(event).decode())
+            else:
+                click.echo(describing.event_line(describing.event_row(event), all_ns))
+    return 0

@@ -1,0 +1,175 @@
+"""How the CLI shows objects: kubectl's tables, YAML/JSON, ages. Pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import yaml
+
+Row = list[str]
+Obj = dict[str, Any]
+
+
+def merged(desired: Obj, observed: Obj | None) -> Obj:
+    """One object as a user sees it: desired metadata and spec, observed status."""
+    if observed and observed.get("status") is not None:
+        return {**desired, "status": observed["status"]}
+    return desired
+
+
+def age(timestamp: str | None, now: datetime) -> str:
+    """kubectl's short human duration: 45s, 2m30s, 3h, 5d."""
+    if not timestamp:
+        return "<unknown>"
+    then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    s = max(0, int((now - then).total_seconds()))
+    m, h, d = s // 60, s // 3600, s // 86400
+    if s < 120:
+        return f"{s}s"
+    if m < 10:
+        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
+    if h < 3:
+        return f"{m}m"
+    if h < 8:
+        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    if d < 8:
+        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
+    return f"{d}d" if d < 730 else f"{d // 365}y{d % 365}d"
+
+
+def table(headers: Sequence[str], rows: Sequence[Row]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    lines = ["   ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip()
+             for line in [list(headers), *rows]]
+    return "\n".join(lines)
+
+
+def to_yaml(objs: list[Obj]) -> str:
+    if len(objs) == 1:
+        return yaml.safe_dump(objs[0], sort_keys=False)
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": objs,
+                           "metadata": {"resourceVersion": ""}}, sort_keys=False)
+
+
+def to_json(objs: list[Obj]) -> str:
+    body: Any = objs[0] if len(objs) == 1 else {"apiVersion": "v1", "kind": "List", "items": objs}
+    return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
+
+
+# -- columns per kind -------------------------------------------------------------------
+def _status(o: Obj) -> Obj:
+    return o.get("status") or {}
+
+
+def _spec(o: Obj) -> Obj:
+    return o.get("spec") or {}
+
+
+def _pod_columns(o: Obj) -> Row:
+    statuses = _status(o).get("containerStatuses") or []
+    total = len(_spec(o).get("containers") or [])
+    ready = sum(1 for c in statuses if c.get("ready"))
+    restarts = sum(int(c.get("restartCount", 0)) for c in statuses)
+    return [f"{ready}/{total}", pod_phase(o), str(restarts)]
+
+
+def pod_phase(o: Obj) -> str:
+    """The STATUS column: a waiting/terminated reason if any, else the phase."""
+    if o["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    for c in _status(o).get("containerStatuses") or []:
+        state = c.get("state") or {}
+        for key in ("waiting", "terminated"):
+            reason = (state.get(key) or {}).get("reason")
+            if reason:
+                return str(reason)
+    return str(_status(o).get("phase") or "Pending")
+
+
+def _pod_wide(o: Obj) -> Row:
+    return [_status(o).get("podIP") or "<none>", _spec(o).get("nodeName") or "<none>",
+            "<none>", "<none>"]
+
+
+def _deploy_columns(o: Obj) -> Row:
+    st = _status(o)
+    return [f"{st.get('readyReplicas', 0)}/{_spec(o).get('replicas', 1)}",
+            str(st.get("updatedReplicas", 0)), str(st.get("availableReplicas", 0))]
+
+
+def _rs_columns(o: Obj) -> Row:
+    st = _status(o)
+    return [str(_spec(o).get("replicas", 1)), str(st.get("replicas", 0)),
+            str(st.get("readyReplicas", 0))]
+
+
+def _svc_columns(o: Obj) -> Row:
+    spec = _spec(o)
+    ports = ",".join(
+        f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/"
+        f"{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
+    return [spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>",
+            "<none>", ports or "<none>"]
+
+
+def _endpoints_columns(o: Obj) -> Row:
+    pairs = [f"{a.get('ip')}:{p.get('port')}" for s in o.get("subsets") or []
+             for a in s.get("addresses") or [] for p in s.get("ports") or []]
+    shown = ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
+    return [shown or "<none>"]
+
+
+def _node_columns(o: Obj) -> Row:
+    conditions = {c.get("type"): c.get("status") for c in _status(o).get("conditions") or []}
+    ready = {"True": "Ready", "False": "NotReady"}.get(conditions.get("Ready", ""), "Unknown")
+    if _spec(o).get("unschedulable"):
+        ready += ",SchedulingDisabled"
+    roles = [k.split("/", 1)[1] for k in (o["metadata"].get("labels") or {})
+             if k.startswith("node-role.kubernetes.io/")]
+    version = (_status(o).get("nodeInfo") or {}).get("kubeletVersion", "")
+    return [ready, ",".join(roles) or "<none>", version]
+
+
+def _event_object(o: Obj) -> str:
+    inv = o.get("involvedObject") or {}
+    return f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}"
+
+
+Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
+COLUMNS: dict[str, Columns] = {
+    "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
+             ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"], _pod_wide),
+    "deployments": (["READY", "UP-TO-DATE", "AVAILABLE"], _deploy_columns, [], None),
+    "replicasets": (["DESIRED", "CURRENT", "READY"], _rs_columns, [], None),
+    "replicationcontrollers": (["DESIRED", "CURRENT", "READY"], _rs_columns, [], None),
+    "services": (["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"], _svc_columns, [], None),
+    "endpoints": (["ENDPOINTS"], _endpoints_columns, [], None),
+    "configmaps": (["DATA"], lambda o: [str(len(o.get("data") or {}) + len(o.get("binaryData") or {}))], [], None),
+    "secrets": (["TYPE", "DATA"], lambda o: [o.get("type", "Opaque"), str(len(o.get("data") or {}))], [], None),
+    "namespaces": (["STATUS"], lambda o: ["Terminating" if o["metadata"].get("deletionTimestamp") else "Active"], [], None),
+    "nodes": (["STATUS", "ROLES"], lambda o: _node_columns(o)[:2], ["VERSION"], lambda o: _node_columns(o)[2:]),
+    "events": (["TYPE", "REASON", "OBJECT", "MESSAGE"],
+               lambda o: [o.get("type", ""), o.get("reason", ""), _event_object(o), o.get("message", "")], [], None),
+}
+
+
+def render_table(plural: str, objs: list[Obj], *, now: datetime | None = None,
+                 wide: bool = False, all_namespaces: bool = False) -> str:
+    now = now or datetime.now(timezone.utc)
+    names, columns, wide_names, wide_columns = COLUMNS.get(plural, ([], lambda o: [], [], None))
+    headers = ["NAME", *names, "AGE"] + (wide_names if wide and wide_columns else [])
+    if all_namespaces:
+        headers = ["NAMESPACE", *headers]
+    rows = []
+    for o in objs:
+        meta = o["metadata"]
+        row = [meta["name"], *columns(o), age(meta.get("creationTimestamp"), now)]
+        if wide and wide_columns:
+            row += wide_columns(o)
+        rows.append([meta.get("namespace", ""), *row] if all_namespaces else row)
+    return table(headers, rows)

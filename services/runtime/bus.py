@@ -1,0 +1,186 @@
+"""The Kafka adapter: connection check, topic creation, record encoding and
+producer/consumer construction with Kafkube's defaults. Used by every service."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.partitioner import murmur2
+from pydantic import BaseModel
+
+from services.runtime.config import Settings
+from services.runtime.errors import KafkaUnavailable, TopicMisconfigured
+from services.runtime.logging import get_logger
+from services.runtime.topics import TopicSpec
+
+log = get_logger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36
+MAX_RECORD_BYTES = str(4 * 1024 * 1024)
+Headers = list[tuple[str, bytes]]
+
+
+def encode(value: BaseModel | dict[str, Any] | None) -> bytes | None:
+    """A record value as JSON bytes; None stays None (a tombstone)."""
+    if value is None:
+        return None
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(by_alias=True, exclude_none=True).encode()
+    return orjson.dumps(value)
+
+
+def decode(raw: bytes | None) -> Any:
+    return None if raw is None else orjson.loads(raw)
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for `key` (murmur2)."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:
+    for key, value in headers or ():
+        if key == name:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+async def wait_for_kafka(settings: Settings) -> None:
+    """Return once a broker answers; raise KafkaUnavailable after the timeout."""
+    deadline = time.monotonic() + settings.connect_timeout_s
+    while True:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=5000
+        )
+        try:
+            await admin.start()
+            await admin.describe_cluster()
+            return
+        except (KafkaConnectionError, KafkaError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise KafkaUnavailable(
+                    f"cannot reach Kafka at {settings.bootstrap_servers} within "
+                    f"{settings.connect_timeout_s:g}s ({exc.__class__.__name__}: {exc}); "
+                    "set KAFKA_BOOTSTRAP_SERVERS to a running broker"
+                ) from exc
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> None:
+    """Create the topics that are missing, then check that every topic has the
+    right cleanup policy and partition count. Safe to run from many processes."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            await _create(admin, settings, missing)
+        await _check_partitions(admin, settings, specs)
+        await _check_policies(admin, specs)
+    finally:
+        await admin.close()
+
+
+def _policy(spec: TopicSpec) -> str:
+    return "compact" if spec.compacted else "delete"
+
+
+async def _create(admin: AIOKafkaAdminClient, settings: Settings, specs: list[TopicSpec]) -> None:
+    new = [
+        NewTopic(
+            s.name,
+            settings.partitions,
+            settings.replication_factor,
+            topic_configs={"cleanup.policy": _policy(s), "max.message.bytes": MAX_RECORD_BYTES},
+        )
+        for s in specs
+    ]
+    response = await admin.create_topics(new)
+    for name, code, *_ in response.topic_errors:
+        if code not in (0, TOPIC_ALREADY_EXISTS):
+            raise TopicMisconfigured(f"cannot create topic {name}: Kafka error code {code}")
+    log.info("topics.created", count=len(specs))
+
+
+async def _check_partitions(
+    admin: AIOKafkaAdminClient, settings: Settings, specs: list[TopicSpec]
+) -> None:
+    for _ in range(50):
+        described = await admin.describe_topics([s.name for s in specs])
+        counts = {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"]}
+        if len(counts) == len(specs):
+            break
+        await asyncio.sleep(0.1)
+    wrong = {n: c for n, c in counts.items() if c != settings.partitions}
+    if wrong or len(counts) != len(specs):
+        raise TopicMisconfigured(
+            f"topics must all have {settings.partitions} partitions (KAFKUBE_PARTITIONS); "
+            f"found {wrong or 'missing topics'}"
+        )
+
+
+async def _check_policies(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, s.name, {"cleanup.policy": None})
+        for s in specs
+    ]
+    wanted = {s.name: _policy(s) for s in specs}
+    for response in await admin.describe_configs(resources):
+        for _code, _msg, _type, name, entries in response.resources:
+            policy = next((e[1] for e in entries if e[0] == "cleanup.policy"), None)
+            if policy is not None and policy != wanted[name]:
+                raise TopicMisconfigured(
+                    f"topic {name} has cleanup.policy={policy}, Kafkube needs {wanted[name]}"
+                )
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str, *, wait_s: float = 10.0) -> set[int]:
+    """The partition ids of `topic`, waiting briefly for a just-created topic to show."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        cluster = await consumer._client.fetch_all_metadata()  # fresh, unlike .topics()
+        found = cluster.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        if time.monotonic() >= deadline:
+            raise LookupError(f"topic {topic} does not exist")
+        await asyncio.sleep(0.2)
+
+
+def make_producer(settings: Settings, *, transactional_id: str | None = None) -> AIOKafkaProducer:
+    """An idempotent producer (transactional when given an id)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_idempotence=True,
+        transactional_id=transactional_id,
+        linger_ms=2,
+        max_request_size=4 * 1024 * 1024,
+        client_id=f"kafkube-{settings.instance}",
+    )
+
+
+def make_consumer(settings: Settings, *topics: str, group: str | None = None, **options: Any) -> AIOKafkaConsumer:
+    """A read_committed consumer that starts from the beginning and commits by hand."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=settings.group_id(group) if group else None,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        client_id=f"kafkube-{settings.instance}",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=16 * 1024 * 1024,
+        **options,
+    )

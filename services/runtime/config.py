@@ -1,0 +1,38 @@
+"""Process settings, read once from the environment by each entry point."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Where Kafka is and how Kafkube's topics are named and sized."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bootstrap_servers: str = "localhost:9092"
+    topic_prefix: str = "kafkube."
+    partitions: int = Field(default=6, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1)
+    connect_timeout_s: float = Field(default=30.0, gt=0)
+    instance: str = Field(default_factory=socket.gethostname)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        env = os.environ
+        values: dict[str, object] = {
+            "bootstrap_servers": env.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+            "topic_prefix": env.get("KAFKUBE_TOPIC_PREFIX", "kafkube."),
+            "partitions": int(env.get("KAFKUBE_PARTITIONS", "6")),
+            "replication_factor": int(env.get("KAFKUBE_REPLICATION_FACTOR", "1")),
+            "connect_timeout_s": float(env.get("KAFKUBE_CONNECT_TIMEOUT", "30")),
+        }
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    def group_id(self, name: str) -> str:
+        """Consumer group and transactional-id namespace of one service role."""
+        return f"{self.topic_prefix}{name}"

@@ -1,0 +1,25 @@
+"""The runtime's one error hierarchy: each class says whether a retry can help."""
+
+from __future__ import annotations
+
+
+class KafkubeError(Exception):
+    """Root of every error the runtime raises on purpose."""
+
+    retriable: bool = False
+
+
+class KafkaUnavailable(KafkubeError):
+    """No broker answered within the connect timeout."""
+
+    retriable = True
+
+
+class TopicMisconfigured(KafkubeError):
+    """A topic exists with a cleanup policy or partition count Kafkube cannot use."""
+
+
+class PartitionLost(KafkubeError):
+    """This process no longer owns a partition (fenced or revoked): drop its work."""
+
+    retriable = True

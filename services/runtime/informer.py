@@ -1,0 +1,195 @@
+"""The informer: a materialised view of compacted topics.
+
+It reads the chosen partitions of one or more compacted topics from the beginning,
+is *synced* once it reaches the end offsets captured at start, then follows new
+records. A tombstone deletes the key. Every change reaches the handlers as a
+`Change(old, new)`; handlers only enqueue work and must not block. Used by every
+service that needs cluster state (DESIGN.md §1: compacted topics are the store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.runtime.bus import decode, make_consumer, partitions_of
+from services.runtime.config import Settings
+from services.runtime.logging import get_logger
+
+V = TypeVar("V")
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Change(Generic[V]):
+    topic: str
+    key: str
+    old: V | None
+    new: V | None
+    offset: int
+    timestamp_ms: int
+
+
+Handler = Callable[[Change[Any]], None]
+
+
+class Informer(Generic[V]):
+    """A dict per topic, kept equal to the compacted topic's latest values."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topics: Collection[str],
+        *,
+        partitions: Collection[int] | None = None,
+        decoder: Callable[[str, bytes], V] = lambda _t, raw: decode(raw),
+        follow: bool = True,
+        name: str = "informer",
+    ) -> None:
+        self._settings = settings
+        self._topics = list(topics)
+        self._partitions = partitions
+        self._decoder = decoder
+        self._follow = follow
+        self._name = name
+        self._stores: dict[str, dict[str, V]] = {t: {} for t in self._topics}
+        self._handlers: list[Handler] = []
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._synced = asyncio.Event()
+        self._waiters: list[tuple[dict[TopicPartition, int], asyncio.Future[None]]] = []
+        self._idle_rounds = 0
+        self._sync_future: asyncio.Future[None] | None = None
+
+    # -- reading -----------------------------------------------------------------
+    def get(self, topic: str, key: str) -> V | None:
+        return self._stores[topic].get(key)
+
+    def items(self, topic: str) -> dict[str, V]:
+        """The live store of one topic; callers must not mutate it or its values."""
+        return self._stores[topic]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._topics)
+
+    @property
+    def synced(self) -> bool:
+        return self._synced.is_set()
+
+    def add_handler(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    # -- lifecycle ---------------------------------------------------------------
+    async def __aenter__(self) -> "Informer[V]":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        consumer = make_consumer(self._settings)
+        await consumer.start()
+        self._consumer = consumer
+        tps = await self._assignment(consumer)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        self._sync_future = asyncio.get_running_loop().create_future()
+        self._sync_future.add_done_callback(lambda _f: self._synced.set())
+        self._waiters.append((end, self._sync_future))
+        self._task = asyncio.create_task(self._run(), name=f"{self._name}-follow")
+
+    async def wait_synced(self) -> None:
+        """Wait until the view holds everything that was committed at start."""
+        await self._wait(self._sync_future)
+
+    async def barrier(self) -> None:
+        """Wait until the view holds everything committed *now* (read-your-writes)."""
+        assert self._consumer is not None
+        end = await self._consumer.end_offsets(list(self._consumer.assignment()))
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((end, future))
+        await self._wait(future)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer:
+            await self._consumer.stop()
+        self._task = self._consumer = None
+
+    # -- internals ---------------------------------------------------------------
+    async def _wait(self, future: asyncio.Future[None] | None) -> None:
+        if future is None:
+            return
+        assert self._task is not None
+        done, _ = await asyncio.wait({future, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if future not in done:
+            self._task.result()  # the follow task died: raise its error
+            raise RuntimeError(f"{self._name} stopped before it caught up")
+
+    async def _assignment(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        tps: list[TopicPartition] = []
+        for topic in self._topics:
+            available = await partitions_of(consumer, topic)
+            chosen = available if self._partitions is None else set(self._partitions) & available
+            tps += [TopicPartition(topic, p) for p in sorted(chosen)]
+        return tps
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+            for tp, records in batches.items():
+                for record in records:
+                    self._apply(tp.topic, record)
+            self._idle_rounds = 0 if batches else self._idle_rounds + 1
+            await self._release_waiters()
+            if not self._follow and not self._waiters and self._sync_future and self._sync_future.done():
+                return
+
+    def _apply(self, topic: str, record: Any) -> None:
+        if record.key is None:
+            return
+        key = record.key.decode()
+        store = self._stores[topic]
+        old = store.get(key)
+        if record.value is None:
+            store.pop(key, None)
+            new = None
+        else:
+            try:
+                new = self._decoder(topic, record.value)
+            except Exception as exc:  # a bad record must never stop a view
+                log.warning("informer.bad_record", topic=topic, key=key,
+                            offset=record.offset, error=str(exc)[:300])
+                return
+            store[key] = new
+        change = Change(topic, key, old, new, record.offset, record.timestamp)
+        for handler in self._handlers:
+            handler(change)
+
+    async def _release_waiters(self) -> None:
+        if not self._waiters:
+            return
+        assert self._consumer is not None
+        positions = {tp: await self._consumer.position(tp) for tp in self._consumer.assignment()}
+        # A partition ending in a transaction marker can leave the position one short
+        # of the end offset (aiokafka #911): two empty rounds there count as caught up.
+        slack = 1 if self._idle_rounds >= 2 else 0
+        still: list[tuple[dict[TopicPartition, int], asyncio.Future[None]]] = []
+        for end, future in self._waiters:
+            if all(positions.get(tp, 0) + slack >= off for tp, off in end.items()):
+                if not future.done():
+                    future.set_result(None)
+            else:
+                still.append((end, future))
+        self._waiters = still

@@ -1,0 +1,53 @@
+"""Kafkube's topic names (DESIGN.md §2) and the idempotent creation of all of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.registry import ALL_KINDS
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    compacted: bool
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic name, under one configurable prefix (`kafkube.` by default)."""
+
+    prefix: str = "kafkube."
+
+    @property
+    def manifests(self) -> str:
+        return f"{self.prefix}manifests"
+
+    @property
+    def requests(self) -> str:
+        return f"{self.prefix}requests"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}events"
+
+    @property
+    def logs(self) -> str:
+        return f"{self.prefix}logs"
+
+    def desired(self, plural: str) -> str:
+        return f"{self.prefix}desired.{plural}"
+
+    def observed(self, plural: str) -> str:
+        return f"{self.prefix}observed.{plural}"
+
+    def all_desired(self) -> list[str]:
+        return [self.desired(info.plural) for info in ALL_KINDS]
+
+    def specs(self) -> list[TopicSpec]:
+        """All topics Kafkube uses: four logs, and a desired and an observed
+        compacted topic per kind."""
+        logs = [self.manifests, self.requests, self.events, self.logs]
+        state = [self.desired(i.plural) for i in ALL_KINDS]
+        state += [self.observed(i.plural) for i in ALL_KINDS]
+        return [TopicSpec(n, False) for n in logs] + [TopicSpec(n, True) for n in state]

@@ -1,0 +1,167 @@
+"""Exactly-once consume-transform-produce over Kafka transactions.
+
+A `TransactionalLoop` consumes one topic in a consumer group. For each partition
+it owns it keeps one `PartitionProcessor` and one transactional producer whose id
+is derived from the partition, so a new owner fences any zombie of the old one
+(aiokafka has no KIP-447). Each fetched batch of a partition becomes one
+transaction: the processor's output records plus the consumed offsets. Only after
+the commit does the processor make its new state its own (`committed()`).
+
+Used by the API's manifest intake (stateless) and request writer (stateful).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError, ProducerFenced
+
+from services.runtime.bus import make_consumer, make_producer
+from services.runtime.config import Settings
+from services.runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Out:
+    """One record to write inside the transaction."""
+
+    topic: str
+    key: str | None
+    value: bytes | None
+
+
+class PartitionProcessor(Protocol):
+    async def start(self) -> None:
+        """Load whatever state the partition needs (called after fencing)."""
+
+    async def process(self, records: Sequence[Any]) -> list[Out]:
+        """Decide the output of a batch, without making it the new state yet."""
+
+    def committed(self) -> None:
+        """The last batch's transaction committed: adopt its state."""
+
+    def discard(self) -> None:
+        """The last batch's transaction failed: forget its state."""
+
+
+ProcessorFactory = Callable[[int], PartitionProcessor]
+
+
+class _Owned:
+    def __init__(self, processor: PartitionProcessor, producer: AIOKafkaProducer) -> None:
+        self.processor = processor
+        self.producer = producer
+        self.fenced = False
+
+
+class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, settings: Settings, topic: str, *, group: str,
+                 factory: ProcessorFactory, max_records: int = 500) -> None:
+        self._settings = settings
+        self._topic = topic
+        self._group = group
+        self._group_id = settings.group_id(group)
+        self._factory = factory
+        self._max_records = max_records
+        self._owned: dict[int, _Owned] = {}
+        self._lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def run(self) -> None:
+        consumer = make_consumer(self._settings, group=self._group, max_poll_interval_ms=600_000)
+        consumer.subscribe([self._topic], listener=self)
+        await consumer.start()
+        self._consumer = consumer
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                async with self._lock:
+                    await self._handle(consumer, batches)
+        finally:
+            async with self._lock:
+                await self._release(set(self._owned))
+            await consumer.stop()
+
+    async def _handle(self, consumer: AIOKafkaConsumer,
+                      batches: dict[TopicPartition, list[Any]]) -> None:
+        new = [tp for tp in consumer.assignment() if tp.partition not in self._owned]
+        for tp in new:
+            batches.pop(tp, None)  # fetched before we fenced: read again after seek
+        results = await asyncio.gather(*(self._take(consumer, tp) for tp in new),
+                                       return_exceptions=True)
+        for tp, result in zip(new, results):
+            if isinstance(result, (KafkaError, OSError)):
+                log.error("partition.take_failed", group=self._group, partition=tp.partition,
+                          error=f"{result.__class__.__name__}: {result}")
+            elif isinstance(result, BaseException):
+                raise result
+        for tp, records in batches.items():
+            owned = self._owned.get(tp.partition)
+            if owned is None or owned.fenced or not records:
+                continue
+            await self._transact(consumer, tp, owned, records)
+
+    async def _take(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        """Own a partition: fence old producers, load state, resume at the committed offset."""
+        producer = make_producer(self._settings, transactional_id=f"{self._group_id}-{tp.partition}")
+        await producer.start()  # init_transactions: fences a zombie and ends its open txn
+        processor = self._factory(tp.partition)
+        try:
+            await processor.start()
+            committed = await consumer.committed(tp)
+        except BaseException:
+            await producer.stop()
+            raise
+        if committed is None:
+            await consumer.seek_to_beginning(tp)
+        else:
+            consumer.seek(tp, committed)
+        self._owned[tp.partition] = _Owned(processor, producer)
+        log.info("partition.owned", group=self._group, partition=tp.partition, offset=committed)
+
+    async def _transact(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
+                        owned: _Owned, records: list[Any]) -> None:
+        try:
+            outputs = await owned.processor.process(records)
+            async with owned.producer.transaction():
+                sends = [await owned.producer.send(o.topic, key=o.key.encode() if o.key else None,
+                                                   value=o.value) for o in outputs]
+                await asyncio.gather(*sends)
+                await owned.producer.send_offsets_to_transaction(
+                    {tp: records[-1].offset + 1}, self._group_id)
+        except ProducerFenced:
+            owned.processor.discard()
+            owned.fenced = True
+            consumer.pause(tp)
+            log.warning("partition.fenced", group=self._group, partition=tp.partition)
+            return
+        except (KafkaError, OSError) as exc:
+            owned.processor.discard()
+            log.error("partition.transaction_failed", group=self._group, partition=tp.partition,
+                      error=f"{exc.__class__.__name__}: {exc}")
+            await self._release({tp.partition})  # re-own next round: reload and re-seek
+            await asyncio.sleep(0.5)
+            return
+        owned.processor.committed()
+
+    async def _release(self, partitions: set[int]) -> None:
+        for partition in partitions:
+            owned = self._owned.pop(partition, None)
+            if owned is not None:
+                with contextlib.suppress(Exception):
+                    await owned.producer.stop()
+
+    # -- ConsumerRebalanceListener ---------------------------------------------------
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            await self._release({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Owning happens in the loop (`_take`), so a failure there is not swallowed."""

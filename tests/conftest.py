@@ -1,0 +1,102 @@
+"""Top-level test fixtures: the shared Kafka broker, the Docker Engine, unique topic names.
+
+A missing broker or Docker Engine skips the tests that need it on a developer machine, and
+fails them under CI (CI=true), where `make test` / `.ci/run` must have provided both.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+KAFKA_SH = REPO_ROOT / "scripts" / "kafka.sh"
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def _unavailable(what: str) -> None:
+    """Fail under CI, skip elsewhere."""
+    if _under_ci():
+        pytest.fail(f"{what} (CI=true: tests that need it fail instead of skipping)", pytrace=False)
+    pytest.skip(what)
+
+
+def _answers(bootstrap: str, timeout: float = 5.0) -> bool:
+    """True if a TCP connection to any host:port in a comma-separated bootstrap list succeeds."""
+    for addr in bootstrap.split(","):
+        addr = addr.strip().split("://")[-1]
+        host, _, port = addr.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """Bootstrap address of a running Kafka broker.
+
+    KAFKA_BOOTSTRAP_SERVERS if set, else a local single-node broker started (or reused) by
+    scripts/kafka.sh start.
+    """
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if not bootstrap:
+        try:
+            proc = subprocess.run(
+                ["bash", str(KAFKA_SH), "start"],
+                cwd=REPO_ROOT,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            _unavailable(f"no Kafka broker: scripts/kafka.sh start did not finish: {exc}")
+        found = [
+            line.split("=", 1)[1].strip()
+            for line in proc.stdout.splitlines()
+            if line.startswith("KAFKA_BOOTSTRAP_SERVERS=")
+        ]
+        if proc.returncode != 0 or not found or not found[-1]:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
+            _unavailable(f"no Kafka broker: scripts/kafka.sh start exited {proc.returncode}:\n{tail}")
+        bootstrap = found[-1]
+    if not _answers(bootstrap):
+        _unavailable(f"no Kafka broker: {bootstrap} does not answer (TCP connect failed)")
+    return bootstrap
+
+
+@pytest.fixture(scope="session")
+def docker_ready() -> None:
+    """A Docker Engine answers `docker info` (start one with scripts/docker.sh ensure)."""
+    try:
+        proc = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except FileNotFoundError:
+        _unavailable("no Docker Engine: the docker command is not installed (run scripts/docker.sh ensure)")
+    except subprocess.TimeoutExpired:
+        _unavailable("no Docker Engine: docker info timed out (run scripts/docker.sh ensure)")
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        _unavailable(f"no Docker Engine: docker info failed (run scripts/docker.sh ensure):\n{tail}")
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A prefix unique to this test, e.g. 'kt1a2b3c4d.', so tests sharing a broker never meet."""
+    return f"kt{secrets.token_hex(4)}."

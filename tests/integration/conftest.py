@@ -1,0 +1,48 @@
+"""Fixtures for tests against the real broker: per-test topics and service processes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.runtime.bus import ensure_topics
+from services.runtime.config import Settings
+from services.runtime.topics import Topics
+from tests.integration.kafkit import ServiceProcess
+
+
+@pytest.fixture
+async def settings(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Settings]:
+    """Settings for one test: its own topics (3 partitions each), deleted afterwards."""
+    s = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, partitions=3,
+                 connect_timeout_s=20, instance="pytest")
+    specs = Topics(topic_prefix).specs()
+    await ensure_topics(s, specs)
+    yield s
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([spec.name for spec in specs])
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def services(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    """Start `kafkube serve NAME` processes; all are stopped, and their logs printed
+    (pytest shows them when the test fails), at the end of the test."""
+    started: list[ServiceProcess] = []
+
+    def start(name: str, *args: str) -> ServiceProcess:
+        process = ServiceProcess(settings, name, tmp_path, *args).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+        print(f"----- logs of {process.name} ({process.log_path}) -----")
+        print(process.logs()[-20000:])

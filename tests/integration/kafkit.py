@@ -1,0 +1,146 @@
+"""Test helpers that talk to the real broker: publish manifests, collect the API's
+answers, snapshot state topics, and run `kafkube serve` as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import TopicPartition
+
+from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER, OP_HEADER
+from services.runtime.bus import make_consumer, make_producer, partitions_of
+from services.runtime.config import Settings
+from services.runtime.informer import Informer
+from services.runtime.topics import Topics
+
+KAFKUBE = str(Path(sys.executable).with_name("kafkube"))
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            "KAFKUBE_TOPIC_PREFIX": settings.topic_prefix,
+            "KAFKUBE_PARTITIONS": str(settings.partitions)}
+
+
+class ServiceProcess:
+    """`kafkube serve NAME` as a child process, logs in a file, killable."""
+
+    def __init__(self, settings: Settings, name: str, log_dir: Path, *args: str) -> None:
+        self.settings, self.name, self.args = settings, name, args
+        self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "ServiceProcess":
+        self.log_file = self.log_path.open("wb")
+        self.proc = subprocess.Popen([KAFKUBE, "serve", self.name, *self.args], env=env_for(self.settings),
+                                     stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.alive():
+            self.kill(signal.SIGTERM)
+        self.log_file.close()
+
+
+def cli(settings: Settings, *args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([KAFKUBE, *args], env=env_for(settings), input=stdin.decode() if stdin else None,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+async def publish(settings: Settings, payloads: list[bytes], *, op: str | None = None,
+                  request_ids: list[str] | None = None, headers: list[tuple[str, bytes]] | None = None
+                  ) -> list[tuple[int, int]]:
+    """Send each payload to kafkube.manifests; return (partition, offset) of each."""
+    topic = Topics(settings.topic_prefix).manifests
+    places = []
+    async with make_producer(settings) as producer:
+        futures = []
+        for i, payload in enumerate(payloads):
+            hs = list(headers or [])
+            if op:
+                hs.append((OP_HEADER, op.encode()))
+            if request_ids:
+                hs.append((REQUEST_ID_HEADER, request_ids[i].encode()))
+            futures.append(await producer.send(topic, value=payload, headers=hs))
+        for future in futures:
+            meta = await future
+            places.append((meta.partition, meta.offset))
+    return places
+
+
+async def read_all(settings: Settings, topic: str, *, timeout: float = 5.0) -> list[Any]:
+    """Every committed record of a topic (read_committed), as aiokafka records."""
+    consumer = make_consumer(settings)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(await partitions_of(consumer, topic))]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for rs in batch.values():
+                records += rs
+            positions = [await consumer.position(tp) for tp in tps]
+            if all(pos + (0 if batch else 1) >= end[tp] for pos, tp in zip(positions, tps)):
+                break
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def answers(settings: Settings, *, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Every event on kafkube.events."""
+    records = await read_all(settings, Topics(settings.topic_prefix).events, timeout=timeout)
+    return [orjson.loads(r.value) for r in records if r.value]
+
+
+def answer_key(event: dict[str, Any]) -> tuple[str, str] | None:
+    annotations = event.get("metadata", {}).get("annotations") or {}
+    if REQUEST_ID_ANNOTATION not in annotations:
+        return None
+    return annotations[REQUEST_ID_ANNOTATION], annotations.get(DOCUMENT_ANNOTATION, "0")
+
+
+async def wait_for_answers(settings: Settings, wanted: set[tuple[str, str]], *,
+                           timeout: float = 60.0) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Poll the events topic until every wanted (request id, document) has an answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for event in await answers(settings):
+            key = answer_key(event)
+            if key in wanted:
+                found.setdefault(key, []).append(event)
+        if set(found) >= wanted or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.5)
+
+
+async def desired(settings: Settings, plural: str) -> dict[str, Any]:
+    topic = Topics(settings.topic_prefix).desired(plural)
+    async with Informer(settings, [topic], follow=False) as view:
+        await view.wait_synced()
+        return dict(view.items(topic))

@@ -1,0 +1,145 @@
+"""The API's pure decision, request by request, without Kafka."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from itertools import count
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+
+from schemas.records import Op, WriteRequest
+from services.api.decide import Context, decide
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+_uids = count(1)
+
+
+def ctx(rv: str = "10", phase: Any = "Active") -> Context:
+    return Context(now=NOW, resource_version=rv, new_uid=lambda: f"uid-{next(_uids)}", namespace_phase=phase)
+
+
+def deployment(image: str = "nginx:1.25", replicas: int = 2, **meta: Any) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default", **meta},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "web", "image": image}]}}}}
+
+
+def request(op: Op, body: dict[str, Any] | None = None, **extra: Any) -> WriteRequest:
+    return WriteRequest(op=op, apiVersion="apps/v1", kind="Deployment", namespace="default",
+                        name="web", body=body, **extra)
+
+
+def created() -> dict[str, Any]:
+    outcome = decide(request(Op.APPLY, deployment()), None, ctx("5"))
+    assert outcome.reason == "Created" and outcome.stored
+    return outcome.stored
+
+
+def test_create_assigns_server_fields_and_defaults() -> None:
+    stored = created()
+    meta = stored["metadata"]
+    assert meta["generation"] == 1 and meta["resourceVersion"] == "5"
+    assert meta["creationTimestamp"] == "2026-01-02T03:04:05Z" and meta["uid"].startswith("uid-")
+    assert stored["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert stored["spec"]["template"]["spec"]["restartPolicy"] == "Always"
+    assert "status" not in stored
+
+
+def test_same_manifest_again_is_unchanged_and_writes_nothing() -> None:
+    current = created()
+    outcome = decide(request(Op.APPLY, deployment()), current, ctx("6"))
+    assert (outcome.reason, outcome.write, outcome.stored) == ("Unchanged", False, current)
+
+
+def test_spec_change_bumps_generation_label_change_does_not() -> None:
+    current = created()
+    new_image = decide(request(Op.APPLY, deployment(image="nginx:1.26")), current, ctx("6"))
+    assert new_image.reason == "Updated" and new_image.message == 'deployments.apps "web" configured'
+    assert new_image.stored["metadata"]["generation"] == 2
+    assert new_image.stored["metadata"]["resourceVersion"] == "6"
+    assert new_image.stored["metadata"]["uid"] == current["metadata"]["uid"]
+    relabelled = decide(request(Op.APPLY, deployment(labels={"tier": "x"})), current, ctx("7"))
+    assert relabelled.reason == "Updated" and relabelled.stored["metadata"]["generation"] == 1
+
+
+def test_stale_resource_version_is_a_conflict() -> None:
+    current = created()
+    outcome = decide(request(Op.UPDATE, deployment(replicas=3), expectedResourceVersion="4"), current, ctx("6"))
+    assert outcome.reason == "Rejected" and outcome.status_reason == "Conflict"
+    assert "the object has been modified" in outcome.message
+    fresh = decide(request(Op.UPDATE, deployment(replicas=3), expectedResourceVersion="5"), current, ctx("6"))
+    assert fresh.reason == "Updated" and fresh.stored["spec"]["replicas"] == 3
+
+
+def test_create_of_existing_object_is_already_exists() -> None:
+    outcome = decide(request(Op.CREATE, deployment()), created(), ctx())
+    assert (outcome.status_reason, outcome.message) == ("AlreadyExists", 'deployments.apps "web" already exists')
+
+
+def test_missing_namespace_and_terminating_namespace_refuse_creation() -> None:
+    missing = decide(request(Op.APPLY, deployment()), None, ctx(phase=None))
+    assert (missing.status_reason, missing.message) == ("NotFound", 'namespaces "default" not found')
+    ending = decide(request(Op.APPLY, deployment()), None, ctx(phase="Terminating"))
+    assert ending.status_reason == "Forbidden" and "being terminated" in ending.message
+
+
+def test_invalid_body_is_rejected_with_field_path() -> None:
+    outcome = decide(request(Op.APPLY, deployment(replicas=-1)), None, ctx())
+    assert outcome.status_reason == "Invalid"
+    assert "spec.replicas" in outcome.message and "greater than or equal to 0" in outcome.message
+
+
+def test_delete_tombstones_or_marks_when_finalizers_remain() -> None:
+    gone = decide(request(Op.DELETE), created(), ctx())
+    assert (gone.reason, gone.write, gone.stored) == ("Deleted", True, None)
+    with_finalizer = decide(request(Op.APPLY, deployment(finalizers=["example.com/keep"])), None, ctx()).stored
+    marked = decide(request(Op.DELETE), with_finalizer, ctx("9"))
+    assert marked.reason == "Deleted" and marked.stored["metadata"]["deletionTimestamp"] == "2026-01-02T03:04:05Z"
+    released = dict(marked.stored, metadata={**marked.stored["metadata"], "finalizers": []})
+    done = decide(request(Op.UPDATE, released), marked.stored, ctx("10"))
+    assert (done.reason, done.stored) == ("Deleted", None)
+    assert decide(request(Op.DELETE), None, ctx()).status_reason == "NotFound"
+
+
+def test_protected_namespaces_cannot_be_deleted() -> None:
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}
+    req = WriteRequest(op=Op.DELETE, apiVersion="v1", kind="Namespace", name="default", body=ns)
+    outcome = decide(req, {**ns, "metadata": {"name": "default", "resourceVersion": "1"}}, ctx())
+    assert outcome.status_reason == "Forbidden" and "may not be deleted" in outcome.message
+
+
+def test_merge_patch_changes_only_what_it_names() -> None:
+    current = created()
+    outcome = decide(request(Op.PATCH, {"spec": {"replicas": 5}}), current, ctx("8"))
+    assert outcome.stored["spec"]["replicas"] == 5
+    assert outcome.stored["spec"]["template"] == current["spec"]["template"]
+    assert outcome.stored["metadata"]["generation"] == 2
+
+
+def test_bind_sets_node_once() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    req = lambda node: WriteRequest(op=Op.BIND, apiVersion="v1", kind="Pod", namespace="default",  # noqa: E731
+                                    name="p", nodeName=node)
+    stored = decide(WriteRequest(op=Op.APPLY, apiVersion="v1", kind="Pod", namespace="default",
+                                 name="p", body=pod), None, ctx()).stored
+    bound = decide(req("n1"), stored, ctx("11"))
+    assert bound.reason == "Updated" and bound.stored["spec"]["nodeName"] == "n1"
+    again = decide(req("n2"), bound.stored, ctx("12"))
+    assert again.status_reason == "Conflict" and 'already assigned to node "n1"' in again.message
+
+
+@settings(max_examples=50, deadline=None)
+@given(replicas=st.integers(0, 1000), image=st.sampled_from(["a:1", "b:2", "c"]),
+       labels=st.dictionaries(st.sampled_from(["x", "y", "app.kubernetes.io/name"]),
+                              st.sampled_from(["1", "two", ""]), max_size=3))
+def test_applying_twice_is_idempotent(replicas: int, image: str, labels: dict[str, str]) -> None:
+    body = deployment(image=image, replicas=replicas, labels=labels)
+    first = decide(request(Op.APPLY, body), created(), ctx("20"))
+    assert first.stored is not None
+    second = decide(request(Op.APPLY, body), first.stored, ctx("21"))
+    assert second.reason == "Unchanged" and not second.write
+    assert first.stored["metadata"]["generation"] in (1, 2)
