@@ -73,6 +73,7 @@ class WriteRequest(Internal):
     )
     principal: str = "anonymous"
     writer: str = "unknown"
+    reply: bool = True  # False: answer only a rejection (chatty component writes)
     source: SourceRef | None = None
     time: datetime = Field(default_factory=utcnow)
 
@@ -90,3 +91,23 @@ class LogLine(Internal):
     stream: Literal["stdout", "stderr"]
     timestamp: datetime
     line: str
+
+
+class ObservedMeta(Internal):
+    name: str
+    namespace: str | None = None
+    uid: str | None = None
+
+
+class Observed(Internal):
+    """The value on `kafkube.observed.<plural>`: the status one owner observed.
+
+    Keyed like the desired object. `status` has the Kubernetes status shape of the
+    kind (PodStatus, NodeStatus, DeploymentStatus, ...); `writer` names the owner."""
+
+    api_version: str = Field(alias="apiVersion")
+    kind: str
+    metadata: ObservedMeta
+    status: dict[str, Any]
+    writer: str
+    observed_at: datetime = Field(default_factory=utcnow, alias="observedAt")

@@ -97,14 +97,24 @@ def _delete(request: WriteRequest, current: dict[str, Any] | None, ctx: Context)
     if conflict := _stale(request, current):
         return conflict
     meta = current["metadata"]
-    if not meta.get("finalizers"):
+    graceful = _graceful_pod_deletion(request, current)
+    if not graceful and not meta.get("finalizers"):
         return Outcome("Deleted", f"{_what(request)} deleted", stored=None, write=True)
     if meta.get("deletionTimestamp"):
         return Outcome("Unchanged", f"{_what(request)} is already being deleted", stored=current)
-    marked = _with_meta(current, deletionTimestamp=_ts(ctx.now),
-                        deletionGracePeriodSeconds=request.grace_period_seconds or 0,
+    grace = request.grace_period_seconds
+    if grace is None:
+        grace = (current.get("spec") or {}).get("terminationGracePeriodSeconds", 30) if graceful else 0
+    marked = _with_meta(current, deletionTimestamp=_ts(ctx.now), deletionGracePeriodSeconds=grace,
                         resourceVersion=ctx.resource_version)
     return Outcome("Deleted", f"{_what(request)} deleted", stored=marked, write=True)
+
+
+def _graceful_pod_deletion(request: WriteRequest, current: dict[str, Any]) -> bool:
+    """A pod on a node is only marked: its kubelet stops the containers within the
+    grace period, then confirms with a delete of grace period 0."""
+    on_node = request.kind == "Pod" and bool((current.get("spec") or {}).get("nodeName"))
+    return on_node and request.grace_period_seconds != 0
 
 
 def _bind(request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:

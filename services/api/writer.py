@@ -115,7 +115,7 @@ class RequestPartition:
         if outcome.write:
             self._pending[(topic, request.key)] = outcome.stored
             out.append(Out(topic, request.key, encode(outcome.stored)))
-        if not outcome.silent:
+        if not outcome.silent and (request.reply or outcome.reason == "Rejected"):
             out.append(self._answer(request, outcome, now))
         return out
 

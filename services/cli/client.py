@@ -42,6 +42,8 @@ class Client:
                       timeout_s: float = 30.0) -> list[Answer | None]:
         """Publish each document as one manifest record; return the answers in order
         (None where none came within the timeout)."""
+        if not documents:
+            return []
         request_ids = [uuid4().hex for _ in documents]
         waiting = {rid: i for i, rid in enumerate(request_ids)}
         answers: list[Answer | None] = [None] * len(documents)

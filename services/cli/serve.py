@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import dataclass
 
 import click
 
-from services.api.service import api_components
 from services.runtime.bus import ensure_topics, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable, TopicMisconfigured
@@ -15,16 +15,35 @@ from services.runtime.logging import configure_logging, get_logger
 from services.runtime.supervisor import Component, supervise
 from services.runtime.topics import Topics
 
-SERVICES = ("api", "all")
+SERVICES = ("api", "scheduler", "kubelet", "all")
 
 
-def components_for(service: str, settings: Settings) -> dict[str, Component]:
+@dataclass(frozen=True)
+class KubeletOptions:
+    nodes: tuple[str, ...]
+    runtime: str  # docker | hollow
+
+
+def components_for(service: str, settings: Settings, kubelet: KubeletOptions) -> dict[str, Component]:
+    """The components of one service; `all` is the control plane plus the given kubelets."""
+    components: dict[str, Component] = {}
     if service in ("api", "all"):
-        return api_components(settings)
-    raise click.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+        from services.api.service import api_components
+
+        components |= api_components(settings)
+    if service in ("scheduler", "all"):
+        from services.scheduler.service import scheduler_components
+
+        components |= scheduler_components(settings)
+    if service == "kubelet" or (service == "all" and kubelet.nodes):
+        from services.kubelet.service import kubelet_components
+
+        for node in kubelet.nodes:
+            components |= kubelet_components(settings, node=node, runtime=kubelet.runtime)
+    return components
 
 
-async def _serve(service: str, settings: Settings) -> int:
+async def _serve(service: str, settings: Settings, kubelet: KubeletOptions) -> int:
     log = get_logger("kafkube.serve")
     try:
         await wait_for_kafka(settings)
@@ -34,14 +53,19 @@ async def _serve(service: str, settings: Settings) -> int:
         click.echo(f"error: {exc}", err=True)
         return 1
     log.info("serve.started", bootstrap=settings.bootstrap_servers, prefix=settings.topic_prefix)
-    return await supervise(components_for(service, settings))
+    return await supervise(components_for(service, settings, kubelet))
 
 
 @click.command()
 @click.argument("service", type=click.Choice(SERVICES))
+@click.option("--node", "nodes", multiple=True, help="Node name of a kubelet (repeatable).")
+@click.option("--runtime", type=click.Choice(["docker", "hollow"]), default="docker", show_default=True,
+              help="Container runtime of the kubelets: the Docker Engine, or hollow (fake) nodes.")
 @click.option("--log-level", default="INFO", show_default=True)
-def serve(service: str, log_level: str) -> None:
-    """Run a Kafkube service in this process (`all`: the whole control plane)."""
+def serve(service: str, nodes: tuple[str, ...], runtime: str, log_level: str) -> None:
+    """Run a Kafkube service in this process (`all`: the control plane and any --node kubelets)."""
+    if service == "kubelet" and not nodes:
+        raise click.UsageError("kubelet needs --node NAME")
     settings = Settings.from_env()
     configure_logging(service=service, level=log_level, instance=settings.instance)
-    sys.exit(asyncio.run(_serve(service, settings)))
+    sys.exit(asyncio.run(_serve(service, settings, KubeletOptions(nodes, runtime))))

@@ -143,3 +143,20 @@ def test_applying_twice_is_idempotent(replicas: int, image: str, labels: dict[st
     second = decide(request(Op.APPLY, body), first.stored, ctx("21"))
     assert second.reason == "Unchanged" and not second.write
     assert first.stored["metadata"]["generation"] in (1, 2)
+
+
+def test_pods_on_a_node_are_deleted_gracefully_and_confirmed_with_grace_zero() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+           "spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 7,
+                    "containers": [{"name": "c", "image": "busybox"}]}}
+    req = lambda **kw: WriteRequest(op=Op.DELETE, apiVersion="v1", kind="Pod", namespace="default",  # noqa: E731
+                                    name="p", **kw)
+    stored = decide(WriteRequest(op=Op.APPLY, apiVersion="v1", kind="Pod", namespace="default",
+                                 name="p", body=pod), None, ctx()).stored
+    marked = decide(req(), stored, ctx("12")).stored
+    assert marked["metadata"]["deletionTimestamp"] and marked["metadata"]["deletionGracePeriodSeconds"] == 7
+    assert decide(req(), marked, ctx("13")).reason == "Unchanged"
+    confirmed = decide(req(gracePeriodSeconds=0), marked, ctx("14"))
+    assert (confirmed.reason, confirmed.stored, confirmed.write) == ("Deleted", None, True)
+    unbound = {**stored, "spec": {**stored["spec"], "nodeName": None}}
+    assert decide(req(), unbound, ctx("15")).stored is None

@@ -1,0 +1,1 @@
+"""Container runtimes the kubelet drives: Docker (real) and hollow (fake, for scale)."""
