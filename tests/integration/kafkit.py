@@ -68,8 +68,8 @@ def cli(settings: Settings, *args: str, stdin: bytes | None = None, timeout: flo
 
 
 async def publish(settings: Settings, payloads: list[bytes], *, op: str | None = None,
-                  request_ids: list[str] | None = None, headers: list[tuple[str, bytes]] | None = None
-                  ) -> list[tuple[int, int]]:
+                  request_ids: list[str] | None = None, headers: list[tuple[str, bytes]] | None = None,
+                  keys: list[str] | None = None) -> list[tuple[int, int]]:
     """Send each payload to kafkube.manifests; return (partition, offset) of each."""
     topic = Topics(settings.topic_prefix).manifests
     places = []
@@ -81,7 +81,8 @@ async def publish(settings: Settings, payloads: list[bytes], *, op: str | None =
                 hs.append((OP_HEADER, op.encode()))
             if request_ids:
                 hs.append((REQUEST_ID_HEADER, request_ids[i].encode()))
-            futures.append(await producer.send(topic, value=payload, headers=hs))
+            key = keys[i].encode() if keys else None
+            futures.append(await producer.send(topic, key=key, value=payload, headers=hs))
         for future in futures:
             meta = await future
             places.append((meta.partition, meta.offset))
