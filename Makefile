@@ -10,7 +10,7 @@ MAKEFLAGS += --no-print-directory
 VENV_BIN := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: test venv docker images kafka-start kafka-stop kafka-status
+.PHONY: test up venv docker images kafka-start kafka-stop kafka-status
 
 test:
 	@echo "==> virtualenv (.venv)"
@@ -53,3 +53,13 @@ kafka-stop:
 
 kafka-status:
 	@bash scripts/kafka.sh status
+
+# Bring a development cluster up in the foreground: Kafka, then the whole control plane and
+# two kubelets (nodes n1, n2) on the local Docker Engine in one process. Ctrl-C stops it.
+# KAFKUBE_RUNTIME=hollow runs the kubelets on fake containers instead.
+up:
+	@bash scripts/venv.sh
+	if [[ "$${KAFKUBE_RUNTIME:-docker}" == docker ]]; then bash scripts/docker.sh ensure; bash scripts/images.sh; fi
+	addr=$$(bash scripts/kafka.sh start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p' | tail -n 1)
+	echo "KAFKA_BOOTSTRAP_SERVERS=$$addr"
+	KAFKA_BOOTSTRAP_SERVERS="$$addr" exec $(VENV_BIN)/kafkube serve all --node n1 --node n2 --runtime "$${KAFKUBE_RUNTIME:-docker}"

@@ -4,6 +4,7 @@ Resources themselves (desired state, events) are the Kubernetes models."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Literal
@@ -19,6 +20,14 @@ PRINCIPAL_HEADER = "kafkube.principal"
 REQUEST_ID_ANNOTATION = "kafkube.io/request-id"
 SOURCE_ANNOTATION = "kafkube.io/source"
 DOCUMENT_ANNOTATION = "kafkube.io/document"
+
+
+def header_value(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:
+    """The value of a Kafka record header, decoded; None when absent."""
+    for key, value in headers or ():
+        if key == name:
+            return value.decode("utf-8", "replace")
+    return None
 
 
 def utcnow() -> datetime:

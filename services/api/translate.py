@@ -12,9 +12,9 @@ from uuid import uuid4
 
 from schemas.manifest import split_documents
 from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, Op, SourceRef, WriteRequest
+from schemas.records import header_value as header
 from schemas.registry import lookup_kind
 from services.api.admission import AdmissionError, admit
-from services.runtime.bus import header
 from services.runtime.events import involved_object, make_event
 
 MANIFEST_OPS = {"apply": Op.APPLY, "create": Op.CREATE, "delete": Op.DELETE, "update": Op.UPDATE}

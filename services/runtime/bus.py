@@ -46,13 +46,6 @@ def partition_for(key: str, partitions: int) -> int:
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:
-    for key, value in headers or ():
-        if key == name:
-            return value.decode("utf-8", "replace")
-    return None
-
-
 async def wait_for_kafka(settings: Settings) -> None:
     """Return once a broker answers; raise KafkaUnavailable after the timeout."""
     deadline = time.monotonic() + settings.connect_timeout_s

@@ -1,7 +1,7 @@
-"""DockerRuntime's errors: aiodocker/aiohttp failures become RuntimeFailure subclasses here.
+"""DockerRuntime's error boundary: aiodocker/aiohttp failures become RuntimeFailure here.
 
 `boundary(what)` wraps every Engine call in `docker.py`; nothing else in the kubelet sees
-an aiodocker exception. `retriable` says whether trying again can help.
+an aiodocker exception. The classes live in `errors.py` (shared with HollowRuntime).
 """
 
 from __future__ import annotations
@@ -13,38 +13,21 @@ import aiohttp
 from aiodocker.exceptions import DockerError
 
 from services.kubelet.runtime.base import RuntimeFailure
+from services.kubelet.runtime.errors import (
+    ContainerNotFound,
+    ContainerNotRunning,
+    RuntimeApiError,
+    RuntimeUnavailable,
+)
 
 
-class DockerUnavailable(RuntimeFailure):
-    """The Engine did not answer (socket gone, connection reset, HTTP timeout)."""
-
-    retriable = True
-
-
-class DockerApiError(RuntimeFailure):
-    """The Engine answered with an error status; 5xx may pass, 4xx will not."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retriable = status >= 500
-
-
-class ContainerNotFound(DockerApiError):
-    """No such container (404)."""
-
-
-class ContainerNotRunning(DockerApiError):
-    """The container exists but is not running (409 on exec)."""
-
-
-def failure(exc: DockerError, what: str) -> DockerApiError:
+def failure(exc: DockerError, what: str) -> RuntimeApiError:
     message = f"{what}: {exc.message}"
     if exc.status == 404:
-        return ContainerNotFound(404, message)
+        return ContainerNotFound(message)
     if exc.status == 409 and "not running" in str(exc.message):
-        return ContainerNotRunning(409, message)
-    return DockerApiError(exc.status, message)
+        return ContainerNotRunning(message)
+    return RuntimeApiError(exc.status, message)
 
 
 @contextmanager
@@ -57,4 +40,4 @@ def boundary(what: str) -> Iterator[None]:
     except DockerError as exc:
         raise failure(exc, what) from exc
     except (aiohttp.ClientError, OSError) as exc:  # includes TimeoutError
-        raise DockerUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+        raise RuntimeUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc

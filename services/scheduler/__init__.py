@@ -1,0 +1,1 @@
+"""The scheduler: binds unbound pods to nodes (see README.md)."""

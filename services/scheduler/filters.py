@@ -1,0 +1,136 @@
+"""Feasibility: the filters of kube-scheduler's default profile that Kafkube
+implements, in kube-scheduler's order. Each returns the reasons a node cannot take
+the pod, in Kubernetes' words (empty: the node passes).
+
+Pure. Called by `services.scheduler.algorithm.schedule` for every node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from schemas.core import Taint
+from schemas.pod import NodeSelectorRequirement, NodeSelectorTerm, Toleration
+from services.scheduler.model import UNSCHEDULABLE_TAINT, NodeInfo, PodRequest, effective_taints
+from services.scheduler.snapshot import NodeUsage
+
+NOT_READY = "node(s) were not ready"
+UNSCHEDULABLE = "node(s) were unschedulable"
+AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+PORTS = "node(s) didn't have free ports for the requested pod ports"
+TOO_MANY_PODS = "Too many pods"
+INSUFFICIENT_CPU = "Insufficient cpu"
+INSUFFICIENT_MEMORY = "Insufficient memory"
+Filter = Callable[[PodRequest, NodeInfo, NodeUsage], list[str]]
+
+
+def node_known(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
+    """A node whose kubelet never reported status has no capacity to offer."""
+    return [NOT_READY] if node.ready is None else []
+
+
+def node_unschedulable(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
+    taint = Taint(key=UNSCHEDULABLE_TAINT, effect="NoSchedule")
+    if node.unschedulable and not tolerated(taint, pod.tolerations):
+        return [UNSCHEDULABLE]
+    return []
+
+
+def taint_toleration(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
+    for taint in effective_taints(node):
+        if taint.effect in ("NoSchedule", "NoExecute") and not tolerated(taint, pod.tolerations):
+            return [f"node(s) had untolerated taint {{{taint.key}: {taint.value or ''}}}"]
+    return []
+
+
+def node_affinity(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
+    if any(node.labels.get(k) != v for k, v in pod.node_selector.items()):
+        return [AFFINITY]
+    required = pod.affinity.required_during_scheduling_ignored_during_execution if pod.affinity else None
+    if required is not None and not any(term_matches(t, node) for t in required.node_selector_terms):
+        return [AFFINITY]
+    return []
+
+
+def node_ports(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
+    for ip, protocol, port in pod.host_ports:
+        for used_ip, used_protocol, used_port in usage.ports:
+            if port == used_port and protocol == used_protocol and _ips_overlap(ip, used_ip):
+                return [PORTS]
+    return []
+
+
+def resources_fit(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
+    """Every shortage counts (kube-scheduler lists each one)."""
+    reasons = []
+    if usage.pods + 1 > node.max_pods:
+        reasons.append(TOO_MANY_PODS)
+    free = node.allocatable - usage.requested
+    if pod.requests.cpu > 0 and pod.requests.cpu > free.cpu:
+        reasons.append(INSUFFICIENT_CPU)
+    if pod.requests.memory > 0 and pod.requests.memory > free.memory:
+        reasons.append(INSUFFICIENT_MEMORY)
+    return reasons
+
+
+FILTERS: tuple[Filter, ...] = (node_known, node_unschedulable, taint_toleration, node_affinity,
+                               node_ports, resources_fit)
+
+
+def run_filters(pod: PodRequest, node: NodeInfo, usage: NodeUsage,
+                filters: Iterable[Filter] = FILTERS) -> list[str]:
+    """The reasons of the first filter that fails (kube-scheduler stops there)."""
+    for check in filters:
+        reasons = check(pod, node, usage)
+        if reasons:
+            return reasons
+    return []
+
+
+# -- matching helpers -------------------------------------------------------------------
+def tolerated(taint: Taint, tolerations: Iterable[Toleration]) -> bool:
+    return any(tolerates(t, taint) for t in tolerations)
+
+
+def tolerates(toleration: Toleration, taint: Taint) -> bool:
+    if toleration.effect and toleration.effect != taint.effect:
+        return False
+    if toleration.key and toleration.key != taint.key:
+        return False
+    if toleration.operator == "Exists":
+        return True
+    if not toleration.key:
+        return False  # an empty key only tolerates everything with Exists
+    return (toleration.value or "") == (taint.value or "")
+
+
+def term_matches(term: NodeSelectorTerm, node: NodeInfo) -> bool:
+    """All expressions of a term hold; a term with no requirements matches nothing."""
+    expressions = term.match_expressions or []
+    fields = term.match_fields or []
+    if not expressions and not fields:
+        return False
+    return (all(requirement_matches(r, node.labels) for r in expressions)
+            and all(requirement_matches(r, {"metadata.name": node.name}) for r in fields))
+
+
+def requirement_matches(req: NodeSelectorRequirement, labels: dict[str, str]) -> bool:
+    value = labels.get(req.key)
+    values = req.values or []
+    if req.operator == "Exists":
+        return value is not None
+    if req.operator == "DoesNotExist":
+        return value is None
+    if req.operator == "In":
+        return value is not None and value in values
+    if req.operator == "NotIn":
+        return value is None or value not in values
+    try:  # Gt / Lt: integer comparison with the single value
+        have, want = int(value or ""), int(values[0])
+    except (ValueError, IndexError):
+        return False
+    return have > want if req.operator == "Gt" else have < want
+
+
+def _ips_overlap(a: str, b: str) -> bool:
+    return a == b or a in ("", "0.0.0.0") or b in ("", "0.0.0.0")

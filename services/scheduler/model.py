@@ -1,0 +1,174 @@
+"""What the scheduler knows about one pod and one node, extracted once from the
+records (desired pod JSON; desired node + observed node status).
+
+Pure: value in, value out. Used by the snapshot, the filters, the scores and the
+service (which calls `pod_request` and `node_info` on informer values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from schemas.core import Node, NodeStatus, Pod, Taint
+from schemas.pod import Container, NodeAffinity, Toleration
+from schemas.quantity import cpu_millis, memory_bytes
+
+DEFAULT_SCHEDULER = "default-scheduler"
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+# What kube-scheduler assumes for scoring a container without requests.
+DEFAULT_CPU_MILLIS = 100
+DEFAULT_MEMORY_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_PODS = 110
+
+Ready = Literal["True", "False", "Unknown"]
+HostPort = tuple[str, str, int]  # (hostIP, protocol, port)
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    cpu: int = 0  # millicores
+    memory: int = 0  # bytes
+
+    def __add__(self, other: "Resources") -> "Resources":
+        return Resources(self.cpu + other.cpu, self.memory + other.memory)
+
+    def __sub__(self, other: "Resources") -> "Resources":
+        return Resources(self.cpu - other.cpu, self.memory - other.memory)
+
+    def max(self, other: "Resources") -> "Resources":
+        return Resources(max(self.cpu, other.cpu), max(self.memory, other.memory))
+
+
+@dataclass(frozen=True, slots=True)
+class PodRequest:
+    """One pod as the scheduler sees it: what it needs and where it may go."""
+
+    key: str
+    uid: str | None = None
+    resource_version: str | None = None
+    requests: Resources = Resources()
+    nonzero: Resources = Resources(DEFAULT_CPU_MILLIS, DEFAULT_MEMORY_BYTES)  # for scoring
+    host_ports: tuple[HostPort, ...] = ()
+    node_selector: dict[str, str] = field(default_factory=dict)
+    affinity: NodeAffinity | None = None
+    tolerations: tuple[Toleration, ...] = ()
+    owner_uid: str | None = None  # the controller among ownerReferences
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """One node: its labels, taints and allocatable resources."""
+
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+    unschedulable: bool = False
+    ready: Ready | None = None  # None: no observed status yet
+    allocatable: Resources = Resources()
+    max_pods: int = 0
+
+
+# -- pods -------------------------------------------------------------------------------
+def pod_key(pod: dict[str, Any]) -> str:
+    meta = pod.get("metadata") or {}
+    return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+
+
+def wants_scheduling(pod: dict[str, Any] | None) -> bool:
+    """An unbound pod, not being deleted, addressed to this scheduler."""
+    if not pod:
+        return False
+    spec, meta = pod.get("spec") or {}, pod.get("metadata") or {}
+    return (not spec.get("nodeName") and not meta.get("deletionTimestamp")
+            and spec.get("schedulerName", DEFAULT_SCHEDULER) in (None, DEFAULT_SCHEDULER))
+
+
+def pod_request(raw: dict[str, Any]) -> PodRequest:
+    """Raises pydantic.ValidationError on a pod the API should never have admitted."""
+    pod = Pod.model_validate(raw)
+    spec, meta = pod.spec, pod.metadata
+    containers = list(spec.containers or []) if spec else []
+    inits = list(spec.init_containers or []) if spec else []
+    requests = _sum(containers).max(_largest(inits, nonzero=False))
+    nonzero = _sum(containers, nonzero=True).max(_largest(inits, nonzero=True))
+    owner = next((o.uid for o in meta.owner_references or [] if o.controller), None)
+    affinity = spec.affinity.node_affinity if spec and spec.affinity else None
+    return PodRequest(
+        key=pod_key(raw), uid=meta.uid, resource_version=meta.resource_version,
+        requests=requests, nonzero=nonzero,
+        host_ports=_host_ports(containers, host_network=bool(spec and spec.host_network)),
+        node_selector=dict(spec.node_selector or {}) if spec else {},
+        affinity=affinity, tolerations=tuple(spec.tolerations or []) if spec else (),
+        owner_uid=owner)
+
+
+def _container_request(c: Container, *, nonzero: bool) -> Resources:
+    requests = (c.resources.requests if c.resources else None) or {}
+    cpu = cpu_millis(requests["cpu"]) if "cpu" in requests else None
+    memory = memory_bytes(requests["memory"]) if "memory" in requests else None
+    if nonzero:
+        return Resources(DEFAULT_CPU_MILLIS if not cpu else cpu,
+                         DEFAULT_MEMORY_BYTES if not memory else memory)
+    return Resources(cpu or 0, memory or 0)
+
+
+def _sum(containers: list[Container], *, nonzero: bool = False) -> Resources:
+    total = Resources()
+    for c in containers:
+        total = total + _container_request(c, nonzero=nonzero)
+    return total
+
+
+def _largest(containers: list[Container], *, nonzero: bool) -> Resources:
+    largest = Resources()
+    for c in containers:
+        largest = largest.max(_container_request(c, nonzero=nonzero))
+    return largest
+
+
+def _host_ports(containers: list[Container], *, host_network: bool) -> tuple[HostPort, ...]:
+    ports: list[HostPort] = []
+    for c in containers:
+        for p in c.ports or []:
+            port = p.host_port or (p.container_port if host_network else None)
+            if port:
+                ports.append((p.host_ip or "0.0.0.0", p.protocol or "TCP", port))
+    return tuple(ports)
+
+
+# -- nodes ------------------------------------------------------------------------------
+def node_info(desired: dict[str, Any], observed: dict[str, Any] | None) -> NodeInfo:
+    """A node from its desired record and its observed (`Observed`) status record."""
+    node = Node.model_validate(desired)
+    status = NodeStatus.model_validate(observed["status"]) if observed and observed.get("status") else None
+    allocatable = (status.allocatable or status.capacity or {}) if status else {}
+    ready = _ready(status) if observed else None
+    return NodeInfo(
+        name=node.metadata.name or "",
+        labels=dict(node.metadata.labels or {}),
+        taints=tuple(node.spec.taints or []) if node.spec else (),
+        unschedulable=bool(node.spec and node.spec.unschedulable),
+        ready=ready,
+        allocatable=Resources(cpu_millis(allocatable.get("cpu", "0")),
+                              memory_bytes(allocatable.get("memory", "0"))),
+        max_pods=int(allocatable.get("pods", DEFAULT_MAX_PODS)))
+
+
+def _ready(status: NodeStatus | None) -> Ready:
+    for condition in (status.conditions or []) if status else []:
+        if condition.type == "Ready":
+            return condition.status
+    return "Unknown"
+
+
+def effective_taints(node: NodeInfo) -> tuple[Taint, ...]:
+    """The node's taints plus the one nodelifecycle would add for a node not Ready."""
+    if node.ready in (None, "True"):
+        return node.taints
+    key = NOT_READY_TAINT if node.ready == "False" else UNREACHABLE_TAINT
+    if any(t.key == key for t in node.taints):
+        return node.taints
+    return (*node.taints, Taint(key=key, effect="NoSchedule"))

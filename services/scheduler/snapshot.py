@@ -1,0 +1,92 @@
+"""The scheduler's view of the cluster: nodes, and per node the sums of what the
+pods placed there (bound, or assumed by this scheduler) request.
+
+Kept incrementally by the service from informer changes (`set_node`, `place`);
+read by the filters and scores. Pure: no I/O. Callers never mutate what the
+getters return.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from services.scheduler.model import HostPort, NodeInfo, PodRequest, Resources
+
+
+@dataclass(slots=True)
+class NodeUsage:
+    """What the pods placed on one node take from it."""
+
+    requested: Resources = Resources()
+    nonzero: Resources = Resources()  # with kube-scheduler's defaults, for scoring
+    pods: int = 0
+    ports: Counter[HostPort] = field(default_factory=Counter)
+    owners: Counter[str] = field(default_factory=Counter)  # controller uid -> pods
+
+    def add(self, pod: PodRequest, sign: int = 1) -> None:
+        self.requested = self.requested + _scaled(pod.requests, sign)
+        self.nonzero = self.nonzero + _scaled(pod.nonzero, sign)
+        self.pods += sign
+        for port in pod.host_ports:
+            self.ports[port] += sign
+        if pod.owner_uid:
+            self.owners[pod.owner_uid] += sign
+        self.ports = +self.ports  # drop zero counts
+        self.owners = +self.owners
+
+
+def _scaled(r: Resources, sign: int) -> Resources:
+    return Resources(r.cpu * sign, r.memory * sign)
+
+
+EMPTY = NodeUsage()
+
+
+class ClusterSnapshot:
+    """Nodes by name and the usage of every node pods are placed on."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, NodeInfo] = {}
+        self._placed: dict[str, tuple[str, PodRequest]] = {}  # pod key -> (node, pod)
+        self._usage: dict[str, NodeUsage] = {}
+
+    # -- nodes ------------------------------------------------------------------------
+    def set_node(self, name: str, info: NodeInfo | None) -> None:
+        if info is None:
+            self._nodes.pop(name, None)
+        else:
+            self._nodes[name] = info
+
+    def nodes(self) -> list[NodeInfo]:
+        """Every node, sorted by name (selection ties break by name)."""
+        return [self._nodes[n] for n in sorted(self._nodes)]
+
+    def node(self, name: str) -> NodeInfo | None:
+        return self._nodes.get(name)
+
+    # -- pods -------------------------------------------------------------------------
+    def place(self, key: str, node: str | None, pod: PodRequest | None = None) -> None:
+        """Count `pod` on `node` (replacing where it was counted); None: count it nowhere."""
+        previous = self._placed.pop(key, None)
+        if previous is not None:
+            self._usage_of(previous[0]).add(previous[1], -1)
+        if node is not None and pod is not None:
+            self._placed[key] = (node, pod)
+            self._usage_of(node).add(pod)
+
+    def placement(self, key: str) -> str | None:
+        found = self._placed.get(key)
+        return found[0] if found else None
+
+    def usage(self, node: str) -> NodeUsage:
+        return self._usage.get(node, EMPTY)
+
+    def pods_on(self, node: str) -> list[str]:
+        return sorted(k for k, (n, _) in self._placed.items() if n == node)
+
+    def _usage_of(self, node: str) -> NodeUsage:
+        usage = self._usage.get(node)
+        if usage is None:
+            usage = self._usage[node] = NodeUsage()
+        return usage
