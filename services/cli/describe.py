@@ -12,6 +12,7 @@ from aiokafka import TopicPartition
 
 from schemas.registry import KindInfo
 from services.cli.client import Client
+from services.cli.describe_pod import render_pod_body
 from services.cli.printers import age, merged
 from services.runtime.bus import make_consumer, partition_for, partitions_of
 
@@ -56,7 +57,11 @@ def render(obj: dict[str, Any], events: list[dict[str, Any]]) -> str:
     lines.append(f"Labels:       {_pairs(meta.get('labels'))}")
     lines.append(f"Annotations:  {_pairs(meta.get('annotations'))}")
     lines.append(f"CreationTimestamp:  {meta.get('creationTimestamp', '<unknown>')}")
-    for field in ("spec", "data", "status"):
+    fields: tuple[str, ...] = ("spec", "data", "status")
+    if obj.get("kind") == "Pod":
+        lines += render_pod_body(obj)
+        fields = ()
+    for field in fields:
         if obj.get(field):
             body = yaml.safe_dump(obj[field], sort_keys=False).rstrip().replace("\n", "\n  ")
             lines.append(f"{field.capitalize()}:\n  {body}")

@@ -14,6 +14,7 @@ from schemas.registry import KindInfo, NoKindMatch, resolve_resource
 from services.cli import describe as describing
 from services.cli.client import Answer, Client, read_events
 from services.cli.files import Document, ManifestFileError, read_documents
+from services.cli.logs import LogsError, pick_container, pod_lines
 from services.cli.printers import merged, render_table, to_json, to_yaml
 from services.cli.serve import serve
 from services.runtime.config import Settings
@@ -28,7 +29,7 @@ def _run(coro: Coroutine[Any, Any, int]) -> None:
     except KafkaUnavailable as exc:
         click.echo(f"error: {exc}", err=True)
         code = 1
-    except (NoKindMatch, ManifestFileError) as exc:
+    except (NoKindMatch, ManifestFileError, LogsError) as exc:
         click.echo(f"error: {exc}", err=True)
         code = 1
     sys.exit(code)
@@ -233,4 +234,30 @@ async def _events(namespace: str, all_ns: bool, follow: bool, output: str | None
                 click.echo(orjson.dumps(event).decode())
             else:
                 click.echo(describing.event_line(describing.event_row(event), all_ns))
+    return 0
+
+
+@cli.command()
+@click.argument("pod")
+@click.option("-c", "--container", default=None)
+@click.option("-n", "--namespace", default="default")
+@click.option("-f", "--follow", is_flag=True)
+@click.option("--tail", type=int, default=-1, help="Lines of recent log to show (-1: all).")
+def logs(pod: str, container: str | None, namespace: str, follow: bool, tail: int) -> None:
+    """Print a container's logs (from kafkube.logs)."""
+    _run(_logs(pod.removeprefix("pod/").removeprefix("pods/"), container, namespace, follow, tail))
+
+
+async def _logs(name: str, container: str | None, namespace: str, follow: bool, tail: int) -> int:
+    client = _client()
+    await client.connect()
+    desired, _ = await client.snapshot("pods")
+    pod = desired.get(f"{namespace}/{name}")
+    if pod is None:
+        click.echo(f'Error from server (NotFound): pods "{name}" not found', err=True)
+        return 1
+    chosen = pick_container(pod, container)
+    async for line in pod_lines(client, f"{namespace}/{name}", chosen, follow=follow,
+                                tail=None if tail < 0 else tail):
+        click.echo(line)
     return 0
