@@ -41,6 +41,19 @@ async def publish_slowly(settings: Settings, payloads: list[bytes], ids: list[st
         await asyncio.sleep(0.3)
 
 
+def owned_writer_partitions(api: ServiceProcess) -> set[int]:
+    """The request partitions this API process has owned, from its logs."""
+    lines = [orjson.loads(line) for line in api.logs().splitlines() if '"partition.owned"' in line]
+    return {line["partition"] for line in lines if line.get("group") == "api-writer"}
+
+
+async def until(condition: Callable[[], object], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.2)
+
+
 async def wait_until_answers(settings: Settings, count: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while sum(1 for e in await answers(settings) if answer_key(e)) < count:
@@ -82,6 +95,7 @@ async def test_a_dying_replica_hands_its_partitions_to_the_other(
     first, second = services("api"), services("api")
     await publish(settings, [b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: warmup}\n"])
     await wait_until_answers(settings, 1)
+    await until(lambda: owned_writer_partitions(first) and owned_writer_partitions(second))
     payloads, ids, keys = stream()
     sender = asyncio.create_task(publish_slowly(settings, payloads, ids, keys))
     await wait_until_answers(settings, 40)
@@ -90,5 +104,4 @@ async def test_a_dying_replica_hands_its_partitions_to_the_other(
     await sender
     await assert_exactly_once(settings, ids)
     assert second.alive()
-    logs = second.logs()
-    assert logs.count('"partition.owned"') > 6, "the survivor never took over partitions"
+    assert owned_writer_partitions(second) == {0, 1, 2}, "the survivor never took over the partitions"
