@@ -56,8 +56,24 @@ wait_docker() {  # $1 = seconds
     done
 }
 
+# The engine's default bridge can vanish under a running dockerd (seen when another
+# dockerd shared the network namespace); containers then fail with "could not find
+# bridge docker0". Re-create it with the address the engine expects.
+ensure_bridge() {
+    command -v ip >/dev/null || return 0
+    ip link show docker0 >/dev/null 2>&1 && return 0
+    local gateway
+    gateway=$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null || true)
+    [[ -n "$gateway" ]] || return 0
+    say "re-creating the missing docker0 bridge ($gateway/16)"
+    "${SUDO[@]}" ip link add docker0 type bridge &&
+        "${SUDO[@]}" ip addr add "$gateway/16" dev docker0 &&
+        "${SUDO[@]}" ip link set docker0 up || die "could not re-create the docker0 bridge"
+}
+
 cmd_ensure() {
     if docker_ok; then
+        ensure_bridge
         return 0
     fi
     if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from schemas.records import Op, WriteRequest
 from services.api.admission import Admitted, AdmissionError, admit, resource_name
 from services.api.merge_patch import merge_patch
+from services.api.service_addresses import AddressBook, assign_addresses
 
 Reason = Literal["Created", "Updated", "Unchanged", "Deleted", "Rejected"]
 StatusReason = Literal["NotFound", "AlreadyExists", "Conflict", "Invalid", "Forbidden", "BadRequest"]
@@ -44,6 +45,7 @@ class Context:
     resource_version: str
     new_uid: Callable[[], str]
     namespace_phase: Literal["Active", "Terminating"] | None = "Active"
+    addresses: AddressBook | None = None  # for Services: the partition's share of the ranges
 
 
 def rejected(status: StatusReason, message: str) -> Outcome:
@@ -154,10 +156,11 @@ def _store_new(request: WriteRequest, ctx: Context) -> Outcome:
     admitted = admit(request.body or {})
     if admitted.namespaced and (refusal := _namespace_refusal(request, ctx)):
         return refusal
-    meta = {k: v for k, v in admitted.obj["metadata"].items() if k not in SERVER_FIELDS}
+    obj = assign_addresses(admitted.obj, None, ctx.addresses)
+    meta = {k: v for k, v in obj["metadata"].items() if k not in SERVER_FIELDS}
     meta.update(uid=ctx.new_uid(), resourceVersion=ctx.resource_version, generation=1,
                 creationTimestamp=_ts(ctx.now))
-    stored = {**admitted.obj, "metadata": meta}
+    stored = {**obj, "metadata": meta}
     return Outcome("Created", f"{_what(request)} created", stored=stored, write=True)
 
 
@@ -167,8 +170,9 @@ def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
         return conflict
     admitted = admit(request.body or {})
     _check_immutable(request, admitted, current)
-    meta = _merged_metadata(admitted.obj["metadata"], current["metadata"], keep_unset_metadata)
-    candidate = {**admitted.obj, "metadata": meta}
+    obj = assign_addresses(admitted.obj, current, ctx.addresses)
+    meta = _merged_metadata(obj["metadata"], current["metadata"], keep_unset_metadata)
+    candidate = {**obj, "metadata": meta}
     if candidate == current:
         return Outcome("Unchanged", f"{_what(request)} unchanged", stored=current)
     if _spec(candidate) != _spec(current):

@@ -19,7 +19,9 @@ from pydantic import ValidationError
 
 from schemas.records import Op, WriteRequest
 from schemas.registry import lookup_kind
+from services.api.allocation import Ranges, Share
 from services.api.decide import Context, Outcome, decide
+from services.api.service_addresses import AddressBook
 from services.api.namespaces import BUILTIN_NAMESPACES, NamespaceView
 from services.runtime.bus import encode
 from services.runtime.config import Settings
@@ -84,7 +86,8 @@ class RequestPartition:
             return [self._malformed(record, exc, now)]
         current = self._current(topic, request.key)
         ctx = Context(now=now, resource_version=str(record.offset), new_uid=lambda: str(uuid4()),
-                      namespace_phase=await self._namespace_phase(request, current))
+                      namespace_phase=await self._namespace_phase(request, current),
+                      addresses=self._address_book() if request.kind == "Service" else None)
         try:
             outcome = decide(request, current, ctx)
         except Exception as exc:  # a bug must answer, not wedge the partition
@@ -98,6 +101,19 @@ class RequestPartition:
         if (topic, key) in self._pending:
             return self._pending[(topic, key)]
         return self._state.get(topic, {}).get(key)
+
+    def _address_book(self) -> AddressBook:
+        """The Services' addresses in use in this partition (state plus this batch)."""
+        topic = self._topics.desired("services")
+        services = {**self._state.get(topic, {}),
+                    **{k: v for (t, k), v in self._pending.items() if t == topic}}
+        specs = [s.get("spec") or {} for s in services.values() if s is not None]
+        return AddressBook(
+            share=Share(self._partition, self._settings.partitions,
+                        Ranges(self._settings.service_cidr, self._settings.node_port_range)),
+            cluster_ips=frozenset(s["clusterIP"] for s in specs if s.get("clusterIP")),
+            node_ports=frozenset(p["nodePort"] for s in specs for p in s.get("ports") or []
+                                 if p.get("nodePort")))
 
     async def _namespace_phase(self, request: WriteRequest, current: Any) -> Any:
         if request.namespace is None or current is not None or request.op not in CREATING_OPS:

@@ -21,17 +21,23 @@ from aiodocker.exceptions import DockerError
 
 from services.kubelet.runtime import docker_config as cfg
 from services.kubelet.runtime.base import (
+    LABEL_UID,
     ContainerConfig,
     ContainerInfo,
     ExecResult,
     ImageStatus,
+    ImageUnavailable,
     LogChunk,
-    RuntimeFailure,
     SandboxConfig,
 )
 from services.kubelet.runtime.docker_errors import boundary
-from services.kubelet.runtime.errors import ContainerNotFound, RuntimeApiError
 from services.kubelet.runtime.docker_logs import follow_logs, read_logs
+from services.kubelet.runtime.errors import (
+    ContainerNotFound,
+    ContainerNotRunning,
+    ContainerStartFailed,
+    RuntimeApiError,
+)
 from services.kubelet.runtime.docker_parse import container_info
 from services.runtime.logging import get_logger
 
@@ -52,7 +58,13 @@ class DockerRuntime:
         self._client: aiodocker.Docker | None = None
 
     async def __aenter__(self) -> DockerRuntime:
-        self._docker  # noqa: B018 - connect now, not at the first call
+        """Connect, and fail now (RuntimeUnavailable) if the Engine does not answer."""
+        try:
+            with boundary("connect to the Docker Engine"):
+                await self._docker.version()
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -94,9 +106,7 @@ class DockerRuntime:
         try:
             with boundary(f"inspect image {image}"):
                 await self._docker.images.inspect(image)
-        except RuntimeApiError as exc:
-            if exc.status != 404:
-                raise
+        except (ImageUnavailable, ContainerNotFound):  # the Engine's 404 "No such image"
             return False
         return True
 
@@ -118,6 +128,9 @@ class DockerRuntime:
     # ---- containers -------------------------------------------------------------------
 
     async def run_sandbox(self, config: SandboxConfig) -> ContainerInfo:
+        """The pod's running infra container, created if none runs (a dead one is left for
+        the caller to remove; the new one gets the next attempt). `ip` is the bridge IP;
+        None with host_network (the pod uses the node's address)."""
         existing = await self._sandboxes(config.pod.uid)
         for info in existing:
             if info.state == "running":
@@ -135,7 +148,10 @@ class DockerRuntime:
 
     async def create_and_start(self, sandbox: ContainerInfo, config: ContainerConfig) -> ContainerInfo:
         """Idempotent per (pod uid, container, attempt): a running twin is returned as is;
-        a stale one of the same name (a crash between create and start) is replaced."""
+        a stale one of the same name (a crash between create and start) is replaced.
+        Raises ImageUnavailable (image absent), ContainerStartFailed (e.g. command not found;
+        the container is removed), ContainerNotRunning / ContainerNotFound (the sandbox is
+        stopped / gone)."""
         body = cfg.container_body(sandbox, config, node=self.node)
         name = cfg.container_name(config.pod, config.name, config.attempt)
         return await self._create_and_start(name, body, what=f"container {config.name} of {config.pod.key}")
@@ -148,7 +164,7 @@ class DockerRuntime:
             if exc.status != 409:
                 raise
             twin = await self.inspect(name)
-            if twin is not None and twin.state == "running" and twin.pod.uid == body["Labels"][cfg.LABEL_UID]:
+            if twin is not None and twin.state == "running" and twin.pod.uid == body["Labels"][LABEL_UID]:
                 return twin
             await self.remove(name)
             with boundary(f"create {what}"):
@@ -156,9 +172,11 @@ class DockerRuntime:
         try:
             with boundary(f"start {what}"):
                 await container.start()
-        except RuntimeFailure:
+        except RuntimeApiError as exc:
             await self.remove(container.id)  # leave no created-but-never-started leftovers
-            raise
+            if isinstance(exc, ContainerNotRunning):  # its sandbox stopped
+                raise
+            raise ContainerStartFailed(exc.status, str(exc)) from exc
         info = await self.inspect(container.id)
         if info is None:
             raise ContainerNotFound(f"{what}: container {container.id[:12]} vanished after start")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import aiohttp
 from aiodocker.exceptions import DockerError
 
-from services.kubelet.runtime.base import RuntimeFailure
+from services.kubelet.runtime.base import ImageUnavailable, RuntimeFailure
 from services.kubelet.runtime.errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -21,11 +21,19 @@ from services.kubelet.runtime.errors import (
 )
 
 
-def failure(exc: DockerError, what: str) -> RuntimeApiError:
+_NO_CONNECTION = 900  # aiodocker's status for "Cannot connect to Docker Engine"
+
+
+def failure(exc: DockerError, what: str) -> RuntimeFailure:
     message = f"{what}: {exc.message}"
-    if exc.status == 404:
+    if exc.status == _NO_CONNECTION:
+        return RuntimeUnavailable(message)
+    if exc.status == 404 and "no such image" in str(exc.message).lower():
+        return ImageUnavailable(message)
+    text = str(exc.message).lower()
+    if exc.status == 404 or "no such container" in text:  # also a create joining a gone sandbox (400)
         return ContainerNotFound(message)
-    if exc.status == 409 and "not running" in str(exc.message):
+    if exc.status == 409 and ("not running" in text or "non running" in text):
         return ContainerNotRunning(message)
     return RuntimeApiError(exc.status, message)
 

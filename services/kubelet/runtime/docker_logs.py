@@ -1,8 +1,8 @@
 """Container log streaming for DockerRuntime.logs: stdout and stderr kept apart.
 
-aiodocker's `log()` merges both streams into one text and cuts it into arbitrary chunks,
-so each stream is requested on its own (`timestamps=1`), buffered into lines and parsed
-into LogChunk. With `follow=False` both are read to their end and merged by time; with
+aiodocker's `log()` merges both streams into one text, so each stream is requested on its
+own (`timestamps=1`) and its frames (one per Engine log message) are assembled into lines
+by `docker_parse.LogAssembler`. With `follow=False` both are read to their end and merged by time; with
 `follow=True` lines are yielded as they come and the iterator ends when both streams end
 (the container stopped) or the caller stops iterating.
 """
@@ -10,14 +10,14 @@ into LogChunk. With `follow=False` both are read to their end and merged by time
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any, Literal
 
 from aiodocker.containers import DockerContainer
 
 from services.kubelet.runtime.base import LogChunk
-from services.kubelet.runtime.docker_parse import LineBuffer, log_chunk
+from services.kubelet.runtime.docker_parse import LogAssembler
 
 Stream = Literal["stdout", "stderr"]
 _END = object()
@@ -30,10 +30,9 @@ def _params(since: datetime | None) -> dict[str, Any]:
     return params
 
 
-def _parse(stream: Stream, chunks: list[str]) -> list[LogChunk]:
-    buffer = LineBuffer()
-    lines = [line for chunk in chunks for line in buffer.feed(chunk)] + buffer.flush()
-    return [log_chunk(stream, line) for line in lines]
+def _parse(stream: Stream, frames: list[str]) -> list[LogChunk]:
+    assembler = LogAssembler(stream)
+    return [chunk for frame in frames for chunk in assembler.feed(frame)] + assembler.flush()
 
 
 async def read_logs(container: DockerContainer, since: datetime | None) -> list[LogChunk]:
@@ -49,20 +48,20 @@ async def read_logs(container: DockerContainer, since: datetime | None) -> list[
 
 async def _pump(container: DockerContainer, stream: Stream, since: datetime | None,
                 queue: asyncio.Queue[object]) -> None:
-    buffer = LineBuffer()
+    assembler = LogAssembler(stream)
     try:
         flags = {"stdout": stream == "stdout", "stderr": stream == "stderr"}
-        async for chunk in container.log(follow=True, **flags, **_params(since)):
-            for line in buffer.feed(chunk):
-                await queue.put(log_chunk(stream, line))
-        for line in buffer.flush():
-            await queue.put(log_chunk(stream, line))
+        async for frame in container.log(follow=True, **flags, **_params(since)):
+            for chunk in assembler.feed(frame):
+                await queue.put(chunk)
+        for chunk in assembler.flush():
+            await queue.put(chunk)
         await queue.put(_END)
     except Exception as exc:  # handed to the consumer, which raises it
         await queue.put(exc)
 
 
-async def follow_logs(container: DockerContainer, since: datetime | None) -> AsyncIterator[LogChunk]:
+async def follow_logs(container: DockerContainer, since: datetime | None) -> AsyncGenerator[LogChunk, None]:
     """Lines of both streams as they are written, until the container's streams end."""
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=1000)
     tasks = [asyncio.create_task(_pump(container, s, since, queue)) for s in ("stdout", "stderr")]

@@ -70,6 +70,9 @@ def container_info(body: dict[str, Any]) -> ContainerInfo:
     if not ip:
         ip = next((n.get("IPAddress") for n in (network.get("Networks") or {}).values() if n.get("IPAddress")), None)
     role = labels.get(LABEL_ROLE, "app")
+    started, finished = parse_time(state.get("StartedAt")), parse_time(state.get("FinishedAt"))
+    if started and finished and finished < started:  # the Engine stamps StartedAt late for
+        finished = started  # containers that exit at once; keep started <= finished
     return ContainerInfo(
         id=body["Id"],
         pod=PodRef(
@@ -85,33 +88,45 @@ def container_info(body: dict[str, Any]) -> ContainerInfo:
         exit_code=_int(state.get("ExitCode")) if status == "exited" else None,
         oom_killed=bool(state.get("OOMKilled")),
         error=state.get("Error") or None,
-        started_at=parse_time(state.get("StartedAt")),
-        finished_at=parse_time(state.get("FinishedAt")),
+        started_at=started,
+        finished_at=finished,
         attempt=_int(labels.get(LABEL_ATTEMPT)),
         ip=ip if role == "infra" else None,
     )
 
 
-def log_chunk(stream: Literal["stdout", "stderr"], raw: str) -> LogChunk:
-    """One `timestamps=1` log line ("<RFC3339Nano> <text>") as a LogChunk."""
-    stamp, sep, line = raw.partition(" ")
-    when = parse_time(stamp) if sep or stamp else None
-    if when is None:  # no timestamp prefix: keep the whole text, stamp it now
-        return LogChunk(stream=stream, timestamp=datetime.now(UTC), line=raw)
-    return LogChunk(stream=stream, timestamp=when, line=line)
+class LogAssembler:
+    """Turns the frames of one `timestamps=1` log stream into LogChunk lines.
 
+    The Engine sends one frame per log message, "<RFC3339Nano> <text>"; a line longer than
+    16 KiB arrives as several messages, each stamped, only the last ending in a newline.
+    A line keeps the timestamp of its first message. Text without a timestamp prefix is
+    kept whole (stamped now)."""
 
-class LineBuffer:
-    """Joins arbitrary text chunks into whole lines (without their newline)."""
+    def __init__(self, stream: Literal["stdout", "stderr"]) -> None:
+        self._stream = stream
+        self._text = ""
+        self._stamp: datetime | None = None
 
-    def __init__(self) -> None:
-        self._partial = ""
+    def feed(self, frame: str) -> list[LogChunk]:
+        stamp, sep, text = frame.partition(" ")
+        when = parse_time(stamp) if sep else None
+        if when is None:
+            when, text = datetime.now(UTC), frame
+        if not self._text:
+            self._stamp = when
+        self._text += text
+        chunks = []
+        while "\n" in self._text:
+            line, self._text = self._text.split("\n", 1)
+            chunks.append(LogChunk(stream=self._stream, timestamp=self._stamp or when, line=line.removesuffix("\r")))
+            self._stamp = when
+        return chunks
 
-    def feed(self, chunk: str) -> list[str]:
-        text = self._partial + chunk
-        *lines, self._partial = text.split("\n")
-        return [line.removesuffix("\r") for line in lines]
-
-    def flush(self) -> list[str]:
-        rest, self._partial = self._partial, ""
-        return [rest] if rest else []
+    def flush(self) -> list[LogChunk]:
+        """The unterminated rest, at the end of the stream."""
+        if not self._text:
+            return []
+        chunk = LogChunk(stream=self._stream, timestamp=self._stamp or datetime.now(UTC), line=self._text)
+        self._text, self._stamp = "", None
+        return [chunk]

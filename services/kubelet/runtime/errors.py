@@ -36,3 +36,8 @@ class ContainerNotRunning(RuntimeApiError):
 
     def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(status, message)
+
+
+class ContainerStartFailed(RuntimeApiError):
+    """The container was created but could not start (e.g. its command does not exist);
+    the runtime removed it. Kubernetes calls this RunContainerError: back off and retry."""
