@@ -1,0 +1,87 @@
+"""Shared bench plumbing: a broker (the tests' way), fresh topics, service processes,
+percentiles, and the table + JSON every benchmark prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from services.runtime.bus import ensure_topics
+from services.runtime.config import Settings
+from services.runtime.topics import Topics
+
+ROOT = Path(__file__).resolve().parent.parent
+KAFKUBE = str(Path(sys.executable).with_name("kafkube"))
+RESULTS = ROOT / "bench" / "results"
+
+
+def bootstrap() -> str:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "start"], capture_output=True,
+                         text=True, check=True).stdout
+    return [line.split("=", 1)[1] for line in out.splitlines() if line.startswith("KAFKA_BOOTSTRAP_SERVERS=")][-1]
+
+
+async def fresh_settings(partitions: int = 6) -> Settings:
+    settings = Settings(bootstrap_servers=bootstrap(), topic_prefix=f"bench{secrets.token_hex(3)}.",
+                        partitions=partitions, instance="bench")
+    await ensure_topics(settings, Topics(settings.topic_prefix).specs())
+    return settings
+
+
+class Service:
+    """`kafkube serve ...` as a child process, logs to a file."""
+
+    def __init__(self, settings: Settings, *args: str) -> None:
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+               "KAFKUBE_TOPIC_PREFIX": settings.topic_prefix, "KAFKUBE_PARTITIONS": str(settings.partitions)}
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        self.log = (RESULTS / f"{args[0]}-{settings.topic_prefix}log").open("wb")
+        self.proc = subprocess.Popen([KAFKUBE, "serve", *args], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def rss_mib(self) -> float:
+        proc = psutil.Process(self.proc.pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def report(name: str, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+    """Print the rows as a table and write them, with `meta`, to bench/results/<name>.json."""
+    headers = list(rows[0]) if rows else []
+    widths = [max(len(str(h)), *(len(_fmt(r[h])) for r in rows)) for h in headers]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    for row in rows:
+        print("  ".join(_fmt(row[h]).ljust(w) for h, w in zip(headers, widths)))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}.json"
+    out.write_text(json.dumps({"benchmark": name, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                               "meta": meta, "rows": rows}, indent=2))
+    print(f"-> {out.relative_to(ROOT)}")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, float) else str(value)

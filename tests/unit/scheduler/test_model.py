@@ -1,0 +1,40 @@
+from services.scheduler.model import Resources, node_info, pod_request, wants_scheduling
+from tests.unit.scheduler.builders import node, pod
+
+
+def test_requests_sum_containers_and_take_the_largest_init_container() -> None:
+    raw = pod(cpu="250m", memory="64Mi")
+    raw["spec"]["containers"].append({"name": "d", "image": "x",
+                                      "resources": {"requests": {"cpu": "0.5"}}})
+    raw["spec"]["initContainers"] = [{"name": "i", "image": "x",
+                                      "resources": {"requests": {"cpu": "1", "memory": "1Mi"}}}]
+    request = pod_request(raw)
+    assert request.requests == Resources(cpu=1000, memory=64 * 2**20)
+
+
+def test_a_pod_without_requests_counts_zero_but_scores_with_defaults() -> None:
+    request = pod_request(pod())
+    assert request.requests == Resources(0, 0)
+    assert request.nonzero == Resources(100, 200 * 2**20)
+
+
+def test_host_ports_and_controller_owner() -> None:
+    request = pod_request(pod(owner="rs", ports=[{"containerPort": 80, "hostPort": 8080},
+                                                 {"containerPort": 53, "protocol": "UDP"}]))
+    assert request.host_ports == (("0.0.0.0", "TCP", 8080),)
+    assert request.owner_uid == "uid-rs"
+
+
+def test_which_pods_want_scheduling() -> None:
+    assert wants_scheduling(pod())
+    assert not wants_scheduling(pod(node="n1"))
+    assert not wants_scheduling(pod(schedulerName="other"))
+    deleting = pod()
+    deleting["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    assert not wants_scheduling(deleting) and not wants_scheduling(None)
+
+
+def test_node_info_reads_allocatable_and_readiness() -> None:
+    info = node("n1", cpu="1500m", memory="1Gi", pods="3", ready="False")
+    assert (info.allocatable, info.max_pods, info.ready) == (Resources(1500, 2**30), 3, "False")
+    assert node_info({"metadata": {"name": "n2"}}, None).ready is None

@@ -1,0 +1,81 @@
+"""Properties of the whole pipeline on random clusters and pods."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.scheduler.algorithm import Bound, schedule
+from services.scheduler.filters import run_filters
+from services.scheduler.model import NodeInfo, PodRequest
+from tests.unit.scheduler.builders import node, req, snapshot
+
+LABELS = st.dictionaries(st.sampled_from(["disk", "zone"]), st.sampled_from(["a", "b"]), max_size=2)
+TAINTS = st.lists(st.fixed_dictionaries({"key": st.sampled_from(["gpu", "infra"]),
+                                         "effect": st.sampled_from(["NoSchedule", "PreferNoSchedule",
+                                                                    "NoExecute"])}), max_size=2)
+
+
+@st.composite
+def nodes(draw: st.DrawFn) -> list[NodeInfo]:
+    count = draw(st.integers(1, 5))
+    return [node(f"n{i}", cpu=f"{draw(st.integers(0, 4000))}m", memory=f"{draw(st.integers(0, 8))}Gi",
+                 pods=str(draw(st.integers(0, 6))), labels=draw(LABELS), taints=draw(TAINTS),
+                 ready=draw(st.sampled_from(["True", "True", "True", "False", None])),
+                 unschedulable=draw(st.booleans()) and draw(st.booleans()))
+            for i in range(count)]
+
+
+@st.composite
+def pods(draw: st.DrawFn) -> list[PodRequest]:
+    count = draw(st.integers(1, 25))
+    out = []
+    for i in range(count):
+        extra = {}
+        if draw(st.booleans()):
+            extra["nodeSelector"] = draw(LABELS)
+        if draw(st.booleans()):
+            extra["tolerations"] = [{"key": draw(st.sampled_from(["gpu", "infra"])), "operator": "Exists"}]
+        if draw(st.integers(0, 4)) == 0:
+            extra["ports"] = [{"containerPort": 80, "hostPort": draw(st.sampled_from([80, 81]))}]
+        cpu = draw(st.one_of(st.none(), st.integers(1, 2500).map(lambda m: f"{m}m")))
+        memory = draw(st.one_of(st.none(), st.integers(1, 3000).map(lambda m: f"{m}Mi")))
+        out.append(req(f"p{i}", cpu=cpu, memory=memory, owner=draw(st.sampled_from([None, "rs"])),
+                       **extra))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(nodes(), pods())
+def test_sequential_scheduling_with_assumption_never_overcommits(cluster: list[NodeInfo],
+                                                                 queue: list[PodRequest]) -> None:
+    snap = snapshot(*cluster)
+    for pod in queue:
+        decision = schedule(pod, snap)
+        if isinstance(decision, Bound):
+            target = snap.node(decision.node)
+            assert target is not None
+            assert run_filters(pod, target, snap.usage(decision.node)) == []
+            snap.place(pod.key, decision.node, pod)  # the assumption
+    for n in cluster:
+        usage = snap.usage(n.name)
+        assert usage.pods <= n.max_pods
+        assert usage.requested.cpu <= n.allocatable.cpu
+        assert usage.requested.memory <= n.allocatable.memory
+        assert all(count == 1 for count in usage.ports.values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(nodes(), pods())
+def test_a_pod_goes_only_to_a_node_passing_every_filter(cluster: list[NodeInfo],
+                                                        queue: list[PodRequest]) -> None:
+    snap = snapshot(*cluster)
+    pod = queue[0]
+    decision = schedule(pod, snap)
+    passing = {n.name for n in cluster if not run_filters(pod, n, snap.usage(n.name))}
+    if isinstance(decision, Bound):
+        assert decision.node in passing and decision.feasible == len(passing)
+    else:
+        assert not passing
+        assert decision.message.startswith(f"0/{len(cluster)} nodes are available: ")
+        assert sum(count for _reason, count in decision.reasons) >= len(cluster)
