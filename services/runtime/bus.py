@@ -174,6 +174,7 @@ def make_consumer(settings: Settings, *topics: str, group: str | None = None, **
         enable_auto_commit=False,
         client_id=f"kafkube-{settings.instance}",
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_wait_ms=50,  # the broker's long-poll: bounds the latency of each hop
         fetch_max_bytes=16 * 1024 * 1024,
         **options,
     )

@@ -102,11 +102,10 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                           error=f"{result.__class__.__name__}: {result}")
             elif isinstance(result, BaseException):
                 raise result
-        for tp, records in batches.items():
-            owned = self._owned.get(tp.partition)
-            if owned is None or owned.fenced or not records:
-                continue
-            await self._transact(consumer, tp, owned, records)
+        work = [(tp, owned, records) for tp, records in batches.items()
+                if records and (owned := self._owned.get(tp.partition)) and not owned.fenced]
+        # partitions are independent (own producer, own state): their transactions overlap
+        await asyncio.gather(*(self._transact(consumer, tp, owned, records) for tp, owned, records in work))
 
     async def _take(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
         """Own a partition: fence old producers, load state, resume at the committed offset."""
