@@ -1,0 +1,98 @@
+"""Benchmark 4: how long each service takes to rebuild its state from the compacted
+topics when they hold N objects (default 100,000 pods), and the memory it then holds.
+
+    .venv/bin/python -m bench.recovery [--objects 100000]
+
+Pods are seeded straight onto `kafkube.desired.pods` (as the API would have written
+them), then each service is started cold and timed until it reports itself ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+
+import orjson
+
+from bench.common import Service, fresh_settings, report
+from services.runtime.bus import make_producer
+from services.runtime.config import Settings
+from services.runtime.informer import Informer
+from services.runtime.topics import Topics
+
+READY_MARKERS = {
+    # service: (serve args, log event that says "my state is loaded", how many of them)
+    "api": (("api",), '"partition.loaded"', None),
+}
+
+
+def pod(i: int) -> dict[str, object]:
+    name = f"web-{i // 100}-{i % 100:02d}x7k2p"
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "uid": f"00000000-0000-4000-8000-{i:012d}",
+                         "resourceVersion": str(i), "generation": 1, "creationTimestamp": "2026-11-25T10:00:00Z",
+                         "labels": {"app": f"web-{i // 100}", "pod-template-hash": "7c9f8d6b5"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"web-{i // 100}",
+                                              "uid": f"rs-{i // 100}", "controller": True, "blockOwnerDeletion": True}]},
+            "spec": {"nodeName": f"node-{i % 1000}", "restartPolicy": "Always", "dnsPolicy": "ClusterFirst",
+                     "terminationGracePeriodSeconds": 30, "schedulerName": "default-scheduler",
+                     "containers": [{"name": "web", "image": "kafkube/busybox:1.0", "imagePullPolicy": "IfNotPresent",
+                                     "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+                                     "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                                     "terminationMessagePath": "/dev/termination-log"}]}}
+
+
+async def seed(settings: Settings, count: int) -> float:
+    topic = Topics(settings.topic_prefix).desired("pods")
+    start = time.monotonic()
+    async with make_producer(settings) as producer:
+        for i in range(count):
+            body = pod(i)
+            key = f"default/{body['metadata']['name']}".encode()  # type: ignore[index]
+            await producer.send(topic, key=key, value=orjson.dumps(body))
+        await producer.flush()
+    return time.monotonic() - start
+
+
+async def informer_rebuild(settings: Settings) -> tuple[float, int]:
+    topic = Topics(settings.topic_prefix).desired("pods")
+    start = time.monotonic()
+    async with Informer(settings, [topic], follow=False) as view:
+        await view.wait_synced()
+        return time.monotonic() - start, len(view.items(topic))
+
+
+async def service_rebuild(settings: Settings, name: str, marker: str, count: int | None) -> dict[str, object]:
+    args, _, _ = READY_MARKERS[name]
+    start = time.monotonic()
+    service = Service(settings, *args)
+    wanted = count or settings.partitions
+    log = Path(service.log.name)
+    try:
+        while log.read_text(errors="replace").count(marker) < wanted:
+            if time.monotonic() - start > 300:
+                raise TimeoutError(f"{name} not ready after 300 s")
+            await asyncio.sleep(0.1)
+        return {"service": name, "rebuild_s": round(time.monotonic() - start, 2), "rss_mib": round(service.rss_mib(), 1)}
+    finally:
+        service.stop()
+
+
+async def main(objects: int) -> None:
+    settings = await fresh_settings()
+    seeded = await seed(settings, objects)
+    seconds, loaded = await informer_rebuild(settings)
+    rows: list[dict[str, object]] = [{"service": "informer (desired.pods, in-process)", "rebuild_s": round(seconds, 2),
+                                      "rss_mib": "-"}]
+    assert loaded == objects, f"informer loaded {loaded} of {objects}"
+    for name, (_, marker, count) in READY_MARKERS.items():
+        rows.append(await service_rebuild(settings, name, marker, count))
+    report("recovery", rows, {"objects": objects, "seed_s": round(seeded, 1), "partitions": settings.partitions})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--objects", type=int, default=100_000)
+    asyncio.run(main(parser.parse_args().objects))
