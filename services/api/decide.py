@@ -16,6 +16,7 @@ from typing import Any, Literal
 from schemas.records import Op, WriteRequest
 from services.api.admission import Admitted, AdmissionError, admit, resource_name
 from services.api.merge_patch import merge_patch
+from services.api.propagation import blocks_removal, finalizers_after_delete, namespace_defaults
 from services.api.service_addresses import AddressBook, assign_addresses
 
 Reason = Literal["Created", "Updated", "Unchanged", "Deleted", "Rejected"]
@@ -100,7 +101,9 @@ def _delete(request: WriteRequest, current: dict[str, Any] | None, ctx: Context)
         return conflict
     meta = current["metadata"]
     graceful = _graceful_pod_deletion(request, current)
-    if not graceful and not meta.get("finalizers"):
+    finalizers = finalizers_after_delete(current, request.propagation_policy)
+    marked_only = graceful or blocks_removal({**current, "metadata": {**meta, "finalizers": finalizers}})
+    if not marked_only:
         return Outcome("Deleted", f"{_what(request)} deleted", stored=None, write=True)
     if meta.get("deletionTimestamp"):
         return Outcome("Unchanged", f"{_what(request)} is already being deleted", stored=current)
@@ -109,6 +112,8 @@ def _delete(request: WriteRequest, current: dict[str, Any] | None, ctx: Context)
         grace = (current.get("spec") or {}).get("terminationGracePeriodSeconds", 30) if graceful else 0
     marked = _with_meta(current, deletionTimestamp=_ts(ctx.now), deletionGracePeriodSeconds=grace,
                         resourceVersion=ctx.resource_version)
+    if finalizers:
+        marked["metadata"]["finalizers"] = finalizers
     return Outcome("Deleted", f"{_what(request)} deleted", stored=marked, write=True)
 
 
@@ -156,7 +161,7 @@ def _store_new(request: WriteRequest, ctx: Context) -> Outcome:
     admitted = admit(request.body or {})
     if admitted.namespaced and (refusal := _namespace_refusal(request, ctx)):
         return refusal
-    obj = assign_addresses(admitted.obj, None, ctx.addresses)
+    obj = namespace_defaults(assign_addresses(admitted.obj, None, ctx.addresses))
     meta = {k: v for k, v in obj["metadata"].items() if k not in SERVER_FIELDS}
     meta.update(uid=ctx.new_uid(), resourceVersion=ctx.resource_version, generation=1,
                 creationTimestamp=_ts(ctx.now))
@@ -177,7 +182,7 @@ def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
         return Outcome("Unchanged", f"{_what(request)} unchanged", stored=current)
     if _spec(candidate) != _spec(current):
         meta["generation"] = current["metadata"].get("generation", 1) + 1
-    if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+    if meta.get("deletionTimestamp") and not blocks_removal(candidate):
         return Outcome("Deleted", f"{_what(request)} deleted", stored=None, write=True)
     meta["resourceVersion"] = ctx.resource_version
     return Outcome("Updated", f"{_what(request)} configured", stored=candidate, write=True)

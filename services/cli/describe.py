@@ -13,7 +13,7 @@ from aiokafka import TopicPartition
 from schemas.registry import KindInfo
 from services.cli.client import Client
 from services.cli.describe_pod import render_pod_body
-from services.cli.printers import age, merged
+from services.cli.printers import age, describe_service_lines, objects
 from services.runtime.bus import make_consumer, partition_for, partitions_of
 
 EVENT_HEADERS = ["NAMESPACE", "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
@@ -36,20 +36,22 @@ def event_line(row: list[str], all_namespaces: bool) -> str:
 
 async def describe(client: Client, info: KindInfo, names: tuple[str, ...], namespace: str) -> int:
     await client.connect()
-    desired, observed = await client.snapshot(info.plural)
+    shown = objects(*await client.snapshot(info.plural))
+    endpoints = objects(*await client.snapshot("endpoints")) if info.kind == "Service" else {}
     code = 0
-    for name in names or tuple(sorted(o["metadata"]["name"] for o in desired.values())):
+    for name in names or tuple(sorted(o["metadata"]["name"] for o in shown.values())):
         key = f"{namespace}/{name}" if info.namespaced else name
-        if key not in desired:
+        if key not in shown:
             resource = f"{info.plural}.{info.group}" if info.group else info.plural
             click.echo(f'Error from server (NotFound): {resource} "{name}" not found', err=True)
             code = 1
             continue
-        click.echo(render(merged(desired[key], observed.get(key)), await object_events(client, key, info.kind)))
+        events = await object_events(client, key, info.kind)
+        click.echo(render(shown[key], events, endpoints.get(key)))
     return code
 
 
-def render(obj: dict[str, Any], events: list[dict[str, Any]]) -> str:
+def render(obj: dict[str, Any], events: list[dict[str, Any]], endpoints: dict[str, Any] | None = None) -> str:
     meta = obj["metadata"]
     lines = [f"Name:         {meta['name']}"]
     if meta.get("namespace"):
@@ -60,6 +62,9 @@ def render(obj: dict[str, Any], events: list[dict[str, Any]]) -> str:
     fields: tuple[str, ...] = ("spec", "data", "status")
     if obj.get("kind") == "Pod":
         lines += render_pod_body(obj)
+        fields = ()
+    elif obj.get("kind") == "Service":
+        lines += describe_service_lines(obj, endpoints)
         fields = ()
     for field in fields:
         if obj.get(field):

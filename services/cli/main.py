@@ -15,7 +15,7 @@ from services.cli import describe as describing
 from services.cli.client import Answer, Client, read_events
 from services.cli.files import Document, ManifestFileError, read_documents
 from services.cli.logs import LogsError, pick_container, pod_lines
-from services.cli.printers import merged, render_table, to_json, to_yaml
+from services.cli.printers import merged, objects, render_table, to_json, to_yaml
 from services.cli.serve import serve
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable
@@ -49,6 +49,11 @@ def cli() -> None:
 
 
 cli.add_command(serve)
+
+from services.cli.workloads import rollout, scale  # noqa: E402
+
+cli.add_command(scale)
+cli.add_command(rollout)
 
 
 # -- apply / delete -------------------------------------------------------------------------
@@ -148,8 +153,7 @@ async def _get(infos: list[KindInfo], names: tuple[str, ...], namespace: str, al
     code, shown = 0, []
     for info in infos:
         desired, observed = await client.snapshot(info.plural)
-        objs = _select(info, {k: merged(v, observed.get(k)) for k, v in desired.items()},
-                       names, namespace, all_ns)
+        objs = _select(info, objects(desired, observed), names, namespace, all_ns)
         for missing in sorted(set(names) - {o["metadata"]["name"] for o in objs}):
             click.echo(f'Error from server (NotFound): {_resource_name(info)} "{missing}" not found', err=True)
             code = 1

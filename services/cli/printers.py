@@ -14,10 +14,34 @@ Obj = dict[str, Any]
 
 
 def merged(desired: Obj, observed: Obj | None) -> Obj:
-    """One object as a user sees it: desired metadata and spec, observed status."""
+    """One object as a user sees it: desired metadata and spec, observed status
+    (for Endpoints, which have no status, the observed `subsets`)."""
     if observed and observed.get("status") is not None:
+        if desired.get("kind") == "Endpoints" and "subsets" in observed["status"]:
+            return {**desired, "subsets": observed["status"]["subsets"]}
         return {**desired, "status": observed["status"]}
     return desired
+
+
+def from_observed(observed: Obj) -> Obj | None:
+    """An object that only exists observed (Endpoints written by the endpoints
+    controller: no desired object), in its Kubernetes shape; None for other kinds."""
+    if observed.get("kind") != "Endpoints":
+        return None
+    meta = {k: v for k, v in (observed.get("metadata") or {}).items() if k in ("name", "namespace", "uid")}
+    meta["creationTimestamp"] = observed.get("observedAt")
+    return {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta,
+            "subsets": (observed.get("status") or {}).get("subsets") or []}
+
+
+def objects(desired: dict[str, Obj], observed: dict[str, Obj]) -> dict[str, Obj]:
+    """Every object of one kind as `get` shows it, by key: desired merged with observed,
+    plus the observed-only ones (`from_observed`)."""
+    shown = {k: merged(v, observed.get(k)) for k, v in desired.items()}
+    for key, value in observed.items():
+        if key not in shown and (obj := from_observed(value)) is not None:
+            shown[key] = obj
+    return shown
 
 
 def age(timestamp: str | None, now: datetime) -> str:
@@ -113,13 +137,33 @@ def _svc_columns(o: Obj) -> Row:
     ports = ",".join(
         f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/"
         f"{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
-    return [spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>",
-            "<none>", ports or "<none>"]
+    kind = spec.get("type", "ClusterIP")
+    return [kind, spec.get("clusterIP") or "<none>", _external_ip(o, kind), ports or "<none>"]
+
+
+def _external_ip(o: Obj, kind: str) -> str:
+    """kubectl's EXTERNAL-IP: externalName, or externalIPs + load-balancer ingress."""
+    spec = _spec(o)
+    if kind == "ExternalName":
+        return str(spec.get("externalName") or "<none>")
+    ingress = ((_status(o).get("loadBalancer") or {}).get("ingress")) or []
+    ips = list(spec.get("externalIPs") or []) + [i.get("ip") or i.get("hostname") or "" for i in ingress]
+    if ips:
+        return ",".join(ips)
+    return "<pending>" if kind == "LoadBalancer" else "<none>"
 
 
 def _endpoints_columns(o: Obj) -> Row:
-    pairs = [f"{a.get('ip')}:{p.get('port')}" for s in o.get("subsets") or []
-             for a in s.get("addresses") or [] for p in s.get("ports") or []]
+    """kubectl's ENDPOINTS: ip:port per ready address and port (ports outer), the
+    first three, then "+ N more..."; bare IPs for a subset without ports."""
+    subsets = o.get("subsets") if "subsets" in o else _status(o).get("subsets")
+    pairs = []
+    for s in subsets or []:
+        addresses = [a.get("ip") for a in s.get("addresses") or []]
+        if not s.get("ports"):
+            pairs += addresses
+        for p in s.get("ports") or []:
+            pairs += [f"{ip}:{p.get('port')}" for ip in addresses]
     shown = ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
     return [shown or "<none>"]
 
@@ -173,3 +217,35 @@ def render_table(plural: str, objs: list[Obj], *, now: datetime | None = None,
             row += wide_columns(o)
         rows.append([meta.get("namespace", ""), *row] if all_namespaces else row)
     return table(headers, rows)
+
+
+def describe_service_lines(svc: Obj, endpoints: Obj | None) -> list[str]:
+    """The body of `kubectl describe service` between Annotations and Events (for
+    `describe.render`, like `render_pod_body`); `endpoints` as `objects` shows them."""
+    spec = _spec(svc)
+    kind = spec.get("type", "ClusterIP")
+    selector = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items()) or "<none>"
+    lines = [("Selector", selector), ("Type", kind)]
+    if kind != "ExternalName":
+        ips = spec.get("clusterIPs") or [spec.get("clusterIP") or "None"]
+        lines += [("IP Family Policy", "SingleStack"), ("IP Families", "IPv4"),
+                  ("IP", spec.get("clusterIP") or "None"), ("IPs", ",".join(ips))]
+    else:
+        lines.append(("External Name", spec.get("externalName") or ""))
+    if spec.get("externalIPs"):
+        lines.append(("External IPs", ",".join(spec["externalIPs"])))
+    subsets = (endpoints or {}).get("subsets") or []
+    for port in spec.get("ports") or []:
+        name, proto = port.get("name") or "<unset>", port.get("protocol", "TCP")
+        target = port.get("targetPort", port.get("port"))
+        lines += [("Port", f"{name}  {port.get('port')}/{proto}"), ("TargetPort", f"{target}/{proto}")]
+        if port.get("nodePort"):
+            lines.append(("NodePort", f"{name}  {port['nodePort']}/{proto}"))
+        pairs = [f"{a.get('ip')}:{p.get('port')}" for s in subsets for p in s.get("ports") or []
+                 if (p.get("name") or "") == (port.get("name") or "") for a in s.get("addresses") or []]
+        lines.append(("Endpoints", ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")))
+    lines.append(("Session Affinity", spec.get("sessionAffinity") or "None"))
+    if kind in ("NodePort", "LoadBalancer"):
+        lines.append(("External Traffic Policy", spec.get("externalTrafficPolicy") or "Cluster"))
+    width = 26
+    return [f"{label + ':':<{width}}{value}" for label, value in lines]

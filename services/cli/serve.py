@@ -15,7 +15,7 @@ from services.runtime.logging import configure_logging, get_logger
 from services.runtime.supervisor import Component, supervise
 from services.runtime.topics import Topics
 
-SERVICES = ("api", "scheduler", "kubelet", "all")
+SERVICES = ("api", "scheduler", "kubelet", "endpoints", "proxy", "controllers", "all")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,18 @@ def components_for(service: str, settings: Settings, kubelet: KubeletOptions) ->
         from services.scheduler.service import scheduler_components
 
         components |= scheduler_components(settings)
+    if service in ("controllers", "all"):
+        from services.controllers.service import controllers_components
+
+        components |= controllers_components(settings)
+    if service in ("endpoints", "all"):
+        from services.endpoints.service import endpoints_components
+
+        components |= endpoints_components(settings)
+    if service == "proxy":  # not in `all`: it needs CAP_NET_ADMIN and the host network
+        from services.proxy.service import proxy_components
+
+        components |= proxy_components(settings, node=kubelet.nodes[0] if kubelet.nodes else None)
     if service == "kubelet" or (service == "all" and kubelet.nodes):
         from services.kubelet.service import kubelet_components
 

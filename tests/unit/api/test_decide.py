@@ -160,3 +160,26 @@ def test_pods_on_a_node_are_deleted_gracefully_and_confirmed_with_grace_zero() -
     assert (confirmed.reason, confirmed.stored, confirmed.write) == ("Deleted", None, True)
     unbound = {**stored, "spec": {**stored["spec"], "nodeName": None}}
     assert decide(req(), unbound, ctx("15")).stored is None
+
+
+def test_propagation_policies_leave_the_gc_finalizers() -> None:
+    current = created()
+    foreground = decide(request(Op.DELETE, propagationPolicy="Foreground"), current, ctx("30")).stored
+    assert foreground["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert foreground["metadata"]["deletionTimestamp"]
+    orphan = decide(request(Op.DELETE, propagationPolicy="Orphan"), current, ctx("31")).stored
+    assert orphan["metadata"]["finalizers"] == ["orphan"]
+    assert decide(request(Op.DELETE, propagationPolicy="Background"), current, ctx("32")).stored is None
+
+
+def test_namespaces_are_finalized_by_their_controller() -> None:
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
+    req = lambda op: WriteRequest(op=op, apiVersion="v1", kind="Namespace", name="team-a", body=ns)  # noqa: E731
+    stored = decide(req(Op.APPLY), None, ctx()).stored
+    assert stored["spec"]["finalizers"] == ["kubernetes"]
+    marked = decide(req(Op.DELETE), stored, ctx("40")).stored
+    assert marked["metadata"]["deletionTimestamp"] and marked["spec"]["finalizers"] == ["kubernetes"]
+    released = {**marked, "spec": {"finalizers": []}}
+    done = decide(WriteRequest(op=Op.UPDATE, apiVersion="v1", kind="Namespace", name="team-a", body=released),
+                  marked, ctx("41"))
+    assert (done.reason, done.stored) == ("Deleted", None)

@@ -1,0 +1,165 @@
+"""The machinery the cluster controllers (node lifecycle, garbage collector,
+namespace) share: one informer over the topics a controller reads, handlers that
+only enqueue keys, a keyed WorkQueue, partition ownership (two controller-manager
+replicas split the keys; a dead one's keys move to the survivor), one idempotent
+producer for requests, observed records and events, expectations (an action asked
+for is not asked again until the object changes or the expectation expires), a
+coalesced read barrier, and a periodic resync. A controller supplies the topics,
+`keys_for(change)`, `all_keys()` and `sync(key)`; see the three service modules."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection, Hashable, Iterable
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaProducer
+
+from schemas.records import Observed, WriteRequest
+from services.runtime.bus import encode, make_producer
+from services.runtime.config import Settings
+from services.runtime.events import event_key, make_event
+from services.runtime.informer import Change, Informer
+from services.runtime.logging import get_logger
+from services.runtime.ownership import PartitionOwnership
+from services.runtime.topics import Topics
+from services.runtime.workqueue import WorkQueue
+
+log = get_logger(__name__)
+EXPECTATION_TTL_S = 15.0
+
+
+class Controller(Protocol):
+    def keys_for(self, change: Change[Any]) -> Iterable[str]: ...
+    def all_keys(self) -> Iterable[str]: ...
+    async def sync(self, key: str) -> None: ...
+
+
+class Expectations:
+    """Tokens of actions already asked for (kind, object, resourceVersion, ...): an
+    executor skips an action whose token is still fresh, so a stale cache or a
+    requeue never asks twice; tokens expire so a lost request is asked again."""
+
+    def __init__(self, ttl_s: float = EXPECTATION_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._clock = ttl_s, clock
+        self._until: dict[Hashable, float] = {}
+
+    def fresh(self, token: Hashable) -> bool:
+        """True (and remembered) if `token` was not asked for within the TTL."""
+        now = self._clock()
+        if len(self._until) > 10_000:
+            self._until = {t: u for t, u in self._until.items() if u > now}
+        if self._until.get(token, 0.0) > now:
+            return False
+        self._until[token] = now + self._ttl
+        return True
+
+    def forget(self, token: Hashable) -> None:
+        self._until.pop(token, None)
+
+
+class ControllerHost:
+    def __init__(self, settings: Settings, *, component: str, topics: Collection[str],
+                 ownership_topic: str, shard_key: Callable[[str], str] = lambda k: k,
+                 resync_s: float = 30.0, workers: int = 2) -> None:
+        self.settings = settings
+        self.component = component
+        self.topics = Topics(settings.topic_prefix)
+        self.informer: Informer[Any] = Informer(settings, topics, name=component)
+        self.queue = WorkQueue()
+        self.expectations = Expectations()
+        self._shard_key = shard_key
+        self._resync_s = resync_s
+        self._workers = workers
+        self._controller: Controller | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._barrier: tuple[float, asyncio.Task[None]] | None = None
+        self.ownership = PartitionOwnership(settings, ownership_topic, group=component,
+                                            on_change=self.resync)
+
+    # -- keys --------------------------------------------------------------------------
+    def owns(self, key: str) -> bool:
+        return self.ownership.owns(self._shard_key(key))
+
+    def add(self, key: str) -> None:
+        if self.owns(key):
+            self.queue.add(key)
+
+    def add_after(self, key: str, delay_s: float) -> None:
+        self.queue.add_after(key, max(0.0, delay_s))
+
+    def resync(self) -> None:
+        if self._controller is not None and self.informer.synced:
+            for key in list(self._controller.all_keys()):
+                self.add(key)
+
+    # -- running -----------------------------------------------------------------------
+    async def run(self, controller: Controller) -> None:
+        self._controller = controller
+        self.informer.add_handler(lambda change: self._on_change(controller, change))
+        async with self.informer:
+            await self.informer.wait_synced()
+            log.info("controller.synced", component=self.component)
+            async with make_producer(self.settings) as producer:
+                self._producer = producer
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self.ownership.run(), name=f"{self.component}-ownership")
+                    group.create_task(self.queue.run_workers(self._sync, workers=self._workers),
+                                      name=f"{self.component}-workers")
+                    group.create_task(self._resync_forever(), name=f"{self.component}-resync")
+
+    def _on_change(self, controller: Controller, change: Change[Any]) -> None:
+        try:
+            keys = list(controller.keys_for(change))
+        except Exception as exc:  # a bad record must never stop the view
+            log.warning("controller.bad_change", component=self.component, key=change.key,
+                        error=f"{type(exc).__name__}: {exc}"[:300])
+            return
+        if self.informer.synced:
+            for key in keys:
+                self.add(key)
+
+    async def _sync(self, key: str) -> None:
+        if self._controller is not None and self.owns(key):
+            await self._controller.sync(key)
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._resync_s)
+            self.resync()
+
+    # -- reads -------------------------------------------------------------------------
+    async def fresh_view(self, since: float) -> None:
+        """Wait until the view holds everything committed at some moment after
+        `since` (time.monotonic()); concurrent callers share one barrier."""
+        if self._barrier is None or self._barrier[0] < since:
+            self._barrier = (time.monotonic(), asyncio.ensure_future(self.informer.barrier()))
+        await asyncio.shield(self._barrier[1])
+
+    # -- writes ------------------------------------------------------------------------
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        assert self._producer is not None, "controller not running"
+        return self._producer
+
+    async def request(self, request: WriteRequest) -> None:
+        await self.producer.send_and_wait(self.topics.requests, key=request.key.encode(),
+                                          value=encode(request))
+        log.info("controller.request", component=self.component, op=str(request.op),
+                 kind=request.kind, key=request.key, rv=request.expected_resource_version)
+
+    async def observed(self, plural: str, key: str, record: Observed | None) -> None:
+        await self.producer.send_and_wait(self.topics.observed(plural), key=key.encode(),
+                                          value=encode(record))
+
+    async def event(self, *, reason: str, message: str, involved: dict[str, Any],
+                    type_: str = "Normal") -> None:
+        event = make_event(reason=reason, message=message, involved=involved,
+                           component=self.component, instance=self.settings.instance,
+                           now=datetime.now(timezone.utc),
+                           type_="Warning" if type_ == "Warning" else "Normal")
+        await self.producer.send(self.topics.events, key=event_key(involved).encode(),
+                                 value=encode(event))
+

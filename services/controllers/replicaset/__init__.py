@@ -1,0 +1,3 @@
+"""The ReplicaSet and ReplicationController controller: one pure reconcile
+(`reconcile.reconcile`) over a normalised `Workload`, a thin executor
+(`controller`). See ../README.md."""

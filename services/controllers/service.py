@@ -1,0 +1,55 @@
+"""Wiring of the controller manager (`kafkube serve controllers`): every controller
+of the process, by name, as supervisor components. Each group of controllers adds
+its components in `controllers_components` with one `|=` line (a plain dict merge)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.runtime.bus import make_producer
+from services.runtime.config import Settings
+from services.runtime.logging import get_logger
+from services.runtime.supervisor import Component
+
+log = get_logger(__name__)
+
+
+def controllers_components(settings: Settings) -> dict[str, Component]:
+    components: dict[str, Component] = {}
+    components |= workload_components(settings)
+    components |= cluster_components(settings)
+    return components
+
+
+def workload_components(settings: Settings) -> dict[str, Component]:
+    """ReplicaSet, ReplicationController and Deployment controllers over one shared cache."""
+    from services.controllers.deployment.controller import DeploymentController
+    from services.controllers.replicaset.base import Producer
+    from services.controllers.replicaset.cache import WorkloadCache
+    from services.controllers.replicaset.controller import replicaset_controller, replication_controller
+
+    async def run() -> None:
+        cache = WorkloadCache(settings)
+        producer = Producer()
+        controllers = [replicaset_controller(settings, cache, producer),
+                       replication_controller(settings, cache, producer),
+                       DeploymentController(settings, cache, producer)]
+        async with cache.informer, make_producer(settings) as kafka:
+            await cache.informer.wait_synced()
+            producer.producer = kafka
+            log.info("controllers.synced", pods=len(cache.keys("pods")), replicasets=len(cache.keys("replicasets")),
+                     deployments=len(cache.keys("deployments")))
+            async with asyncio.TaskGroup() as group:
+                for controller in controllers:
+                    group.create_task(controller.run(), name=controller.writer)
+
+    return {"workload-controllers": run}
+
+
+def cluster_components(settings: Settings) -> dict[str, Component]:
+    """Node lifecycle, garbage collector and namespace controllers (each with its own cache)."""
+    from services.controllers.gc.service import gc_components
+    from services.controllers.namespace.service import namespace_components
+    from services.controllers.nodelifecycle.service import nodelifecycle_components
+
+    return {**nodelifecycle_components(settings), **gc_components(settings), **namespace_components(settings)}

@@ -1,0 +1,1 @@
+"""The endpoints controller: Services' selectors + pods' observed readiness -> Endpoints."""

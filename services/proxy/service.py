@@ -1,0 +1,165 @@
+"""Wiring of the proxy (`kafkube serve proxy [--node NAME]`): one per node.
+
+An informer follows desired Services and Endpoints (desired: user-written, for Services
+without selector; observed: the endpoints controller's). Every change marks the table
+dirty; one loop recomputes the pure `table.frontends`, then: closes the listeners no
+longer wanted, syncs the ClusterIPs on the local interface (`addresses`), opens the new
+listeners and hands every listener its current backends; the DNS server gets a new
+`DnsView`. Listeners that fail to open (port in use) are retried every few seconds.
+On shutdown every listener closes and the interface (with its addresses) is deleted;
+after a SIGKILL the next start adopts the interface and removes stale addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from services.proxy.addresses import InterfaceError, LocalAddresses
+from services.proxy.dns import DnsServer, DnsView
+from services.proxy.forward import TcpFrontend, UdpFrontend, close_quietly, open_frontend
+from services.proxy.podconfig import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
+from services.proxy.table import Frontend, Route, RoundRobin, frontends, local_addresses
+from services.runtime.config import Settings
+from services.runtime.informer import Informer
+from services.runtime.logging import get_logger
+from services.runtime.supervisor import Component
+from services.runtime.topics import Topics
+
+log = get_logger(__name__)
+RETRY_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyOptions:
+    node: str | None = None
+    interface: str = "kafkube0"
+    dns_ip: str = DEFAULT_CLUSTER_DNS_IP
+    dns_port: int = 53
+    domain: str = DEFAULT_CLUSTER_DOMAIN
+    dns: bool = True
+    udp_idle_s: float = 60.0
+
+    @classmethod
+    def from_env(cls, node: str | None = None) -> "ProxyOptions":
+        env = os.environ
+        return cls(node=node, interface=env.get("KAFKUBE_PROXY_INTERFACE", "kafkube0"),
+                   dns_ip=env.get("KAFKUBE_CLUSTER_DNS_IP", DEFAULT_CLUSTER_DNS_IP),
+                   dns_port=int(env.get("KAFKUBE_CLUSTER_DNS_PORT", "53")),
+                   domain=env.get("KAFKUBE_CLUSTER_DOMAIN", DEFAULT_CLUSTER_DOMAIN),
+                   dns=env.get("KAFKUBE_CLUSTER_DNS", "on").lower() not in ("off", "0", "false"),
+                   udp_idle_s=float(env.get("KAFKUBE_PROXY_UDP_IDLE_S", "60")))
+
+
+def proxy_components(settings: Settings, *, node: str | None = None) -> dict[str, Component]:
+    return {"proxy": Proxy(settings, ProxyOptions.from_env(node)).run}
+
+
+class Proxy:
+    def __init__(self, settings: Settings, options: ProxyOptions) -> None:
+        self._options = options
+        topics = Topics(settings.topic_prefix)
+        self._svc_t = topics.desired("services")
+        self._ep_t, self._ep_obs_t = topics.desired("endpoints"), topics.observed("endpoints")
+        self._view: Informer[Any] = Informer(settings, [self._svc_t, self._ep_t, self._ep_obs_t], name="proxy")
+        self._dirty = asyncio.Event()
+        self._addresses = LocalAddresses(options.interface)
+        self._held: set[str] | None = None
+        self._open: dict[Frontend, TcpFrontend | UdpFrontend] = {}
+        self._balancers: dict[Frontend, RoundRobin] = {}
+        self._failed: set[Frontend] = set()
+        self._dns: DnsServer | None = None
+
+    @property
+    def reserved(self) -> set[Frontend]:
+        o = self._options
+        return {Frontend(o.dns_ip, o.dns_port, "UDP"), Frontend(o.dns_ip, o.dns_port, "TCP")} if o.dns else set()
+
+    async def run(self) -> None:
+        self._view.add_handler(lambda _change: self._dirty.set())
+        await self._addresses.ensure()
+        try:
+            async with self._view:
+                await self._view.wait_synced()
+                log.info("proxy.started", node=self._options.node, interface=self._options.interface)
+                while True:
+                    self._dirty.clear()
+                    await self.reconcile()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._dirty.wait(),
+                                               RETRY_S if self._failed or self._held is None else None)
+        finally:
+            await self._shutdown()
+
+    def _endpoints(self) -> dict[str, Any]:
+        return {**self._view.items(self._ep_t), **self._view.items(self._ep_obs_t)}
+
+    async def reconcile(self) -> None:
+        services, endpoints = self._view.items(self._svc_t), self._endpoints()
+        table = frontends(services, endpoints, reserved=self.reserved)
+        for front in [f for f in self._open if f not in table]:
+            await close_quietly(self._open.pop(front))
+            self._balancers.pop(front, None)
+            log.info("proxy.closed", frontend=_show(front))
+        wanted = local_addresses(table) | ({self._options.dns_ip} if self._options.dns else set())
+        retry = bool(self._failed)
+        self._failed = set()
+        if wanted != self._held or retry:
+            try:
+                await self._addresses.sync(wanted)
+                self._held = wanted
+            except InterfaceError as exc:  # listeners on missing addresses fail below and retry
+                log.warning("proxy.addresses_failed", error=str(exc)[:300])
+                self._held = None
+        for front, route in table.items():
+            await self._serve(front, route)
+        if self._options.dns:
+            await self._update_dns(DnsView.build(services, endpoints, self._options.domain))
+
+    async def _serve(self, front: Frontend, route: Route) -> None:
+        balancer = self._balancers.get(front)
+        if balancer is not None:
+            if balancer.backends != route.backends:
+                log.info("proxy.backends", frontend=_show(front), service=route.service,
+                         backends=[f"{b.ip}:{b.port}" for b in route.backends])
+            balancer.update(route.backends)
+            return
+        balancer = RoundRobin(route.backends)
+        try:
+            self._open[front] = await open_frontend(front, balancer, udp_idle_s=self._options.udp_idle_s)
+        except OSError as exc:
+            self._failed.add(front)
+            log.warning("proxy.listen_failed", frontend=_show(front), service=route.service, error=str(exc))
+            return
+        self._balancers[front] = balancer
+        log.info("proxy.listening", frontend=_show(front), service=route.service,
+                 backends=[f"{b.ip}:{b.port}" for b in route.backends])
+
+    async def _update_dns(self, view: DnsView) -> None:
+        if self._dns is not None:
+            self._dns.view = view
+            return
+        server = DnsServer(self._options.dns_ip, self._options.dns_port, view)
+        try:
+            await server.start()
+        except OSError as exc:
+            await server.close()
+            self._failed.add(Frontend(self._options.dns_ip, self._options.dns_port, "UDP"))
+            log.warning("dns.listen_failed", error=str(exc))
+            return
+        self._dns = server
+
+    async def _shutdown(self) -> None:
+        for front in list(self._open):
+            await close_quietly(self._open.pop(front))
+        if self._dns is not None:
+            await self._dns.close()
+        await self._addresses.delete()
+        log.info("proxy.stopped", interface=self._options.interface)
+
+
+def _show(front: Frontend) -> str:
+    return f"{front.ip}:{front.port}/{front.protocol}"

@@ -1,0 +1,97 @@
+"""End to end through real pods: a 3-replica Deployment run by the Docker kubelet, its
+Service's Endpoints from the kubelet's real pod statuses, and a client pod reaching it
+through the proxy by ClusterIP and by the cluster DNS. (The scheduler is not needed: the
+pod template names the node.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from services.kubelet.runtime.docker import DockerRuntime
+from services.runtime.config import Settings
+from tests.integration.kafkit import ServiceProcess, cli
+from tests.integration.test_services import EndpointsWatch, apply, endpoints_watch, proxy_env  # noqa: F401
+
+pytestmark = [pytest.mark.kafka, pytest.mark.docker]
+
+
+def manifests(node: str) -> list[str]:
+    deployment = textwrap.dedent(f"""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {{name: web}}
+        spec:
+          replicas: 3
+          selector: {{matchLabels: {{app: web}}}}
+          template:
+            metadata: {{labels: {{app: web}}}}
+            spec:
+              nodeName: {node}
+              containers:
+              - name: httpd
+                image: kafkube/busybox:1.0
+                command: [sh, -c, "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+                ports: [{{name: http, containerPort: 8080}}]
+                readinessProbe: {{tcpSocket: {{port: 8080}}, periodSeconds: 1}}
+        """)
+    service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n" \
+              "  ports: [{name: http, port: 80, targetPort: http}]\n"
+    client = textwrap.dedent(f"""\
+        apiVersion: v1
+        kind: Pod
+        metadata: {{name: client}}
+        spec:
+          nodeName: {node}
+          terminationGracePeriodSeconds: 0
+          containers: [{{name: client, image: kafkube/busybox:1.0, command: [sleep, "3600"]}}]
+        """)
+    return [deployment, service, client]
+
+
+async def test_client_pod_reaches_a_deployment_through_the_service(
+        settings: Settings, services: Callable[..., ServiceProcess], docker_ready: None,
+        endpoints_watch: EndpointsWatch, proxy_env: dict[str, str],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    node = f"e2e-{secrets.token_hex(4)}"
+    for key, value in {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"), "KAFKUBE_RELIST_SECONDS": "0.5",
+                       "KAFKUBE_RESYNC_SECONDS": "1"}.items():
+        monkeypatch.setenv(key, value)
+    for name in ("api", "controllers", "endpoints"):
+        services(name)
+    services("proxy", "--node", node)
+    kubelet = services("kubelet", "--node", node, "--runtime", "docker")
+    async with DockerRuntime(node) as runtime:
+        try:
+            apply(settings, tmp_path, *manifests(node))
+            await endpoints_watch.until(lambda: len((endpoints_watch.ips() or ([], []))[0]) == 3, 120)
+            svc = json.loads(cli(settings, "get", "svc", "web", "-o", "json").stdout)
+            ip, dns_ip = svc["spec"]["clusterIP"], proxy_env["KAFKUBE_CLUSTER_DNS_IP"]
+            script = (f"nslookup web.default.svc.cluster.local {dns_ip}; "
+                      f"for i in 1 2 3 4 5 6; do timeout 5 wget -qO- http://{ip}/ || echo FAIL; done")
+            output = await _exec_in(runtime, "client", script)
+            assert ip in output, output
+            hosts = output.split()[-6:]
+            assert "FAIL" not in hosts and len(set(hosts)) == 3, output
+        finally:
+            kubelet.stop()  # first, or it would recreate what is removed below
+            for container in await runtime.list_managed():
+                await runtime.remove(container.id)
+
+
+async def _exec_in(runtime: DockerRuntime, pod: str, script: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [c for c in await runtime.list_managed()
+                 if c.pod.name == pod and c.role == "app" and c.state == "running"]
+        if found:
+            return (await runtime.exec(found[0].id, ["sh", "-c", script], timeout_s=60)).output
+        assert time.monotonic() < deadline, f"pod {pod} never ran"
+        await asyncio.sleep(0.5)
