@@ -145,10 +145,12 @@ def pod_phase(pod: Pod, containers: Collection[ContainerInfo]) -> str:
         else:
             stopped += 1
             succeeded += exit_code(newest[0]) == 0
-    if waiting:
+    if waiting and not (is_deleting(pod) and not running):
         return "Pending"
     if running:
         return "Running"
+    if is_deleting(pod):  # nothing will restart: the phase becomes terminal
+        return "Succeeded" if succeeded == stopped and not waiting else "Failed"
     if policy == "Always" or (policy == "OnFailure" and succeeded < stopped):
         return "Running"
     return "Succeeded" if succeeded == stopped else "Failed"
@@ -178,17 +180,20 @@ def plan(pod: Pod, containers: Collection[ContainerInfo], now: datetime, backoff
         return plan_teardown(containers, grace_s=deletion_grace(pod), reason="deletion",
                              confirm=True)
     actions: list[Action] = _tidy(pod, containers)
-    gone = {a.id for a in actions if isinstance(a, Remove)}
-    live = [c for c in containers if c.id not in gone]
-    sandbox = _sandbox_actions(pod, live, actions)
+    live = assume_done(containers, actions, now)
+    sandbox = _sandbox_actions(pod, live, actions, now)
     if sandbox is None:
         return actions
+    live = assume_done(live, actions, now)
     progress, next_init = init_progress(pod, live)
     if progress == "done":
         actions += _app_actions(pod, live, now, backoff, unhealthy)
     elif progress == "waiting" and next_init is not None:
         actions += _start_init(pod, live, next_init, now, backoff)
-    if pod_phase(pod, live) in ("Succeeded", "Failed") and sandbox:
+    final = assume_done(live, actions, now)
+    if pod_phase(pod, final) in ("Succeeded", "Failed") and sandbox:
+        actions += [Kill(c.id, c.name, 0, "completed") for c in final
+                    if c.state == "running" and c.role != "infra"]
         actions.append(Kill(sandbox, INFRA_CONTAINER, 0, "completed"))
     return actions
 
@@ -219,24 +224,34 @@ def _tidy(pod: Pod, containers: Collection[ContainerInfo]) -> list[Action]:
     return actions
 
 
-def _sandbox_actions(pod: Pod, containers: Collection[ContainerInfo],
-                     actions: list[Action]) -> str | None:
+def _sandbox_actions(pod: Pod, containers: Collection[ContainerInfo], actions: list[Action],
+                     now: datetime) -> str | None:
     """Append sandbox fixes; return the running sandbox's id ('' when one is being
-    created in this plan), or None when the rest must wait for the next sync."""
+    created in this plan), or None when the pod needs no sandbox (it has finished)."""
     sandboxes = by_name(containers, INFRA_CONTAINER)
     running = [s for s in sandboxes if s.state == "running"]
-    for extra in running[1:]:
-        actions.append(Kill(extra.id, INFRA_CONTAINER, 0, "duplicate"))
     if running:
-        actions += [Remove(s.id) for s in sandboxes if s.state != "running"]
+        actions += [Kill(extra.id, INFRA_CONTAINER, 0, "duplicate") for extra in running[1:]]
+        actions += [Remove(s.id) for s in sandboxes if s is not running[0]]
         return running[0].id
-    if pod_phase(pod, containers) in ("Succeeded", "Failed") and sandboxes:
-        return None  # a finished pod keeps its stopped sandbox
-    others = [c for c in containers if c.role != "infra"]
-    actions += [Kill(c.id, c.name, 0, "sandbox") for c in others if c.state == "running"]
+    kills: list[Action] = [Kill(c.id, c.name, 0, "sandbox") for c in containers
+                           if c.role != "infra" and c.state == "running"]
+    actions += kills
+    if pod_phase(pod, assume_done(containers, kills, now)) in ("Succeeded", "Failed"):
+        return None  # a finished pod needs no sandbox (it keeps the stopped one)
     actions += [Remove(s.id) for s in sandboxes]
     actions.append(CreateSandbox())
-    return "" if not others else None
+    return ""
+
+
+def assume_done(containers: Collection[ContainerInfo], actions: Collection[Action],
+                now: datetime) -> list[ContainerInfo]:
+    """The containers as they will be once these kills and removals are done."""
+    removed = {a.id for a in actions if isinstance(a, Remove)}
+    killed = {a.id for a in actions if isinstance(a, Kill)}
+    return [c.model_copy(update={"state": "exited", "exit_code": 137, "finished_at": now})
+            if c.id in killed and c.state == "running" else c
+            for c in containers if c.id not in removed]
 
 
 def _start_init(pod: Pod, containers: Collection[ContainerInfo], name: str, now: datetime,
@@ -245,7 +260,7 @@ def _start_init(pod: Pod, containers: Collection[ContainerInfo], name: str, now:
     previous = newest[0] if newest else None
     if backoff.remaining(name, previous, now) > 0:
         return []
-    return [StartInit(name, previous.attempt + 1 if previous else 0)]
+    return [StartInit(name, previous.attempt + 1 if previous else 0), *[Remove(c.id) for c in newest[1:2]]]
 
 
 def _app_actions(pod: Pod, containers: Collection[ContainerInfo], now: datetime,
@@ -266,4 +281,5 @@ def _app_actions(pod: Pod, containers: Collection[ContainerInfo], now: datetime,
                                     "liveness"))
         elif wants_restart(policy, latest) and backoff.remaining(name, latest, now) == 0:
             actions.append(StartApp(name, latest.attempt + 1))
+            actions += [Remove(c.id) for c in newest[1:2]]  # the restart makes `latest` the previous
     return actions

@@ -50,6 +50,12 @@ async def apply_pods(settings: Settings, *pods: dict[str, Any]) -> None:
     await publish(settings, [b"\n---\n".join(orjson.dumps(p) for p in pods)])
 
 
+def latest_ownership(process: ServiceProcess) -> set[int]:
+    """The node partitions a scheduler process last said it may bind onto."""
+    lines = [orjson.loads(line) for line in process.logs().splitlines() if '"ownership.' in line]
+    return set(lines[-1].get("partitions", [])) if lines and lines[-1]["event"] == "ownership.assigned" else set()
+
+
 async def wait_for(what: str, check: Callable[[], Any], *, timeout: float = 60.0,
                    interval: float = 0.5) -> Any:
     deadline = time.monotonic() + timeout
@@ -146,6 +152,12 @@ async def test_two_schedulers_never_overcommit_and_the_survivor_takes_over(
     assert {partition_for(n, settings.partitions) for n in names} == {0, 1, 2}  # both replicas own nodes
     for name in names:
         await add_node(settings, name)
+
+    async def both_own_nodes() -> bool:
+        owned = [latest_ownership(p) for p in (first, second)]
+        return all(owned) and owned[0] | owned[1] == {0, 1, 2}
+
+    await wait_for("both replicas to own nodes", both_own_nodes)
     await apply_pods(settings, *(pod_manifest(f"web-{i}") for i in range(40)))
 
     async def twelve_bound() -> dict[str, Any] | None:

@@ -1,0 +1,73 @@
+"""The kubelet's view of its node's containers (Kubernetes' PLEG, by relisting).
+
+`relist` asks the runtime for every managed container and tells the caller which pod
+keys changed (a container appeared, vanished or changed state), so a container's exit
+wakes its pod worker within one relist period. Workers write through (`put`, `drop`)
+what their actions returned; a relist that began before such a write does not
+overwrite that pod, so a stale listing never hides a container just created (which
+would make the next sync create a twin).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+from services.kubelet.runtime.base import ContainerInfo, ContainerRuntime
+
+
+def _signature(info: ContainerInfo) -> tuple[object, ...]:
+    return (info.id, info.state, info.exit_code, info.finished_at, info.ip, info.oom_killed, info.error)
+
+
+class ContainerCache:
+    def __init__(self, runtime: ContainerRuntime) -> None:
+        self._runtime = runtime
+        self._by_id: dict[str, ContainerInfo] = {}
+        self._clock = itertools.count(1)
+        self._touched: dict[str, int] = {}  # pod key -> clock of the last write-through
+        self.listed = False
+
+    def for_pod(self, key: str) -> list[ContainerInfo]:
+        """Every container (any uid) of pod key `namespace/name`."""
+        return [c for c in self._by_id.values() if c.pod.key == key]
+
+    def keys(self) -> set[str]:
+        return {c.pod.key for c in self._by_id.values()}
+
+    def all(self) -> list[ContainerInfo]:
+        return list(self._by_id.values())
+
+    def put(self, info: ContainerInfo) -> None:
+        self._by_id[info.id] = info
+        self._touched[info.pod.key] = next(self._clock)
+
+    def drop(self, container_id: str) -> None:
+        info = self._by_id.pop(container_id, None)
+        if info is not None:
+            self._touched[info.pod.key] = next(self._clock)
+
+    async def relist(self) -> set[str]:
+        """Refresh from the runtime; return the pod keys whose containers changed."""
+        started = next(self._clock)
+        listed = await self._runtime.list_managed()
+        fresh: dict[str, list[ContainerInfo]] = {}
+        for info in listed:
+            fresh.setdefault(info.pod.key, []).append(info)
+        changed: set[str] = set()
+        for key in set(fresh) | self.keys():
+            if self._touched.get(key, 0) > started:
+                continue  # written through during the listing: ours is newer
+            old = {_signature(c) for c in self.for_pod(key)}
+            new = {_signature(c) for c in fresh.get(key, [])}
+            if old != new:
+                changed.add(key)
+                self._replace(key, fresh.get(key, []))
+        self.listed = True
+        return changed
+
+    def _replace(self, key: str, infos: Iterable[ContainerInfo]) -> None:
+        for info in self.for_pod(key):
+            del self._by_id[info.id]
+        for info in infos:
+            self._by_id[info.id] = info

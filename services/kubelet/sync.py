@@ -1,0 +1,331 @@
+"""One pod sync (Kubernetes' syncPod): re-read the pod from the cache, take its
+containers from the container cache, `plan`, execute the actions, start probes and
+log streams, compute the status and write it when it changed.
+
+Executor rules: actions run in plan order, consecutive kills in parallel; a failed
+start (image, config, runtime) is recorded (waiting reason, event, back-off) and the
+other actions go on; any other runtime error aborts the sync and the work queue
+retries the key with back-off. A deleting pod gets its final status written after its
+containers stopped, then its containers removed, its volumes cleaned and the deletion
+confirmed. Called by the kubelet service's pod workers, one per key at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from schemas.pod import Container, Pod
+from services.kubelet import plan as P
+from services.kubelet.backoff import BackoffPolicy, BackoffState
+from services.kubelet.cache import ContainerCache
+from services.kubelet.container_config import ConfigError, Store, container_config, pod_ref
+from services.kubelet.emit import Emitter
+from services.kubelet.logs import LogStreamer
+from services.kubelet.probes import ProbeManager
+from services.kubelet.runtime.base import (
+    INFRA_CONTAINER, ContainerInfo, ContainerRuntime, RuntimeFailure, SandboxConfig,
+)
+from services.kubelet.status import pod_status
+from services.kubelet.volumes import VolumeManager
+from services.runtime.logging import get_logger
+
+log = get_logger(__name__)
+ORPHAN_GRACE_S = 2
+PullPolicy = Literal["Always", "IfNotPresent", "Never"]
+
+
+@dataclass
+class PodMemory:
+    """What the kubelet remembers of one pod between syncs (lost on restart)."""
+
+    uid: str
+    backoff: BackoffState
+    waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
+    status: dict[str, Any] | None = None
+    confirmed: bool = False
+    announced: set[str] = field(default_factory=set)  # ids whose back-off was announced
+
+
+@dataclass
+class Views:
+    """Read-only access to the informers' caches."""
+
+    pod: Callable[[str], Pod | None]
+    pod_known: Callable[[str], bool]  # the key exists in desired (ours or not)
+    configmaps: Callable[[], Store]
+    secrets: Callable[[], Store]
+
+
+class PodSyncer:
+    def __init__(self, *, node: str, runtime: ContainerRuntime, cache: ContainerCache, views: Views,
+                 volumes: VolumeManager, probes: ProbeManager, logs: LogStreamer, emitter: Emitter,
+                 wake_after: Callable[[str, float], None], host_ip: str,
+                 backoff: BackoffPolicy = BackoffPolicy()) -> None:
+        self.node, self.runtime, self.cache, self.views = node, runtime, cache, views
+        self.volumes, self.probes, self.logs, self.emitter = volumes, probes, logs, emitter
+        self.wake_after, self.host_ip, self.backoff_policy = wake_after, host_ip, backoff
+        self.memory: dict[str, PodMemory] = {}  # pod key -> memory
+
+    # -- the sync ------------------------------------------------------------------------
+    async def sync(self, key: str) -> None:
+        pod = self.views.pod(key)
+        containers = self.cache.for_pod(key)
+        uid = pod.metadata.uid if pod and pod.metadata else None
+        strangers = [c for c in containers if c.pod.uid != uid]
+        if strangers:
+            await self._execute_plain(P.plan_teardown(strangers, grace_s=ORPHAN_GRACE_S, reason="orphan"))
+            for gone in {c.pod.uid for c in strangers}:
+                self.volumes.cleanup(gone)
+                self.probes.forget_pod({gone})
+        if pod is None or uid is None:
+            await self._forget(key, had_containers=bool(containers))
+            return
+        memory = self._memory(key, uid)
+        mine = [c for c in containers if c.pod.uid == uid]
+        paths = await self._volumes(pod, memory)
+        now = datetime.now(timezone.utc)
+        unhealthy = self.probes.unhealthy([c.id for c in mine if c.state == "running"])
+        actions = P.plan(pod, mine, now, memory.backoff, unhealthy=unhealthy)
+        if actions:
+            log.info("pod.sync", pod=key, uid=uid, actions=[type(a).__name__ for a in actions])
+        await self._execute(pod, actions, memory, paths)
+        await self._after(pod, key, memory, now)
+
+    async def _after(self, pod: Pod, key: str, memory: PodMemory, now: datetime) -> None:
+        mine = [c for c in self.cache.for_pod(key) if c.pod.uid == memory.uid]
+        running = [c for c in mine if c.state == "running"]
+        pod_ip = next((c.ip for c in running if c.role == "infra" and c.ip), None)
+        if P.is_deleting(pod):
+            self.probes.forget_pod({memory.uid})  # no Unhealthy noise from containers being stopped
+        else:
+            self.probes.ensure(pod, running, pod_ip)
+            for info in running:
+                self.logs.follow(info, adopted=True)
+        self.logs.forget({c.id for c in mine}, {memory.uid})
+        if not (P.is_deleting(pod) and memory.confirmed):
+            await self._write_status(pod, mine, memory)
+        await self._announce_backoff(pod, mine, memory, now)
+
+    async def _write_status(self, pod: Pod, mine: list[ContainerInfo], memory: PodMemory) -> None:
+        status = pod_status(pod, mine, self.probes.health(), datetime.now(timezone.utc),
+                            backoff=memory.backoff, waiting=memory.waiting, host_ip=self.host_ip,
+                            previous=memory.status)
+        if status != memory.status:
+            meta = pod.metadata
+            assert meta is not None and meta.name
+            await self.emitter.pod_status(meta.namespace or "default", meta.name, meta.uid, status)
+            memory.status = status
+
+    async def _announce_backoff(self, pod: Pod, mine: list[ContainerInfo], memory: PodMemory,
+                                now: datetime) -> None:
+        """A BackOff event once per exit, and a wake-up when the back-off ends."""
+        policy = P.restart_policy(pod)
+        for spec in P.app_containers(pod) + P.init_containers(pod):
+            newest = P.by_name(mine, spec.name or "")
+            latest = newest[0] if newest else None
+            if latest is not None and not P.wants_restart(policy, latest):
+                continue
+            left = memory.backoff.remaining(spec.name or "", latest, now)
+            if left <= 0 or P.is_deleting(pod):
+                continue
+            self.wake_after(f"{pod_ref(pod).key}", left + 0.05)
+            marker = latest.id if latest else f"failed:{spec.name}"
+            if latest is not None and marker not in memory.announced:
+                memory.announced.add(marker)
+                meta = pod.metadata
+                assert meta is not None
+                await self.emitter.event(
+                    pod, "BackOff", f"Back-off restarting failed container {spec.name} in pod "
+                    f"{meta.name}_{meta.namespace}({meta.uid})", type_="Warning", container=spec.name)
+
+    async def _volumes(self, pod: Pod, memory: PodMemory) -> dict[str, str] | None:
+        if P.is_deleting(pod):
+            return None
+        try:
+            paths = self.volumes.prepare(pod, configmaps=self.views.configmaps(),
+                                         secrets=self.views.secrets())
+            memory.waiting.pop("__volumes__", None)
+            return paths
+        except ConfigError as exc:
+            if memory.waiting.get("__volumes__", ("", ""))[1] != str(exc):
+                await self.emitter.event(pod, "FailedMount", str(exc), type_="Warning")
+            memory.waiting["__volumes__"] = ("ContainerCreating", str(exc))
+            return None
+
+    def _memory(self, key: str, uid: str) -> PodMemory:
+        memory = self.memory.get(key)
+        if memory is None or memory.uid != uid:
+            memory = self.memory[key] = PodMemory(uid, BackoffState(self.backoff_policy))
+        return memory
+
+    async def _forget(self, key: str, *, had_containers: bool) -> None:
+        """The pod left this node (deleted): tombstone the status we wrote (once)."""
+        memory = self.memory.pop(key, None)
+        if memory is not None:
+            self.volumes.cleanup(memory.uid)
+            self.probes.forget_pod({memory.uid})
+        if (memory is not None or had_containers) and not self.views.pod_known(key):
+            await self.emitter.pod_gone(key)
+
+    # -- executing actions ---------------------------------------------------------------
+    async def _execute_plain(self, actions: list[P.Action]) -> None:
+        for group in _groups(actions):
+            await asyncio.gather(*(self._simple(a) for a in group))
+
+    async def _simple(self, action: P.Action) -> None:
+        if isinstance(action, P.Kill):
+            await self.runtime.stop(action.id, grace_s=action.grace_s)
+            info = await self.runtime.inspect(action.id)
+            self.cache.put(info) if info else self.cache.drop(action.id)
+        elif isinstance(action, P.Remove):
+            await self.runtime.remove(action.id)
+            self.cache.drop(action.id)
+
+    async def _execute(self, pod: Pod, actions: list[P.Action], memory: PodMemory,
+                       paths: dict[str, str] | None) -> None:
+        final_pending = P.is_deleting(pod) and not memory.confirmed
+        for group in _groups(actions):
+            first = group[0]
+            if isinstance(first, P.Kill):
+                await asyncio.gather(*(self._kill(pod, a, memory) for a in group))  # type: ignore[arg-type]
+                continue
+            if final_pending and isinstance(first, P.Remove):
+                final_pending = False
+                mine = [c for c in self.cache.for_pod(pod_ref(pod).key) if c.pod.uid == memory.uid]
+                await self._write_status(pod, mine, memory)  # the final status, before removal
+            for action in group:
+                await self._one(pod, action, memory, paths)
+
+    async def _one(self, pod: Pod, action: P.Action, memory: PodMemory,
+                   paths: dict[str, str] | None) -> None:
+        if isinstance(action, P.Remove):
+            await self._simple(action)
+        elif isinstance(action, P.CreateSandbox):
+            info = await self.runtime.run_sandbox(sandbox_config(pod))
+            self.cache.put(info)
+        elif isinstance(action, (P.StartApp, P.StartInit)):
+            if paths is not None:
+                await self._start(pod, action, memory, paths)
+        elif isinstance(action, P.ConfirmDeletion) and not memory.confirmed:
+            self.volumes.cleanup(memory.uid)
+            meta = pod.metadata
+            assert meta is not None and meta.name
+            await self.emitter.confirm_deletion(meta.namespace or "default", meta.name, meta.uid)
+            memory.confirmed = True
+
+    async def _kill(self, pod: Pod, action: P.Kill, memory: PodMemory) -> None:
+        if action.name != INFRA_CONTAINER:
+            message = f"Stopping container {action.name}"
+            if action.reason == "liveness":
+                started = self.probes.health().get(action.id)
+                probe = "startup" if started is not None and not started.started else "liveness"
+                message = f"Container {action.name} failed {probe} probe, will be restarted"
+            await self.emitter.event(pod, "Killing", message, container=action.name)
+        await self._simple(action)
+
+    async def _start(self, pod: Pod, action: P.StartApp | P.StartInit, memory: PodMemory,
+                     paths: dict[str, str]) -> None:
+        init = isinstance(action, P.StartInit)
+        spec = _spec(pod, action.name, init=init)
+        key = pod_ref(pod).key
+        mine = [c for c in self.cache.for_pod(key) if c.pod.uid == memory.uid]
+        sandbox = next((c for c in mine if c.role == "infra" and c.state == "running"), None)
+        if spec is None or sandbox is None:
+            raise RuntimeFailure(f"no running sandbox for {key}" if spec else f"no container {action.name}")
+        previous = next(iter(P.by_name(mine, action.name)), None)
+        if not await self._image(pod, spec, memory):
+            return
+        try:
+            config = container_config(pod, spec, configmaps=self.views.configmaps(),
+                                      secrets=self.views.secrets(), volume_paths=paths,
+                                      attempt=action.attempt, role="init" if init else "app",
+                                      pod_ip=sandbox.ip, host_ip=self.host_ip)
+            info = await self.runtime.create_and_start(sandbox, config)
+        except ConfigError as exc:
+            return await self._failed(pod, spec, memory, exc.reason, str(exc))
+        except RuntimeFailure as exc:
+            if exc.retriable and not getattr(exc, "status", None):
+                raise
+            return await self._failed(pod, spec, memory, "RunContainerError", str(exc))
+        self.cache.put(info)
+        memory.waiting.pop(action.name, None)
+        if action.attempt > 0 or memory.backoff.has_failure(action.name):
+            memory.backoff = memory.backoff.after_restart(action.name, previous)
+        await self.emitter.event(pod, "Created", f"Created container {action.name}", container=action.name)
+        await self.emitter.event(pod, "Started", f"Started container {action.name}", container=action.name)
+        self.logs.follow(info)
+
+    async def _image(self, pod: Pod, spec: Container, memory: PodMemory) -> bool:
+        image, name = spec.image or "", spec.name or ""
+        policy = spec.image_pull_policy or default_pull_policy(image)
+        began = time.monotonic()
+        status = await self.runtime.ensure_image(image, policy)
+        if status.pulled:
+            await self.emitter.event(pod, "Pulling", f'Pulling image "{image}"', container=name)
+            await self.emitter.event(pod, "Pulled", f'Successfully pulled image "{image}" in '
+                                     f"{time.monotonic() - began:.3f}s", container=name)
+        elif status.present and name not in memory.waiting:
+            await self.emitter.event(pod, "Pulled", f'Container image "{image}" already present on machine',
+                                     container=name)
+        if status.present:
+            return True
+        reason = "ErrImageNeverPull" if policy == "Never" else "ErrImagePull"
+        await self._failed(pod, spec, memory, reason, status.error or f'image "{image}" not present')
+        return False
+
+    async def _failed(self, pod: Pod, spec: Container, memory: PodMemory, reason: str, message: str) -> None:
+        name = spec.name or ""
+        known = memory.waiting.get(name)
+        memory.waiting[name] = (reason, message)
+        memory.backoff = memory.backoff.after_failure(name, datetime.now(timezone.utc))
+        if known != (reason, message) or reason != "ErrImagePull":
+            await self.emitter.event(pod, "Failed", f"Error: {message}" if reason != "ErrImageNeverPull"
+                                     else message, type_="Warning", container=name)
+            if reason == "ErrImageNeverPull":
+                await self.emitter.event(pod, "Failed", f"Error: {reason}", type_="Warning", container=name)
+
+
+def _groups(actions: list[P.Action]) -> list[list[P.Action]]:
+    """Consecutive kills of app/init containers form one group (run in parallel); the
+    sandbox's kill waits for them (the containers keep their network while they stop);
+    every other action is its own group."""
+    groups: list[list[P.Action]] = []
+    for action in actions:
+        if isinstance(action, P.Kill) and groups and isinstance(groups[-1][0], P.Kill) \
+                and (action.name == INFRA_CONTAINER) == (groups[-1][0].name == INFRA_CONTAINER):
+            groups[-1].append(action)
+        else:
+            groups.append([action])
+    return groups
+
+
+def _spec(pod: Pod, name: str, *, init: bool) -> Container | None:
+    specs = P.init_containers(pod) if init else P.app_containers(pod)
+    return next((c for c in specs if c.name == name), None)
+
+
+def default_pull_policy(image: str) -> PullPolicy:
+    """Always for `:latest` or untagged images, else IfNotPresent (Kubernetes' default)."""
+    if "@" in image:
+        return "IfNotPresent"
+    last = image.rsplit("/", 1)[-1]
+    tag = last.rsplit(":", 1)[1] if ":" in last else ""
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def sandbox_config(pod: Pod) -> SandboxConfig:
+    spec = pod.spec
+    ports: list[tuple[int, int, str]] = []
+    for container in (spec.containers if spec else None) or []:
+        for port in container.ports or []:
+            if port.host_port and port.container_port:
+                ports.append((port.container_port, port.host_port, (port.protocol or "TCP").lower()))
+    ref = pod_ref(pod)
+    hostname = (spec.hostname if spec else None) or ref.name
+    return SandboxConfig(pod=ref, hostname=hostname[:63], host_network=bool(spec and spec.host_network),
+                         port_bindings=ports)

@@ -1,0 +1,85 @@
+"""A keyed work queue: handlers `add` keys, workers take them; one key is never held
+by two workers at once (a key added while held is re-queued when released), other
+keys run in parallel, and a failed key comes back after an exponential back-off.
+Used by the kubelet's pod workers (Kubernetes' client-go workqueue, minimal)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from services.runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class WorkQueue:
+    def __init__(self, *, base_delay_s: float = 0.5, max_delay_s: float = 30.0) -> None:
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._active: set[str] = set()
+        self._again: set[str] = set()
+        self._failures: dict[str, int] = {}
+        self._wakes: dict[str, tuple[float, asyncio.TimerHandle]] = {}
+        self._base, self._max = base_delay_s, max_delay_s
+
+    def add(self, key: str) -> None:
+        if key in self._active:
+            self._again.add(key)
+        elif key not in self._queued:
+            self._queued.add(key)
+            self._queue.put_nowait(key)
+
+    def add_after(self, key: str, delay_s: float) -> None:
+        """Add `key` in `delay_s`; an earlier pending wake-up of the key makes this one moot."""
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay_s
+        pending = self._wakes.get(key)
+        if pending is not None and pending[0] <= when:
+            return
+        if pending is not None:
+            pending[1].cancel()
+        self._wakes[key] = (when, loop.call_at(when, self._wake, key))
+
+    def _wake(self, key: str) -> None:
+        self._wakes.pop(key, None)
+        self.add(key)
+
+    def __len__(self) -> int:
+        return len(self._queued)
+
+    async def _take(self) -> str:
+        key = await self._queue.get()
+        self._queued.discard(key)
+        self._active.add(key)
+        return key
+
+    def _done(self, key: str, *, failed: bool) -> None:
+        self._active.discard(key)
+        if failed:
+            count = self._failures[key] = self._failures.get(key, 0) + 1
+            self.add_after(key, min(self._base * 2 ** (count - 1), self._max))
+        else:
+            self._failures.pop(key, None)
+        if key in self._again:
+            self._again.discard(key)
+            self.add(key)
+
+    async def run_workers(self, handle: Callable[[str], Awaitable[None]], *, workers: int) -> None:
+        """Run `workers` workers until cancelled; a handler error requeues its key."""
+        async def worker() -> None:
+            while True:
+                key = await self._take()
+                failed = False
+                try:
+                    await handle(key)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # decided here: requeue with back-off
+                    failed = True
+                    log.warning("workqueue.retry", key=key, error=f"{type(exc).__name__}: {exc}"[:500],
+                                retriable=getattr(exc, "retriable", True))
+                finally:
+                    self._done(key, failed=failed)
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
