@@ -22,6 +22,7 @@ from typing import Any
 from schemas.pod import Container, EnvVarSource, Pod
 from schemas.quantity import cpu_millis, memory_bytes, parse_quantity
 from services.kubelet.runtime.base import ContainerConfig, Mount, PodRef
+from services.runtime.podnet import service_env
 
 Store = Mapping[str, Any]  # "namespace/name" -> the object as JSON
 _REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.\-]*)\)")
@@ -42,9 +43,10 @@ def pod_ref(pod: Pod) -> PodRef:
 
 def container_config(pod: Pod, container: Container, *, configmaps: Store, secrets: Store,
                      volume_paths: Mapping[str, str], attempt: int, role: str = "app",
-                     pod_ip: str | None = None, host_ip: str | None = None) -> ContainerConfig:
+                     pod_ip: str | None = None, host_ip: str | None = None,
+                     services: Store | None = None) -> ContainerConfig:
     env = resolve_env(pod, container, configmaps=configmaps, secrets=secrets,
-                      pod_ip=pod_ip, host_ip=host_ip)
+                      pod_ip=pod_ip, host_ip=host_ip, services=services)
     command = [expand(a, env) for a in container.command] if container.command else None
     args = [expand(a, env) for a in container.args] if container.args else None
     limits = dict((container.resources.limits if container.resources else None) or {})
@@ -75,9 +77,11 @@ def mounts(container: Container, volume_paths: Mapping[str, str]) -> list[Mount]
 
 # -- environment ---------------------------------------------------------------------------
 def resolve_env(pod: Pod, container: Container, *, configmaps: Store, secrets: Store,
-                pod_ip: str | None = None, host_ip: str | None = None) -> dict[str, str]:
+                pod_ip: str | None = None, host_ip: str | None = None,
+                services: Store | None = None) -> dict[str, str]:
     namespace = (pod.metadata.namespace if pod.metadata else None) or "default"
-    env: dict[str, str] = {}
+    links = pod.spec is None or (pod.spec.model_extra or {}).get("enableServiceLinks") is not False
+    env: dict[str, str] = service_env(list((services or {}).values()), namespace) if links else {}
     for source in container.env_from or []:
         prefix = source.prefix or ""
         if source.config_map_ref is not None:

@@ -118,7 +118,9 @@ def host_address() -> str:
 
 
 async def register(emitter: Emitter, config: NodeConfig) -> None:
-    request = WriteRequest(op=Op.APPLY, apiVersion="v1", kind="Node", name=config.name,
+    # ENSURE, as Kubernetes' kubelet registers: an existing Node keeps what others set
+    # on it (taints from the node lifecycle controller, cordoning).
+    request = WriteRequest(op=Op.ENSURE, apiVersion="v1", kind="Node", name=config.name,
                            body=node_object(config), writer=f"kubelet/{config.name}",
                            principal=f"system:node:{config.name}", reply=False)
     await emitter.request(request)

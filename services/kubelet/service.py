@@ -30,13 +30,14 @@ from services.kubelet.logs import LogStreamer, last_sent
 from services.kubelet.node import NodeConfig, heartbeat, host_address
 from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
-from services.kubelet.sync import PodSyncer, Views
+from services.kubelet.sync import ClusterDns, PodSyncer, Views
 from services.kubelet.volumes import VolumeManager
 from services.kubelet.workqueue import WorkQueue
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
+from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
 from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
 
@@ -51,6 +52,7 @@ class KubeletConfig:
     relist_s: float = 2.0
     workers: int = 8
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    dns: ClusterDns | None = field(default_factory=ClusterDns)
 
     @classmethod
     def from_env(cls, node: str, runtime: str, env: dict[str, str] | None = None) -> "KubeletConfig":
@@ -66,7 +68,16 @@ class KubeletConfig:
         return cls(node=node_config, root=Path(e.get("KAFKUBE_KUBELET_ROOT", "/var/lib/kafkube")),
                    resync_s=float(e.get("KAFKUBE_RESYNC_SECONDS", "5")),
                    relist_s=float(e.get("KAFKUBE_RELIST_SECONDS", "2")),
-                   workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "8")), backoff=backoff)
+                   workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "8")), backoff=backoff,
+                   dns=_cluster_dns(e))
+
+
+def _cluster_dns(env: dict[str, str]) -> ClusterDns | None:
+    """The cluster DNS pods are pointed at; KAFKUBE_CLUSTER_DNS=off keeps the node's."""
+    if env.get("KAFKUBE_CLUSTER_DNS", "on").lower() in ("off", "false", "0"):
+        return None
+    return ClusterDns(server=env.get("KAFKUBE_CLUSTER_DNS_IP", DEFAULT_CLUSTER_DNS_IP),
+                      domain=env.get("KAFKUBE_CLUSTER_DOMAIN", DEFAULT_CLUSTER_DOMAIN))
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -129,7 +140,7 @@ class Kubelet:
         self.pods: Informer[Pod | None] = Informer(settings, [self.pods_topic], decoder=pod_decoder(self.node),
                                                    name=f"kubelet-{self.node}-pods")
         self.objects: Informer[Any] = Informer(
-            settings, [self.topics.desired("configmaps"), self.topics.desired("secrets")],
+            settings, [self.topics.desired(p) for p in ("configmaps", "secrets", "services")],
             name=f"kubelet-{self.node}-objects")
         self.queue = WorkQueue()
         self.cache = ContainerCache(self.runtime)
@@ -142,6 +153,8 @@ class Kubelet:
             self.queue.add(change.key)
 
     def _on_object(self, change: Change[Any]) -> None:
+        if change.topic == self.topics.desired("services"):
+            return  # service env is read when a container starts, as Kubernetes does
         namespace = change.key.split("/", 1)[0]
         for key in self.my_pods():
             if key.startswith(f"{namespace}/"):
@@ -157,7 +170,9 @@ class Kubelet:
         views = Views(pod=lambda k: self.pods.get(self.pods_topic, k),
                       pod_known=lambda k: k in self.pods.items(self.pods_topic),
                       configmaps=lambda: self.objects.items(self.topics.desired("configmaps")),
-                      secrets=lambda: self.objects.items(self.topics.desired("secrets")))
+                      secrets=lambda: self.objects.items(self.topics.desired("secrets")),
+                      services=lambda: self.objects.items(self.topics.desired("services")),
+                      dns=self.config.dns)
         syncer = PodSyncer(node=self.node, runtime=self.runtime, cache=self.cache, views=views,
                            volumes=volumes, probes=probes, logs=logs, emitter=emitter,
                            wake_after=self.queue.add_after, host_ip=self.config.node.address,

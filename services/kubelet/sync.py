@@ -33,6 +33,7 @@ from services.kubelet.runtime.base import (
 from services.kubelet.status import pod_status
 from services.kubelet.volumes import VolumeManager
 from services.runtime.logging import get_logger
+from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN, dns_for_pod
 
 log = get_logger(__name__)
 ORPHAN_GRACE_S = 2
@@ -51,6 +52,14 @@ class PodMemory:
     announced: set[str] = field(default_factory=set)  # ids whose back-off was announced
 
 
+@dataclass(frozen=True)
+class ClusterDns:
+    """Where pods with dnsPolicy ClusterFirst send their queries (the proxy's DNS)."""
+
+    server: str = DEFAULT_CLUSTER_DNS_IP
+    domain: str = DEFAULT_CLUSTER_DOMAIN
+
+
 @dataclass
 class Views:
     """Read-only access to the informers' caches."""
@@ -59,6 +68,8 @@ class Views:
     pod_known: Callable[[str], bool]  # the key exists in desired (ours or not)
     configmaps: Callable[[], Store]
     secrets: Callable[[], Store]
+    services: Callable[[], Store] = lambda: {}
+    dns: ClusterDns | None = None  # None: pods keep the node's resolver
 
 
 class PodSyncer:
@@ -206,7 +217,7 @@ class PodSyncer:
         if isinstance(action, P.Remove):
             await self._simple(action)
         elif isinstance(action, P.CreateSandbox):
-            info = await self.runtime.run_sandbox(sandbox_config(pod))
+            info = await self.runtime.run_sandbox(sandbox_config(pod, self.views.dns))
             self.cache.put(info)
         elif isinstance(action, (P.StartApp, P.StartInit)):
             if paths is not None:
@@ -242,7 +253,8 @@ class PodSyncer:
             return
         try:
             config = container_config(pod, spec, configmaps=self.views.configmaps(),
-                                      secrets=self.views.secrets(), volume_paths=paths,
+                                      secrets=self.views.secrets(), services=self.views.services(),
+                                      volume_paths=paths,
                                       attempt=action.attempt, role="init" if init else "app",
                                       pod_ip=sandbox.ip, host_ip=self.host_ip)
             info = await self.runtime.create_and_start(sandbox, config)
@@ -318,7 +330,7 @@ def default_pull_policy(image: str) -> PullPolicy:
     return "Always" if tag in ("", "latest") else "IfNotPresent"
 
 
-def sandbox_config(pod: Pod) -> SandboxConfig:
+def sandbox_config(pod: Pod, dns: ClusterDns | None = None) -> SandboxConfig:
     spec = pod.spec
     ports: list[tuple[int, int, str]] = []
     for container in (spec.containers if spec else None) or []:
@@ -327,5 +339,11 @@ def sandbox_config(pod: Pod) -> SandboxConfig:
                 ports.append((port.container_port, port.host_port, (port.protocol or "TCP").lower()))
     ref = pod_ref(pod)
     hostname = (spec.hostname if spec else None) or ref.name
+    servers: list[str] = []
+    searches: list[str] = []
+    options: list[str] = []
+    if dns is not None and spec is not None:
+        servers, searches, options = dns_for_pod(spec.model_dump(by_alias=True, exclude_none=True),
+                                                 ref.namespace, dns.server, dns.domain)
     return SandboxConfig(pod=ref, hostname=hostname[:63], host_network=bool(spec and spec.host_network),
-                         port_bindings=ports)
+                         port_bindings=ports, dns_servers=servers, dns_search=searches, dns_options=options)

@@ -21,7 +21,7 @@ from typing import Any
 from services.proxy.addresses import InterfaceError, LocalAddresses
 from services.proxy.dns import DnsServer, DnsView
 from services.proxy.forward import TcpFrontend, UdpFrontend, close_quietly, open_frontend
-from services.proxy.podconfig import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
+from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
 from services.proxy.table import Frontend, Route, RoundRobin, frontends, local_addresses
 from services.runtime.config import Settings
 from services.runtime.informer import Informer

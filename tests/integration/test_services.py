@@ -21,7 +21,7 @@ import pytest
 from schemas.records import Observed, ObservedMeta
 from services.kubelet.runtime.base import ContainerConfig, ContainerInfo, PodRef, SandboxConfig
 from services.kubelet.runtime.docker import DockerRuntime
-from services.proxy.podconfig import pod_dns_config
+from services.runtime.podnet import pod_dns_config
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.informer import Informer

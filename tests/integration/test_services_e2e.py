@@ -70,15 +70,20 @@ async def test_client_pod_reaches_a_deployment_through_the_service(
     kubelet = services("kubelet", "--node", node, "--runtime", "docker")
     async with DockerRuntime(node) as runtime:
         try:
-            apply(settings, tmp_path, *manifests(node))
+            deployment, service, client = manifests(node)
+            apply(settings, tmp_path, deployment, service)
             await endpoints_watch.until(lambda: len((endpoints_watch.ips() or ([], []))[0]) == 3, 120)
+            apply(settings, tmp_path, client)  # started after the Service: it gets its env
             svc = json.loads(cli(settings, "get", "svc", "web", "-o", "json").stdout)
             ip, dns_ip = svc["spec"]["clusterIP"], proxy_env["KAFKUBE_CLUSTER_DNS_IP"]
-            script = (f"nslookup web.default.svc.cluster.local {dns_ip}; "
+            script = (f"nslookup web.default.svc.cluster.local {dns_ip}; echo HOST=$WEB_SERVICE_HOST; "
+                      "for name in web web.default web.default.svc.cluster.local; do "
+                      "timeout 5 wget -qO- http://$name/ || echo FAIL; done; "
                       f"for i in 1 2 3 4 5 6; do timeout 5 wget -qO- http://{ip}/ || echo FAIL; done")
             output = await _exec_in(runtime, "client", script)
-            assert ip in output, output
-            hosts = output.split()[-6:]
+            assert ip in output and f"HOST={ip}" in output, output
+            by_name, hosts = output.split()[-9:-6], output.split()[-6:]
+            assert "FAIL" not in by_name, f"the pod could not reach the service by name: {output}"
             assert "FAIL" not in hosts and len(set(hosts)) == 3, output
         finally:
             kubelet.stop()  # first, or it would recreate what is removed below

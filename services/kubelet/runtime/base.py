@@ -76,6 +76,7 @@ class SandboxConfig(_Frozen):
     host_network: bool = False
     dns_servers: list[str] = Field(default_factory=list)
     dns_search: list[str] = Field(default_factory=list)
+    dns_options: list[str] = Field(default_factory=list)  # resolv.conf options, e.g. "ndots:5"
     port_bindings: list[tuple[int, int, str]] = Field(default_factory=list)  # (containerPort, hostPort, proto)
 
 

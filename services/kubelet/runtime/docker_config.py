@@ -86,6 +86,8 @@ def sandbox_body(config: SandboxConfig, *, node: str, image: str, attempt: int) 
             host["Dns"] = list(config.dns_servers)
         if config.dns_search:
             host["DnsSearch"] = list(config.dns_search)
+        if config.dns_options:
+            host["DnsOptions"] = list(config.dns_options)
         if config.port_bindings:
             body["ExposedPorts"] = {_port_key(c, p): {} for c, _, p in config.port_bindings}
             bindings: dict[str, list[JSON]] = {}

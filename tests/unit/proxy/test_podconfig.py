@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.proxy.podconfig import dns_for_pod, pod_dns_config, service_env
+from services.runtime.podnet import dns_for_pod, pod_dns_config, service_env
 
 
 def svc(name: str, ip: str, ports: list[dict[str, Any]], namespace: str = "default") -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """What a pod's containers learn about Services when they start: the docker-link-style
 environment variables and the resolver configuration (cluster DNS, search path).
 
-Pure, stdlib only; meant to be called by the kubelet when it builds a pod's sandbox
-(`pod_dns_config` / `dns_for_pod` -> SandboxConfig.dns_servers/dns_search) and each
-container's env (`service_env`, before the container's own env, which wins).
+Pure, stdlib only; shared by the kubelet, which builds a pod's sandbox
+(`dns_for_pod` -> SandboxConfig DNS fields) and each
+container's env (`service_env`, before the container's own env, which wins),
+and the proxy, whose DNS server answers for the same cluster domain.
 """
 
 from __future__ import annotations
