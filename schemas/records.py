@@ -82,7 +82,7 @@ class WriteRequest(Internal):
     )
     principal: str = "anonymous"
     writer: str = "unknown"
-    reply: bool = True  # False: answer only a rejection (chatty component writes)
+    reply: bool = True  # False: no answer event; components read the outcome from state
     source: SourceRef | None = None
     time: datetime = Field(default_factory=utcnow)
 

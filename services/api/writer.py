@@ -135,8 +135,11 @@ class RequestPartition:
             value = encode(outcome.stored)
             self._pending[(topic, request.key)] = None if value is None else (outcome.stored, value)  # type: ignore[assignment]
             out.append(Out(topic, request.key, value))
-        if not outcome.silent and (request.reply or outcome.reason == "Rejected"):
+        if not outcome.silent and request.reply:
             out.append(self._answer(request, outcome, now))
+        elif outcome.reason == "Rejected":  # a component's write: it sees the outcome in state
+            log.info("request.rejected", key=request.key, op=request.op, writer=request.writer,
+                     reason=outcome.status_reason, message=outcome.message[:300])
         return out
 
     def _answer(self, request: WriteRequest, outcome: Outcome, now: datetime) -> Out:

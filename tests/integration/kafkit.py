@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -145,3 +146,16 @@ async def desired(settings: Settings, plural: str) -> dict[str, Any]:
     async with Informer(settings, [topic], follow=False) as view:
         await view.wait_synced()
         return dict(view.items(topic))
+
+
+async def wait_for(what: str, check: Callable[[], Awaitable[Any]], *, timeout: float = 60.0,
+                   interval: float = 0.5) -> Any:
+    """Poll the async `check` until it returns something truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(interval)

@@ -23,7 +23,7 @@ from services.controllers.namespace.service import namespace_components
 from services.controllers.nodelifecycle.reconcile import UNREACHABLE, Config
 from services.controllers.nodelifecycle.service import nodelifecycle_components
 from services.runtime.config import Settings
-from tests.integration.kafkit import ServiceProcess, answers, desired, publish
+from tests.integration.kafkit import ServiceProcess, answers, desired, publish, wait_for
 
 pytestmark = pytest.mark.kafka
 Services = Callable[..., ServiceProcess]
@@ -64,15 +64,6 @@ async def controllers(settings: Settings, services: Services,
                 await task
 
 
-async def wait_for(what: str, check: Callable[[], Awaitable[Any]], *, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.5)
 
 
 async def apply(settings: Settings, *docs: dict[str, Any], op: str | None = None) -> None:

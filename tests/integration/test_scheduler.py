@@ -17,7 +17,7 @@ from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.runtime.bus import encode, make_producer, partition_for
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all
+from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all, wait_for
 
 pytestmark = pytest.mark.kafka
 Services = Callable[..., ServiceProcess]
@@ -56,16 +56,6 @@ def latest_ownership(process: ServiceProcess) -> set[int]:
     return set(lines[-1].get("partitions", [])) if lines and lines[-1]["event"] == "ownership.assigned" else set()
 
 
-async def wait_for(what: str, check: Callable[[], Any], *, timeout: float = 60.0,
-                   interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def bound(pods: dict[str, Any]) -> dict[str, str]:

@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# End-to-end check of docker-compose.yml on this machine, with images built locally
+# (scripts/compose-images.sh: no registry needed):
+#
+#   bring the cluster up -> publish a Deployment with kcat to kafkube.manifests -> see its
+#   containers running on the Engine -> see events on kafkube.events -> scale it -> delete it
+#   -> see the containers gone -> docker compose down -> no pod container left.
+#
+# Runs as its own compose project (kafkube-smoke-<pid>) with its own node names, Kafka host
+# port and kubelet root, so it does not disturb a cluster or tests already on the machine.
+# Always tears down. Prints PASS or FAIL with the time of every step; on failure, the
+# services' last log lines.
+#
+#   KAFKUBE_SMOKE_KEEP=1        leave the cluster up at the end (and on failure) for a look
+#   KAFKUBE_SMOKE_TIMEOUT=180   seconds each wait may take
+#   COMPOSE="docker compose"    the compose command (default: the v2 plugin if present,
+#                               else docker-compose, installed from Debian as root)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+CACHE="${KAFKUBE_CACHE:-${HOME:-/tmp}/.cache/kafkube}"
+TIMEOUT="${KAFKUBE_SMOKE_TIMEOUT:-180}"
+T0=$SECONDS
+STEP_T=$SECONDS
+
+say() { printf 'compose-smoke [%4ds]: %s\n' "$((SECONDS - T0))" "$*" >&2; }
+step() { say "ok: $1 (${2:-$((SECONDS - STEP_T))}s)"; STEP_T=$SECONDS; }
+fail() { say "FAIL: $*"; FAILED=1; exit 1; }
+
+apt_install() {
+    [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null || return 1
+    say "installing $* (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    if [[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -60 -print -quit 2>/dev/null)" ]]; then
+        apt-get update -qq >/dev/null || return 1
+    fi
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# ---- tools ---------------------------------------------------------------------------------
+bash "$HERE/docker.sh" ensure
+command -v kcat >/dev/null || apt_install kcat || fail "kcat is missing (apt-get install kcat)"
+if [[ -z "${COMPOSE:-}" ]]; then
+    if docker compose version >/dev/null 2>&1; then
+        COMPOSE="docker compose"
+    else
+        command -v docker-compose >/dev/null || apt_install docker-compose ||
+            fail "neither 'docker compose' nor docker-compose is available (apt-get install docker-compose)"
+        COMPOSE=docker-compose
+    fi
+fi
+say "compose: $COMPOSE ($($COMPOSE version 2>/dev/null | head -n 1))"
+
+# ---- images --------------------------------------------------------------------------------
+images_out=$(bash "$HERE/compose-images.sh") || fail "building the images failed"
+export KAFKUBE_IMAGE KAFKA_IMAGE
+KAFKUBE_IMAGE=$(sed -n 's/^KAFKUBE_IMAGE=//p' <<<"$images_out")
+KAFKA_IMAGE=$(sed -n 's/^KAFKA_IMAGE=//p' <<<"$images_out")
+step "images $KAFKUBE_IMAGE $KAFKA_IMAGE"
+
+# ---- the project's settings ----------------------------------------------------------------
+ID="${KAFKUBE_SMOKE_ID:-$$}"  # a number
+PROJECT="kafkube-smoke-$ID"
+N1="smoke$ID-1"
+N2="smoke$ID-2"
+WORK="$CACHE/run/compose-smoke-$ID"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BOOTSTRAP="127.0.0.1:$PORT"
+mkdir -p "$WORK/kubelet"
+cat >"$WORK/env" <<ENV
+COMPOSE_PROJECT_NAME=$PROJECT
+KAFKUBE_IMAGE=$KAFKUBE_IMAGE
+KAFKA_IMAGE=$KAFKA_IMAGE
+KAFKA_HOST_PORT=$PORT
+KUBELET_1_NODE=$N1
+KUBELET_2_NODE=$N2
+KAFKUBE_KUBELET_ROOT=$WORK/kubelet
+KAFKUBE_PARTITIONS=3
+KAFKUBE_TOPIC_PREFIX=kafkube.
+KAFKUBE_PROXY_INTERFACE=ksmoke$((ID % 1000000))
+KAFKUBE_SERVICE_CIDR=10.$((200 + ID % 50)).0.0/16
+KAFKUBE_CLUSTER_DNS_IP=10.$((200 + ID % 50)).0.10
+ENV
+# The variables win over a .env in the repository; the env file documents them for a look.
+set -a
+# shellcheck disable=SC1091
+source "$WORK/env"
+set +a
+compose() { (cd "$ROOT" && $COMPOSE -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"); }
+
+FAILED=1
+DOWN=
+teardown() {
+    local rc=$?
+    if [[ -n "${KAFKUBE_SMOKE_KEEP:-}" ]]; then
+        say "KAFKUBE_SMOKE_KEEP: left up; stop with: COMPOSE_PROJECT_NAME=$PROJECT $COMPOSE --env-file $WORK/env down -v"
+        return
+    fi
+    if [[ -n "$FAILED" ]]; then
+        say "----- last log lines of the services -----"
+        compose logs --no-color --tail 40 2>&1 | tail -n 400 >&2 || true
+        compose ps >&2 2>&1 || true
+    fi
+    if [[ -z "$DOWN" ]]; then
+        compose down -v --remove-orphans -t 60 >/dev/null 2>&1 || true
+    fi
+    # Whatever a broken run left on the Engine: only this run's nodes.
+    local left
+    left=$(docker ps -aq --filter "label=io.kafkube.node=$N1"; docker ps -aq --filter "label=io.kafkube.node=$N2")
+    [[ -z "$left" ]] || docker rm -f $left >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+    if [[ -n "$FAILED" ]]; then
+        say "FAIL after $((SECONDS - T0))s"
+        exit "$((rc == 0 ? 1 : rc))"
+    fi
+}
+trap teardown EXIT
+
+wait_for() {  # wait_for WHAT COMMAND...: until COMMAND succeeds, or fail after $TIMEOUT
+    local what=$1 deadline=$((SECONDS + TIMEOUT))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || fail "timed out after ${TIMEOUT}s waiting for $what"
+        sleep 1
+    done
+}
+
+# ---- which services exist ------------------------------------------------------------------
+serve_help=$(docker run --rm --entrypoint kafkube "$KAFKUBE_IMAGE" serve --help 2>&1) ||
+    fail "kafkube serve --help failed in $KAFKUBE_IMAGE: $serve_help"
+SERVICES=(kafka topics pause-image busybox-image api scheduler kubelet-1 kubelet-2)
+MISSING=()
+has_service() { grep -Eq "[{[|]$1[]}|]" <<<"$serve_help"; }
+for pair in controllers:controller-manager endpoints:endpoints proxy:proxy; do
+    if has_service "${pair%%:*}"; then SERVICES+=("${pair#*:}"); else MISSING+=("${pair#*:}"); fi
+done
+((${#MISSING[@]} == 0)) || say "not started: ${MISSING[*]} ('kafkube serve' does not have them yet)"
+# What the check's path needs; the others (the proxy, endpoints) are started and their health
+# reported, but a failure of theirs is a warning (KAFKUBE_SMOKE_STRICT=1 makes it a failure).
+REQUIRED=()
+for s in "${SERVICES[@]}"; do
+    case "$s" in
+        proxy|endpoints) [[ -z "${KAFKUBE_SMOKE_STRICT:-}" ]] || REQUIRED+=("$s") ;;
+        *) REQUIRED+=("$s") ;;
+    esac
+done
+WARNINGS=()
+optional_report() {
+    local s st
+    for s in "${SERVICES[@]}"; do
+        [[ " ${REQUIRED[*]} " != *" $s "* ]] || continue
+        st=$(state_of "$s")
+        case "$st" in
+            running/healthy:*|running:*) ;;
+            *) WARNINGS+=("$s is $st: $(compose logs --no-color --tail 3 "$s" 2>&1 | tail -n 1 | cut -c1-300)")
+               say "WARN: ${WARNINGS[-1]}" ;;
+        esac
+    done
+}
+
+# ---- up ------------------------------------------------------------------------------------
+say "project $PROJECT: nodes $N1 $N2, Kafka on $BOOTSTRAP"
+compose up -d --no-build "${SERVICES[@]}" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; fail "compose up"; }
+
+cid() { compose ps -q "$1" 2>/dev/null | head -n 1; }
+state_of() {  # running/healthy/exited:N of a service's container
+    local id
+    id=$(cid "$1")
+    [[ -n "$id" ]] || { echo missing; return; }
+    docker inspect -f '{{.State.Status}}{{if .State.Health}}/{{.State.Health.Status}}{{end}}:{{.State.ExitCode}}:{{.RestartCount}}' "$id"
+}
+all_up() {
+    local s st
+    for s in "${REQUIRED[@]}"; do
+        st=$(state_of "$s")
+        case "$s:$st" in
+            topics:exited:0:*|*-image:exited:0:*) ;;
+            topics:*|*-image:*) return 1 ;;
+            *:running/healthy:*|*:running:*) [[ "$st" != running/starting* ]] || return 1 ;;
+            *) return 1 ;;
+        esac
+    done
+}
+wait_for "the services the check needs (${REQUIRED[*]}) up and healthy" all_up
+for s in "${SERVICES[@]}"; do say "  $s: $(state_of "$s")"; done
+step "cluster up (${#SERVICES[@]} services)"
+
+# ---- publish a Deployment with kcat --------------------------------------------------------
+PREFIX=kafkube.
+publish() {  # publish KEY FILE [delete]
+    local args=(-b "$BOOTSTRAP" -P -t "${PREFIX}manifests" -k "$1")
+    [[ "${3:-}" != delete ]] || args+=(-H kafkube.op=delete)
+    kcat "${args[@]}" "$2"
+}
+app_containers() {  # running app containers of the web pods on our two nodes
+    local n
+    for n in "$N1" "$N2"; do
+        docker ps -q --filter "label=io.kafkube.node=$n" --filter "label=io.kafkube.role=app" \
+            --filter "label=io.kafkube.pod.namespace=default" --filter "label=io.kafkube.container=httpd"
+    done | grep -c . || true
+}
+pod_containers() {  # any container (infra or app, any state) of our nodes
+    local n
+    for n in "$N1" "$N2"; do docker ps -aq --filter "label=io.kafkube.node=$n"; done | grep -c . || true
+}
+count_is() { [[ "$($1)" == "$2" ]]; }
+nodes_used() {
+    local n used=()
+    for n in "$N1" "$N2"; do
+        [[ -z "$(docker ps -q --filter "label=io.kafkube.node=$n" --filter label=io.kafkube.role=app)" ]] || used+=("$n")
+    done
+    echo "${used[*]}"
+}
+
+if has_service controllers; then
+    MODE=deployment
+    # examples/web.yaml, with a short grace period: busybox httpd as PID 1 ignores SIGTERM,
+    # so each stop would otherwise wait the default 30 s for the SIGKILL.
+    sed 's/^    spec:$/    spec:\n      terminationGracePeriodSeconds: 2/' "$ROOT/examples/web.yaml" >"$WORK/web.yaml"
+    sed 's/^  replicas: .*/  replicas: 3/' "$WORK/web.yaml" >"$WORK/web-3.yaml"
+    sed 's/^  replicas: .*/  replicas: 1/' "$WORK/web.yaml" >"$WORK/web-1.yaml"
+    KEY=default/web
+else
+    # No controllers yet: the same three pods as bare Pods, one manifest each.
+    MODE=pods
+    say "no 'kafkube serve controllers' yet: publishing 3 bare Pods instead of the Deployment"
+    for i in 1 2 3; do
+        python3 - "$ROOT/examples/web.yaml" "$WORK/pod-$i.yaml" "web-$i" <<'PY'
+import sys, re
+src = open(sys.argv[1]).read()
+tmpl = src.split("  template:\n", 1)[1]
+lines = [l[4:] if l.startswith("    ") else l for l in tmpl.splitlines()]
+body = "\n".join(lines)
+body = body.replace("metadata:\n  labels:", f"metadata:\n  name: {sys.argv[3]}\n  labels:", 1)
+body = body.replace("spec:\n", "spec:\n  terminationGracePeriodSeconds: 2\n", 1)
+open(sys.argv[2], "w").write("apiVersion: v1\nkind: Pod\n" + body + "\n")
+PY
+    done
+fi
+
+if [[ $MODE == deployment ]]; then
+    publish "$KEY" "$WORK/web-3.yaml"
+else
+    for i in 1 2 3; do publish "default/web-$i" "$WORK/pod-$i.yaml"; done
+fi
+wait_for "3 web containers running" count_is app_containers 3
+step "published with kcat; 3 containers running on node(s): $(nodes_used)"
+
+# ---- events --------------------------------------------------------------------------------
+kcat -b "$BOOTSTRAP" -C -t "${PREFIX}events" -o beginning -e -q -f '%k %s\n' >"$WORK/events.txt" 2>/dev/null || true
+reasons=$(python3 - "$WORK/events.txt" <<'PY'
+import json, sys, collections
+c = collections.Counter()
+for line in open(sys.argv[1], errors="replace"):
+    key, _, value = line.partition(" ")
+    try:
+        event = json.loads(value)
+    except ValueError:
+        continue
+    c[event.get("reason", "?")] += 1
+    if event.get("type") == "Warning" or event.get("reason") == "Rejected":
+        print(f"warning event {key}: {event.get('reason')}: {str(event.get('message'))[:200]}", file=sys.stderr)
+print(" ".join(f"{r}={n}" for r, n in sorted(c.items())))
+PY
+)
+say "events on ${PREFIX}events: $reasons"
+grep -Eq '(^| )(Created|Applied)=' <<<"$reasons" || fail "no Created/Applied event on ${PREFIX}events"
+grep -Eq '(^| )(Scheduled|Started|Pulled)=' <<<"$reasons" || fail "no Scheduled/Started event on ${PREFIX}events"
+step "events seen"
+
+# ---- scale ---------------------------------------------------------------------------------
+if [[ $MODE == deployment ]]; then
+    publish "$KEY" "$WORK/web-1.yaml"
+else
+    for i in 2 3; do publish "default/web-$i" "$WORK/pod-$i.yaml" delete; done
+fi
+wait_for "1 web container running after scaling to 1" count_is app_containers 1
+step "scaled to 1 ($MODE)"
+
+# ---- delete --------------------------------------------------------------------------------
+if [[ $MODE == deployment ]]; then
+    publish "$KEY" "$WORK/web-1.yaml" delete
+else
+    publish "default/web-1" "$WORK/pod-1.yaml" delete
+fi
+wait_for "every pod container removed" count_is pod_containers 0
+step "deleted; no pod container left"
+
+optional_report
+
+# ---- down ----------------------------------------------------------------------------------
+# Something for the kubelets to clean up on the way down: a pod that is still running.
+if [[ $MODE == deployment ]]; then publish "$KEY" "$WORK/web-1.yaml"; else publish "default/web-1" "$WORK/pod-1.yaml"; fi
+wait_for "1 web container running again" count_is app_containers 1
+compose down -v --remove-orphans -t 60 >"$WORK/down.log" 2>&1 || { cat "$WORK/down.log" >&2; fail "compose down"; }
+DOWN=1
+left=$(pod_containers)
+[[ "$left" == 0 ]] || fail "$left pod container(s) left behind after compose down"
+[[ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")" ]] || fail "compose containers left after down"
+step "compose down; no pod container left behind"
+
+FAILED=
+note="$MODE mode"
+((${#MISSING[@]} == 0)) || note+="; not started: ${MISSING[*]}"
+((${#WARNINGS[@]} == 0)) || note+="; ${#WARNINGS[@]} warning(s): optional services unhealthy"
+say "PASS in $((SECONDS - T0))s ($note)"
