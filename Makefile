@@ -30,8 +30,11 @@ test:
 	echo "==> import contracts (lint-imports)"
 	lrc=0
 	$(VENV_BIN)/lint-imports --no-logo --no-cache || lrc=$$?
-	if [[ $$rc -ne 0 || $$lrc -ne 0 ]]; then
-		echo "make: FAILED (pytest exit $$rc, lint-imports exit $$lrc)" >&2
+	echo "==> types (mypy)"
+	mrc=0
+	$(VENV_BIN)/mypy --ignore-missing-imports --no-incremental services schemas || mrc=$$?
+	if [[ $$rc -ne 0 || $$lrc -ne 0 || $$mrc -ne 0 ]]; then
+		echo "make: FAILED (pytest exit $$rc, lint-imports exit $$lrc, mypy exit $$mrc)" >&2
 		exit 1
 	fi
 	echo "==> all passed"

@@ -122,7 +122,7 @@ def _rejecter(out: Translation, record: ManifestRecord, request_id: str, instanc
 
 def _involved(doc: dict[str, Any] | None) -> dict[str, Any]:
     doc = doc if isinstance(doc, dict) else {}
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    meta: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
     return involved_object(
         api_version=_str(doc.get("apiVersion")), kind=_str(doc.get("kind")),
         name=_str(meta.get("name")), namespace=_str(meta.get("namespace")))

@@ -147,7 +147,7 @@ class RequestPartition:
         involved = involved_object(api_version=request.api_version, kind=request.kind,
                                    name=request.name, namespace=request.namespace,
                                    uid=meta.get("uid"), resource_version=meta.get("resourceVersion"))
-        extra = {STATUS_REASON_ANNOTATION: outcome.status_reason} if outcome.status_reason else None
+        extra = {STATUS_REASON_ANNOTATION: str(outcome.status_reason)} if outcome.status_reason else None
         event = make_event(reason=outcome.reason, message=outcome.message, involved=involved,
                            component="api", instance=self._settings.instance, now=now,
                            type_="Warning" if outcome.reason == "Rejected" else "Normal",

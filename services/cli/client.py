@@ -82,8 +82,8 @@ class Client:
     async def snapshot(self, plural: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The desired and observed objects of one kind, as committed now."""
         desired, observed = self.topics.desired(plural), self.topics.observed(plural)
-        async with Informer(self.settings, [desired, observed], follow=False,
-                            name="cli-get") as view:
+        view: Informer[Any] = Informer(self.settings, [desired, observed], follow=False, name="cli-get")
+        async with view:
             await view.wait_synced()
             return dict(view.items(desired)), dict(view.items(observed))
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from services.runtime.logging import get_logger
 
 log = get_logger(__name__)
-Component = Callable[[], Awaitable[None]]
+Component = Callable[[], Coroutine[Any, Any, None]]
 
 
 async def supervise(components: dict[str, Component]) -> int:
@@ -20,8 +21,9 @@ async def supervise(components: dict[str, Component]) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tasks = {asyncio.create_task(run(), name=name): name for name, run in components.items()}
-    stopper = asyncio.create_task(stop.wait(), name="signal")
+    tasks: dict[asyncio.Task[Any], str] = {
+        asyncio.create_task(run(), name=name): name for name, run in components.items()}
+    stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait(), name="signal")
     try:
         done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
         return _exit_code(done, tasks)
@@ -31,7 +33,7 @@ async def supervise(components: dict[str, Component]) -> int:
         await _cancel_all([*tasks, stopper])
 
 
-def _exit_code(done: set[asyncio.Task[None]], tasks: dict[asyncio.Task[None], str]) -> int:
+def _exit_code(done: set[asyncio.Task[Any]], tasks: dict[asyncio.Task[Any], str]) -> int:
     code = 0
     for task in done:
         if task not in tasks:
@@ -47,7 +49,7 @@ def _exit_code(done: set[asyncio.Task[None]], tasks: dict[asyncio.Task[None], st
     return code
 
 
-async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
     for task in tasks:
