@@ -147,6 +147,20 @@ async def test_pod_shares_localhost_and_gets_configmap_and_secret(settings: Sett
     reasons = {e["reason"] for e in await pod_events(settings, "duo")}
     assert {"Pulled", "Created", "Started"} <= reasons
 
+    # the CLI's view of the same pod
+    logs = cli(settings, "logs", "duo", "-c", "client")
+    assert "env hello-config s3cret duo" in logs.stdout.splitlines(), logs.stderr
+    assert cli(settings, "logs", "duo", "-c", "client", "--tail", "1").stdout.splitlines() == [lines[-1]]
+    ambiguous = cli(settings, "logs", "duo")
+    assert ambiguous.returncode == 1
+    assert "a container name must be specified for pod duo, choose one of: [server client]" in ambiguous.stderr
+    described = cli(settings, "describe", "pod", "duo").stdout
+    for expected in (f"Node:         {node.name}", "Status:       Running", "  server:", "  client:",
+                     "Restart Count: 0", "Ready             True", "Started"):
+        assert expected in described, described
+    wide = cli(settings, "get", "pods", "-o", "wide").stdout.splitlines()
+    assert wide[1].split()[:3] == ["duo", "2/2", "Running"] and node.name in wide[1] and status["podIP"] in wide[1]
+
 
 async def test_liveness_crash_loop_and_oom(settings: Settings, node: Node, tmp_path: Path) -> None:
     apply(settings, tmp_path, f"""\
