@@ -2,6 +2,7 @@
 # Build the small local images the tests and examples use, if they are missing:
 #
 #   kafkube/busybox:1.0   busybox (every applet on /bin), CMD ["sh"]; workloads give commands
+#   kafkube/busybox:1.1   the same image under a second tag, for rollout tests
 #   kafkube/pause:1.0     the pod infra container: sleeps forever, exits 0 at once on TERM/INT
 #
 # Both come from Debian's busybox-static (installed if /bin/busybox is absent), imported with
@@ -11,6 +12,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUSYBOX_IMAGE=kafkube/busybox:1.0
+BUSYBOX_NEXT_IMAGE=kafkube/busybox:1.1
 PAUSE_IMAGE=kafkube/pause:1.0
 PAUSE_CMD='["sh","-c","trap '"'"'exit 0'"'"' TERM INT; while :; do sleep 3600 & wait $!; done"]'
 
@@ -95,7 +97,7 @@ verify_pause() {
 main() {
     "$HERE/docker.sh" ensure
     local rebuild=${KAFKUBE_REBUILD_IMAGES:-}
-    if [[ -z "$rebuild" ]] && have_image "$BUSYBOX_IMAGE" && have_image "$PAUSE_IMAGE"; then
+    if [[ -z "$rebuild" ]] && have_image "$BUSYBOX_IMAGE" && have_image "$BUSYBOX_NEXT_IMAGE" && have_image "$PAUSE_IMAGE"; then
         return 0
     fi
     ensure_busybox
@@ -113,7 +115,11 @@ main() {
         import_image "$root/rootfs" "$PAUSE_IMAGE" "$PAUSE_CMD"
         ( verify_pause ) || { docker rmi -f "$PAUSE_IMAGE" >/dev/null 2>&1; exit 1; }
     fi
-    say "images ready: $BUSYBOX_IMAGE $PAUSE_IMAGE"
+    # A second version of the workload image, so rollouts and rollbacks change something.
+    if [[ -n "$rebuild" ]] || ! have_image "$BUSYBOX_NEXT_IMAGE"; then
+        docker tag "$BUSYBOX_IMAGE" "$BUSYBOX_NEXT_IMAGE"
+    fi
+    say "images ready: $BUSYBOX_IMAGE $BUSYBOX_NEXT_IMAGE $PAUSE_IMAGE"
 }
 
 main "$@"
