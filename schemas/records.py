@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 OP_HEADER = "kafkube.op"
 REQUEST_ID_HEADER = "kafkube.request-id"
 PRINCIPAL_HEADER = "kafkube.principal"
+PROPAGATION_HEADER = "kafkube.propagation-policy"  # with op=delete: Background | Foreground | Orphan
 
 # Annotations the API puts on its answer events, so a writer finds its answer.
 REQUEST_ID_ANNOTATION = "kafkube.io/request-id"

@@ -11,13 +11,15 @@ from typing import Any
 from uuid import uuid4
 
 from schemas.manifest import split_documents
-from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, Op, SourceRef, WriteRequest
+from schemas.records import (OP_HEADER, PRINCIPAL_HEADER, PROPAGATION_HEADER, REQUEST_ID_HEADER, Op, SourceRef,
+                             WriteRequest)
 from schemas.records import header_value as header
 from schemas.registry import lookup_kind
 from services.api.admission import AdmissionError, admit
 from services.runtime.events import involved_object, make_event
 
 MANIFEST_OPS = {"apply": Op.APPLY, "create": Op.CREATE, "delete": Op.DELETE, "update": Op.UPDATE}
+PROPAGATION_POLICIES = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,12 @@ def translate(record: ManifestRecord, *, instance: str, now: datetime) -> Transl
         reject(0, None, f"header {OP_HEADER}: Unsupported value: {op_name!r}: supported "
                f"values: {', '.join(repr(o) for o in MANIFEST_OPS)}")
         return out
+    policy_name = header(record.headers, PROPAGATION_HEADER)
+    policy = PROPAGATION_POLICIES.get((policy_name or "").lower())
+    if policy_name is not None and policy is None:
+        reject(0, None, f"header {PROPAGATION_HEADER}: Unsupported value: {policy_name!r}: supported "
+               f"values: {', '.join(repr(p) for p in PROPAGATION_POLICIES.values())}")
+        return out
     if record.value is None:
         reject(0, None, "the record has no value: expected a YAML or JSON manifest")
         return out
@@ -59,14 +67,15 @@ def translate(record: ManifestRecord, *, instance: str, now: datetime) -> Transl
             continue
         try:
             out.requests.append(_request(doc.doc, MANIFEST_OPS[op_name], request_id, source,
-                                         principal=header(record.headers, PRINCIPAL_HEADER)))
+                                         principal=header(record.headers, PRINCIPAL_HEADER),
+                                         propagation=policy))
         except AdmissionError as exc:
             reject(index, doc.doc, str(exc))
     return out
 
 
 def _request(doc: dict[str, Any], op: Op, request_id: str, source: SourceRef, *,
-             principal: str | None) -> WriteRequest:
+             principal: str | None, propagation: str | None = None) -> WriteRequest:
     body = _named(doc)
     if op is Op.DELETE:
         info = _kind(body)
@@ -79,7 +88,8 @@ def _request(doc: dict[str, Any], op: Op, request_id: str, source: SourceRef, *,
         body = {**body, "metadata": {**meta, "namespace": namespace}}
     return WriteRequest(id=request_id, op=op, apiVersion=body["apiVersion"], kind=body["kind"],
                         namespace=namespace, name=body["metadata"]["name"], body=body,
-                        principal=principal or "anonymous", writer="api-intake", source=source)
+                        principal=principal or "anonymous", writer="api-intake", source=source,
+                        propagationPolicy=propagation if op is Op.DELETE else None)
 
 
 def _named(doc: dict[str, Any]) -> dict[str, Any]:

@@ -38,8 +38,8 @@ class Client:
     async def connect(self) -> None:
         await wait_for_kafka(self.settings)
 
-    async def publish(self, documents: list[bytes], *, op: str = "apply",
-                      timeout_s: float = 30.0) -> list[Answer | None]:
+    async def publish(self, documents: list[bytes], *, op: str = "apply", timeout_s: float = 30.0,
+                      extra_headers: list[tuple[str, bytes]] | None = None) -> list[Answer | None]:
         """Publish each document as one manifest record; return the answers in order
         (None where none came within the timeout)."""
         if not documents:
@@ -51,7 +51,7 @@ class Client:
             async with make_producer(self.settings) as producer:
                 for rid, doc in zip(request_ids, documents):
                     headers = [(REQUEST_ID_HEADER, rid.encode()), (OP_HEADER, op.encode()),
-                               (PRINCIPAL_HEADER, b"kafkube-cli")]
+                               (PRINCIPAL_HEADER, b"kafkube-cli"), *(extra_headers or [])]
                     await producer.send_and_wait(self.topics.manifests, value=doc, headers=headers)
             await self._collect(events, waiting, answers, timeout_s)
         return answers

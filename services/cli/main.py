@@ -10,6 +10,7 @@ from typing import Any
 import click
 import orjson
 
+from schemas.records import PROPAGATION_HEADER
 from schemas.registry import KindInfo, NoKindMatch, resolve_resource
 from services.cli import describe as describing
 from services.cli.client import Answer, Client, read_events
@@ -70,8 +71,10 @@ def apply(files: tuple[str, ...], recursive: bool, timeout: float) -> None:
 @click.argument("args", nargs=-1)
 @click.option("-f", "--filename", "files", multiple=True)
 @click.option("-n", "--namespace", default="default")
+@click.option("--cascade", type=click.Choice(["background", "foreground", "orphan"]), default="background",
+              show_default=True, help="What happens to the objects this one owns.")
 @click.option("--timeout", default=30.0, show_default=True)
-def delete(args: tuple[str, ...], files: tuple[str, ...], namespace: str, timeout: float) -> None:
+def delete(args: tuple[str, ...], files: tuple[str, ...], namespace: str, cascade: str, timeout: float) -> None:
     """Delete objects by file, or by `KIND NAME...`."""
     if files:
         docs = read_documents(files)
@@ -82,10 +85,11 @@ def delete(args: tuple[str, ...], files: tuple[str, ...], namespace: str, timeou
                 for n in args[1:]]
     else:
         raise click.UsageError("give -f FILE, or a resource type and one or more names")
-    _run(_publish(docs, "delete", timeout))
+    _run(_publish(docs, "delete", timeout, [(PROPAGATION_HEADER, cascade.encode())]))
 
 
-async def _publish(docs: list[Document], op: str, timeout: float) -> int:
+async def _publish(docs: list[Document], op: str, timeout: float,
+                   headers: list[tuple[str, bytes]] | None = None) -> int:
     client = _client()
     await client.connect()
     # Namespaces go first, and are answered before what may live in them (as kubectl orders).
@@ -93,7 +97,8 @@ async def _publish(docs: list[Document], op: str, timeout: float) -> int:
     rest = [d for d in docs if d not in first]
     answers: dict[int, Answer | None] = {}
     for batch in (first, rest):
-        got = await client.publish([orjson.dumps(d.obj) for d in batch], op=op, timeout_s=timeout)
+        got = await client.publish([orjson.dumps(d.obj) for d in batch], op=op, timeout_s=timeout,
+                                   extra_headers=headers)
         answers.update({id(d): a for d, a in zip(batch, got)})
     failed = 0
     for doc in docs:

@@ -48,10 +48,21 @@ def components_for(service: str, settings: Settings, kubelet: KubeletOptions) ->
 
         components |= proxy_components(settings, node=kubelet.nodes[0] if kubelet.nodes else None)
     if service == "kubelet" or (service == "all" and kubelet.nodes):
-        from services.kubelet.service import kubelet_components
+        components |= _kubelets(settings, kubelet)
+    return components
 
-        for node in kubelet.nodes:
-            components |= kubelet_components(settings, node=node, runtime=kubelet.runtime)
+
+def _kubelets(settings: Settings, kubelet: KubeletOptions) -> dict[str, Component]:
+    """One kubelet per node; several hollow nodes share one process's views (a fleet)."""
+    if kubelet.runtime == "hollow" and len(kubelet.nodes) > 1:
+        from services.kubelet.fleet import fleet_components
+
+        return fleet_components(settings, nodes=list(kubelet.nodes))
+    from services.kubelet.service import kubelet_components
+
+    components: dict[str, Component] = {}
+    for node in kubelet.nodes:
+        components |= kubelet_components(settings, node=node, runtime=kubelet.runtime)
     return components
 
 
@@ -71,13 +82,18 @@ async def _serve(service: str, settings: Settings, kubelet: KubeletOptions) -> i
 @click.command()
 @click.argument("service", type=click.Choice(SERVICES))
 @click.option("--node", "nodes", multiple=True, help="Node name of a kubelet (repeatable).")
+@click.option("--nodes", "count", type=int, default=0,
+              help="Run COUNT nodes named <prefix>0000... (hollow: one fleet process).")
+@click.option("--node-prefix", default="hollow-", show_default=True, help="Name prefix of --nodes.")
 @click.option("--runtime", type=click.Choice(["docker", "hollow"]), default="docker", show_default=True,
               help="Container runtime of the kubelets: the Docker Engine, or hollow (fake) nodes.")
 @click.option("--log-level", default="INFO", show_default=True)
-def serve(service: str, nodes: tuple[str, ...], runtime: str, log_level: str) -> None:
+def serve(service: str, nodes: tuple[str, ...], count: int, node_prefix: str, runtime: str,
+          log_level: str) -> None:
     """Run a Kafkube service in this process (`all`: the control plane and any --node kubelets)."""
+    nodes += tuple(f"{node_prefix}{i:04d}" for i in range(count))
     if service == "kubelet" and not nodes:
-        raise click.UsageError("kubelet needs --node NAME")
+        raise click.UsageError("kubelet needs --node NAME or --nodes COUNT")
     settings = Settings.from_env()
     configure_logging(service=service, level=log_level, instance=settings.instance)
     sys.exit(asyncio.run(_serve(service, settings, KubeletOptions(nodes, runtime))))

@@ -185,3 +185,21 @@ async def test_two_managers_one_killed_during_a_rolling_update(settings: Setting
         assert status.returncode == 0, status.stdout + status.stderr
         assert w.max_active["web"] <= 12
         assert w.replicasets()[1]["spec"]["replicas"] == 0 and second.alive()
+
+
+async def test_delete_cascade_orphan_keeps_pods_background_removes_them(
+        settings: Settings, services: Callable[..., ServiceProcess]) -> None:
+    start_cluster(services)
+    async with Watch(settings) as w:
+        for name in ("keep", "drop"):
+            body = replicaset(3).replace(b"burst", name.encode())
+            assert (await asyncio.to_thread(cli, settings, "apply", "-f", "-", stdin=body)).returncode == 0
+        await w.until(lambda: w.running("keep") == 3 and w.running("drop") == 3, 60, "6 pods running")
+        orphaned = await asyncio.to_thread(cli, settings, "delete", "rs", "keep", "--cascade=orphan")
+        assert orphaned.stdout.strip() == 'replicaset.apps "keep" deleted', orphaned.stderr
+        removed = await asyncio.to_thread(cli, settings, "delete", "rs", "drop")
+        assert removed.returncode == 0, removed.stderr
+        await w.until(lambda: not w.active("drop"), 60, "drop's pods gone")
+        await asyncio.sleep(2)
+        kept = w.active("keep")
+        assert len(kept) == 3 and all(not p["metadata"].get("ownerReferences") for p in kept), kept
