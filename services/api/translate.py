@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 from schemas.manifest import split_documents
@@ -19,7 +19,9 @@ from services.api.admission import AdmissionError, admit
 from services.runtime.events import involved_object, make_event
 
 MANIFEST_OPS = {"apply": Op.APPLY, "create": Op.CREATE, "delete": Op.DELETE, "update": Op.UPDATE}
-PROPAGATION_POLICIES = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan"}
+Policy = Literal["Background", "Foreground", "Orphan"]
+PROPAGATION_POLICIES: dict[str, Policy] = {"background": "Background", "foreground": "Foreground",
+                                           "orphan": "Orphan"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ def translate(record: ManifestRecord, *, instance: str, now: datetime) -> Transl
 
 
 def _request(doc: dict[str, Any], op: Op, request_id: str, source: SourceRef, *,
-             principal: str | None, propagation: str | None = None) -> WriteRequest:
+             principal: str | None, propagation: Policy | None = None) -> WriteRequest:
     body = _named(doc)
     if op is Op.DELETE:
         info = _kind(body)
