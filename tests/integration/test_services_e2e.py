@@ -100,3 +100,58 @@ async def _exec_in(runtime: DockerRuntime, pod: str, script: str, timeout: float
             return (await runtime.exec(found[0].id, ["sh", "-c", script], timeout_s=60)).output
         assert time.monotonic() < deadline, f"pod {pod} never ran"
         await asyncio.sleep(0.5)
+
+
+async def _hammer(url: str, stop: asyncio.Event, outcomes: list[str]) -> None:
+    """GET `url` in a loop from the host (through the proxy) until `stop`; record each outcome."""
+    import urllib.request
+
+    def once() -> str:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return "ok" if response.status == 200 else f"http {response.status}"
+        except Exception as exc:  # every failure counts, whatever it is
+            return f"{type(exc).__name__}: {exc}"
+
+    while not stop.is_set():
+        outcomes.append(await asyncio.to_thread(once))
+
+
+async def test_zero_downtime_through_the_service_during_a_rolling_update(
+        settings: Settings, services: Callable[..., ServiceProcess], docker_ready: None,
+        endpoints_watch: EndpointsWatch, proxy_env: dict[str, str],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    node = f"zd-{secrets.token_hex(4)}"
+    for key, value in {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"), "KAFKUBE_RELIST_SECONDS": "0.5",
+                       "KAFKUBE_RESYNC_SECONDS": "1", "KAFKUBE_CLUSTER_DNS": "off"}.items():
+        monkeypatch.setenv(key, value)
+    for name in ("api", "controllers", "endpoints"):
+        services(name)
+    services("proxy", "--node", node)
+    kubelet = services("kubelet", "--node", node, "--runtime", "docker")
+    deployment, service, _ = manifests(node)
+    rolling = deployment.replace("spec:\n  replicas: 3", "spec:\n  replicas: 3\n  minReadySeconds: 1\n"
+                                 "  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}")
+    async with DockerRuntime(node) as runtime:
+        try:
+            apply(settings, tmp_path, rolling, service)
+            await endpoints_watch.until(lambda: len((endpoints_watch.ips() or ([], []))[0]) == 3, 120)
+            ip = json.loads(cli(settings, "get", "svc", "web", "-o", "json").stdout)["spec"]["clusterIP"]
+            stop, outcomes = asyncio.Event(), []
+            client = asyncio.create_task(_hammer(f"http://{ip}/", stop, outcomes))
+            await asyncio.sleep(2)
+            apply(settings, tmp_path, rolling.replace("kafkube/busybox:1.0", "kafkube/busybox:1.1"))
+            status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web",
+                                             "--timeout", "180", timeout=200)
+            assert status.returncode == 0, status.stdout + status.stderr
+            await asyncio.sleep(2)
+            stop.set()
+            await client
+            failures = [o for o in outcomes if o != "ok"]
+            print(f"zero-downtime: {len(outcomes)} requests during the rollout, {len(failures)} failed")
+            assert len(outcomes) > 50, f"too few requests to mean anything: {len(outcomes)}"
+            assert failures == [], failures[:5]
+        finally:
+            kubelet.stop()
+            for container in await runtime.list_managed():
+                await runtime.remove(container.id)
