@@ -15,7 +15,6 @@ from schemas.apps import Deployment, DeploymentStrategy, ReplicaSet
 from schemas.checks_pod import (
     check_int_or_name_port,
     check_pod_spec,
-    check_port_name,
     check_port_number,
     non_negative,
 )

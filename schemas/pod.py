@@ -7,7 +7,7 @@ runs) and controllers (status, conditions).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from schemas.meta import (
     Condition,
@@ -231,6 +231,17 @@ class Toleration(KubeModel):
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
     toleration_seconds: int | None = None
+
+    def tolerates(self, taint: Any) -> bool:
+        """Kubernetes' ToleratesTaint: effect (empty: all), key (empty: all, with Exists),
+        operator Exists, or Equal (the default) on the value. `taint`: a core.Taint."""
+        if self.effect and self.effect != taint.effect:
+            return False
+        if self.key and self.key != taint.key:
+            return False
+        if self.operator == "Exists":
+            return True
+        return bool(self.key) and (self.value or "") == (taint.value or "")
 
 
 class PodSpec(KubeModel):

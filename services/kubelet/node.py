@@ -127,8 +127,9 @@ async def register(emitter: Emitter, config: NodeConfig) -> None:
     log.info("node.registered", node=config.name)
 
 
-async def heartbeat(emitter: Emitter, config: NodeConfig) -> None:
-    """Register, then post the node status every heartbeat period, forever."""
+async def heartbeat(emitter: Emitter, config: NodeConfig, *, phase_s: float = 0.0) -> None:
+    """Register, then post the node status every heartbeat period, forever; `phase_s`
+    delays the second beat, so that many nodes of one fleet do not beat in step."""
     await register(emitter, config)
     cpu, memory, version = await machine_resources(config)
     config = NodeConfig(**{**config.__dict__, "runtime_version": version})
@@ -140,4 +141,5 @@ async def heartbeat(emitter: Emitter, config: NodeConfig) -> None:
             await emitter.node_status(config.name, None, status)
         except KafkaError as exc:  # a missed beat is retried next period, never fatal
             log.warning("node.heartbeat_failed", node=config.name, error=f"{type(exc).__name__}: {exc}")
-        await asyncio.sleep(config.heartbeat_s)
+        await asyncio.sleep(config.heartbeat_s + phase_s)
+        phase_s = 0.0

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable
+import random
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -129,30 +130,55 @@ def kubelet_components(settings: Settings, *, node: str, runtime: str) -> dict[s
     return {f"kubelet-{node}": run}
 
 
+class PodsView(Protocol):
+    """The desired pods a kubelet sees: its own, and whether a key exists at all."""
+
+    def get(self, key: str) -> Pod | None: ...
+    def known(self, key: str) -> bool: ...
+    def mine(self) -> Mapping[str, Pod]: ...
+
+
+ObjectsView = Callable[[str], Any]  # plural ("configmaps", "secrets", "services") -> store
+
+
+class InformerPods:
+    """PodsView over an informer decoding with `pod_decoder(node)` (a lone kubelet)."""
+
+    def __init__(self, informer: Informer[Pod | None], topic: str) -> None:
+        self._informer, self._topic = informer, topic
+
+    def get(self, key: str) -> Pod | None:
+        return self._informer.get(self._topic, key)
+
+    def known(self, key: str) -> bool:
+        return key in self._informer.items(self._topic)
+
+    def mine(self) -> dict[str, Pod]:
+        return {k: v for k, v in self._informer.items(self._topic).items() if v is not None}
+
+
 class Kubelet:
+    """One node's kubelet. Alone (`run`) it owns its informers and producer; in a
+    `HollowFleet` the fleet owns shared ones and calls `serve` with views onto them."""
+
     def __init__(self, settings: Settings, config: KubeletConfig,
                  runtime: ContainerRuntime | None = None) -> None:
         self.settings, self.config = settings, config
         self.node = config.node.name
         self.topics = Topics(settings.topic_prefix)
         self.runtime = runtime or make_runtime(config.node.runtime, self.node)
-        self.pods_topic = self.topics.desired("pods")
-        self.pods: Informer[Pod | None] = Informer(settings, [self.pods_topic], decoder=pod_decoder(self.node),
-                                                   name=f"kubelet-{self.node}-pods")
-        self.objects: Informer[Any] = Informer(
-            settings, [self.topics.desired(p) for p in ("configmaps", "secrets", "services")],
-            name=f"kubelet-{self.node}-objects")
         self.queue = WorkQueue()
         self.cache = ContainerCache(self.runtime)
+        self.pods: PodsView | None = None
 
-    def my_pods(self) -> dict[str, Pod]:
-        return {k: v for k, v in self.pods.items(self.pods_topic).items() if v is not None}
+    def my_pods(self) -> Mapping[str, Pod]:
+        return self.pods.mine() if self.pods is not None else {}
 
-    def _on_pod(self, change: Change[Pod | None]) -> None:
+    def on_pod(self, change: Change[Pod | None]) -> None:
         if change.old is not None or change.new is not None:
             self.queue.add(change.key)
 
-    def _on_object(self, change: Change[Any]) -> None:
+    def on_object(self, change: Change[Any]) -> None:
         if change.topic == self.topics.desired("services"):
             return  # service env is read when a container starts, as Kubernetes does
         namespace = change.key.split("/", 1)[0]
@@ -161,38 +187,65 @@ class Kubelet:
                 self.queue.add(key)
 
     async def run(self) -> None:
+        """A lone kubelet: its own pods informer (this node's pods only), objects
+        informer and producer around `serve`."""
+        pods_topic = self.topics.desired("pods")
+        pods: Informer[Pod | None] = Informer(self.settings, [pods_topic], decoder=pod_decoder(self.node),
+                                              name=f"kubelet-{self.node}-pods")
+        objects: Informer[Any] = Informer(
+            self.settings, [self.topics.desired(p) for p in ("configmaps", "secrets", "services")],
+            name=f"kubelet-{self.node}-objects")
+        pods.add_handler(self.on_pod)
+        objects.add_handler(self.on_object)
+
+        async def ready() -> None:
+            await pods.start()
+            await objects.start()
+            await pods.wait_synced()
+            await objects.wait_synced()
+
         producer = make_producer(self.settings)
         await producer.start()
-        emitter = Emitter(producer, self.topics, self.node)
+        try:
+            await self.serve(Emitter(producer, self.topics, self.node), InformerPods(pods, pods_topic),
+                             lambda plural: objects.items(self.topics.desired(plural)), ready=ready)
+        finally:
+            await pods.stop()
+            await objects.stop()
+            await producer.stop()
+
+    async def serve(self, emitter: Emitter, pods: PodsView, objects: ObjectsView, *,
+                    ready: Callable[[], Awaitable[None]], stagger: bool = False) -> None:
+        """The node's own part: heartbeat, then (once `ready` says the views are synced)
+        relist, adoption, pod workers, relist and resync loops. `stagger` spreads the
+        periodic loops and heartbeats of many nodes over their periods (a fleet)."""
+        self.pods = pods
         probes = ProbeManager(self.runtime, emitter, self.queue.add)
         logs = LogStreamer(self.runtime, emitter)
         volumes = VolumeManager(self.config.root, self.node)
-        views = Views(pod=lambda k: self.pods.get(self.pods_topic, k),
-                      pod_known=lambda k: k in self.pods.items(self.pods_topic),
-                      configmaps=lambda: self.objects.items(self.topics.desired("configmaps")),
-                      secrets=lambda: self.objects.items(self.topics.desired("secrets")),
-                      services=lambda: self.objects.items(self.topics.desired("services")),
-                      dns=self.config.dns)
+        views = Views(pod=pods.get, pod_known=pods.known,
+                      configmaps=lambda: objects("configmaps"), secrets=lambda: objects("secrets"),
+                      services=lambda: objects("services"), dns=self.config.dns)
         syncer = PodSyncer(node=self.node, runtime=self.runtime, cache=self.cache, views=views,
                            volumes=volumes, probes=probes, logs=logs, emitter=emitter,
                            wake_after=self.queue.add_after, host_ip=self.config.node.address,
                            backoff=self.config.backoff)
-        self.pods.add_handler(self._on_pod)
-        self.objects.add_handler(self._on_object)
+        phase = random.random() if stagger else 0.0
         tasks: list[asyncio.Task[Any]] = []
         try:
-            tasks.append(asyncio.create_task(heartbeat(emitter, self.config.node), name="heartbeat"))
-            await self.pods.start()
-            await self.objects.start()
-            await self.pods.wait_synced()
-            await self.objects.wait_synced()
+            tasks.append(asyncio.create_task(
+                heartbeat(emitter, self.config.node, phase_s=phase * self.config.node.heartbeat_s),
+                name=f"heartbeat-{self.node}"))
+            await ready()
             await self.cache.relist()
             await self._resume_logs(logs)
             self._adopt(volumes)
             tasks += [asyncio.create_task(self.queue.run_workers(syncer.sync, workers=self.config.workers),
-                                          name="pod-workers"),
-                      asyncio.create_task(self._relist_loop(), name="relist"),
-                      asyncio.create_task(self._resync_loop(), name="resync")]
+                                          name=f"pod-workers-{self.node}"),
+                      asyncio.create_task(self._relist_loop(phase * self.config.relist_s),
+                                          name=f"relist-{self.node}"),
+                      asyncio.create_task(self._resync_loop(phase * self.config.resync_s),
+                                          name=f"resync-{self.node}")]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
@@ -205,15 +258,14 @@ class Kubelet:
                     await task
             await probes.close()
             await logs.close()
-            await self.pods.stop()
-            await self.objects.stop()
             with contextlib.suppress(Exception):
                 await self.runtime.close()
-            await producer.stop()
 
     async def _resume_logs(self, logs: LogStreamer) -> None:
         """Find where the adopted containers' log streams stopped before the restart."""
         wanted = {(c.pod.key, c.name) for c in self.cache.all() if c.role != "infra" and c.state == "running"}
+        if not wanted:
+            return
         try:
             logs.resume = await last_sent(self.settings, self.topics.logs, wanted)
         except Exception as exc:  # without it, adopted containers are followed from now
@@ -231,7 +283,8 @@ class Kubelet:
                 volumes.cleanup(uid)
         log.info("kubelet.adopting", node=self.node, pods=len(mine), containers=len(self.cache.all()))
 
-    async def _relist_loop(self) -> None:
+    async def _relist_loop(self, first_s: float = 0.0) -> None:
+        await asyncio.sleep(first_s)
         while True:
             await asyncio.sleep(self.config.relist_s)
             try:
@@ -242,7 +295,8 @@ class Kubelet:
             for key in changed:
                 self.queue.add(key)
 
-    async def _resync_loop(self) -> None:
+    async def _resync_loop(self, first_s: float = 0.0) -> None:
+        await asyncio.sleep(first_s)
         while True:
             await asyncio.sleep(self.config.resync_s)
             for key in set(self.my_pods()) | self.cache.keys():

@@ -89,19 +89,9 @@ def run_filters(pod: PodRequest, node: NodeInfo, usage: NodeUsage,
 
 # -- matching helpers -------------------------------------------------------------------
 def tolerated(taint: Taint, tolerations: Iterable[Toleration]) -> bool:
-    return any(tolerates(t, taint) for t in tolerations)
+    return any(t.tolerates(taint) for t in tolerations)
 
 
-def tolerates(toleration: Toleration, taint: Taint) -> bool:
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.key and toleration.key != taint.key:
-        return False
-    if toleration.operator == "Exists":
-        return True
-    if not toleration.key:
-        return False  # an empty key only tolerates everything with Exists
-    return (toleration.value or "") == (taint.value or "")
 
 
 def term_matches(term: NodeSelectorTerm, node: NodeInfo) -> bool:

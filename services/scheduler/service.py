@@ -206,15 +206,26 @@ class Scheduler:
                                name=meta["name"], nodeName=decision.node, expectedResourceVersion=rv,
                                writer=WRITER, principal="system:kube-scheduler", reply=False)
         assert self._producer is not None
-        try:
-            await self._producer.send_and_wait(self._topics.requests, key=key.encode(), value=encode(request))
+        try:  # queued in order; delivery is awaited off the worker, so binds pipeline
+            delivery = await self._producer.send(self._topics.requests, key=key.encode(), value=encode(request))
         except BaseException:
             self._assumed.forget(key)
             self._pod_changed(key)
             raise
+        delivery.add_done_callback(lambda f: self._bind_delivered(f, key))
         plog.info("pod.bind_requested", node=decision.node, score=decision.score,
                   feasible=decision.feasible, resource_version=rv)
-        await self._emit(raw, "Scheduled", f"Successfully assigned {key} to {decision.node}", "Normal")
+        await self._emit(raw, "Scheduled", f"Successfully assigned {key} to {decision.node}", "Normal", wait=False)
+
+    def _bind_delivered(self, delivery: asyncio.Future[Any], key: str) -> None:
+        """A bind the broker refused: drop the assumption and try the pod again."""
+        if delivery.cancelled() or delivery.exception() is None:
+            return
+        log.error("pod.sync_failed", pod=key, error=f"{type(delivery.exception()).__name__}: {delivery.exception()}")
+        if self._assumed.get(key) is not None:
+            self._assumed.forget(key)
+            self._pod_changed(key)
+        self._queue.add_after(key, RETRY_AFTER_ERROR_S)
 
     # -- reporting -------------------------------------------------------------------
     async def _report(self, raw: dict[str, Any], message: str) -> None:
@@ -227,7 +238,7 @@ class Scheduler:
             log.info("pod.failed_scheduling", pod=key, message=message)
         await self._write_condition(raw, key, message)
 
-    async def _emit(self, raw: dict[str, Any], reason: str, message: str, type_: Any) -> None:
+    async def _emit(self, raw: dict[str, Any], reason: str, message: str, type_: Any, *, wait: bool = True) -> None:
         meta = raw.get("metadata") or {}
         involved = involved_object(api_version="v1", kind="Pod", name=meta.get("name"),
                                    namespace=meta.get("namespace"), uid=meta.get("uid"),
@@ -235,8 +246,10 @@ class Scheduler:
         event = make_event(reason=reason, message=message, involved=involved, component=COMPONENT,
                            instance=self._settings.instance, now=datetime.now(timezone.utc), type_=type_)
         assert self._producer is not None
-        await self._producer.send_and_wait(self._topics.events, key=event_key(involved).encode(),
-                                           value=orjson.dumps(event))
+        delivery = await self._producer.send(self._topics.events, key=event_key(involved).encode(),
+                                             value=orjson.dumps(event))
+        if wait:
+            await delivery
 
     async def _write_condition(self, raw: dict[str, Any], key: str, message: str) -> None:
         """PodScheduled=False on the pod's observed record, while nobody else owns it."""

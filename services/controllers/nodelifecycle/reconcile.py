@@ -235,23 +235,13 @@ def toleration_seconds(tolerations: Iterable[Toleration], taint: Taint,
     0 if no toleration matches (the controller's own taints: `default_s`, as
     Kubernetes' DefaultTolerationSeconds admission adds), the smallest
     tolerationSeconds of the matching ones, or None (forever) if none sets one."""
-    matching = [t for t in tolerations if tolerates(t, taint)]
+    matching = [t for t in tolerations if t.tolerates(taint)]
     if not matching:
         return default_s if taint.key in OWN_TAINT_KEYS else 0.0
     finite = [float(t.toleration_seconds) for t in matching if t.toleration_seconds is not None]
     return min(finite) if finite else None
 
 
-def tolerates(toleration: Toleration, taint: Taint) -> bool:
-    """Kubernetes' ToleratesTaint: effect (empty: all), key (empty: all, with Exists),
-    operator Exists, or Equal (the default) on the value."""
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.key and toleration.key != taint.key:
-        return False
-    if toleration.operator == "Exists":
-        return True
-    return bool(toleration.key) and (toleration.value or "") == (taint.value or "")
 
 
 # -- helpers -------------------------------------------------------------------------------

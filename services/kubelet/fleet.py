@@ -1,0 +1,181 @@
+"""HollowFleet: many hollow kubelets in one process (kubemark's hollow nodes), for
+benchmarks and scale tests (`kafkube serve kubelet --runtime hollow --nodes 1000`).
+
+Each node is the real `Kubelet` (sync, plan, status, heartbeat, relist, resync) on a
+`HollowRuntime`, with its own ContainerCache, WorkQueue (one worker) and PodSyncer.
+What a lone kubelet owns per node is shared by the fleet:
+
+- ONE `desired.pods` informer: each record is JSON-decoded once; pods bound to a
+  fleet node are validated into `Pod`, others kept as `None` (so a foreign key is told
+  from a deleted one). `PodIndex` keeps node -> keys and dispatches each change to the
+  queue of the node(s) it concerns (old and new `spec.nodeName`).
+- ONE configmaps/secrets/services informer: a change wakes the pods of its namespace.
+- ONE idempotent producer, behind one `Emitter` per node (the node's name in events).
+
+Periods are longer than a lone kubelet's (relist 30 s, resync 60 s unless set in the
+environment) and each node's heartbeat, relist and resync are started at a random phase,
+so a thousand nodes do not act in step. Called by `services/cli/serve.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from schemas.pod import Pod
+from services.kubelet.emit import Emitter
+from services.kubelet.service import Kubelet, KubeletConfig
+from services.runtime.bus import make_producer
+from services.runtime.config import Settings
+from services.runtime.informer import Change, Informer
+from services.runtime.logging import get_logger
+from services.runtime.supervisor import Component
+from services.runtime.topics import Topics
+
+log = get_logger(__name__)
+FLEET_RELIST_S, FLEET_RESYNC_S = 30.0, 60.0
+OBJECT_KINDS = ("configmaps", "secrets", "services")
+
+
+def node_of(pod: Pod | None) -> str | None:
+    return pod.spec.node_name if pod is not None and pod.spec is not None else None
+
+
+def fleet_decoder(nodes: Collection[str]) -> Callable[[str, bytes], Pod | None]:
+    """Decode a pod once: a `Pod` when bound to one of `nodes`, else None."""
+    def decode(_topic: str, raw: bytes) -> Pod | None:
+        data = orjson.loads(raw)
+        if (data.get("spec") or {}).get("nodeName") not in nodes:
+            return None
+        return Pod.model_validate(data)
+
+    return decode
+
+
+class PodIndex:
+    """The fleet's pods by node, fed by the shared informer's changes; `wake(node, key)`
+    is called for every node a change concerns."""
+
+    def __init__(self, store: Mapping[str, Pod | None], wake: Callable[[str, str], None]) -> None:
+        self.store, self._wake = store, wake
+        self.by_node: dict[str, set[str]] = {}
+
+    def on_change(self, change: Change[Pod | None]) -> None:
+        old, new = node_of(change.old), node_of(change.new)
+        if old is not None and old != new:
+            keys = self.by_node.get(old)
+            if keys is not None:
+                keys.discard(change.key)
+        if new is not None:
+            self.by_node.setdefault(new, set()).add(change.key)
+        for node in {old, new} - {None}:
+            assert node is not None
+            self._wake(node, change.key)
+
+    def view(self, node: str) -> "NodePods":
+        return NodePods(self, node)
+
+
+class NodePods:
+    """One node's PodsView onto the shared store (what `pod_decoder(node)` gives a lone
+    kubelet: its own pods, and every key known)."""
+
+    def __init__(self, index: PodIndex, node: str) -> None:
+        self._index, self._node = index, node
+
+    def get(self, key: str) -> Pod | None:
+        pod = self._index.store.get(key)
+        return pod if node_of(pod) == self._node else None
+
+    def known(self, key: str) -> bool:
+        return key in self._index.store
+
+    def mine(self) -> dict[str, Pod]:
+        store = self._index.store
+        return {k: p for k in self._index.by_node.get(self._node, ()) if (p := store.get(k)) is not None}
+
+
+def fleet_config(node: str, env: dict[str, str] | None = None) -> KubeletConfig:
+    """A hollow node's config: the lone kubelet's, one worker, longer periods."""
+    e = dict(os.environ if env is None else env)
+    config = KubeletConfig.from_env(node, "hollow", e)
+    return replace(config, workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "1")),
+                   relist_s=float(e.get("KAFKUBE_RELIST_SECONDS", FLEET_RELIST_S)),
+                   resync_s=float(e.get("KAFKUBE_RESYNC_SECONDS", FLEET_RESYNC_S)))
+
+
+def fleet_components(settings: Settings, *, nodes: list[str]) -> dict[str, Component]:
+    """The one component of a hollow fleet (named `kubelet-fleet`)."""
+    async def run() -> None:
+        await HollowFleet(settings, nodes).run()
+
+    return {"kubelet-fleet": run}
+
+
+class HollowFleet:
+    def __init__(self, settings: Settings, nodes: list[str], *,
+                 config: Callable[[str], KubeletConfig] = fleet_config) -> None:
+        self.settings, self.topics = settings, Topics(settings.topic_prefix)
+        self.kubelets = {node: Kubelet(settings, config(node)) for node in nodes}
+        self.pods_topic = self.topics.desired("pods")
+        self.pods: Informer[Pod | None] = Informer(settings, [self.pods_topic],
+                                                   decoder=fleet_decoder(frozenset(nodes)), name="fleet-pods")
+        self.objects: Informer[Any] = Informer(settings, [self.topics.desired(p) for p in OBJECT_KINDS],
+                                               name="fleet-objects")
+        self.index = PodIndex(self.pods.items(self.pods_topic), self._wake)
+        self.pods.add_handler(self.index.on_change)
+        self.objects.add_handler(self._on_object)
+        self._synced = asyncio.Event()
+
+    def _wake(self, node: str, key: str) -> None:
+        kubelet = self.kubelets.get(node)
+        if kubelet is not None:
+            kubelet.queue.add(key)
+
+    def _on_object(self, change: Change[Any]) -> None:
+        if change.topic == self.topics.desired("services"):
+            return  # read when a container starts
+        prefix = f"{change.key.split('/', 1)[0]}/"
+        for node, keys in self.index.by_node.items():
+            for key in keys:
+                if key.startswith(prefix):
+                    self._wake(node, key)
+
+    def objects_view(self, plural: str) -> Any:
+        return self.objects.items(self.topics.desired(plural))
+
+    async def _ready(self) -> None:
+        await self._synced.wait()
+
+    async def run(self) -> None:
+        producer = make_producer(self.settings)
+        await producer.start()
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            for node, kubelet in self.kubelets.items():
+                emitter = Emitter(producer, self.topics, node)
+                tasks.append(asyncio.create_task(
+                    kubelet.serve(emitter, self.index.view(node), self.objects_view, ready=self._ready,
+                                  stagger=True), name=f"kubelet-{node}"))
+            await self.pods.start()
+            await self.objects.start()
+            await self.pods.wait_synced()
+            await self.objects.wait_synced()
+            self._synced.set()
+            log.info("fleet.synced", nodes=len(self.kubelets), pods=sum(map(len, self.index.by_node.values())))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+            raise RuntimeError("a hollow kubelet ended")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.pods.stop()
+            await self.objects.stop()
+            await producer.stop()
