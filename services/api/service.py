@@ -41,5 +41,5 @@ async def ensure_builtin_namespaces(settings: Settings, topics: Topics) -> None:
         for name in BUILTIN_NAMESPACES:
             request = WriteRequest(op=Op.ENSURE, apiVersion="v1", kind="Namespace", name=name,
                                    body={"apiVersion": "v1", "kind": "Namespace",
-                                         "metadata": {"name": name}}, writer="api")
+                                         "metadata": {"name": name}}, writer="api", reply=False)
             await producer.send_and_wait(topics.requests, key=name.encode(), value=encode(request))

@@ -181,7 +181,9 @@ def _print(shown: list[tuple[KindInfo, list[dict[str, Any]]]], output: str | Non
         if output == "name":
             blocks += [_ref(info, o["metadata"]["name"]) for o in objs]
         elif objs:
-            blocks.append(render_table(info.plural, objs, wide=output == "wide", all_namespaces=all_ns))
+            prefix = _ref(info, "") if len(shown) > 1 else ""
+            blocks.append(render_table(info.plural, objs, wide=output == "wide", all_namespaces=all_ns,
+                                       name_prefix=prefix))
     if blocks:
         click.echo(("\n" if output == "name" else "\n\n").join(blocks))
     elif not names:
@@ -235,14 +237,20 @@ async def _events(namespace: str, all_ns: bool, follow: bool, output: str | None
     await client.connect()
     if output is None:
         click.echo(describing.event_line(describing.EVENT_HEADERS, all_ns))
+    def show(event: dict[str, Any]) -> None:
+        if all_ns or event.get("metadata", {}).get("namespace") == namespace:
+            line = orjson.dumps(event).decode() if output == "json" else \
+                describing.event_line(describing.event_row(event), all_ns)
+            click.echo(line)
+
     async with client.events() as cursor:
-        async for event in read_events(cursor, follow=follow):
-            if not all_ns and event.get("metadata", {}).get("namespace") != namespace:
-                continue
-            if output == "json":
-                click.echo(orjson.dumps(event).decode())
-            else:
-                click.echo(describing.event_line(describing.event_row(event), all_ns))
+        if follow:
+            async for event in read_events(cursor, follow=True):
+                show(event)
+        else:  # what happened so far, oldest first across partitions, as kubectl sorts it
+            found = [e async for e in read_events(cursor, follow=False)]
+            for event in sorted(found, key=lambda e: e.get("eventTime") or e.get("lastTimestamp") or ""):
+                show(event)
     return 0
 
 

@@ -203,7 +203,9 @@ COLUMNS: dict[str, Columns] = {
 
 
 def render_table(plural: str, objs: list[Obj], *, now: datetime | None = None,
-                 wide: bool = False, all_namespaces: bool = False) -> str:
+                 wide: bool = False, all_namespaces: bool = False, name_prefix: str = "") -> str:
+    """kubectl's table; with several kinds in one `get`, names carry `name_prefix`
+    (`deployment.apps/`), as kubectl prints them."""
     now = now or datetime.now(timezone.utc)
     names, columns, wide_names, wide_columns = COLUMNS.get(plural, ([], lambda o: [], [], None))
     headers = ["NAME", *names, "AGE"] + (wide_names if wide and wide_columns else [])
@@ -212,7 +214,7 @@ def render_table(plural: str, objs: list[Obj], *, now: datetime | None = None,
     rows = []
     for o in objs:
         meta = o["metadata"]
-        row = [meta["name"], *columns(o), age(meta.get("creationTimestamp"), now)]
+        row = [name_prefix + meta["name"], *columns(o), age(meta.get("creationTimestamp"), now)]
         if wide and wide_columns:
             row += wide_columns(o)
         rows.append([meta.get("namespace", ""), *row] if all_namespaces else row)
