@@ -85,3 +85,22 @@ def report(name: str, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
 
 def _fmt(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def kafka_rss_mib(bootstrap_servers: str) -> float | None:
+    """RSS of the broker process listening on the bootstrap port (None if not found here)."""
+    port = int(bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
+    for conn in psutil.net_connections("tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return psutil.Process(conn.pid).memory_info().rss / 2**20
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children so far."""
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total

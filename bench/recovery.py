@@ -1,10 +1,14 @@
-"""Benchmark 4: how long each service takes to rebuild its state from the compacted
-topics when they hold N objects (default 100,000 pods), and the memory it then holds.
+"""Benchmark 4 (and 5 at 100,000 pods): how long each service takes to rebuild its state
+from the compacted topics when they hold N objects (default 100,000 pods), and the
+memory it then holds.
 
-    .venv/bin/python -m bench.recovery [--objects 100000]
+    .venv/bin/python -m bench.recovery [--objects 100000] [--services api,scheduler,...]
 
 Pods are seeded straight onto `kafkube.desired.pods` (as the API would have written
-them), then each service is started cold and timed until it reports itself ready.
+them), bound round-robin to nodes `node-0000`..`node-0999`, then each service is
+started cold and timed until its log says its state is loaded (every marker below).
+The kubelet fleet is 1,000 hollow nodes owning those pods; it is timed until its shared
+views are synced (`fleet.synced`), before its nodes start the 100,000 hollow pods.
 """
 
 from __future__ import annotations
@@ -22,9 +26,14 @@ from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
 
-READY_MARKERS = {
-    # service: (serve args, log event that says "my state is loaded", how many of them)
-    "api": (("api",), '"partition.loaded"', None),
+READY_MARKERS: dict[str, tuple[tuple[str, ...], list[tuple[str, int | None]]]] = {
+    # service: (serve args, [(log event that says "my state is loaded", how many; None: one per partition)])
+    "api": (("api",), [('"partition.loaded"', None)]),
+    "scheduler": (("scheduler",), [('"scheduler.synced"', 1)]),
+    "controllers": (("controllers",), [('"controllers.synced"', 1), ('"controller.synced"', 3)]),
+    "endpoints": (("endpoints",), [('"endpoints.started"', 1)]),
+    "kubelet-fleet": (("kubelet", "--runtime", "hollow", "--nodes", "1000", "--node-prefix", "node-"),
+                      [('"fleet.synced"', 1)]),
 }
 
 
@@ -36,7 +45,7 @@ def pod(i: int) -> dict[str, object]:
                          "labels": {"app": f"web-{i // 100}", "pod-template-hash": "7c9f8d6b5"},
                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"web-{i // 100}",
                                               "uid": f"rs-{i // 100}", "controller": True, "blockOwnerDeletion": True}]},
-            "spec": {"nodeName": f"node-{i % 1000}", "restartPolicy": "Always", "dnsPolicy": "ClusterFirst",
+            "spec": {"nodeName": f"node-{i % 1000:04d}", "restartPolicy": "Always", "dnsPolicy": "ClusterFirst",
                      "terminationGracePeriodSeconds": 30, "schedulerName": "default-scheduler",
                      "containers": [{"name": "web", "image": "kafkube/busybox:1.0", "imagePullPolicy": "IfNotPresent",
                                      "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
@@ -64,14 +73,20 @@ async def informer_rebuild(settings: Settings) -> tuple[float, int]:
         return time.monotonic() - start, len(view.items(topic))
 
 
-async def service_rebuild(settings: Settings, name: str, marker: str, count: int | None) -> dict[str, object]:
-    args, _, _ = READY_MARKERS[name]
+async def service_rebuild(settings: Settings, name: str) -> dict[str, object]:
+    args, markers = READY_MARKERS[name]
     start = time.monotonic()
     service = Service(settings, *args)
-    wanted = count or settings.partitions
     log = Path(service.log.name)
+
+    def ready() -> bool:
+        text = log.read_text(errors="replace")
+        return all(text.count(marker) >= (count or settings.partitions) for marker, count in markers)
+
     try:
-        while log.read_text(errors="replace").count(marker) < wanted:
+        while not ready():
+            if service.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited; see {log}")
             if time.monotonic() - start > 300:
                 raise TimeoutError(f"{name} not ready after 300 s")
             await asyncio.sleep(0.1)
@@ -80,19 +95,21 @@ async def service_rebuild(settings: Settings, name: str, marker: str, count: int
         service.stop()
 
 
-async def main(objects: int) -> None:
+async def main(objects: int, names: list[str]) -> None:
     settings = await fresh_settings()
     seeded = await seed(settings, objects)
     seconds, loaded = await informer_rebuild(settings)
     rows: list[dict[str, object]] = [{"service": "informer (desired.pods, in-process)", "rebuild_s": round(seconds, 2),
                                       "rss_mib": "-"}]
     assert loaded == objects, f"informer loaded {loaded} of {objects}"
-    for name, (_, marker, count) in READY_MARKERS.items():
-        rows.append(await service_rebuild(settings, name, marker, count))
+    for name in names:
+        rows.append(await service_rebuild(settings, name))
     report("recovery", rows, {"objects": objects, "seed_s": round(seeded, 1), "partitions": settings.partitions})
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--objects", type=int, default=100_000)
-    asyncio.run(main(parser.parse_args().objects))
+    parser.add_argument("--services", default=",".join(READY_MARKERS))
+    args = parser.parse_args()
+    asyncio.run(main(args.objects, args.services.split(",")))

@@ -1,0 +1,70 @@
+"""Benchmark 2: pod startup latency under a steady load. Bare Pods are published on
+kafkube.manifests at a steady rate (default 100 pods/s for 30 s) onto a fleet of hollow
+nodes; each pod's latency runs from its publication to the first observed.pods record
+saying Running, through the API (created), the scheduler (bound) and its kubelet.
+
+    .venv/bin/python -m bench.startup [--rate 100] [--seconds 30] [--nodes 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from typing import Any
+
+from bench.cluster import Cluster, PodTimes, progress, publish, wait_nodes_ready
+from bench.common import fresh_settings, percentile, report
+
+NAME = "latency"
+
+
+def pod(i: int) -> tuple[str, dict[str, Any]]:
+    name = f"{NAME}-{i}"
+    return f"default/{name}", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "kafkube/busybox:1.0",
+                                 "resources": {"requests": {"cpu": "1m", "memory": "1Mi"}}}]}}
+
+
+def stages(sent: dict[str, float], times: PodTimes) -> list[dict[str, Any]]:
+    rows = []
+    for label, ends, begins in (("published -> created", times.created, sent),
+                                ("created -> bound", times.bound, times.created),
+                                ("bound -> Running observed", times.running, times.bound),
+                                ("published -> Running observed (startup)", times.running, sent)):
+        ms = [(ends[k] - begins[k]) * 1000 for k in sent if k in ends and k in begins]
+        rows.append({"stage": label, "pods": len(ms), "p50_ms": percentile(ms, 50),
+                     "p90_ms": percentile(ms, 90), "p99_ms": percentile(ms, 99), "max_ms": max(ms, default=0.0)})
+    return rows
+
+
+async def main(rate: float, seconds: float, nodes: int) -> None:
+    settings = await fresh_settings()
+    cluster = Cluster(settings, nodes)
+    count = int(rate * seconds)
+    sent: dict[str, float] = {}
+    try:
+        progress(f"{nodes} hollow nodes Ready in {await wait_nodes_ready(settings, nodes):.1f} s")
+        async with PodTimes(settings, NAME) as times:
+            await publish(settings, [pod(10_000_000 + i) for i in range(int(rate * 2))], rate=rate)  # warm-up
+            sent.clear()
+            offered = count / await publish(settings, [pod(i) for i in range(count)], rate=rate, sent=sent)
+            deadline = time.monotonic() + 120
+            while not all(k in times.running for k in sent) and time.monotonic() < deadline:
+                cluster.check_alive()
+                await asyncio.sleep(0.5)
+            rows = stages(sent, times)
+    finally:
+        cluster.stop()
+    report("startup_latency", rows, {"rate_per_s": rate, "offered_per_s": round(offered, 1), "seconds": seconds,
+                                     "nodes": nodes, "pods": count, "partitions": settings.partitions})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--nodes", type=int, default=100)
+    args = parser.parse_args()
+    asyncio.run(main(args.rate, args.seconds, args.nodes))

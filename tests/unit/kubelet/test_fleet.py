@@ -1,0 +1,106 @@
+"""The hollow fleet's shared pods view: one decode per record, pods indexed by node,
+each change dispatched to the queues of the nodes it concerns, and per-node views that
+answer as a lone kubelet's `pod_decoder` view would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from schemas.pod import Pod
+from services.kubelet.fleet import PodIndex, fleet_config, fleet_decoder
+from services.runtime.informer import Change
+
+
+def raw(name: str, node: str | None) -> bytes:
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": "img"}]}
+    if node:
+        spec["nodeName"] = node
+    return orjson.dumps({"apiVersion": "v1", "kind": "Pod",
+                         "metadata": {"name": name, "namespace": "default", "uid": f"u-{name}"}, "spec": spec})
+
+
+class Harness:
+    """A store fed like the informer feeds it, and the wake-ups the index asked for."""
+
+    def __init__(self, nodes: set[str]) -> None:
+        self.decode = fleet_decoder(frozenset(nodes))
+        self.store: dict[str, Pod | None] = {}
+        self.woken: list[tuple[str, str]] = []
+        self.index = PodIndex(self.store, lambda node, key: self.woken.append((node, key)))
+
+    def put(self, name: str, node: str | None) -> None:
+        key = f"default/{name}"
+        old, new = self.store.get(key), self.decode("t", raw(name, node))
+        self.store[key] = new
+        self.index.on_change(Change("t", key, old, new, 0, 0))
+
+    def delete(self, name: str) -> None:
+        key = f"default/{name}"
+        old = self.store.pop(key, None)
+        self.index.on_change(Change("t", key, old, None, 0, 0))
+
+
+def test_decoder_keeps_only_pods_bound_to_the_fleet() -> None:
+    decode = fleet_decoder(frozenset({"a", "b"}))
+    assert decode("t", raw("p", "a")) is not None
+    assert decode("t", raw("p", None)) is None
+    assert decode("t", raw("p", "c")) is None
+    assert decode("t", raw("a", "c")) is None  # a pod named like a node is not ours
+
+
+def test_a_bound_pod_wakes_its_node_only_and_is_in_its_view() -> None:
+    h = Harness({"a", "b"})
+    h.put("p", None)
+    assert h.woken == [] and h.index.view("a").known("default/p")
+    h.put("p", "a")
+    assert h.woken == [("a", "default/p")]
+    a, b = h.index.view("a"), h.index.view("b")
+    assert a.get("default/p") is not None and set(a.mine()) == {"default/p"}
+    assert b.get("default/p") is None and b.mine() == {} and b.known("default/p")
+
+
+def test_a_deleted_pod_wakes_its_old_node_and_leaves_the_index() -> None:
+    h = Harness({"a"})
+    h.put("p", "a")
+    h.delete("p")
+    assert h.woken == [("a", "default/p"), ("a", "default/p")]
+    view = h.index.view("a")
+    assert view.mine() == {} and view.get("default/p") is None and not view.known("default/p")
+
+
+def test_a_pod_moving_between_nodes_wakes_both() -> None:
+    h = Harness({"a", "b"})
+    h.put("p", "a")
+    h.woken.clear()
+    h.put("p", "b")
+    assert sorted(h.woken) == [("a", "default/p"), ("b", "default/p")]
+    assert h.index.view("a").mine() == {} and set(h.index.view("b").mine()) == {"default/p"}
+
+
+def test_a_pod_moving_to_a_foreign_node_is_dropped_by_the_old_one() -> None:
+    h = Harness({"a"})
+    h.put("p", "a")
+    h.woken.clear()
+    h.put("p", "elsewhere")
+    assert h.woken == [("a", "default/p")]
+    assert h.index.view("a").mine() == {} and h.index.view("a").known("default/p")
+
+
+def test_many_nodes_each_see_their_own_pods() -> None:
+    nodes = {f"n{i}" for i in range(20)}
+    h = Harness(nodes)
+    for i in range(200):
+        h.put(f"p{i}", f"n{i % 20}")
+    for i in range(20):
+        assert set(h.index.view(f"n{i}").mine()) == {f"default/p{j}" for j in range(i, 200, 20)}
+    assert len(h.woken) == 200
+
+
+def test_fleet_config_uses_one_worker_and_long_periods() -> None:
+    config = fleet_config("h-1", {"KAFKUBE_NODE_IP": "10.0.0.1"})
+    assert (config.workers, config.relist_s, config.resync_s) == (1, 30.0, 60.0)
+    assert config.node.runtime == "hollow" and config.node.name == "h-1"
+    tuned = fleet_config("h-1", {"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_RESYNC_SECONDS": "5"})
+    assert tuned.resync_s == 5.0
