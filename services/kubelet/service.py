@@ -33,7 +33,7 @@ from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
 from services.kubelet.sync import ClusterDns, PodSyncer, Views
 from services.kubelet.volumes import VolumeManager
-from services.kubelet.workqueue import WorkQueue
+from services.runtime.workqueue import WorkQueue
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer

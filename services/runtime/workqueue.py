@@ -1,7 +1,7 @@
 """A keyed work queue: handlers `add` keys, workers take them; one key is never held
 by two workers at once (a key added while held is re-queued when released), other
 keys run in parallel, and a failed key comes back after an exponential back-off.
-Used by the kubelet, the scheduler and the controllers (client-go's workqueue, minimal)."""
+Used by the kubelet and the controllers (client-go's workqueue, minimal)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class WorkQueue:
         self._active: set[str] = set()
         self._again: set[str] = set()
         self._failures: dict[str, int] = {}
+        self._wakes: dict[str, tuple[float, asyncio.TimerHandle]] = {}
         self._base, self._max = base_delay_s, max_delay_s
 
     def add(self, key: str) -> None:
@@ -30,7 +31,19 @@ class WorkQueue:
             self._queue.put_nowait(key)
 
     def add_after(self, key: str, delay_s: float) -> None:
-        asyncio.get_running_loop().call_later(delay_s, self.add, key)
+        """Add `key` in `delay_s`; an earlier pending wake-up of the key makes this one moot."""
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay_s
+        pending = self._wakes.get(key)
+        if pending is not None and pending[0] <= when:
+            return
+        if pending is not None:
+            pending[1].cancel()
+        self._wakes[key] = (when, loop.call_at(when, self._wake, key))
+
+    def _wake(self, key: str) -> None:
+        self._wakes.pop(key, None)
+        self.add(key)
 
     def __len__(self) -> int:
         return len(self._queued)

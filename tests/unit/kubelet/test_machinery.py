@@ -14,7 +14,7 @@ from services.kubelet.node import NodeConfig, node_object, node_status
 from services.kubelet.probe_state import ProbeCounter
 from services.kubelet.runtime.base import ContainerInfo
 from services.kubelet.service import KubeletConfig, pod_decoder
-from services.kubelet.workqueue import WorkQueue
+from services.runtime.workqueue import WorkQueue
 from tests.unit.kubelet.helpers import info
 
 
