@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from services.controllers.shared import SharedInformer
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
@@ -15,25 +16,29 @@ log = get_logger(__name__)
 
 
 def controllers_components(settings: Settings) -> dict[str, Component]:
+    """Every controller reads through ONE informer (`SharedInformer`): each record is
+    decoded once and each object stored once per process, whatever reads it."""
+    shared = SharedInformer(settings)
     components: dict[str, Component] = {}
-    components |= workload_components(settings)
-    components |= cluster_components(settings)
+    components |= workload_components(settings, shared)
+    components |= cluster_components(settings, shared)
     return components
 
 
-def workload_components(settings: Settings) -> dict[str, Component]:
+def workload_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
     """ReplicaSet, ReplicationController and Deployment controllers over one shared cache."""
     from services.controllers.deployment.controller import DeploymentController
     from services.controllers.replicaset.base import Producer
     from services.controllers.replicaset.cache import WorkloadCache
     from services.controllers.replicaset.controller import replicaset_controller, replication_controller
 
+    cache = WorkloadCache(settings, shared)  # built now: a shared informer's views come before it starts
+    producer = Producer()
+    controllers = [replicaset_controller(settings, cache, producer),
+                   replication_controller(settings, cache, producer),
+                   DeploymentController(settings, cache, producer)]
+
     async def run() -> None:
-        cache = WorkloadCache(settings)
-        producer = Producer()
-        controllers = [replicaset_controller(settings, cache, producer),
-                       replication_controller(settings, cache, producer),
-                       DeploymentController(settings, cache, producer)]
         async with cache.informer, make_producer(settings) as kafka:
             await cache.informer.wait_synced()
             producer.producer = kafka
@@ -46,10 +51,12 @@ def workload_components(settings: Settings) -> dict[str, Component]:
     return {"workload-controllers": run}
 
 
-def cluster_components(settings: Settings) -> dict[str, Component]:
-    """Node lifecycle, garbage collector and namespace controllers (each with its own cache)."""
+def cluster_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
+    """Node lifecycle, garbage collector and namespace controllers (over `shared`, or
+    each with its own informer)."""
     from services.controllers.gc.service import gc_components
     from services.controllers.namespace.service import namespace_components
     from services.controllers.nodelifecycle.service import nodelifecycle_components
 
-    return {**nodelifecycle_components(settings), **gc_components(settings), **namespace_components(settings)}
+    return {**nodelifecycle_components(settings, shared=shared), **gc_components(settings, shared),
+            **namespace_components(settings, shared)}

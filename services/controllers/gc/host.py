@@ -4,7 +4,8 @@ only enqueue keys, a keyed WorkQueue, partition ownership (two controller-manage
 replicas split the keys; a dead one's keys move to the survivor), one idempotent
 producer for requests, observed records and events, expectations (an action asked
 for is not asked again until the object changes or the expectation expires), a
-coalesced read barrier, and a periodic resync. A controller supplies the topics,
+coalesced read barrier, and a periodic resync. In the controller manager the
+informer is a view of the process's one `SharedInformer` (`services/controllers/shared.py`). A controller supplies the topics,
 `keys_for(change)`, `all_keys()` and `sync(key)`; see the three service modules."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer
 
 from schemas.records import Observed, WriteRequest
+from services.controllers.shared import InformerView, SharedInformer
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.events import event_key, make_event
@@ -63,11 +65,16 @@ class Expectations:
 class ControllerHost:
     def __init__(self, settings: Settings, *, component: str, topics: Collection[str],
                  ownership_topic: str, shard_key: Callable[[str], str] = lambda k: k,
-                 resync_s: float = 30.0, workers: int = 2) -> None:
+                 resync_s: float = 30.0, workers: int = 2, controller: Controller | None = None,
+                 shared: SharedInformer | None = None) -> None:
+        """`shared`: read through the process's shared informer instead of an own one;
+        `controller`: attach it now (required with `shared`: its handler must be added
+        before the shared informer starts)."""
         self.settings = settings
         self.component = component
         self.topics = Topics(settings.topic_prefix)
-        self.informer: Informer[Any] = Informer(settings, topics, name=component)
+        self.informer: Informer[Any] | InformerView = (
+            Informer(settings, topics, name=component) if shared is None else shared.view(topics))
         self.queue = WorkQueue()
         self.expectations = Expectations()
         self._shard_key = shard_key
@@ -78,6 +85,8 @@ class ControllerHost:
         self._barrier: tuple[float, asyncio.Task[None]] | None = None
         self.ownership = PartitionOwnership(settings, ownership_topic, group=component,
                                             on_change=self.resync)
+        if controller is not None:
+            self.attach(controller)
 
     # -- keys --------------------------------------------------------------------------
     def owns(self, key: str) -> bool:
@@ -96,9 +105,13 @@ class ControllerHost:
                 self.add(key)
 
     # -- running -----------------------------------------------------------------------
-    async def run(self, controller: Controller) -> None:
+    def attach(self, controller: Controller) -> None:
         self._controller = controller
         self.informer.add_handler(lambda change: self._on_change(controller, change))
+
+    async def run(self, controller: Controller) -> None:
+        if self._controller is not controller:
+            self.attach(controller)
         async with self.informer:
             await self.informer.wait_synced()
             log.info("controller.synced", component=self.component)

@@ -18,6 +18,7 @@ from typing import Any
 
 from schemas.registry import ALL_KINDS, lookup_kind
 from services.controllers.gc.host import ControllerHost
+from services.controllers.shared import SharedInformer
 from services.controllers.gc.reconcile import (
     GC_FINALIZERS, Delete, OwnerState, PatchOwners, Plan, RemoveFinalizers, owner_state, reconcile,
 )
@@ -33,8 +34,8 @@ COMPONENT = "garbage-collector"
 Ref = tuple[str, str]  # (desired topic, object key)
 
 
-def gc_components(settings: Settings) -> dict[str, Component]:
-    return {COMPONENT: GarbageCollector(settings).run}
+def gc_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
+    return {COMPONENT: GarbageCollector(settings, shared).run}
 
 
 def work_key(topic: str, key: str) -> str:
@@ -70,12 +71,13 @@ class OwnerIndex:
 
 
 class GarbageCollector:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: SharedInformer | None = None) -> None:
         topics = Topics(settings.topic_prefix)
         self._topics = [topics.desired(info.plural) for info in ALL_KINDS]
         self.host = ControllerHost(settings, component=COMPONENT, topics=self._topics,
                                    ownership_topic=topics.desired("namespaces"),
-                                   shard_key=lambda item: split_work_key(item)[1])
+                                   shard_key=lambda item: split_work_key(item)[1],
+                                   controller=self, shared=shared)
         self.index = OwnerIndex()
 
     async def run(self) -> None:

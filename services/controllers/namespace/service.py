@@ -20,6 +20,7 @@ from typing import Any
 from schemas.records import Observed, ObservedMeta
 from schemas.registry import ALL_KINDS
 from services.controllers.gc.host import ControllerHost
+from services.controllers.shared import SharedInformer
 from services.controllers.gc.writes import delete_request, patch_request
 from services.controllers.namespace.reconcile import (
     WRITER, DeleteContent, Finalize, NamespaceFacts, Plan, WriteStatus, reconcile,
@@ -33,18 +34,19 @@ from services.runtime.topics import Topics
 log = get_logger(__name__)
 
 
-def namespace_components(settings: Settings) -> dict[str, Component]:
-    return {WRITER: NamespaceController(settings).run}
+def namespace_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
+    return {WRITER: NamespaceController(settings, shared).run}
 
 
 class NamespaceController:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: SharedInformer | None = None) -> None:
         topics = Topics(settings.topic_prefix)
         self._ns_t, self._observed_t = topics.desired("namespaces"), topics.observed("namespaces")
         self._content_ts = [topics.desired(i.plural) for i in ALL_KINDS if i.namespaced]
         self.host = ControllerHost(settings, component=WRITER,
                                    topics=[self._ns_t, self._observed_t, *self._content_ts],
-                                   ownership_topic=self._ns_t)
+                                   ownership_topic=self._ns_t,
+                                   controller=self, shared=shared)
         self._contents: dict[str, set[tuple[str, str]]] = {}
 
     async def run(self) -> None:

@@ -20,6 +20,7 @@ from schemas.core import Node
 from schemas.pod import Pod
 from schemas.records import Observed, ObservedMeta
 from services.controllers.gc.host import ControllerHost
+from services.controllers.shared import SharedInformer
 from services.controllers.gc.writes import Target, delete_request, patch_request
 from services.controllers.nodelifecycle.reconcile import (
     WRITER, Config, Emit, Evict, MarkUnknown, NodeFacts, Plan, SetTaints, reconcile,
@@ -33,12 +34,13 @@ from services.runtime.topics import Topics
 log = get_logger(__name__)
 
 
-def nodelifecycle_components(settings: Settings, config: Config | None = None) -> dict[str, Component]:
-    return {"node-controller": NodeLifecycleController(settings, config or Config.from_env()).run}
+def nodelifecycle_components(settings: Settings, config: Config | None = None,
+                             shared: SharedInformer | None = None) -> dict[str, Component]:
+    return {"node-controller": NodeLifecycleController(settings, config or Config.from_env(), shared).run}
 
 
 class NodeLifecycleController:
-    def __init__(self, settings: Settings, config: Config) -> None:
+    def __init__(self, settings: Settings, config: Config, shared: SharedInformer | None = None) -> None:
         topics = Topics(settings.topic_prefix)
         self._nodes_t, self._pods_t = topics.desired("nodes"), topics.desired("pods")
         self._observed_t = topics.observed("nodes")
@@ -46,7 +48,8 @@ class NodeLifecycleController:
         self.host = ControllerHost(settings, component=WRITER,
                                    topics=[self._nodes_t, self._pods_t, self._observed_t],
                                    ownership_topic=self._nodes_t,
-                                   resync_s=max(1.0, min(10.0, config.grace_s / 2)))
+                                   resync_s=max(1.0, min(10.0, config.grace_s / 2)),
+                                   controller=self, shared=shared)
         self._pods_by_node: dict[str, set[str]] = {}
 
     async def run(self) -> None:

@@ -2,7 +2,8 @@
 ReplicaSets, ReplicationControllers and Deployments and over the observed pods
 and the controllers' own observed statuses, with per-namespace indexes. Handlers
 registered with `on_change` only enqueue keys. Used by `replicaset.controller`
-and `deployment.controller` (one instance per controller-manager process)."""
+and `deployment.controller` (one instance per controller-manager process; its
+informer is then a view of the process's `SharedInformer`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from services.controllers.replicaset.podview import PodView, pod_view
+from services.controllers.shared import InformerView, SharedInformer
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
@@ -19,12 +21,13 @@ KINDS = ("pods", "replicasets", "replicationcontrollers", "deployments")
 
 
 class WorkloadCache:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: SharedInformer | None = None) -> None:
         self.topics = Topics(settings.topic_prefix)
         self.desired = {plural: self.topics.desired(plural) for plural in KINDS}
         self.observed = {plural: self.topics.observed(plural) for plural in KINDS}
-        self.informer: Informer[Any] = Informer(
-            settings, [*self.desired.values(), *self.observed.values()], name="controllers")
+        topics = [*self.desired.values(), *self.observed.values()]
+        self.informer: Informer[Any] | InformerView = (
+            Informer(settings, topics, name="controllers") if shared is None else shared.view(topics))
         self._plural_of = {topic: plural for plural, topic in self.desired.items()}
         self._observed_plural = {topic: plural for plural, topic in self.observed.items()}
         self._by_ns: dict[str, dict[str, set[str]]] = {plural: defaultdict(set) for plural in KINDS}
