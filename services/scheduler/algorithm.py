@@ -1,5 +1,13 @@
-"""One scheduling decision: filter every node, score the feasible ones, pick the
-best (ties: the first by name, so every replica decides alike on the same view).
+"""One scheduling decision: filter the nodes, score the feasible ones, pick the best
+(ties: the first by name, so every replica decides alike on the same view).
+
+Like kube-scheduler (`percentageOfNodesToScore`, adaptive), filtering stops once
+`feasible_nodes_to_find(N)` nodes fit: all of them below 100 nodes, else
+50 % - N/125 % of them (at least 5 %, at least 100 nodes). The walk over the nodes
+(sorted by name, wrapping around) starts at an index derived from the pod key by a
+stable hash (crc32), not from a per-process counter, so replicas with the same view
+still decide alike while pods are spread over the cluster. When nothing fits every
+node was filtered, so the FitError message counts all N.
 
 `schedule(pod, snapshot) -> Bound | Unschedulable`: value in, value out. The
 message of `Unschedulable` is kube-scheduler's FitError text. Called by the
@@ -8,15 +16,20 @@ service's worker; the property tests drive it directly.
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 
-from services.scheduler.filters import run_filters
+from services.scheduler.filters import feasibility, run_filters
 from services.scheduler.model import PodRequest
-from services.scheduler.scores import Candidate, total_scores
+from services.scheduler.scores import default_total_scores
 from services.scheduler.snapshot import ClusterSnapshot
 
 NO_NODES = "no nodes available to schedule pods"
+# kube-scheduler's defaults (pkg/scheduler/schedule_one.go: numFeasibleNodesToFind).
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE = 5
+BASE_PERCENTAGE_OF_NODES_TO_SCORE = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,24 +48,51 @@ class Unschedulable:
 Decision = Bound | Unschedulable
 
 
+def feasible_nodes_to_find(total: int) -> int:
+    """How many feasible nodes are enough: kube-scheduler's adaptive
+    percentageOfNodesToScore (50 % - total/125 %, at least 5 %, at least 100 nodes)."""
+    if total < MIN_FEASIBLE_NODES_TO_FIND:
+        return total
+    percentage = max(BASE_PERCENTAGE_OF_NODES_TO_SCORE - total // 125, MIN_FEASIBLE_NODES_PERCENTAGE)
+    return max(total * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def start_index(key: str, total: int) -> int:
+    """Where the walk over the sorted nodes starts for this pod: a stable hash of its
+    key (the same in every replica and process, unlike `hash()`)."""
+    return zlib.crc32(key.encode()) % total
+
+
 def schedule(pod: PodRequest, snapshot: ClusterSnapshot) -> Decision:
-    nodes = snapshot.nodes()
-    if not nodes:
+    rows = snapshot.rows()
+    total = len(rows)
+    if not total:
         return Unschedulable(NO_NODES)
-    feasible: list[Candidate] = []
-    reasons: Counter[str] = Counter()
-    for node in nodes:
-        usage = snapshot.usage(node.name)
-        failed = run_filters(pod, node, usage)
-        if failed:
-            reasons.update(failed)
-        else:
-            feasible.append((node, usage))
-    if not feasible:
-        return Unschedulable(fit_error(len(nodes), reasons), tuple(sorted(reasons.items())))
-    totals = total_scores(pod, feasible)
-    best = max(range(len(feasible)), key=lambda i: (totals[i], -i))
-    return Bound(feasible[best][0].name, totals[best], len(feasible))
+    wanted = feasible_nodes_to_find(total)
+    start = start_index(pod.key, total) if wanted < total else 0
+    fits = feasibility(pod)
+    feasible: list[int] = []  # indices into rows (name order)
+    missing = wanted
+    for i in range(start, start + total):
+        if i >= total:
+            i -= total
+        node, usage = rows[i]
+        if fits(node, usage):
+            feasible.append(i)
+            missing -= 1
+            if not missing:
+                break
+    if not feasible:  # every node was filtered: now gather kube-scheduler's reasons
+        reasons: Counter[str] = Counter()
+        for node, usage in rows:
+            reasons.update(run_filters(pod, node, usage))
+        return Unschedulable(fit_error(total, reasons), tuple(sorted(reasons.items())))
+    feasible.sort()  # ties go to the first node by name
+    candidates = [rows[i] for i in feasible]
+    totals = default_total_scores(pod, candidates)
+    top = max(totals)
+    best = totals.index(top)  # the first (by name) of the highest
+    return Bound(candidates[best][0].name, top, len(candidates))
 
 
 def fit_error(total: int, reasons: Counter[str]) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from schemas.core import Taint
 from schemas.pod import NodeSelectorRequirement, NodeSelectorTerm, Toleration
-from services.scheduler.model import UNSCHEDULABLE_TAINT, NodeInfo, PodRequest, effective_taints
+from services.scheduler.model import UNSCHEDULABLE_TAINT, NodeInfo, PodRequest
 from services.scheduler.snapshot import NodeUsage
 
 NOT_READY = "node(s) were not ready"
@@ -29,16 +29,18 @@ def node_known(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
     return [NOT_READY] if node.ready is None else []
 
 
+UNSCHEDULABLE_NODE_TAINT = Taint(key=UNSCHEDULABLE_TAINT, effect="NoSchedule")
+
+
 def node_unschedulable(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
-    taint = Taint(key=UNSCHEDULABLE_TAINT, effect="NoSchedule")
-    if node.unschedulable and not tolerated(taint, pod.tolerations):
+    if node.unschedulable and not tolerated(UNSCHEDULABLE_NODE_TAINT, pod.tolerations):
         return [UNSCHEDULABLE]
     return []
 
 
 def taint_toleration(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str]:
-    for taint in effective_taints(node):
-        if taint.effect in ("NoSchedule", "NoExecute") and not tolerated(taint, pod.tolerations):
+    for taint in node.hard_taints:  # the effective NoSchedule/NoExecute taints
+        if not tolerated(taint, pod.tolerations):
             return [f"node(s) had untolerated taint {{{taint.key}: {taint.value or ''}}}"]
     return []
 
@@ -65,10 +67,10 @@ def resources_fit(pod: PodRequest, node: NodeInfo, usage: NodeUsage) -> list[str
     reasons = []
     if usage.pods + 1 > node.max_pods:
         reasons.append(TOO_MANY_PODS)
-    free = node.allocatable - usage.requested
-    if pod.requests.cpu > 0 and pod.requests.cpu > free.cpu:
+    cpu, memory = pod.requests.cpu, pod.requests.memory
+    if cpu > 0 and cpu > node.allocatable.cpu - usage.requested.cpu:
         reasons.append(INSUFFICIENT_CPU)
-    if pod.requests.memory > 0 and pod.requests.memory > free.memory:
+    if memory > 0 and memory > node.allocatable.memory - usage.requested.memory:
         reasons.append(INSUFFICIENT_MEMORY)
     return reasons
 
@@ -85,6 +87,57 @@ def run_filters(pod: PodRequest, node: NodeInfo, usage: NodeUsage,
         if reasons:
             return reasons
     return []
+
+
+def feasibility(pod: PodRequest) -> Callable[[NodeInfo, NodeUsage], bool]:
+    """`fits(node, usage)`, equal to `not run_filters(pod, node, usage)` with the default
+    FILTERS, for the hot loop of `algorithm.schedule`: what depends only on the pod is
+    worked out once here, a node is judged with plain ints, sets and tuples, and no
+    reason text is built (the caller asks `run_filters` for reasons only when no node
+    fits). The unit tests check the equality on random clusters."""
+    tolerations = pod.tolerations
+    tolerates_unschedulable = tolerated(UNSCHEDULABLE_NODE_TAINT, tolerations)
+    selector = tuple(pod.node_selector.items())
+    required = pod.affinity.required_during_scheduling_ignored_during_execution if pod.affinity else None
+    terms = required.node_selector_terms if required is not None else None
+    cpu, memory = pod.requests.cpu, pod.requests.memory
+    ports = pod.host_ports
+    verdicts: dict[tuple[str, str | None, str], bool] = {}  # taint -> tolerated, per pod
+
+    def tolerates(taint: Taint) -> bool:
+        key = (taint.key, taint.value, taint.effect)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = tolerated(taint, tolerations)
+        return verdict
+
+    def fits(node: NodeInfo, usage: NodeUsage) -> bool:
+        if node.ready is None:
+            return False
+        if node.unschedulable and not tolerates_unschedulable:
+            return False
+        if node.hard_taints:
+            if not tolerations:
+                return False
+            for taint in node.hard_taints:
+                if not tolerates(taint):
+                    return False
+        if selector:
+            labels = node.labels
+            for k, v in selector:
+                if labels.get(k) != v:
+                    return False
+        if terms is not None and not any(term_matches(t, node) for t in terms):
+            return False
+        if ports and usage.ports and node_ports(pod, node, usage):
+            return False
+        if usage.pods >= node.max_pods:
+            return False
+        if cpu > 0 and cpu > node.allocatable.cpu - usage.requested.cpu:
+            return False
+        return not (memory > 0 and memory > node.allocatable.memory - usage.requested.memory)
+
+    return fits
 
 
 # -- matching helpers -------------------------------------------------------------------

@@ -60,7 +60,11 @@ class PodRequest:
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
-    """One node: its labels, taints and allocatable resources."""
+    """One node: its labels, taints and allocatable resources.
+
+    `hard_taints` (NoSchedule/NoExecute) and `soft_taints` (PreferNoSchedule) are the
+    effective taints split by effect, derived once here so the per-pod hot loop of
+    `algorithm.schedule` does not rebuild them for every node."""
 
     name: str
     labels: dict[str, str] = field(default_factory=dict)
@@ -69,6 +73,14 @@ class NodeInfo:
     ready: Ready | None = None  # None: no observed status yet
     allocatable: Resources = Resources()
     max_pods: int = 0
+    hard_taints: tuple[Taint, ...] = field(init=False, repr=False, compare=False)
+    soft_taints: tuple[Taint, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        taints = effective_taints(self)
+        object.__setattr__(self, "hard_taints",
+                           tuple(t for t in taints if t.effect in ("NoSchedule", "NoExecute")))
+        object.__setattr__(self, "soft_taints", tuple(t for t in taints if t.effect == "PreferNoSchedule"))
 
 
 # -- pods -------------------------------------------------------------------------------

@@ -50,17 +50,28 @@ class ClusterSnapshot:
         self._nodes: dict[str, NodeInfo] = {}
         self._placed: dict[str, tuple[str, PodRequest]] = {}  # pod key -> (node, pod)
         self._usage: dict[str, NodeUsage] = {}
+        self._rows: list[tuple[NodeInfo, NodeUsage]] | None = None  # cache of `rows()`
 
     # -- nodes ------------------------------------------------------------------------
     def set_node(self, name: str, info: NodeInfo | None) -> None:
         if info is None:
-            self._nodes.pop(name, None)
+            if self._nodes.pop(name, None) is not None:
+                self._rows = None
         else:
             self._nodes[name] = info
+            self._usage_of(name)  # every known node has its (mutable) usage object
+            self._rows = None
 
     def nodes(self) -> list[NodeInfo]:
         """Every node, sorted by name (selection ties break by name)."""
-        return [self._nodes[n] for n in sorted(self._nodes)]
+        return [node for node, _usage in self.rows()]
+
+    def rows(self) -> list[tuple[NodeInfo, NodeUsage]]:
+        """Every node with its usage, sorted by name. Cached until a node changes: the
+        usage objects are updated in place by `place`, so the list stays current."""
+        if self._rows is None:
+            self._rows = [(self._nodes[n], self._usage_of(n)) for n in sorted(self._nodes)]
+        return self._rows
 
     def node(self, name: str) -> NodeInfo | None:
         return self._nodes.get(name)

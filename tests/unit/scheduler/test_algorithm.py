@@ -1,4 +1,5 @@
-from services.scheduler.algorithm import Bound, Unschedulable, fit_error, schedule
+from services.scheduler.algorithm import (Bound, Unschedulable, feasible_nodes_to_find, fit_error, schedule,
+                                         start_index)
 from services.scheduler.assume import AssumeCache, verdict_for
 from tests.unit.scheduler.builders import node, pod, req, snapshot
 
@@ -77,3 +78,49 @@ def test_assumption_verdicts() -> None:
     assert verdict_for(cache.get("default/p"), pod()) == "pending"  # type: ignore[arg-type]
     assert cache.expired(now=5) == [] and cache.expired(now=11) == ["default/p"]
 
+
+
+def test_feasible_nodes_to_find_is_kube_schedulers_adaptive_percentage() -> None:
+    assert [feasible_nodes_to_find(n) for n in (1, 99, 100, 200, 1000, 5000, 6000, 20000)] == \
+        [1, 99, 100, 100, 420, 500, 300, 1000]
+
+
+def test_large_cluster_stops_after_enough_feasible_nodes_and_replicas_agree() -> None:
+    names = [f"n{i:03d}" for i in range(300)]
+    snap, other = snapshot(*(node(n) for n in names)), snapshot(*(node(n) for n in reversed(names)))
+    wanted = feasible_nodes_to_find(300)  # 144
+    picks = set()
+    for i in range(20):
+        pod = req(f"p{i}", cpu="100m")
+        decision = schedule(pod, snap)
+        assert isinstance(decision, Bound) and decision.feasible == wanted
+        assert decision == schedule(pod, other)  # same view, same decision (no per-process state)
+        assert schedule(pod, snap) == decision  # and again: no rotating counter
+        picks.add(decision.node)
+    assert len(picks) > 1  # the start index derived from the pod key spreads pods
+
+
+def test_large_cluster_finds_the_one_fitting_node_and_counts_every_node_when_none_fits() -> None:
+    nodes = [node(f"n{i:03d}", cpu="1") for i in range(250)]
+    nodes[start_index("default/big", 250) - 1] = node(f"n{start_index('default/big', 250) - 1:03d}", cpu="4")
+    snap = snapshot(*nodes)
+    decision = schedule(req("big", cpu="2"), snap)
+    assert isinstance(decision, Bound) and decision.feasible == 1
+    assert decision.node == f"n{start_index('default/big', 250) - 1:03d}"  # the last one walked
+    nothing = schedule(req("huge", cpu="8"), snap)
+    assert isinstance(nothing, Unschedulable)
+    assert nothing.message == ("0/250 nodes are available: 250 Insufficient cpu. preemption: 0/250 nodes "
+                               "are available: 250 Preemption is not helpful for scheduling.")
+
+
+def test_sequential_scheduling_on_a_large_cluster_never_overcommits() -> None:
+    snap = snapshot(*(node(f"n{i:03d}", cpu="1", pods="3") for i in range(200)))
+    bound = 0
+    for i in range(700):
+        pod = req(f"p{i}", cpu="300m", owner="rs")
+        decision = schedule(pod, snap)
+        if isinstance(decision, Bound):
+            snap.place(pod.key, decision.node, pod)
+            bound += 1
+    assert bound == 600  # 3 per node (cpu and pod count), every node filled before giving up
+    assert all(snap.usage(f"n{i:03d}").pods == 3 for i in range(200))

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.scheduler.algorithm import Bound, schedule
-from services.scheduler.filters import run_filters
+from services.scheduler.filters import feasibility, run_filters
 from services.scheduler.model import NodeInfo, PodRequest
+from services.scheduler.scores import default_total_scores, total_scores
 from tests.unit.scheduler.builders import node, req, snapshot
 
 LABELS = st.dictionaries(st.sampled_from(["disk", "zone"]), st.sampled_from(["a", "b"]), max_size=2)
@@ -79,3 +80,36 @@ def test_a_pod_goes_only_to_a_node_passing_every_filter(cluster: list[NodeInfo],
         assert not passing
         assert decision.message.startswith(f"0/{len(cluster)} nodes are available: ")
         assert sum(count for _reason, count in decision.reasons) >= len(cluster)
+
+
+AFFINITY = st.one_of(st.none(), st.fixed_dictionaries({"nodeAffinity": st.fixed_dictionaries({
+    "requiredDuringSchedulingIgnoredDuringExecution": st.fixed_dictionaries({"nodeSelectorTerms": st.lists(
+        st.fixed_dictionaries({"matchExpressions": st.lists(st.fixed_dictionaries({
+            "key": st.sampled_from(["disk", "zone"]), "operator": st.sampled_from(["In", "NotIn", "Exists"]),
+            "values": st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=2)}), min_size=1, max_size=2)}),
+        max_size=2)}),
+    "preferredDuringSchedulingIgnoredDuringExecution": st.lists(st.fixed_dictionaries({
+        "weight": st.integers(1, 100), "preference": st.fixed_dictionaries({"matchExpressions": st.lists(
+            st.fixed_dictionaries({"key": st.sampled_from(["disk", "zone"]), "operator": st.just("In"),
+                                   "values": st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=2)}),
+            min_size=1, max_size=1)})}), max_size=2)})}))
+
+
+@settings(max_examples=150, deadline=None)
+@given(nodes(), pods(), AFFINITY)
+def test_fast_paths_equal_the_reference_filters_and_scores(cluster: list[NodeInfo], queue: list[PodRequest],
+                                                           affinity: dict | None) -> None:  # type: ignore[type-arg]
+    """`feasibility` == `not run_filters`, `default_total_scores` == `total_scores`, on
+    nodes with random usage (the earlier pods placed round robin, ignoring fit)."""
+    snap = snapshot(*cluster)
+    for i, placed in enumerate(queue[1:]):
+        snap.place(placed.key, cluster[i % len(cluster)].name, placed)
+    pod = queue[0]
+    if affinity is not None:
+        pod = req("aff", cpu=f"{pod.requests.cpu}m" if pod.requests.cpu else None, affinity=affinity,
+                  tolerations=[{"key": "gpu", "operator": "Exists"}])
+    fits = feasibility(pod)
+    rows = snap.rows()
+    for n, usage in rows:
+        assert fits(n, usage) == (run_filters(pod, n, usage) == [])
+    assert default_total_scores(pod, rows) == total_scores(pod, rows)
