@@ -103,7 +103,7 @@ class PodSyncer:
         unhealthy = self.probes.unhealthy([c.id for c in mine if c.state == "running"])
         actions = P.plan(pod, mine, now, memory.backoff, unhealthy=unhealthy)
         if actions:
-            log.info("pod.sync", pod=key, uid=uid, actions=[type(a).__name__ for a in actions])
+            log.info("pod.sync", pod=key, uid=uid, actions=[_describe(a) for a in actions])
         await self._execute(pod, actions, memory, paths)
         await self._after(pod, key, memory, now)
 
@@ -328,6 +328,13 @@ def default_pull_policy(image: str) -> PullPolicy:
     last = image.rsplit("/", 1)[-1]
     tag = last.rsplit(":", 1)[1] if ":" in last else ""
     return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def _describe(action: P.Action) -> str:
+    """An action as the sync log shows it: `Kill(web: liveness)`, `StartApp`."""
+    if isinstance(action, P.Kill):
+        return f"Kill({action.name}: {action.reason})"
+    return type(action).__name__
 
 
 def sandbox_config(pod: Pod, dns: ClusterDns | None = None) -> SandboxConfig:

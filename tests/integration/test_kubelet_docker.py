@@ -193,7 +193,7 @@ async def test_liveness_crash_loop_and_oom(settings: Settings, node: Node, tmp_p
           containers:
           - name: hog
             image: {IMAGE}
-            command: [sh, -c, 'dd if=/dev/zero of=/dev/null bs=64M count=1']
+            command: [sh, -c, 'sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1']  # see kubelet README: OOM at birth
             resources: {{limits: {{memory: 16Mi}}}}
         """)
 
@@ -206,7 +206,10 @@ async def test_liveness_crash_loop_and_oom(settings: Settings, node: Node, tmp_p
         state = container(status, "hog")["state"] if status else {}
         return status if state.get("terminated", {}).get("reason") == "OOMKilled" else None
 
-    oom = await eventually(oom_killed, timeout=60, what="hog Failed, OOMKilled")
+    try:
+        oom = await eventually(oom_killed, timeout=60, what="hog Failed, OOMKilled")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; hog's status: {await status_of(settings, 'hog')}") from None
     assert container(oom, "hog")["state"]["terminated"]["exitCode"] == 137
 
     crash_seen: set[str] = set()

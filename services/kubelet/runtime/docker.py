@@ -32,6 +32,7 @@ from services.kubelet.runtime.base import (
 )
 from services.kubelet.runtime.docker_errors import boundary
 from services.kubelet.runtime.docker_logs import follow_logs, read_logs
+from services.kubelet.runtime.docker_oom import OomWatch
 from services.kubelet.runtime.errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -56,6 +57,7 @@ class DockerRuntime:
         self._pause_image = pause_image
         self._pull_timeout_s = pull_timeout_s
         self._client: aiodocker.Docker | None = None
+        self._oom: OomWatch | None = None
 
     async def __aenter__(self) -> DockerRuntime:
         """Connect, and fail now (RuntimeUnavailable) if the Engine does not answer."""
@@ -72,6 +74,9 @@ class DockerRuntime:
         await self.close()
 
     async def close(self) -> None:
+        if self._oom is not None:
+            await self._oom.stop()
+            self._oom = None
         client, self._client = self._client, None
         if client is not None:
             await client.close()
@@ -81,6 +86,12 @@ class DockerRuntime:
         if self._client is None:
             self._client = aiodocker.Docker(url=self._url)
         return self._client
+
+    def _oom_watch(self) -> OomWatch:
+        if self._oom is None:
+            self._oom = OomWatch(self._docker, self.node)
+            self._oom.start()
+        return self._oom
 
     def _container(self, container_id: str) -> DockerContainer:
         return self._docker.containers.container(container_id)
@@ -206,9 +217,13 @@ class DockerRuntime:
                 body = await self._container(container_id).show()
         except ContainerNotFound:
             return None
-        return container_info(body)
+        info = container_info(body)
+        if info.state == "exited" and not info.oom_killed and self._oom_watch().oom_killed(info.id):
+            info = info.model_copy(update={"oom_killed": True})
+        return info
 
     async def list_managed(self) -> list[ContainerInfo]:
+        self._oom_watch()  # the kubelet lists first: OOMs are watched before any pod runs
         with boundary(f"list containers of node {self.node}"):
             found = await self._docker.containers.list(all=True, filters=cfg.node_filter(self.node))
         infos = await asyncio.gather(*(self.inspect(c.id) for c in found))
