@@ -124,24 +124,8 @@ ensure_kafkube_image() {
     rm -rf "$work"
 }
 
-fetch_jars() {  # the same jars as scripts/kafka.sh (scripts/kafka/pom.xml), into the same cache
-    [[ -f "$LIBS/.complete" ]] && return 0
-    command -v java >/dev/null || apt_install openjdk-17-jre-headless
-    command -v mvn >/dev/null || apt_install maven
-    say "fetching the Kafka $KAFKA_VERSION jars into $LIBS with Maven (once)"
-    mkdir -p "$(dirname "$LIBS")"
-    local tmp
-    tmp=$(mktemp -d "$(dirname "$LIBS")/fetch.XXXXXX")
-    cp "$HERE/kafka/pom.xml" "$tmp/pom.xml"
-    if ! (cd "$tmp" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
-            -DoutputDirectory="$tmp/libs" >"$tmp/mvn.log" 2>&1); then
-        tail -n 40 "$tmp/mvn.log" >&2 || true
-        rm -rf "$tmp"
-        die "mvn could not fetch the Kafka jars (Maven Central must be reachable)"
-    fi
-    touch "$tmp/libs/.complete"
-    if [[ ! -f "$LIBS/.complete" ]]; then rm -rf "$LIBS"; mv "$tmp/libs" "$LIBS"; fi
-    rm -rf "$tmp"
+fetch_jars() {  # the same jars as the tests use, from the same cache (scripts/kafka.sh)
+    KAFKUBE_CACHE="$CACHE" bash "$ROOT/scripts/kafka.sh" fetch >/dev/null
 }
 
 ensure_kafka_image() {

@@ -5,6 +5,7 @@
 #   scripts/kafka.sh stop     stop the broker started by `start` and remove its state
 #   scripts/kafka.sh status   print the address if the recorded broker is running (exit 1 if not)
 #   scripts/kafka.sh logs     print the tail of the broker log
+#   scripts/kafka.sh fetch    only fetch the broker jars (once); prints their directory
 #
 # If KAFKA_BOOTSTRAP_SERVERS is set, `start` only checks that it answers and prints it.
 # Otherwise the broker jars are fetched once from Maven Central (scripts/kafka/pom.xml) into
@@ -331,8 +332,9 @@ case "${1:-}" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     logs) log_tail ;;
+    fetch) fetch_jars && echo "$LIBS" ;;
     *)
-        echo "usage: $0 start|stop|status|logs" >&2
+        echo "usage: $0 start|stop|status|logs|fetch" >&2
         exit 2
         ;;
 esac
