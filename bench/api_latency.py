@@ -1,7 +1,9 @@
 """Benchmark 3: API write latency, from a manifest published on kafkube.manifests to
 its answer on kafkube.events, at steady offered loads (default 100 and 1,000 writes/s).
 
-    .venv/bin/python -m bench.api_latency [--rates 100,1000] [--seconds 20]
+    .venv/bin/python -m bench.api_latency [--rates 100,1000] [--seconds 20] [--replicas 1]
+
+With --replicas 2 the API runs as two processes sharing the partitions (DESIGN §3.4).
 """
 
 from __future__ import annotations
@@ -75,24 +77,28 @@ async def run_rate(settings: Settings, rate: int, seconds: float, offset: int) -
             "max_ms": max(latencies, default=float("nan"))}
 
 
-async def main(rates: list[int], seconds: float) -> None:
+async def main(rates: list[int], seconds: float, replicas: int) -> None:
     settings = await fresh_settings()
-    api = Service(settings, "api")
+    apis = [Service(settings, "api", "--log-level", "WARNING") for _ in range(replicas)]
     try:
         await run_rate(settings, 50, 3, 10_000_000)  # warm-up: partitions owned, caches hot
         rows = []
         for n, rate in enumerate(rates):
             rows.append(await run_rate(settings, rate, seconds, n * 1_000_000))
-            rows[-1]["api_rss_mib"] = round(api.rss_mib(), 1)
-        report("api_latency", rows, {"seconds": seconds, "partitions": settings.partitions,
-                                     "kind": "ConfigMap create, one answer event each"})
+            rows[-1]["replicas"] = replicas
+            rows[-1]["api_rss_mib"] = round(sum(api.rss_mib() for api in apis), 1)
+        name = "api_latency" if replicas == 1 else f"api_latency_{replicas}_replicas"
+        report(name, rows, {"seconds": seconds, "partitions": settings.partitions, "replicas": replicas,
+                            "kind": "ConfigMap create, one answer event each"})
     finally:
-        api.stop()
+        for api in apis:
+            api.stop()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rates", default="100,1000")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--replicas", type=int, default=1)
     args = parser.parse_args()
-    asyncio.run(main([int(r) for r in args.rates.split(",")], args.seconds))
+    asyncio.run(main([int(r) for r in args.rates.split(",")], args.seconds, args.replicas))
