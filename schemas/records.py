@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 OP_HEADER = "kafkube.op"
 REQUEST_ID_HEADER = "kafkube.request-id"
 PRINCIPAL_HEADER = "kafkube.principal"
-PROPAGATION_HEADER = "kafkube.propagation-policy"  # with op=delete: Background | Foreground | Orphan
+PROPAGATION_HEADER = "kafkube.propagation-policy"
+# On desired records: who asked for this version, through what, and which request.
+WRITER_HEADER = "kafkube.writer"  # with op=delete: Background | Foreground | Orphan
 
 # Annotations the API puts on its answer events, so a writer finds its answer.
 REQUEST_ID_ANNOTATION = "kafkube.io/request-id"

@@ -17,7 +17,7 @@ from uuid import uuid4
 import orjson
 from pydantic import ValidationError
 
-from schemas.records import Op, WriteRequest
+from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, WRITER_HEADER, Op, WriteRequest
 from schemas.registry import lookup_kind
 from services.api.allocation import Ranges, Share
 from services.api.decide import Context, Outcome, decide
@@ -134,7 +134,7 @@ class RequestPartition:
         if outcome.write:
             value = encode(outcome.stored)
             self._pending[(topic, request.key)] = None if value is None else (outcome.stored, value)  # type: ignore[assignment]
-            out.append(Out(topic, request.key, value))
+            out.append(Out(topic, request.key, value, headers=_provenance(request, outcome)))
         if not outcome.silent and request.reply:
             out.append(self._answer(request, outcome, now))
         elif outcome.reason == "Rejected":  # a component's write: it sees the outcome in state
@@ -162,3 +162,10 @@ class RequestPartition:
                            component="api", instance=self._settings.instance, now=now,
                            type_="Warning", extra_annotations={STATUS_REASON_ANNOTATION: "BadRequest"})
         return Out(self._topics.events, event_key(involved), orjson.dumps(event))
+
+
+def _provenance(request: WriteRequest, outcome: Outcome) -> tuple[tuple[str, bytes], ...]:
+    """Headers of a desired record: who asked for this version, how, and why."""
+    return ((PRINCIPAL_HEADER, request.principal.encode()), (WRITER_HEADER, request.writer.encode()),
+            (OP_HEADER, request.op.value.encode()), (REQUEST_ID_HEADER, request.id.encode()),
+            ("kafkube.reason", outcome.reason.encode()))

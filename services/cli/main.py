@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 import sys
 from collections.abc import Coroutine
 from typing import Any
@@ -15,8 +16,9 @@ from schemas.registry import KindInfo, NoKindMatch, resolve_resource
 from services.cli import describe as describing
 from services.cli.client import Answer, Client, read_events
 from services.cli.files import Document, ManifestFileError, read_documents
+from services.cli.history import history_rows, parse_instant, state_at, versions
 from services.cli.logs import LogsError, pick_container, pod_lines
-from services.cli.printers import merged, objects, render_table, to_json, to_yaml
+from services.cli.printers import merged, objects, render_table, table, to_json, to_yaml
 from services.cli.serve import serve
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable
@@ -136,11 +138,20 @@ def _report(doc: Document, answer: Answer | None, op: str) -> int:
 @click.option("-A", "--all-namespaces", is_flag=True)
 @click.option("-o", "--output", type=click.Choice(["wide", "yaml", "json", "name"]), default=None)
 @click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
+@click.option("--at", "at", default=None, help="Show the objects as they stood then: ISO 8601 time or an age (10m).")
 def get(resource: str, names: tuple[str, ...], namespace: str, all_namespaces: bool,
-        output: str | None, watch: bool) -> None:
+        output: str | None, watch: bool, at: str | None) -> None:
     """List objects (kubectl's tables, or -o yaml|json|wide|name)."""
     infos = [resolve_resource(r) for r in resource.split(",") if r]
-    _run(_get(infos, names, namespace, all_namespaces, output, watch))
+    when = _instant(at)
+    _run(_get(infos, names, namespace, all_namespaces, output, watch and when is None, when))
+
+
+def _instant(text: str | None) -> datetime | None:
+    try:
+        return None if text is None else parse_instant(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
 
 
 def _select(info: KindInfo, objs: dict[str, Any], names: tuple[str, ...], namespace: str,
@@ -152,12 +163,16 @@ def _select(info: KindInfo, objs: dict[str, Any], names: tuple[str, ...], namesp
 
 
 async def _get(infos: list[KindInfo], names: tuple[str, ...], namespace: str, all_ns: bool,
-               output: str | None, watch: bool) -> int:
+               output: str | None, watch: bool, when: datetime | None = None) -> int:
     client = _client()
     await client.connect()
     code, shown = 0, []
     for info in infos:
-        desired, observed = await client.snapshot(info.plural)
+        if when is None:
+            desired, observed = await client.snapshot(info.plural)
+        else:
+            desired = await state_at(client, client.topics.desired(info.plural), when)
+            observed = await state_at(client, client.topics.observed(info.plural), when)
         objs = _select(info, objects(desired, observed), names, namespace, all_ns)
         for missing in sorted(set(names) - {o["metadata"]["name"] for o in objs}):
             click.echo(f'Error from server (NotFound): {_resource_name(info)} "{missing}" not found', err=True)
@@ -277,4 +292,34 @@ async def _logs(name: str, container: str | None, namespace: str, follow: bool, 
     async for line in pod_lines(client, f"{namespace}/{name}", chosen, follow=follow,
                                 tail=None if tail < 0 else tail):
         click.echo(line)
+    return 0
+
+
+@cli.command()
+@click.argument("resource")
+@click.argument("name")
+@click.option("-n", "--namespace", default="default")
+@click.option("--revision", default=None, help="Print this resourceVersion of the object in full.")
+def history(resource: str, name: str, namespace: str, revision: str | None) -> None:
+    """Every version of an object still in the log: when, who, and what changed."""
+    _run(_history(resolve_resource(resource), name, namespace, revision))
+
+
+async def _history(info: KindInfo, name: str, namespace: str, revision: str | None) -> int:
+    client = _client()
+    await client.connect()
+    key = f"{namespace}/{name}" if info.namespaced else name
+    found = await versions(client, client.topics.desired(info.plural), key)
+    if not found:
+        click.echo(f'Error from server (NotFound): no history of {_resource_name(info)} "{name}"', err=True)
+        return 1
+    if revision is not None:
+        chosen = [v.obj for v in found if v.obj and v.obj["metadata"].get("resourceVersion") == revision]
+        if not chosen:
+            click.echo(f"error: no revision {revision} of {_ref(info, name)}", err=True)
+            return 1
+        click.echo(to_yaml(chosen))
+        return 0
+    headers = ["REVISION", "TIME", "CHANGE", "BY", "GENERATION", "WHAT CHANGED"]
+    click.echo(table(headers, history_rows(found)))
     return 0

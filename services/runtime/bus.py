@@ -84,6 +84,13 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> None:
         await admin.close()
 
 
+def _configs(spec: TopicSpec, settings: Settings) -> dict[str, str]:
+    configs = {"cleanup.policy": _policy(spec), "max.message.bytes": MAX_RECORD_BYTES}
+    if spec.keeps_history:  # `kafkube history` and `get --at` read the versions kept
+        configs["min.compaction.lag.ms"] = str(int(settings.history_s * 1000))
+    return configs
+
+
 def _policy(spec: TopicSpec) -> str:
     return "compact" if spec.compacted else "delete"
 
@@ -94,7 +101,7 @@ async def _create(admin: AIOKafkaAdminClient, settings: Settings, specs: list[To
             s.name,
             settings.partitions,
             settings.replication_factor,
-            topic_configs={"cleanup.policy": _policy(s), "max.message.bytes": MAX_RECORD_BYTES},
+            topic_configs=_configs(s, settings),
         )
         for s in specs
     ]

@@ -19,6 +19,7 @@ class Settings(BaseModel):
     replication_factor: int = Field(default=1, ge=1)
     connect_timeout_s: float = Field(default=30.0, gt=0)
     instance: str = Field(default_factory=socket.gethostname)
+    history_s: float = Field(default=86_400, ge=0)  # desired versions compaction spares
     service_cidr: str = "10.96.0.0/16"
     node_port_range: tuple[int, int] = (30000, 32767)
 
@@ -31,6 +32,7 @@ class Settings(BaseModel):
             "partitions": int(env.get("KAFKUBE_PARTITIONS", "6")),
             "replication_factor": int(env.get("KAFKUBE_REPLICATION_FACTOR", "1")),
             "connect_timeout_s": float(env.get("KAFKUBE_CONNECT_TIMEOUT", "30")),
+            "history_s": float(env.get("KAFKUBE_HISTORY_SECONDS", "86400")),
             "service_cidr": env.get("KAFKUBE_SERVICE_CIDR", "10.96.0.0/16"),
             "node_port_range": tuple(int(p) for p in env.get("KAFKUBE_NODE_PORT_RANGE", "30000-32767").split("-", 1)),
         }

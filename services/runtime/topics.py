@@ -11,6 +11,7 @@ from schemas.registry import ALL_KINDS
 class TopicSpec:
     name: str
     compacted: bool
+    keeps_history: bool = False  # compaction spares versions younger than the history window
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,6 @@ class Topics:
         """All topics Kafkube uses: four logs, and a desired and an observed
         compacted topic per kind."""
         logs = [self.manifests, self.requests, self.events, self.logs]
-        state = [self.desired(i.plural) for i in ALL_KINDS]
-        state += [self.observed(i.plural) for i in ALL_KINDS]
-        return [TopicSpec(n, False) for n in logs] + [TopicSpec(n, True) for n in state]
+        desired = [TopicSpec(self.desired(i.plural), True, keeps_history=True) for i in ALL_KINDS]
+        observed = [TopicSpec(self.observed(i.plural), True) for i in ALL_KINDS]
+        return [TopicSpec(n, False) for n in logs] + desired + observed

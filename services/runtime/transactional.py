@@ -35,6 +35,7 @@ class Out:
     topic: str
     key: str | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class PartitionProcessor(Protocol):
@@ -131,7 +132,8 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             outputs = await owned.processor.process(records)
             async with owned.producer.transaction():
                 sends = [await owned.producer.send(o.topic, key=o.key.encode() if o.key else None,
-                                                   value=o.value) for o in outputs]
+                                                   value=o.value, headers=list(o.headers) or None)
+                         for o in outputs]
                 await asyncio.gather(*sends)
                 await owned.producer.send_offsets_to_transaction(
                     {tp: records[-1].offset + 1}, self._group_id)

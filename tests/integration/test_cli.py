@@ -84,3 +84,28 @@ def test_services_stop_cleanly_on_sigterm(settings: Settings, api: ServiceProces
     assert api.kill(signal.SIGTERM) == 0
     assert time.monotonic() - started < 15
     assert '"supervisor.stopping"' in api.logs()
+
+
+def test_history_and_get_at_an_earlier_instant(settings: Settings, api: ServiceProcess, tmp_path: Path) -> None:
+    path = tmp_path / "cm.yaml"
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: traveller}\ndata: {stage: '%s'}\n"
+    path.write_text(manifest % "one")
+    assert cli(settings, "apply", "-f", str(path)).returncode == 0
+    time.sleep(1.5)
+    between = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    time.sleep(1.5)
+    path.write_text(manifest % "two")
+    assert cli(settings, "apply", "-f", str(path)).stdout.strip() == "configmap/traveller configured"
+    assert cli(settings, "delete", "configmap", "traveller").returncode == 0
+
+    rows = [line.split(None, 5) for line in cli(settings, "history", "cm", "traveller").stdout.splitlines()]
+    assert rows[0][:3] == ["REVISION", "TIME", "CHANGE"]
+    assert [r[2] for r in rows[1:]] == ["Created", "Updated", "Deleted"], rows
+    assert rows[2][3] == "kafkube-cli" and "data.stage: one -> two" in rows[2][5], rows
+
+    then = yaml.safe_load(cli(settings, "get", "cm", "traveller", "--at", between, "-o", "yaml").stdout)
+    assert then["data"] == {"stage": "one"}
+    now = cli(settings, "get", "cm", "traveller")
+    assert now.returncode == 1 and "not found" in now.stderr
+    first = yaml.safe_load(cli(settings, "history", "cm", "traveller", "--revision", rows[1][0]).stdout)
+    assert first["data"] == {"stage": "one"} and first["metadata"]["generation"] == 1
