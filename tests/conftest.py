@@ -14,19 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.availability import unavailable
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KAFKA_SH = REPO_ROOT / "scripts" / "kafka.sh"
-
-
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
-def _unavailable(what: str) -> None:
-    """Fail under CI, skip elsewhere."""
-    if _under_ci():
-        pytest.fail(f"{what} (CI=true: tests that need it fail instead of skipping)", pytrace=False)
-    pytest.skip(what)
 
 
 def _answers(bootstrap: str, timeout: float = 5.0) -> bool:
@@ -61,7 +52,7 @@ def kafka_bootstrap() -> str:
                 timeout=600,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            _unavailable(f"no Kafka broker: scripts/kafka.sh start did not finish: {exc}")
+            unavailable(f"no Kafka broker: scripts/kafka.sh start did not finish: {exc}")
         found = [
             line.split("=", 1)[1].strip()
             for line in proc.stdout.splitlines()
@@ -69,10 +60,10 @@ def kafka_bootstrap() -> str:
         ]
         if proc.returncode != 0 or not found or not found[-1]:
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
-            _unavailable(f"no Kafka broker: scripts/kafka.sh start exited {proc.returncode}:\n{tail}")
+            unavailable(f"no Kafka broker: scripts/kafka.sh start exited {proc.returncode}:\n{tail}")
         bootstrap = found[-1]
     if not _answers(bootstrap):
-        _unavailable(f"no Kafka broker: {bootstrap} does not answer (TCP connect failed)")
+        unavailable(f"no Kafka broker: {bootstrap} does not answer (TCP connect failed)")
     return bootstrap
 
 
@@ -88,12 +79,12 @@ def docker_ready() -> None:
             timeout=30,
         )
     except FileNotFoundError:
-        _unavailable("no Docker Engine: the docker command is not installed (run scripts/docker.sh ensure)")
+        unavailable("no Docker Engine: the docker command is not installed (run scripts/docker.sh ensure)")
     except subprocess.TimeoutExpired:
-        _unavailable("no Docker Engine: docker info timed out (run scripts/docker.sh ensure)")
+        unavailable("no Docker Engine: docker info timed out (run scripts/docker.sh ensure)")
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-        _unavailable(f"no Docker Engine: docker info failed (run scripts/docker.sh ensure):\n{tail}")
+        unavailable(f"no Docker Engine: docker info failed (run scripts/docker.sh ensure):\n{tail}")
 
 
 @pytest.fixture

@@ -14,35 +14,17 @@ Without a Docker Engine it is skipped, except under CI=true, where it fails.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.availability import under_ci, unavailable
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMOKE = REPO_ROOT / "scripts" / "compose-smoke.sh"
 
 pytestmark = [pytest.mark.docker]
-
-
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
-def _unavailable(what: str) -> None:
-    if _under_ci():
-        pytest.fail(f"{what} (CI=true: the compose check fails instead of skipping)", pytrace=False)
-    pytest.skip(what)
-
-
-def _docker_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 def _base_image_present() -> bool:
@@ -51,13 +33,11 @@ def _base_image_present() -> bool:
 
 
 @pytest.mark.timeout(1800)
-def test_docker_compose_up_runs_a_deployment_end_to_end() -> None:
-    if os.environ.get("KAFKUBE_SKIP_COMPOSE") and not _under_ci():
+def test_docker_compose_up_runs_a_deployment_end_to_end(docker_ready: None) -> None:
+    if os.environ.get("KAFKUBE_SKIP_COMPOSE") and not under_ci():
         pytest.skip("KAFKUBE_SKIP_COMPOSE is set")
-    if not _docker_answers():
-        _unavailable("no Docker Engine answers `docker info`")
     if os.geteuid() != 0 and not _base_image_present():
-        _unavailable("building the base image needs root (debootstrap): run scripts/compose-images.sh as root once")
+        unavailable("building the base image needs root (debootstrap): run scripts/compose-images.sh as root once")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKUBE_", "COMPOSE_"))
            or k.startswith("KAFKUBE_SMOKE_") or k in ("KAFKUBE_CACHE", "KAFKUBE_DEBIAN_MIRROR")}
     proc = subprocess.run(["bash", str(SMOKE)], cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
