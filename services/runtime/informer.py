@@ -159,7 +159,7 @@ class Informer(Generic[V]):
     def _apply(self, topic: str, record: Any) -> None:
         if record.key is None:
             return
-        key = record.key.decode()
+        key = record.key.decode("utf-8", "replace")
         store = self._stores[topic]
         old = store.get(key)
         if record.value is None:
@@ -175,7 +175,10 @@ class Informer(Generic[V]):
             store[key] = new
         change = Change(topic, key, old, new, record.offset, record.timestamp)
         for handler in self._handlers:
-            handler(change)
+            try:
+                handler(change)
+            except Exception:  # a handler's bug must not stop the view every service reads
+                log.exception("informer.handler_failed", topic=topic, key=key, offset=record.offset)
 
     async def _release_waiters(self) -> None:
         if not self._waiters:

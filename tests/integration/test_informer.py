@@ -61,3 +61,23 @@ async def test_a_bad_record_is_skipped_not_fatal(settings: Settings) -> None:
     async with Informer(settings, [topic]) as view:
         await asyncio.wait_for(view.wait_synced(), 20)
         assert view.items(topic) == {"y": {"ok": True}}
+
+
+async def test_a_failing_handler_and_an_undecodable_key_do_not_stop_the_view(settings: Settings) -> None:
+    topic = Topics(settings.topic_prefix).desired("configmaps")
+    seen: list[str] = []
+
+    def fragile(change: Change[object]) -> None:
+        seen.append(change.key)
+        if change.key == "boom":
+            raise RuntimeError("handler bug")
+
+    async with Informer(settings, [topic]) as view:
+        view.add_handler(fragile)
+        await view.wait_synced()
+        async with make_producer(settings) as producer:
+            for key in (b"boom", b"\xff\xfe", b"after"):
+                await producer.send_and_wait(topic, key=key, value=orjson.dumps({"k": key.hex()}))
+        await asyncio.wait_for(view.barrier(), 20)
+        assert view.items(topic)["after"] == {"k": b"after".hex()}
+        assert seen[0] == "boom" and seen[-1] == "after" and len(seen) == 3
