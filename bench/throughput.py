@@ -67,7 +67,7 @@ async def main(pods: int, nodes: int, deployments: int, timeout: float) -> None:
          "pods_per_s": round(pods / (max(times.bound.values()) - start))},
         {"measure": "all pods Running (observed)", "seconds": round(elapsed, 1), "pods_per_s": round(pods / elapsed)},
     ]
-    report("throughput", rows, {"pods": pods, "nodes": nodes, "deployments": deployments,
+    report("throughput" if pods == 10_000 else f"throughput_{pods}", rows, {"pods": pods, "nodes": nodes, "deployments": deployments,
                                 "partitions": settings.partitions, "fleet_ready_s": round(ready_s, 1)})
     usage.append({"process": "total incl. broker", "rss_mib": _total(usage, "rss_mib"), "cpu_s": _total(usage, "cpu_s")})
     idle.append({"process": "total incl. broker", "rss_mib": _total(idle, "rss_mib")})
