@@ -58,11 +58,21 @@ kafka-status:
 	@bash scripts/kafka.sh status
 
 # Bring a development cluster up in the foreground: Kafka, then the whole control plane and
-# two kubelets (nodes n1, n2) on the local Docker Engine in one process. Ctrl-C stops it.
+# two kubelets (nodes n1, n2) on the local Docker Engine in one process, and the proxy
+# (Services, cluster DNS) beside it when run as root. Ctrl-C stops it.
 # KAFKUBE_RUNTIME=hollow runs the kubelets on fake containers instead.
 up:
 	@bash scripts/venv.sh
 	if [[ "$${KAFKUBE_RUNTIME:-docker}" == docker ]]; then bash scripts/docker.sh ensure; bash scripts/images.sh; fi
 	addr=$$(bash scripts/kafka.sh start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p' | tail -n 1)
 	echo "KAFKA_BOOTSTRAP_SERVERS=$$addr"
-	KAFKA_BOOTSTRAP_SERVERS="$$addr" exec $(VENV_BIN)/kafkube serve all --node n1 --node n2 --runtime "$${KAFKUBE_RUNTIME:-docker}"
+	export KAFKA_BOOTSTRAP_SERVERS="$$addr"
+	# The proxy (Services, cluster DNS) needs root for its interface: run it beside, if we can.
+	if [[ $$(id -u) -eq 0 ]]; then
+		$(VENV_BIN)/kafkube serve proxy --node n1 & proxy=$$!
+		trap 'kill $$proxy 2>/dev/null' EXIT
+	else
+		echo "make up: not root, so no proxy: Services and cluster DNS are off" >&2
+		export KAFKUBE_CLUSTER_DNS=off
+	fi
+	$(VENV_BIN)/kafkube serve all --node n1 --node n2 --runtime "$${KAFKUBE_RUNTIME:-docker}"
