@@ -106,11 +106,3 @@ def resolve_resource(name: str) -> KindInfo:
     if info is None:
         raise NoKindMatch(f'the server doesn\'t have a resource type "{name}"')
     return info
-
-
-def kind_by_plural(plural: str) -> KindInfo:
-    """The kind behind a topic suffix (``pods`` in ``kafkube.desired.pods``)."""
-    for info in ALL_KINDS:
-        if info.plural == plural:
-            return info
-    raise NoKindMatch(f'the server doesn\'t have a resource type "{plural}"')

@@ -24,10 +24,6 @@ class BackoffPolicy:
     reset_after_s: float = 600.0
 
 
-def _frozen(d: dict[str, object]) -> Mapping[str, object]:
-    return MappingProxyType(d)
-
-
 @dataclass(frozen=True, slots=True)
 class BackoffState:
     """Per container name: the delay its next restart waits, and when a start failed."""

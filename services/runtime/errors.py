@@ -17,9 +17,3 @@ class KafkaUnavailable(KafkubeError):
 
 class TopicMisconfigured(KafkubeError):
     """A topic exists with a cleanup policy or partition count Kafkube cannot use."""
-
-
-class PartitionLost(KafkubeError):
-    """This process no longer owns a partition (fenced or revoked): drop its work."""
-
-    retriable = True

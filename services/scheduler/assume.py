@@ -57,9 +57,6 @@ class AssumeCache:
             del self._assumed[key]
         return gone
 
-    def on_nodes(self, nodes: set[str]) -> list[str]:
-        return [k for k, a in self._assumed.items() if a.node in nodes]
-
     def nodes(self) -> set[str]:
         return {a.node for a in self._assumed.values()}
 

@@ -50,10 +50,6 @@ class NodeOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
     def reports_for(self, pod_key: str) -> bool:
         return partition_for(pod_key, self._partitions) in self._assigned
 
-    @property
-    def usable(self) -> frozenset[int]:
-        return frozenset(self._usable)
-
     # -- the group member ------------------------------------------------------------
     async def run(self) -> None:
         consumer = make_consumer(self._settings, group="scheduler",

@@ -93,9 +93,6 @@ class ClusterSnapshot:
     def usage(self, node: str) -> NodeUsage:
         return self._usage.get(node, EMPTY)
 
-    def pods_on(self, node: str) -> list[str]:
-        return sorted(k for k, (n, _) in self._placed.items() if n == node)
-
     def _usage_of(self, node: str) -> NodeUsage:
         usage = self._usage.get(node)
         if usage is None:

@@ -51,10 +51,6 @@ class Work:
                                                first.old_replicas if first else rs.replicas)
         return dataclasses.replace(rs, replicas=replicas, annotations={**rs.annotations, **annotations})
 
-    @property
-    def changed_size(self) -> bool:
-        return any(s.replicas != s.old_replicas for s in self.scales.values())
-
 
 def _by_age(rss: Sequence[RSView]) -> list[RSView]:
     return sorted(rss, key=lambda rs: (rs.created, rs.name))
