@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from schemas.pod import Pod
+from services.runtime.tasks import cancel_and_wait
 from services.kubelet.emit import Emitter
 from services.kubelet.service import Kubelet, KubeletConfig
 from services.runtime.bus import make_producer
@@ -173,9 +174,7 @@ class HollowFleet:
                 task.result()
             raise RuntimeError("a hollow kubelet ended")
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             await self.pods.stop()
             await self.objects.stop()
             await producer.stop()

@@ -9,7 +9,6 @@ the sync calls `follow` after starting a container and on each sync."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Collection
 from datetime import datetime, timezone
@@ -19,6 +18,7 @@ import orjson
 from aiokafka import TopicPartition
 
 from schemas.records import LogLine
+from services.runtime.tasks import cancel_and_wait
 from services.kubelet.emit import Emitter
 from services.kubelet.runtime.base import ContainerInfo, ContainerRuntime, RuntimeFailure
 from services.runtime.bus import make_consumer, partition_for, partitions_of
@@ -57,11 +57,7 @@ class LogStreamer:
         self._finished &= set(keep)
 
     async def close(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks.values())
 
     async def _stream(self, info: ContainerInfo) -> None:
         try:

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from schemas.pod import Container, Pod, Probe
+from services.runtime.tasks import cancel_and_wait
 from services.kubelet.emit import Emitter
 from services.kubelet.probe_state import Health, ProbeCounter, ProbeKind, initial_health
 from services.kubelet.runtime.base import ContainerInfo, ContainerRuntime
@@ -76,11 +77,7 @@ class ProbeManager:
             del self._owner[cid]
 
     async def close(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks.values())
         self._tasks.clear()
 
     # -- one probe loop ------------------------------------------------------------------

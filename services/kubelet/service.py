@@ -40,6 +40,7 @@ from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
 from services.runtime.supervisor import Component
+from services.runtime.tasks import cancel_and_wait
 from services.runtime.topics import Topics
 
 log = get_logger(__name__)
@@ -251,11 +252,7 @@ class Kubelet:
                 task.result()
             raise RuntimeError("a kubelet task ended")
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(tasks)
             await probes.close()
             await logs.close()
             with contextlib.suppress(Exception):

@@ -4,11 +4,11 @@ fails, and drains on SIGTERM/SIGINT. Used by `kafkube serve`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from services.runtime.tasks import cancel_and_wait
 from services.runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,7 +30,7 @@ async def supervise(components: dict[str, Component]) -> int:
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-        await _cancel_all([*tasks, stopper])
+        await cancel_and_wait([*tasks, stopper])
 
 
 def _exit_code(done: set[asyncio.Task[Any]], tasks: dict[asyncio.Task[Any], str]) -> int:
@@ -48,10 +48,3 @@ def _exit_code(done: set[asyncio.Task[Any]], tasks: dict[asyncio.Task[Any], str]
         code = 1
     return code
 
-
-async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
