@@ -11,6 +11,7 @@ import base64
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from schemas.pod import PullPolicy
 from schemas.meta import Resource
 
 R = TypeVar("R", bound=Resource)
@@ -22,7 +23,7 @@ PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 
 DEFAULT_MODE = 0o644
 
 
-def image_pull_policy(image: str) -> str:
+def image_pull_policy(image: str) -> PullPolicy:
     """``Always`` for ``:latest`` or untagged images, else ``IfNotPresent``."""
     if "@" in image:
         return "IfNotPresent"

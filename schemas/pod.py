@@ -23,6 +23,8 @@ from schemas.quantity import Quantity
 Protocol = Literal["TCP", "UDP", "SCTP"]
 
 
+PullPolicy = Literal["Always", "IfNotPresent", "Never"]
+
 class ConfigMapKeySelector(KubeModel):
     name: str | None = None
     key: str
@@ -145,7 +147,7 @@ class Container(KubeModel):
     liveness_probe: Probe | None = None
     readiness_probe: Probe | None = None
     startup_probe: Probe | None = None
-    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    image_pull_policy: PullPolicy | None = None
     termination_message_path: str | None = None
     termination_message_policy: Literal["File", "FallbackToLogsOnError"] | None = None
     stdin: bool | None = None

@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
 from schemas.pod import Container, Pod
+from schemas.defaults import image_pull_policy
 from services.kubelet import plan as P
 from services.kubelet.backoff import BackoffPolicy, BackoffState
 from services.kubelet.cache import ContainerCache
@@ -37,7 +38,6 @@ from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMA
 
 log = get_logger(__name__)
 ORPHAN_GRACE_S = 2
-PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 
 
 @dataclass
@@ -274,7 +274,7 @@ class PodSyncer:
 
     async def _image(self, pod: Pod, spec: Container, memory: PodMemory) -> bool:
         image, name = spec.image or "", spec.name or ""
-        policy = spec.image_pull_policy or default_pull_policy(image)
+        policy = spec.image_pull_policy or image_pull_policy(image)
         began = time.monotonic()
         status = await self.runtime.ensure_image(image, policy)
         if status.pulled:
@@ -319,15 +319,6 @@ def _groups(actions: list[P.Action]) -> list[list[P.Action]]:
 def _spec(pod: Pod, name: str, *, init: bool) -> Container | None:
     specs = P.init_containers(pod) if init else P.app_containers(pod)
     return next((c for c in specs if c.name == name), None)
-
-
-def default_pull_policy(image: str) -> PullPolicy:
-    """Always for `:latest` or untagged images, else IfNotPresent (Kubernetes' default)."""
-    if "@" in image:
-        return "IfNotPresent"
-    last = image.rsplit("/", 1)[-1]
-    tag = last.rsplit(":", 1)[1] if ":" in last else ""
-    return "Always" if tag in ("", "latest") else "IfNotPresent"
 
 
 def _describe(action: P.Action) -> str:
