@@ -31,7 +31,7 @@ from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
 from services.scheduler.algorithm import Bound, Unschedulable, schedule
 from services.scheduler.assume import AssumeCache
-from services.scheduler.fence import wait_requests_applied
+from services.runtime.fence import wait_requests_applied
 from services.scheduler.model import node_info, pod_request, wants_scheduling
 from services.scheduler.ownership import NodeOwnership
 from services.scheduler.snapshot import ClusterSnapshot

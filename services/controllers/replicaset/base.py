@@ -21,6 +21,7 @@ from services.controllers.replicaset.cache import WorkloadCache
 from services.controllers.replicaset.expectations import Expectations
 from services.runtime.bus import encode, partition_for
 from services.runtime.config import Settings
+from services.runtime.fence import wait_requests_applied
 from services.runtime.events import event_key, involved_object, make_event
 from services.runtime.informer import Change
 from services.runtime.logging import get_logger
@@ -74,7 +75,9 @@ class BaseController:
         task.add_done_callback(self._tasks.discard)
 
     async def _take_over(self) -> None:
-        await self.cache.informer.barrier()  # see the previous owner's writes first
+        # The previous owner's writes first: applied by the API, then in our view.
+        await wait_requests_applied(self.settings, self.topics.requests)
+        await self.cache.informer.barrier()
         self._usable = self.ownership.owned
         self.log.info("controller.owns", partitions=sorted(self._usable))
         self.resync()

@@ -1,7 +1,7 @@
 from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from services.scheduler.fence import lag
+from services.runtime.fence import lag
 
 
 def test_fence_lag_counts_uncommitted_partitions_fully() -> None:

@@ -1,12 +1,14 @@
-"""The takeover fence: before a replica binds onto nodes it just got, every bind
+"""The takeover fence: before a replica acts on keys it just took over, every request
 already on `kafkube.requests` (a crashed former owner's included) must have been
-applied by the API, so that the pods view the replica then catches up to shows it.
+applied by the API, so that the view the replica then catches up to shows them.
+Without it, a new owner could decide on a state that the old owner's in-flight writes
+are about to change (a pod created twice under two names, a bind onto a full node).
 
 "Applied" is read from the API request writer's committed offsets (it commits them
 in the transaction that writes the desired record). A partition ending in a
 transaction marker leaves the committed offset one short of the end offset for
-good, so one short is accepted after a grace period. Used by `ownership.py` via
-the service.
+good, so one short is accepted after a grace period. Used by the scheduler and the
+controllers when their partition ownership changes.
 """
 
 from __future__ import annotations
