@@ -42,7 +42,10 @@ def docker_run_ms() -> float:
     return elapsed
 
 
-async def kafkube_ms(runs: int) -> list[float]:
+Stages = dict[str, list[float]]
+
+
+async def kafkube_ms(runs: int) -> Stages:
     settings = await fresh_settings(partitions=3)
     node = f"bench-{secrets.token_hex(3)}"
     services = [Service(settings, "api"), Service(settings, "scheduler"),
@@ -59,7 +62,11 @@ async def kafkube_ms(runs: int) -> list[float]:
                 deadline = time.monotonic() + 60
                 while key not in times.running and time.monotonic() < deadline:
                     await asyncio.sleep(0.005)
-            return [(times.running[k] - sent[k]) * 1000 for k in sent if k in times.running and k != "default/real--1"]
+            keys = [k for k in sent if k in times.running and k != f"default/{NAME}--1"]
+            return {"published -> created": [(times.created[k] - sent[k]) * 1000 for k in keys],
+                    "created -> bound": [(times.bound[k] - times.created[k]) * 1000 for k in keys],
+                    "bound -> Running observed": [(times.running[k] - times.bound[k]) * 1000 for k in keys],
+                    "total": [(times.running[k] - sent[k]) * 1000 for k in keys]}
     finally:
         for service in services:
             service.stop()
@@ -72,9 +79,12 @@ async def kafkube_ms(runs: int) -> list[float]:
 async def main(runs: int) -> None:
     docker = [docker_run_ms() for _ in range(runs)]
     progress(f"docker run: median {statistics.median(docker):.0f} ms")
-    kafkube = await kafkube_ms(runs)
+    stages = await kafkube_ms(runs)
+    kafkube = stages.pop("total")
     rows = [{"path": "docker run -d (CLI -> engine -> started)", "runs": len(docker),
              "median_ms": statistics.median(docker), "min_ms": min(docker), "max_ms": max(docker)},
+            *({"path": f"  kafkube stage: {stage}", "runs": len(values), "median_ms": statistics.median(values),
+               "min_ms": min(values), "max_ms": max(values)} for stage, values in stages.items()),
             {"path": "kafkube: manifest -> Running observed", "runs": len(kafkube),
              "median_ms": statistics.median(kafkube), "min_ms": min(kafkube), "max_ms": max(kafkube)}]
     ratio = statistics.median(kafkube) / statistics.median(docker)

@@ -8,7 +8,7 @@ twice on a cache that lags its own writes."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -73,7 +73,8 @@ class DeploymentController(BaseController):
         namespace = obj["metadata"].get("namespace") or "default"
         met = self.expectations.met(key, lambda t: self._seen(namespace, t), now=monotonic())
         try:
-            plan = reconcile(obj, self.cache.in_namespace("replicasets", namespace), self.cache.pods_in(namespace),
+            replicasets = self.cache.in_namespace("replicasets", namespace)
+            plan = reconcile(obj, replicasets, self.cache.pods_of(namespace, _claimable(replicasets, obj)),
                              datetime.now(timezone.utc), expectations_met=met,
                              current_status=self.cache.observed_status("deployments", key, obj["metadata"].get("uid")))
         except (ValidationError, ValueError, AssertionError) as exc:
@@ -118,3 +119,16 @@ class DeploymentController(BaseController):
             await self.emit(obj, event.reason, event.message, event.type)
         if plan.status is not None:
             await self.write_status(obj, plan.status.status)
+
+
+def _claimable(replicasets: Sequence[Mapping[str, Any]], deployment: Mapping[str, Any]) -> list[str]:
+    """The uids of the ReplicaSets the Deployment controls or could adopt: only their
+    pods are read."""
+    uid = deployment["metadata"].get("uid")
+    uids = []
+    for rs in replicasets:
+        meta = rs.get("metadata") or {}
+        owner = controller_ref(meta)
+        if owner is None or owner.uid == uid:
+            uids.append(meta.get("uid") or "")
+    return uids

@@ -153,6 +153,7 @@ class RSView:
 
 
 def rs_view(obj: Mapping[str, Any], pods: Sequence[PodView], min_ready_seconds: int, now: datetime) -> RSView:
+    """`pods`: those the ReplicaSet controls (others are ignored)."""
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     uid = meta.get("uid") or ""

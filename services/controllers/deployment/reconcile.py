@@ -99,7 +99,12 @@ def reconcile(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, 
               expectations_met: bool = True) -> Plan:
     d = deployment_view(deployment)
     old_status = dict(current_status or {})
-    views = [rs_view(o, pods, d.min_ready_seconds, now) for o in replicasets]
+    by_owner: dict[str, list[PodView]] = {}
+    for pod in pods:
+        if pod.owner is not None:
+            by_owner.setdefault(pod.owner.uid, []).append(pod)
+    views = [rs_view(o, by_owner.get((o.get("metadata") or {}).get("uid") or "", ()), d.min_ready_seconds, now)
+             for o in replicasets]
     s = _Sync(d, now, old_status, Work(d), list(old_status.get("conditions") or []),
               int(old_status.get("collisionCount") or 0))
     owned = _claim(s, views)
@@ -109,7 +114,7 @@ def reconcile(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, 
         status = st.calculate(d, owned, new, s.conds, now, collision_count=s.collision)
     else:
         status = _sync(s, views, new, olds)
-    return _plan(s, status, owned, pods)
+    return _plan(s, status, owned, by_owner)
 
 
 def _claim(s: _Sync, views: Sequence[RSView]) -> list[RSView]:
@@ -235,7 +240,8 @@ def new_rs_body(d: DeploymentView, name: str, hash_: str, replicas: int, revisio
 
 
 # -- the plan ----------------------------------------------------------------------------------
-def _plan(s: _Sync, status: dict[str, Any], owned: Sequence[RSView], pods: Sequence[PodView]) -> Plan:
+def _plan(s: _Sync, status: dict[str, Any], owned: Sequence[RSView],
+          by_owner: Mapping[str, Sequence[PodView]]) -> Plan:
     d = s.d
     scales = tuple(s.work.scales.values())
     events = [Event("ScalingReplicaSet", rollout.describe_scale(x)) for x in scales if x.replicas != x.old_replicas]
@@ -251,14 +257,14 @@ def _plan(s: _Sync, status: dict[str, Any], owned: Sequence[RSView], pods: Seque
     annotate = AnnotateDeployment(s.annotate, d.resource_version) if s.annotate else None
     return Plan(create=tuple(s.create), patch=tuple(s.patch), scale=scales, delete=tuple(s.work.deletes),
                 annotate=annotate, status=WriteStatus(status) if status != s.old_status else None,
-                events=tuple(events), requeue_after=_requeue(s, status, owned, pods))
+                events=tuple(events), requeue_after=_requeue(s, status, owned, by_owner))
 
 
-def _requeue(s: _Sync, status: Mapping[str, Any], owned: Sequence[RSView], pods: Sequence[PodView]) -> float | None:
+def _requeue(s: _Sync, status: Mapping[str, Any], owned: Sequence[RSView],
+             by_owner: Mapping[str, Sequence[PodView]]) -> float | None:
     waits: list[float] = []
-    uids = {rs.uid for rs in owned}
-    for p in pods:
-        if p.owner is not None and p.owner.uid in uids and p.active:
+    for p in (p for rs in owned for p in by_owner.get(rs.uid, ())):
+        if p.active:
             t = p.available_in(s.d.min_ready_seconds, s.now)
             if t is not None:
                 waits.append(t)

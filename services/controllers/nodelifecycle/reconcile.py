@@ -134,6 +134,15 @@ def reconcile(facts: NodeFacts, now: datetime, config: Config = Config()) -> Pla
     return Plan(tuple(actions), _seconds_until(deadlines, now), ready, tuple(evictions))
 
 
+def pods_matter(facts: NodeFacts, now: datetime, config: Config = Config()) -> bool:
+    """Whether the node's pods can change its plan: only a NoExecute taint on the node
+    or an unreachable node evicts. The service reads the pods only then."""
+    stale = now - last_heartbeat(facts) > timedelta(seconds=config.grace_s)
+    if readiness(facts.observed, stale=stale) == "Unknown":
+        return True
+    return any(t.effect == "NoExecute" for t in (facts.node.spec.taints or () if facts.node.spec else ()))
+
+
 def last_heartbeat(facts: NodeFacts) -> datetime:
     """When the kubelet last posted: its record's observedAt; once the controller has
     taken the record over, the Ready condition's lastHeartbeatTime it kept; with no

@@ -11,6 +11,7 @@ Replicas split the nodes by partition (group "node-controller" on desired nodes)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,7 +24,7 @@ from services.controllers.gc.host import ControllerHost
 from services.controllers.shared import SharedInformer
 from services.controllers.gc.writes import Target, delete_request, patch_request
 from services.controllers.nodelifecycle.reconcile import (
-    WRITER, Config, Emit, Evict, MarkUnknown, NodeFacts, Plan, SetTaints, reconcile,
+    WRITER, Config, Emit, Evict, MarkUnknown, NodeFacts, Plan, SetTaints, pods_matter, reconcile,
 )
 from services.runtime.config import Settings
 from services.runtime.informer import Change
@@ -64,17 +65,32 @@ class NodeLifecycleController:
             self._pods_by_node.get(old, set()).discard(change.key)
         if new:
             self._pods_by_node.setdefault(new, set()).add(change.key)
-        return {n for n in (old, new) if n}
+        return {n for n in (old, new) if n and self._may_evict(n)}
+
+    def _may_evict(self, name: str) -> bool:
+        """A pod change matters to its node's sync only when the node is tainted
+        NoExecute or the controller has marked it unreachable (`pods_matter`); a node
+        that goes stale is synced at its deadline and reads its pods then."""
+        informer = self.host.informer
+        node = informer.get(self._nodes_t, name) or {}
+        taints = (node.get("spec") or {}).get("taints") or ()
+        if any(isinstance(t, dict) and t.get("effect") == "NoExecute" for t in taints):
+            return True
+        observed = informer.get(self._observed_t, name) or {}
+        return observed.get("writer") == WRITER
 
     def all_keys(self) -> Iterable[str]:
         return self.host.informer.items(self._nodes_t).keys()
 
     # -- one node --------------------------------------------------------------------------
     async def sync(self, name: str) -> None:
+        now = datetime.now(timezone.utc)
         facts = self._facts(name)
         if facts is None:
             return
-        plan = reconcile(facts, datetime.now(timezone.utc), self.config)
+        if pods_matter(facts, now, self.config):
+            facts = replace(facts, pods=tuple(self._pods(name)))
+        plan = reconcile(facts, now, self.config)
         await self._execute(plan, facts)
         if plan.requeue_after is not None:
             self.host.add_after(name, plan.requeue_after)
@@ -91,7 +107,7 @@ class NodeLifecycleController:
         except ValidationError as exc:
             log.warning("node.unreadable", node=name, error=str(exc)[:300])
             return None
-        return NodeFacts(node, observed, tuple(self._pods(name)))
+        return NodeFacts(node, observed)
 
     def _pods(self, name: str) -> Iterable[Pod]:
         for key in sorted(self._pods_by_node.get(name, ())):

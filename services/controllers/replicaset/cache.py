@@ -8,10 +8,10 @@ informer is then a view of the process's `SharedInformer`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from services.controllers.replicaset.podview import PodView, pod_view
+from services.controllers.replicaset.podview import PodView, controller_ref, pod_view
 from services.controllers.shared import InformerView, SharedInformer
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
@@ -31,6 +31,8 @@ class WorkloadCache:
         self._plural_of = {topic: plural for plural, topic in self.desired.items()}
         self._observed_plural = {topic: plural for plural, topic in self.observed.items()}
         self._by_ns: dict[str, dict[str, set[str]]] = {plural: defaultdict(set) for plural in KINDS}
+        # (namespace, controller uid or "" for orphans) -> pod keys
+        self._pods_by_owner: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._views: dict[str, PodView] = {}
         self._listeners: list[Callable[[str, Change[Any]], None]] = []
         self.informer.add_handler(self._on_change)
@@ -59,9 +61,19 @@ class WorkloadCache:
         store = self.informer.items(self.desired[plural])
         return [store[k] for k in sorted(self._by_ns[plural].get(namespace, ())) if k in store]
 
-    def pods_in(self, namespace: str) -> list[PodView]:
+    def pod_names(self, namespace: str) -> "PodNames":
+        """The names of the namespace's pods, for membership tests (no copy)."""
+        return PodNames(namespace, self._by_ns["pods"].get(namespace, set()))
+
+    def pods_of(self, namespace: str, owner_uids: Iterable[str], *, orphans: bool = False) -> list[PodView]:
+        """The namespace's pods controlled by one of `owner_uids` (and, with `orphans`,
+        those without a controller), by key: what a ReplicaSet or Deployment sync reads,
+        without walking every pod of the namespace."""
+        keys: set[str] = set()
+        for uid in (*owner_uids, *(("",) if orphans else ())):
+            keys.update(self._pods_by_owner.get((namespace, uid), ()))
         out = []
-        for key in sorted(self._by_ns["pods"].get(namespace, ())):
+        for key in sorted(keys):
             view = self._views.get(key)
             if view is None:
                 pod = self.get("pods", key)
@@ -70,6 +82,17 @@ class WorkloadCache:
                 view = self._views[key] = pod_view(pod, self.informer.get(self.observed["pods"], key))
             out.append(view)
         return out
+
+    def _index_owner(self, change: Change[Any]) -> None:
+        namespace = change.key.split("/", 1)[0]
+        old, new = _controller_uid(change.old), _controller_uid(change.new)
+        if old is not None and old != new:
+            keys = self._pods_by_owner[(namespace, old)]
+            keys.discard(change.key)
+            if not keys:
+                del self._pods_by_owner[(namespace, old)]
+        if new is not None:
+            self._pods_by_owner[(namespace, new)].add(change.key)
 
     # -- the handler --------------------------------------------------------------------------
     def _on_change(self, change: Change[Any]) -> None:
@@ -80,6 +103,8 @@ class WorkloadCache:
                 self._by_ns[plural][namespace].discard(change.key)
             else:
                 self._by_ns[plural][namespace].add(change.key)
+            if plural == "pods":
+                self._index_owner(change)
         elif self._observed_plural.get(change.topic) == "pods":
             plural = "pods"
         else:
@@ -89,3 +114,21 @@ class WorkloadCache:
         if self.informer.synced:
             for listener in self._listeners:
                 listener(plural, change)
+
+
+def _controller_uid(pod: Mapping[str, Any] | None) -> str | None:
+    """The uid of the pod's controller, "" for an orphan, None for no pod."""
+    if pod is None:
+        return None
+    ref = controller_ref(pod.get("metadata") or {})
+    return ref.uid if ref else ""
+
+
+class PodNames:
+    """`name in names` for one namespace, over the cache's key index."""
+
+    def __init__(self, namespace: str, keys: set[str]) -> None:
+        self._prefix, self._keys = f"{namespace}/", keys
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and f"{self._prefix}{name}" in self._keys

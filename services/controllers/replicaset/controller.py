@@ -86,8 +86,9 @@ class ReplicaController(BaseController):
             return
         namespace = w.namespace
         met = self.expectations.met(key, lambda t: self._seen(namespace, t), now=monotonic())
-        plan = reconcile(w, self.cache.pods_in(namespace), datetime.now(timezone.utc),
-                         current_status=self.cache.observed_status(self.plural, key, w.uid), expectations_met=met)
+        plan = reconcile(w, self.cache.pods_of(namespace, [w.uid], orphans=True), datetime.now(timezone.utc),
+                         current_status=self.cache.observed_status(self.plural, key, w.uid), expectations_met=met,
+                         taken=self.cache.pod_names(namespace))
         if not plan.empty:
             self.log.info("sync.plan", key=key, diff=plan.diff, create=len(plan.create), delete=len(plan.delete),
                           adopt=len(plan.adopt), release=len(plan.release), status=plan.status is not None)

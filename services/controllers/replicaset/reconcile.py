@@ -12,7 +12,7 @@ while earlier creates/deletes are still unseen (expectations); compute the statu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,7 +99,10 @@ def slow_start(items: Sequence[CreatePod], initial: int = SLOW_START_INITIAL) ->
 
 def reconcile(w: Workload, pods: Sequence[PodView], now: datetime, *,
               current_status: Mapping[str, Any] | None = None,
-              expectations_met: bool = True, burst: int = BURST) -> Plan:
+              expectations_met: bool = True, burst: int = BURST,
+              taken: Container[str] | None = None) -> Plan:
+    """`pods`: the workload's own pods and the orphans of its namespace (others are
+    ignored); `taken`: every pod name in the namespace (default: those of `pods`)."""
     owned, adopt, release = claim(w, pods)
     active = [p for p in owned if p.active]
     diff = len(active) - w.replicas
@@ -107,8 +110,8 @@ def reconcile(w: Workload, pods: Sequence[PodView], now: datetime, *,
     delete: tuple[DeletePod, ...] = ()
     if expectations_met and not w.deleting:
         if diff < 0:
-            taken = {p.name for p in pods}
-            names = free_names(w.name, w.uid, taken, min(-diff, burst))
+            names = free_names(w.name, w.uid, taken if taken is not None else {p.name for p in pods},
+                               min(-diff, burst))
             create = tuple(CreatePod(n, pod_body(w, n)) for n in names)
         elif diff > 0:
             victims = sorted(active, key=lambda p: deletion_rank(p, now))[:min(diff, burst)]

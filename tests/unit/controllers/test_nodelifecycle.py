@@ -13,7 +13,7 @@ from schemas.pod import Pod
 from schemas.records import Observed, ObservedMeta
 from services.controllers.nodelifecycle.reconcile import (
     NOT_READY, UNREACHABLE, WRITER, Config, Emit, Evict, MarkUnknown, NodeFacts, SetTaints,
-    reconcile, toleration_seconds,
+    pods_matter, reconcile, toleration_seconds,
 )
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -204,3 +204,24 @@ def test_toleration_matching() -> None:
     assert toleration_seconds([equal, other, noeffect], taint, 300) == 9
     assert toleration_seconds([other], taint, 300) == 300
     assert toleration_seconds([], Taint(key="k", effect="NoExecute"), 300) == 0
+
+
+# -- when the service reads a node's pods ----------------------------------------------------
+def test_pods_matter_only_to_a_node_that_can_evict() -> None:
+    healthy = NodeFacts(node(), kubelet(0))
+    assert not pods_matter(healthy, at(10), CONFIG)
+    assert pods_matter(NodeFacts(node(unreachable_taints(0)), kubelet(0)), at(10), CONFIG)
+    assert pods_matter(healthy, at(41), CONFIG)  # stale: the controller is about to mark it Unknown
+    assert pods_matter(NodeFacts(node(), taken_over(0)), at(110), CONFIG)
+    no_schedule = [{"key": "dedicated", "value": "x", "effect": "NoSchedule"}]
+    assert not pods_matter(NodeFacts(node(no_schedule), kubelet(0)), at(10), CONFIG)
+
+
+@given(st.floats(min_value=0, max_value=200), st.booleans(), st.booleans())
+def test_a_node_whose_pods_do_not_matter_plans_the_same_without_them(now: float, tainted: bool,
+                                                                    deleting: bool) -> None:
+    facts = NodeFacts(node(unreachable_taints(0) if tainted else None), kubelet(0))
+    extra: dict[str, Any] = {"deletionTimestamp": "2025-01-01T00:00:05Z"} if deleting else {}
+    with_pods = NodeFacts(facts.node, facts.observed, (pod("a", **extra), pod("b")))
+    if not pods_matter(facts, at(now), CONFIG):
+        assert reconcile(facts, at(now), CONFIG) == reconcile(with_pods, at(now), CONFIG)

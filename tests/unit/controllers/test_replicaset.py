@@ -59,6 +59,19 @@ def test_names_skip_taken_slots_including_terminating_pods() -> None:
     assert [c.name for c in plan.create] == [pod_name("web", UID, 1), pod_name("web", UID, 2)]
 
 
+def test_names_skip_names_taken_by_pods_the_sync_does_not_read() -> None:
+    """The controller passes only its own pods and the orphans, and every name of the
+    namespace as `taken`: a pod of another owner that holds a slot's name is skipped."""
+    other = pod_name("web", UID, 0)
+    plan = reconcile(rs(1), [], NOW, taken={other})
+    assert [c.name for c in plan.create] == [pod_name("web", UID, 1)]
+
+
+def test_free_names_never_repeat_a_name() -> None:
+    names = free_names("web", UID, set(), 3000)
+    assert len(set(names)) == 3000
+
+
 def test_replayed_decision_after_partial_visibility_converges_to_the_same_names() -> None:
     """The crash case: slots 0..9 asked, only some visible; the next decision asks for
     the rest of slots 0..9 again (AlreadyExists for the in-flight ones), never slot 10+."""
