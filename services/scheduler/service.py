@@ -32,7 +32,7 @@ from services.runtime.topics import Topics
 from services.scheduler.algorithm import Bound, Unschedulable, schedule
 from services.scheduler.assume import AssumeCache
 from services.runtime.fence import wait_requests_applied
-from services.scheduler.model import node_info, pod_request, wants_scheduling
+from services.scheduler.model import PodRequests, node_info, wants_scheduling
 from services.scheduler.ownership import NodeOwnership
 from services.scheduler.snapshot import ClusterSnapshot
 from services.scheduler.workqueue import WorkQueue
@@ -64,6 +64,7 @@ class Scheduler:
         self._informer.add_handler(self._on_change)
         self.snapshot = ClusterSnapshot()
         self._assumed = AssumeCache()
+        self._requests = PodRequests()
         self._queue = WorkQueue()
         self._unschedulable: set[str] = set()
         self._reported: dict[str, tuple[str, float]] = {}  # pod key -> (message, when)
@@ -93,6 +94,8 @@ class Scheduler:
             verdict = self._assumed.settle(change.key, change.new)
             if verdict in ("rejected", "lost"):
                 log.info("pod.assumption_dropped", pod=change.key, verdict=verdict)
+            if change.new is None:
+                self._requests.forget(change.key)
             self._pod_changed(change.key)
             if wants_scheduling(change.new):
                 self._queue.add(change.key)
@@ -123,7 +126,7 @@ class Scheduler:
             self.snapshot.place(key, None)
         else:
             try:
-                self.snapshot.place(key, node, pod_request(pod))
+                self.snapshot.place(key, node, self._requests.of(key, pod))
             except (ValidationError, ValueError) as exc:
                 log.warning("pod.unreadable", pod=key, error=str(exc)[:300])
                 self.snapshot.place(key, None)
@@ -179,7 +182,7 @@ class Scheduler:
         assert raw is not None
         plog = log.bind(pod=key, uid=(raw.get("metadata") or {}).get("uid"))
         try:
-            pod = pod_request(raw)
+            pod = self._requests.of(key, raw)
         except (ValidationError, ValueError) as exc:
             plog.warning("pod.unreadable", error=str(exc)[:300])
             return

@@ -1,4 +1,4 @@
-from services.scheduler.model import Resources, node_info, pod_request, wants_scheduling
+from services.scheduler.model import PodRequests, Resources, node_info, pod_request, wants_scheduling
 from tests.unit.scheduler.builders import node, pod
 
 
@@ -38,3 +38,18 @@ def test_node_info_reads_allocatable_and_readiness() -> None:
     info = node("n1", cpu="1500m", memory="1Gi", pods="3", ready="False")
     assert (info.allocatable, info.max_pods, info.ready) == (Resources(1500, 2**30), 3, "False")
     assert node_info({"metadata": {"name": "n2"}}, None).ready is None
+
+
+def test_pod_requests_are_validated_once_per_spec_not_per_record() -> None:
+    memo = PodRequests()
+    created = pod("a", cpu="100m", owner="rs")
+    first = memo.of("default/a", created)
+    bound = {**created, "metadata": {**created["metadata"], "resourceVersion": "2"},
+             "spec": {**created["spec"], "nodeName": "n1"}}
+    assert memo.of("default/a", bound) is first  # binding changes nothing the scheduler reads
+    bigger = pod("a", cpu="200m", owner="rs")
+    assert memo.of("default/a", bigger).requests == Resources(200, 0)
+    recreated = {**created, "metadata": {**created["metadata"], "uid": "uid-a2"}}
+    assert memo.of("default/a", recreated).uid == "uid-a2"
+    memo.forget("default/a")
+    assert memo.of("default/a", created) is not first and memo.of("default/a", created) == first
