@@ -341,7 +341,8 @@ def sandbox_config(pod: Pod, dns: ClusterDns | None = None) -> SandboxConfig:
     searches: list[str] = []
     options: list[str] = []
     if dns is not None and spec is not None:
-        servers, searches, options = dns_for_pod(spec.model_dump(by_alias=True, exclude_none=True),
-                                                 ref.namespace, dns.server, dns.domain)
+        dns_fields = {"dnsPolicy": spec.dns_policy, "hostNetwork": spec.host_network,
+                      "dnsConfig": (spec.model_extra or {}).get("dnsConfig")}  # dnsConfig is kept as extra
+        servers, searches, options = dns_for_pod(dns_fields, ref.namespace, dns.server, dns.domain)
     return SandboxConfig(pod=ref, hostname=hostname[:63], host_network=bool(spec and spec.host_network),
                          port_bindings=ports, dns_servers=servers, dns_search=searches, dns_options=options)
