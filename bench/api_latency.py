@@ -1,7 +1,7 @@
 """Benchmark 3: API write latency, from a manifest published on kafkube.manifests to
 its answer on kafkube.events, at steady offered loads (default 100 and 1,000 writes/s).
 
-    .venv/bin/python -m bench.api_latency [--rates 100,1000] [--seconds 20] [--replicas 1]
+    .venv/bin/python -m bench.api_latency [--rates 100,1000] [--seconds 20] [--replicas 1] [--partitions 6]
 
 With --replicas 2 the API runs as two processes sharing the partitions (DESIGN §3.4).
 """
@@ -77,8 +77,8 @@ async def run_rate(settings: Settings, rate: int, seconds: float, offset: int) -
             "max_ms": max(latencies, default=float("nan"))}
 
 
-async def main(rates: list[int], seconds: float, replicas: int) -> None:
-    settings = await fresh_settings()
+async def main(rates: list[int], seconds: float, replicas: int, partitions: int) -> None:
+    settings = await fresh_settings(partitions)
     apis = [Service(settings, "api", "--log-level", "WARNING") for _ in range(replicas)]
     try:
         await run_rate(settings, 50, 3, 10_000_000)  # warm-up: partitions owned, caches hot
@@ -100,5 +100,6 @@ if __name__ == "__main__":
     parser.add_argument("--rates", default="100,1000")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--partitions", type=int, default=6)
     args = parser.parse_args()
-    asyncio.run(main([int(r) for r in args.rates.split(",")], args.seconds, args.replicas))
+    asyncio.run(main([int(r) for r in args.rates.split(",")], args.seconds, args.replicas, args.partitions))

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import Service, cpu_seconds, kafka_rss_mib
+from bench.common import Service, broker_pid, cpu_seconds, kafka_rss_mib
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
@@ -34,9 +34,13 @@ class Cluster:
         self.services["kubelet-fleet"] = Service(settings, "kubelet", "--runtime", "hollow", "--nodes", str(nodes),
                                                  "--log-level", log_level)
         self.cpu0: dict[str, float] = {}
+        self.broker: int | None = None
 
     def mark_cpu(self) -> None:
         self.cpu0 = {name: cpu_seconds(s.proc.pid) for name, s in self.services.items()}
+        self.broker = broker_pid(self.settings.bootstrap_servers)
+        if self.broker:
+            self.cpu0["broker"] = cpu_seconds(self.broker)
 
     def usage(self) -> list[dict[str, Any]]:
         """RSS now and CPU seconds since `mark_cpu`, per service, plus the broker's RSS."""
@@ -45,7 +49,10 @@ class Cluster:
             rows.append({"process": name, "rss_mib": round(service.rss_mib(), 1),
                          "cpu_s": round(cpu_seconds(service.proc.pid) - self.cpu0.get(name, 0.0), 1)})
         kafka = kafka_rss_mib(self.settings.bootstrap_servers)
-        rows.append({"process": "kafka broker (shared)", "rss_mib": round(kafka, 1) if kafka else "-", "cpu_s": "-"})
+        broker_cpu = (round(cpu_seconds(self.broker) - self.cpu0["broker"], 1)
+                      if self.broker and "broker" in self.cpu0 else "-")
+        rows.append({"process": "kafka broker (shared)", "rss_mib": round(kafka, 1) if kafka else "-",
+                     "cpu_s": broker_cpu})
         return rows
 
     def check_alive(self) -> None:

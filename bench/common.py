@@ -87,13 +87,19 @@ def _fmt(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
-def kafka_rss_mib(bootstrap_servers: str) -> float | None:
-    """RSS of the broker process listening on the bootstrap port (None if not found here)."""
+def broker_pid(bootstrap_servers: str) -> int | None:
+    """The broker process listening on the bootstrap port (None if not on this machine)."""
     port = int(bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
     for conn in psutil.net_connections("tcp"):
         if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
-            return psutil.Process(conn.pid).memory_info().rss / 2**20
+            return int(conn.pid)
     return None
+
+
+def kafka_rss_mib(bootstrap_servers: str) -> float | None:
+    """RSS of the broker process listening on the bootstrap port (None if not found here)."""
+    pid = broker_pid(bootstrap_servers)
+    return psutil.Process(pid).memory_info().rss / 2**20 if pid else None
 
 
 def cpu_seconds(pid: int) -> float:

@@ -3,7 +3,7 @@
 publication of the manifests until every pod is observed Running, with the times at
 which all pods were created and bound, and the RSS and CPU of every process at the end.
 
-    .venv/bin/python -m bench.throughput [--pods 10000] [--nodes 1000] [--deployments 10]
+    .venv/bin/python -m bench.throughput [--pods 10000] [--nodes 1000] [--deployments 10] [--partitions 6]
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ async def wait_all(cluster: Cluster, times: PodTimes, pods: int, start: float, t
                      f"running={len(times.running)}")
 
 
-async def main(pods: int, nodes: int, deployments: int, timeout: float) -> None:
-    settings = await fresh_settings()
+async def main(pods: int, nodes: int, deployments: int, timeout: float, partitions: int) -> None:
+    settings = await fresh_settings(partitions)
     cluster = Cluster(settings, nodes)
     try:
         ready_s = await wait_nodes_ready(settings, nodes)
@@ -87,5 +87,6 @@ if __name__ == "__main__":
     parser.add_argument("--nodes", type=int, default=1_000)
     parser.add_argument("--deployments", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--partitions", type=int, default=6)
     args = parser.parse_args()
-    asyncio.run(main(args.pods, args.nodes, args.deployments, args.timeout))
+    asyncio.run(main(args.pods, args.nodes, args.deployments, args.timeout, args.partitions))
