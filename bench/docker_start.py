@@ -5,20 +5,30 @@ image and command (`kafkube/busybox:1.0`, `sleep 3600`) on the same engine; the 
 of the medians. Pods are started one at a time (the image is present: no pull).
 
     .venv/bin/python -m bench.docker_start [--runs 10]
+
+Two more rows break the gap down: the Kafkube path by stage (published -> created ->
+bound -> Running observed), and the Engine's own floor for a pod: a `kafkube/pause`
+sandbox created and started, then the app container created and started in its
+network namespace, through the Engine API with no Kafka at all: what any
+Kubernetes-style pod (a sandbox holding the network) costs on this engine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from contextlib import AsyncExitStack
 import secrets
 import statistics
 import subprocess
 import time
 from typing import Any
 
+import aiodocker
+
 from bench.cluster import PodTimes, progress, publish, wait_nodes_ready
 from bench.common import Service, fresh_settings, report
+from services.kubelet.runtime.docker_config import DEFAULT_PAUSE_IMAGE
 
 IMAGE = "kafkube/busybox:1.0"
 NAME = "real"
@@ -43,6 +53,26 @@ def docker_run_ms() -> float:
 
 
 Stages = dict[str, list[float]]
+
+
+async def engine_pod_ms(runs: int) -> list[float]:
+    """Sandbox then joined app container, straight through the Engine API."""
+    times = []
+    async with aiodocker.Docker() as docker:
+        for i in range(runs):
+            tag = secrets.token_hex(4)
+            async with AsyncExitStack() as cleanup:
+                start = time.monotonic()
+                sandbox = await docker.containers.create({"Image": DEFAULT_PAUSE_IMAGE}, name=f"bench-sb-{tag}")
+                cleanup.push_async_callback(sandbox.delete, force=True)
+                await sandbox.start()
+                app = await docker.containers.create(
+                    {"Image": IMAGE, "Cmd": ["sleep", "3600"],
+                     "HostConfig": {"NetworkMode": f"container:{sandbox.id}"}}, name=f"bench-app-{tag}")
+                cleanup.push_async_callback(app.delete, force=True)
+                await app.start()
+                times.append((time.monotonic() - start) * 1000)
+    return times
 
 
 async def kafkube_ms(runs: int) -> Stages:
@@ -79,10 +109,13 @@ async def kafkube_ms(runs: int) -> Stages:
 async def main(runs: int) -> None:
     docker = [docker_run_ms() for _ in range(runs)]
     progress(f"docker run: median {statistics.median(docker):.0f} ms")
+    floor = await engine_pod_ms(runs)
     stages = await kafkube_ms(runs)
     kafkube = stages.pop("total")
     rows = [{"path": "docker run -d (CLI -> engine -> started)", "runs": len(docker),
              "median_ms": statistics.median(docker), "min_ms": min(docker), "max_ms": max(docker)},
+            {"path": "engine floor: sandbox + joined app (API, no Kafka)", "runs": len(floor),
+             "median_ms": statistics.median(floor), "min_ms": min(floor), "max_ms": max(floor)},
             *({"path": f"  kafkube stage: {stage}", "runs": len(values), "median_ms": statistics.median(values),
                "min_ms": min(values), "max_ms": max(values)} for stage, values in stages.items()),
             {"path": "kafkube: manifest -> Running observed", "runs": len(kafkube),
@@ -90,6 +123,8 @@ async def main(runs: int) -> None:
     ratio = statistics.median(kafkube) / statistics.median(docker)
     rows.append({"path": "ratio kafkube / docker run (medians)", "runs": "-", "median_ms": round(ratio, 2),
                  "min_ms": "-", "max_ms": "-"})
+    rows.append({"path": "ratio engine floor / docker run (medians)", "runs": "-",
+                 "median_ms": round(statistics.median(floor) / statistics.median(docker), 2), "min_ms": "-", "max_ms": "-"})
     report("docker_start", rows, {"image": IMAGE, "runs": runs})
 
 
