@@ -164,6 +164,9 @@ def make_producer(settings: Settings, *, transactional_id: str | None = None) ->
         enable_idempotence=True,
         transactional_id=transactional_id,
         linger_ms=2,
+        # 16 KiB (the default) filled in ~10 pod records: every full batch made `send`
+        # wait for the sender (11% of the hollow fleet's CPU in the throughput profile)
+        max_batch_size=256 * 1024,
         max_request_size=4 * 1024 * 1024,
         client_id=f"kafkube-{settings.instance}",
     )

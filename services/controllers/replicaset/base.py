@@ -120,14 +120,27 @@ class BaseController:
                                                 value=encode(request))
 
     async def send_many(self, requests: list[WriteRequest]) -> list[BaseException | None]:
-        """Send concurrently; per request None (sent) or the error."""
+        """Queue all in order, then await their deliveries together (no task per
+        request); per request None (sent) or the error."""
         producer = self.producer.get()
-
-        async def one(request: WriteRequest) -> None:
-            future = await producer.send(self.topics.requests, key=request.key.encode(), value=encode(request))
-            await future
-        results = await asyncio.gather(*(one(r) for r in requests), return_exceptions=True)
-        return [r if isinstance(r, BaseException) else None for r in results]
+        deliveries: list[asyncio.Future[Any] | BaseException] = []
+        for request in requests:
+            try:
+                deliveries.append(await producer.send(self.topics.requests, key=request.key.encode(),
+                                                      value=encode(request)))
+            except Exception as exc:  # noqa: BLE001 - reported per request, as the caller wants
+                deliveries.append(exc)
+        results: list[BaseException | None] = []
+        for delivery in deliveries:
+            if isinstance(delivery, BaseException):
+                results.append(delivery)
+                continue
+            try:
+                await delivery
+                results.append(None)
+            except Exception as exc:  # noqa: BLE001
+                results.append(exc)
+        return results
 
     def request(self, op: Op, *, api_version: str, kind: str, namespace: str, name: str,
                 body: dict[str, Any] | None = None, expected_rv: str | None = None) -> WriteRequest:
