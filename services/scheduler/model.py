@@ -131,8 +131,10 @@ class PodRequests:
         identity = (meta.get("uid"), meta.get("ownerReferences"))
         known = self._memo.get(key)
         if known is not None and known[0] == identity and known[1] == spec:
-            return known[2]
-        request = pod_request(raw)
+            request = known[2]
+        else:
+            request = pod_request(raw)
+        # keep the newest record's spec: an older one would stay alive beside it
         self._memo[key] = (identity, spec, request)
         return request
 
