@@ -1,7 +1,7 @@
 """A keyed work queue: handlers `add` keys, workers take them; one key is never held
 by two workers at once (a key added while held is re-queued when released), other
 keys run in parallel, and a failed key comes back after an exponential back-off.
-Used by the kubelet and the controllers (client-go's workqueue, minimal)."""
+Used by the kubelet, the scheduler and the controllers (client-go's workqueue, minimal)."""
 
 from __future__ import annotations
 
@@ -81,5 +81,9 @@ class WorkQueue:
                                 retriable=getattr(exc, "retriable", True))
                 finally:
                     self._done(key, failed=failed)
+                # A ready queue hands out keys without suspending: give the loop a turn
+                # per key, or a backlog of syncs starves heartbeats and informers (a
+                # scheduler with 16,000 pods waiting lost its group membership this way).
+                await asyncio.sleep(0)
 
         await asyncio.gather(*(worker() for _ in range(workers)))

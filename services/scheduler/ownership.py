@@ -47,6 +47,11 @@ class NodeOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
     def owns_node(self, node: str) -> bool:
         return partition_for(node, self._partitions) in self._usable
 
+    @property
+    def binds_anywhere(self) -> bool:
+        """Some node is ours to bind onto (assigned and fenced)."""
+        return bool(self._usable)
+
     def reports_for(self, pod_key: str) -> bool:
         return partition_for(pod_key, self._partitions) in self._assigned
 

@@ -29,13 +29,13 @@ from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
+from services.runtime.workqueue import WorkQueue
 from services.scheduler.algorithm import Bound, Unschedulable, schedule
 from services.scheduler.assume import AssumeCache
 from services.runtime.fence import wait_requests_applied
 from services.scheduler.model import PodRequests, node_info, wants_scheduling
 from services.scheduler.ownership import NodeOwnership
 from services.scheduler.snapshot import ClusterSnapshot
-from services.scheduler.workqueue import WorkQueue
 
 log = get_logger(__name__)
 COMPONENT = "default-scheduler"
@@ -83,7 +83,7 @@ class Scheduler:
                 self._resync()
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self.ownership.run(), name="scheduler-ownership")
-                    group.create_task(self._work(), name="scheduler-worker")
+                    group.create_task(self._queue.run_workers(self._work, workers=1), name="scheduler-worker")
                     group.create_task(self._tick(), name="scheduler-tick")
 
     # -- informer handlers: update the snapshot, enqueue keys ---------------------------
@@ -166,19 +166,20 @@ class Scheduler:
             self._queue.add(key)
 
     # -- the worker ------------------------------------------------------------------
-    async def _work(self) -> None:
-        while True:
-            key = await self._queue.get()
-            try:
-                await self._sync(key)
-            except (KafkaError, OSError) as exc:
-                log.error("pod.sync_failed", pod=key, error=f"{exc.__class__.__name__}: {exc}")
-                self._queue.add_after(key, RETRY_AFTER_ERROR_S)
+    async def _work(self, key: str) -> None:
+        """One decision at a time, against the snapshot with every assumption."""
+        try:
+            await self._sync(key)
+        except (KafkaError, OSError) as exc:
+            log.error("pod.sync_failed", pod=key, error=f"{exc.__class__.__name__}: {exc}")
+            self._queue.add_after(key, RETRY_AFTER_ERROR_S)
 
     async def _sync(self, key: str) -> None:
         raw = self._informer.get(self._pods_t, key)
         if not wants_scheduling(raw) or self._assumed.get(key) is not None:
             return
+        if not self.ownership.binds_anywhere:
+            return  # no node to bind onto yet (fence, or lost): gaining nodes re-enqueues every pod
         assert raw is not None
         plog = log.bind(pod=key, uid=(raw.get("metadata") or {}).get("uid"))
         try:
