@@ -24,26 +24,27 @@ class ContainerCache:
     def __init__(self, runtime: ContainerRuntime) -> None:
         self._runtime = runtime
         self._by_id: dict[str, ContainerInfo] = {}
+        self._by_pod: dict[str, dict[str, ContainerInfo]] = {}  # pod key -> id -> info
         self._clock = itertools.count(1)
         self._touched: dict[str, int] = {}  # pod key -> clock of the last write-through
         self.listed = False
 
     def for_pod(self, key: str) -> list[ContainerInfo]:
         """Every container (any uid) of pod key `namespace/name`."""
-        return [c for c in self._by_id.values() if c.pod.key == key]
+        return list(self._by_pod.get(key, {}).values())
 
     def keys(self) -> set[str]:
-        return {c.pod.key for c in self._by_id.values()}
+        return set(self._by_pod)
 
     def all(self) -> list[ContainerInfo]:
         return list(self._by_id.values())
 
     def put(self, info: ContainerInfo) -> None:
-        self._by_id[info.id] = info
+        self._store(info)
         self._touched[info.pod.key] = next(self._clock)
 
     def drop(self, container_id: str) -> None:
-        info = self._by_id.pop(container_id, None)
+        info = self._remove(container_id)
         if info is not None:
             self._touched[info.pod.key] = next(self._clock)
 
@@ -68,6 +69,23 @@ class ContainerCache:
 
     def _replace(self, key: str, infos: Iterable[ContainerInfo]) -> None:
         for info in self.for_pod(key):
-            del self._by_id[info.id]
+            self._remove(info.id)
         for info in infos:
-            self._by_id[info.id] = info
+            self._store(info)
+
+    def _store(self, info: ContainerInfo) -> None:
+        previous = self._by_id.get(info.id)
+        if previous is not None and previous.pod.key != info.pod.key:
+            self._remove(info.id)
+        self._by_id[info.id] = info
+        self._by_pod.setdefault(info.pod.key, {})[info.id] = info
+
+    def _remove(self, container_id: str) -> ContainerInfo | None:
+        info = self._by_id.pop(container_id, None)
+        if info is not None:
+            pod = self._by_pod.get(info.pod.key)
+            if pod is not None:
+                pod.pop(container_id, None)
+                if not pod:
+                    del self._by_pod[info.pod.key]
+        return info

@@ -12,7 +12,7 @@ from schemas.pod import Probe
 from services.kubelet.cache import ContainerCache
 from services.kubelet.node import NodeConfig, node_object, node_status
 from services.kubelet.probe_state import ProbeCounter
-from services.kubelet.runtime.base import ContainerInfo
+from services.kubelet.runtime.base import ContainerInfo, PodRef
 from services.kubelet.service import KubeletConfig, pod_decoder
 from services.runtime.workqueue import WorkQueue
 from tests.unit.kubelet.helpers import info
@@ -81,6 +81,24 @@ async def test_a_stale_relist_does_not_hide_a_container_just_created() -> None:
     runtime.containers = [created.model_copy(update={"state": "exited", "exit_code": 1})]
     assert await cache.relist() == {"default/p"}
     assert cache.for_pod("default/p")[0].state == "exited"
+
+
+async def test_the_cache_indexes_containers_by_pod_through_puts_drops_and_relists() -> None:
+    other = info("web").model_copy(update={"pod": PodRef(namespace="default", name="q", uid="u-q")})
+    web, side = info("web"), info("side")
+    runtime = SlowRuntime([web, other])
+    runtime.gate.set()
+    cache = ContainerCache(runtime)  # type: ignore[arg-type]
+    assert await cache.relist() == {"default/p", "default/q"}
+    assert cache.for_pod("default/p") == [web] and cache.for_pod("default/q") == [other]
+    cache.put(side)
+    assert {c.name for c in cache.for_pod("default/p")} == {"web", "side"}
+    cache.drop(web.id)
+    cache.drop(other.id)
+    assert cache.for_pod("default/p") == [side] and cache.keys() == {"default/p"}
+    runtime.containers = []
+    assert await cache.relist() == {"default/p"}
+    assert cache.for_pod("default/p") == [] and cache.keys() == set() and cache.all() == []
 
 
 def test_probe_thresholds() -> None:
