@@ -87,7 +87,8 @@ async def main(rates: list[int], seconds: float, replicas: int, partitions: int)
             rows.append(await run_rate(settings, rate, seconds, n * 1_000_000))
             rows[-1]["replicas"] = replicas
             rows[-1]["api_rss_mib"] = round(sum(api.rss_mib() for api in apis), 1)
-        name = "api_latency" if replicas == 1 else f"api_latency_{replicas}_replicas"
+        name = "api_latency" + (f"_{replicas}_replicas" if replicas != 1 else "") \
+            + (f"_{partitions}_partitions" if partitions != 6 else "")
         report(name, rows, {"seconds": seconds, "partitions": settings.partitions, "replicas": replicas,
                             "kind": "ConfigMap create, one answer event each"})
     finally:
