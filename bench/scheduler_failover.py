@@ -1,6 +1,8 @@
 """Benchmark 4b: how long pods wait when a scheduler is killed. 2,000 bare pods are
 published onto a hollow fleet; once a quarter of them are bound, a scheduler is
-SIGKILLed, and the clock runs until every pod is bound:
+SIGKILLed, and the clock runs until every pod is bound; `longest_stall_s` is the
+longest time after the kill with no pod bound (binds the dead scheduler sent just
+before it died still land first):
 
 - `restart`: the only scheduler is killed and a new one started at once (cold start:
   it rebuilds its views from the compacted topics, then takes over the node group);
@@ -47,11 +49,12 @@ async def scenario(name: str, pods: int, nodes: int) -> dict[str, Any]:
             killed_at, bound_at_kill = time.monotonic(), len(times.bound)
             if name == "restart":
                 schedulers.append(Service(settings, "scheduler", "--log-level", "WARNING"))
-            await until(lambda: len(times.bound) > bound_at_kill + 10, 120, "binding resumed")
-            resumed = time.monotonic() - killed_at
             done = await until(lambda: len(times.bound) >= pods, 300, "all bound")
+        after = sorted(t for t in times.bound.values() if t >= killed_at)
+        stalls = [b - a for a, b in zip([killed_at, *after], after)]
         return {"scenario": name, "pods": pods, "nodes": nodes, "bound_at_kill": bound_at_kill,
-                "kill_to_binding_again_s": round(resumed, 2), "kill_to_all_bound_s": round(done - killed_at, 2)}
+                "longest_stall_s": round(max(stalls, default=0.0), 2),
+                "kill_to_all_bound_s": round(done - killed_at, 2)}
     finally:
         for service in fixed + schedulers:
             service.stop()
