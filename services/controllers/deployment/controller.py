@@ -1,5 +1,6 @@
 """The Deployment controller: a key's sync re-reads the Deployment, the ReplicaSets
-and pods of its namespace from the cache, runs the pure `reconcile` and executes
+of its namespace and the pods of those it controls or could adopt from the cache
+(`_claimable`, `WorkloadCache.pods_of`), runs the pure `reconcile` and executes
 the plan — ReplicaSet creations (CREATE: a replay gets AlreadyExists), metadata
 patches, scalings (merge patch of spec.replicas and the replicas annotations),
 deletions, the Deployment's revision annotation, the status and events. Every

@@ -1,7 +1,9 @@
 """Wiring of the node lifecycle controller (component "node-controller").
 
 Informer over desired nodes, desired pods and observed nodes; handlers enqueue node
-names (a pod change enqueues the node it is bound to); a worker re-reads the caches,
+names (a pod change enqueues the node it is bound to, when that node can evict:
+tainted NoExecute or marked unreachable); a worker re-reads the caches (the node's
+pods only when they can change the plan: `pods_matter`),
 runs the pure `reconcile` and executes the plan: observed Ready=Unknown records,
 PATCHes of the node's taints, DELETEs of evicted pods (grace period 0 when the node
 is unreachable), events. Each node is re-examined when its next deadline falls due.
