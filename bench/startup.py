@@ -57,8 +57,9 @@ async def main(rate: float, seconds: float, nodes: int) -> None:
             rows = stages(sent, times)
     finally:
         cluster.stop()
-    report("startup_latency" if nodes == 100 else f"startup_latency_{nodes}_nodes", rows, {"rate_per_s": rate, "offered_per_s": round(offered, 1), "seconds": seconds,
-                                     "nodes": nodes, "pods": count, "partitions": settings.partitions})
+    name = "startup_latency" if nodes == 100 else f"startup_latency_{nodes}_nodes"
+    report(name, rows, {"rate_per_s": rate, "offered_per_s": round(offered, 1), "seconds": seconds,
+                        "nodes": nodes, "pods": count, "partitions": settings.partitions})
 
 
 if __name__ == "__main__":
