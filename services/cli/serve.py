@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import click
 
+from services.runtime import gcpolicy
 from services.runtime.bus import ensure_topics, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable, TopicMisconfigured
@@ -96,4 +97,5 @@ def serve(service: str, nodes: tuple[str, ...], count: int, node_prefix: str, ru
         raise click.UsageError("kubelet needs --node NAME or --nodes COUNT")
     settings = Settings.from_env()
     configure_logging(service=service, level=log_level, instance=settings.instance)
+    gcpolicy.install()
     sys.exit(asyncio.run(_serve(service, settings, KubeletOptions(nodes, runtime))))
