@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -113,6 +114,15 @@ async def _patch(info: KindInfo, namespace: str, name: str, body: dict[str, Any]
 @click.group()
 def rollout() -> None:
     """Manage the rollout of a Deployment."""
+
+
+def _rollout_patch(command: Callable[..., None]) -> click.Command:
+    """A `rollout` subcommand that patches TYPE/NAME: `-n`, `--timeout` (restart, pause,
+    resume)."""
+    command = click.option("--timeout", default=30.0, show_default=True)(command)
+    command = click.option("-n", "--namespace", default="default")(command)
+    command = click.argument("args", nargs=-1, required=True)(command)
+    return rollout.command()(command)
 
 
 @rollout.command()
@@ -277,10 +287,7 @@ async def _undo(info: KindInfo, namespace: str, name: str, to_revision: int, tim
     return _report(answer, _ref(info, name), "rolled back")
 
 
-@rollout.command()
-@click.argument("args", nargs=-1, required=True)
-@click.option("-n", "--namespace", default="default")
-@click.option("--timeout", default=30.0, show_default=True)
+@_rollout_patch
 def restart(args: tuple[str, ...], namespace: str, timeout: float) -> None:
     """Restart every pod by a rollout (sets the template annotation kubectl.kubernetes.io/restartedAt)."""
     info, name = _target(args)
@@ -289,20 +296,14 @@ def restart(args: tuple[str, ...], namespace: str, timeout: float) -> None:
     _run(_patch(info, namespace, name, body, "restarted", timeout))
 
 
-@rollout.command()
-@click.argument("args", nargs=-1, required=True)
-@click.option("-n", "--namespace", default="default")
-@click.option("--timeout", default=30.0, show_default=True)
+@_rollout_patch
 def pause(args: tuple[str, ...], namespace: str, timeout: float) -> None:
     """Pause the rollout: template changes wait; scaling still applies."""
     info, name = _target(args)
     _run(_patch(info, namespace, name, {"spec": {"paused": True}}, "paused", timeout))
 
 
-@rollout.command()
-@click.argument("args", nargs=-1, required=True)
-@click.option("-n", "--namespace", default="default")
-@click.option("--timeout", default=30.0, show_default=True)
+@_rollout_patch
 def resume(args: tuple[str, ...], namespace: str, timeout: float) -> None:
     """Resume a paused rollout."""
     info, name = _target(args)

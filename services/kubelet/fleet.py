@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from schemas.pod import Pod
-from services.runtime.tasks import cancel_and_wait
+from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.kubelet.emit import Emitter
 from services.kubelet.service import Kubelet, KubeletConfig
 from services.runtime.bus import make_producer
@@ -169,10 +169,7 @@ class HollowFleet:
             await self.objects.wait_synced()
             self._synced.set()
             log.info("fleet.synced", nodes=len(self.kubelets), pods=sum(map(len, self.index.by_node.values())))
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
-            raise RuntimeError("a hollow kubelet ended")
+            await run_until_one_ends(tasks, "a hollow kubelet")
         finally:
             await cancel_and_wait(tasks)
             await self.pods.stop()

@@ -40,7 +40,7 @@ from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
 from services.runtime.supervisor import Component
-from services.runtime.tasks import cancel_and_wait
+from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.runtime.topics import Topics
 
 log = get_logger(__name__)
@@ -247,10 +247,7 @@ class Kubelet:
                                           name=f"relist-{self.node}"),
                       asyncio.create_task(self._resync_loop(phase * self.config.resync_s),
                                           name=f"resync-{self.node}")]
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
-            raise RuntimeError("a kubelet task ended")
+            await run_until_one_ends(tasks, "a kubelet task")
         finally:
             await cancel_and_wait(tasks)
             await probes.close()

@@ -17,7 +17,7 @@ from services.runtime.config import Settings
 from services.runtime.logging import get_logger
 
 log = get_logger(__name__)
-SESSION_TIMEOUT_MS = 6000
+SESSION_TIMEOUT_MS = 6000  # the broker's group.min.session.timeout.ms here: a dead member's keys move fast
 HEARTBEAT_MS = 1500
 
 
@@ -40,17 +40,11 @@ class PartitionOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
         return frozenset(self._owned)
 
     async def run(self) -> None:
-        consumer = make_consumer(self._settings, group=self._group,
-                                 session_timeout_ms=SESSION_TIMEOUT_MS,
-                                 heartbeat_interval_ms=HEARTBEAT_MS)
-        await consumer.start()
-        try:
-            self._partitions = len(await partitions_of(consumer, self._topic))
-            consumer.subscribe([self._topic], listener=self)
-            while True:  # the data comes from informers: only stay a live member
-                await consumer.getmany(timeout_ms=1000)
-        finally:
-            await consumer.stop()
+        await hold_membership(self._settings, self._topic, group=self._group, listener=self,
+                              on_partitions=self._set_partitions)
+
+    def _set_partitions(self, count: int) -> None:
+        self._partitions = count
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self._owned -= {tp.partition for tp in revoked}
@@ -61,3 +55,21 @@ class PartitionOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("ownership.assigned", group=self._group, partitions=sorted(self._owned))
         self.ready.set()
         self._on_change()
+
+
+async def hold_membership(settings: Settings, topic: str, *, group: str, listener: ConsumerRebalanceListener,
+                          on_partitions: Callable[[int], None]) -> None:
+    """Be a live member of `group` on `topic` until cancelled, reading nothing (the
+    informers have the data): the group only assigns partitions, and `listener` hears
+    of them. `on_partitions(count)` is called before joining. Short session: a dead
+    member's partitions move within seconds."""
+    consumer = make_consumer(settings, group=group, session_timeout_ms=SESSION_TIMEOUT_MS,
+                             heartbeat_interval_ms=HEARTBEAT_MS)
+    await consumer.start()
+    try:
+        on_partitions(len(await partitions_of(consumer, topic)))
+        consumer.subscribe([topic], listener=listener)
+        while True:
+            await consumer.getmany(timeout_ms=1000)
+    finally:
+        await consumer.stop()

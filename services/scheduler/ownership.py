@@ -19,13 +19,12 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
-from services.runtime.bus import make_consumer, partition_for, partitions_of
+from services.runtime.bus import partition_for
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
+from services.runtime.ownership import hold_membership
 
 log = get_logger(__name__)
-SESSION_TIMEOUT_MS = 6000  # the broker's minimum: a dead replica's nodes move fast
-HEARTBEAT_MS = 1500
 
 
 class NodeOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -57,18 +56,14 @@ class NodeOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
 
     # -- the group member ------------------------------------------------------------
     async def run(self) -> None:
-        consumer = make_consumer(self._settings, group="scheduler",
-                                 session_timeout_ms=SESSION_TIMEOUT_MS,
-                                 heartbeat_interval_ms=HEARTBEAT_MS)
-        await consumer.start()
         try:
-            self._partitions = len(await partitions_of(consumer, self._topic))
-            consumer.subscribe([self._topic], listener=self)
-            while True:  # records are not needed (the informer has them): stay a member
-                await consumer.getmany(timeout_ms=1000)
+            await hold_membership(self._settings, self._topic, group="scheduler", listener=self,
+                                  on_partitions=self._set_partitions)
         finally:
             await self._cancel_fence()
-            await consumer.stop()
+
+    def _set_partitions(self, count: int) -> None:
+        self._partitions = count
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         lost = {tp.partition for tp in revoked}

@@ -109,3 +109,40 @@ def test_history_and_get_at_an_earlier_instant(settings: Settings, api: ServiceP
     assert now.returncode == 1 and "not found" in now.stderr
     first = yaml.safe_load(cli(settings, "history", "cm", "traveller", "--revision", rows[1][0]).stdout)
     assert first["data"] == {"stage": "one"} and first["metadata"]["generation"] == 1
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+"""
+
+
+def test_rollout_pause_resume_and_restart_patch_the_deployment(settings: Settings, api: ServiceProcess,
+                                                                tmp_path: Path) -> None:
+    path = tmp_path / "web.yaml"
+    path.write_text(DEPLOYMENT)
+    assert cli(settings, "apply", "-f", str(path)).stdout.strip() == "deployment.apps/web created"
+
+    def spec() -> dict[str, object]:
+        return yaml.safe_load(cli(settings, "get", "deployment", "web", "-o", "yaml").stdout)["spec"]
+
+    paused = cli(settings, "rollout", "pause", "deployment/web")
+    assert paused.stdout.strip() == "deployment.apps/web paused", paused.stderr
+    assert spec()["paused"] is True
+    resumed = cli(settings, "rollout", "resume", "deployment", "web")
+    assert resumed.stdout.strip() == "deployment.apps/web resumed", resumed.stderr
+    assert "paused" not in spec()
+    restarted = cli(settings, "rollout", "restart", "deployment/web")
+    assert restarted.stdout.strip() == "deployment.apps/web restarted", restarted.stderr
+    template = spec()["template"]
+    assert isinstance(template, dict)
+    assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
+    missing = cli(settings, "rollout", "pause", "deployment/nope")
+    assert missing.returncode != 0 and "not found" in missing.stderr
