@@ -8,23 +8,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from schemas.meta import Condition, IntOrString, KubeModel, LabelSelector, Resource
+from schemas.meta import Condition, Int32, Int64, IntOrString, KubeModel, LabelSelector, Resource
 from schemas.pod import PodTemplateSpec
 
 
 class ReplicaSetSpec(KubeModel):
-    replicas: int | None = None
-    min_ready_seconds: int | None = None
+    replicas: Int32 | None = None
+    min_ready_seconds: Int32 | None = None
     selector: LabelSelector | None = None
     template: PodTemplateSpec | None = None
 
 
 class ReplicaSetStatus(KubeModel):
-    replicas: int | None = None
-    fully_labeled_replicas: int | None = None
-    ready_replicas: int | None = None
-    available_replicas: int | None = None
-    observed_generation: int | None = None
+    replicas: Int32 | None = None
+    fully_labeled_replicas: Int32 | None = None
+    ready_replicas: Int32 | None = None
+    available_replicas: Int32 | None = None
+    observed_generation: Int64 | None = None
     conditions: list[Condition] | None = None
 
 
@@ -46,25 +46,25 @@ class DeploymentStrategy(KubeModel):
 
 
 class DeploymentSpec(KubeModel):
-    replicas: int | None = None
+    replicas: Int32 | None = None
     selector: LabelSelector | None = None
     template: PodTemplateSpec | None = None
     strategy: DeploymentStrategy | None = None
-    min_ready_seconds: int | None = None
-    revision_history_limit: int | None = None
+    min_ready_seconds: Int32 | None = None
+    revision_history_limit: Int32 | None = None
     paused: bool | None = None
-    progress_deadline_seconds: int | None = None
+    progress_deadline_seconds: Int32 | None = None
 
 
 class DeploymentStatus(KubeModel):
-    observed_generation: int | None = None
-    replicas: int | None = None
-    updated_replicas: int | None = None
-    ready_replicas: int | None = None
-    available_replicas: int | None = None
-    unavailable_replicas: int | None = None
+    observed_generation: Int64 | None = None
+    replicas: Int32 | None = None
+    updated_replicas: Int32 | None = None
+    ready_replicas: Int32 | None = None
+    available_replicas: Int32 | None = None
+    unavailable_replicas: Int32 | None = None
     conditions: list[Condition] | None = None
-    collision_count: int | None = None
+    collision_count: Int32 | None = None
 
 
 class Deployment(Resource):

@@ -11,6 +11,8 @@ from typing import ClassVar, Literal
 
 from schemas.meta import (
     Condition,
+    Int32,
+    Int64,
     IntOrString,
     KubeModel,
     ObjectReference,
@@ -94,18 +96,18 @@ class Node(Resource):
 
 
 class ReplicationControllerSpec(KubeModel):
-    replicas: int | None = None
-    min_ready_seconds: int | None = None
+    replicas: Int32 | None = None
+    min_ready_seconds: Int32 | None = None
     selector: dict[str, str] | None = None
     template: PodTemplateSpec | None = None
 
 
 class ReplicationControllerStatus(KubeModel):
-    replicas: int | None = None
-    fully_labeled_replicas: int | None = None
-    ready_replicas: int | None = None
-    available_replicas: int | None = None
-    observed_generation: int | None = None
+    replicas: Int32 | None = None
+    fully_labeled_replicas: Int32 | None = None
+    ready_replicas: Int32 | None = None
+    available_replicas: Int32 | None = None
+    observed_generation: Int64 | None = None
     conditions: list[Condition] | None = None
 
 
@@ -120,9 +122,9 @@ class ServicePort(KubeModel):
     name: str | None = None
     protocol: Protocol | None = None
     app_protocol: str | None = None
-    port: int | None = None
+    port: Int32 | None = None
     target_port: IntOrString | None = None
-    node_port: int | None = None
+    node_port: Int32 | None = None
 
 
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
@@ -173,7 +175,7 @@ class EndpointAddress(KubeModel):
 
 class EndpointPort(KubeModel):
     name: str | None = None
-    port: int
+    port: Int32
     protocol: Protocol | None = None
     app_protocol: str | None = None
 
@@ -215,7 +217,7 @@ class EventSource(KubeModel):
 
 
 class EventSeries(KubeModel):
-    count: int | None = None
+    count: Int32 | None = None
     last_observed_time: Time | None = None
 
 
@@ -229,7 +231,7 @@ class Event(Resource):
     source: EventSource | None = None
     first_timestamp: Time | None = None
     last_timestamp: Time | None = None
-    count: int | None = None
+    count: Int32 | None = None
     event_time: Time | None = None
     series: EventSeries | None = None
     action: str | None = None

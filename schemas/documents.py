@@ -17,9 +17,8 @@ from typing import Any
 import orjson
 import yaml
 
-MAX_PAYLOAD_BYTES = 32 * 1024 * 1024
-MAX_DEPTH = 100
-MAX_NODES = 2_000_000
+from schemas.limits import INT64_MAX, INT64_MIN, MAX_DEPTH, MAX_NODES, MAX_OUTPUT_BYTES
+
 YAML_PREFIX = "error converting YAML to JSON: "
 _SEPARATOR = re.compile(r"^(---|\.\.\.)[ \t]*(#.*)?$")
 _LoaderBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -102,16 +101,40 @@ def load_chunk(chunk: str, first_line: int) -> object:
         raise DocumentError(_yaml_message(exc, first_line)) from None
     except RecursionError:
         raise DocumentError(f"document is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        raise DocumentError(f"{YAML_PREFIX}yaml: {exc}".split(";")[0]) from None
 
 
-class _Budget:
+class Budget:
+    """What one manifest record may expand into, aliases counted at every use: shared by
+    all its documents, so neither one document nor many can make a small record huge."""
+
     def __init__(self) -> None:
         self.nodes = 0
+        self.chars = 0
 
-    def spend(self) -> None:
+    def spend(self, chars: int = 0) -> None:
         self.nodes += 1
+        self.chars += chars
         if self.nodes > MAX_NODES:
             raise DocumentError(f"document has more than {MAX_NODES} values")
+        if self.chars > MAX_OUTPUT_BYTES:
+            raise DocumentError(f"document expands to more than {MAX_OUTPUT_BYTES} characters "
+                                "(YAML aliases count at every use)")
+
+
+class _OutOfRange(DocumentError):
+    """An integer wider than 64 bits, reported with the path where it stands."""
+
+    def __init__(self, value: int, path: tuple[str, ...] = ()) -> None:
+        self.value, self.path = value, path
+        where = "".join(path).lstrip(".")
+        text = str(value) if value.bit_length() < 4000 else f"an integer of {value.bit_length()} bits"
+        super().__init__(f"{where + ': ' if where else ''}Invalid value: {text}: "
+                         "must be a 64-bit integer")
+
+    def at(self, segment: str) -> _OutOfRange:
+        return _OutOfRange(self.value, (segment, *self.path))
 
 
 def _key(key: object) -> str:
@@ -124,16 +147,19 @@ def _key(key: object) -> str:
     raise DocumentError(f"{YAML_PREFIX}json: unsupported type: {type(key).__name__} as map key")
 
 
-def to_json_like(value: object, budget: _Budget | None = None, depth: int = 0) -> Any:
-    """Copy a parsed value into plain JSON types (str keys, no NaN, no dates/bytes)."""
-    budget = budget or _Budget()
-    budget.spend()
+def to_json_like(value: object, budget: Budget | None = None, depth: int = 0) -> Any:
+    """Copy a parsed value into plain JSON types (str keys, no NaN, no dates/bytes,
+    integers within 64 bits), within the budget."""
+    budget = budget or Budget()
+    budget.spend(len(value) if isinstance(value, str) else 0)
     if depth > MAX_DEPTH:
         raise DocumentError(f"document is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
-        return {_key(k): to_json_like(v, budget, depth + 1) for k, v in value.items()}
+        return _mapping(value, budget, depth)
     if isinstance(value, (list, tuple)):
-        return [to_json_like(v, budget, depth + 1) for v in value]
+        return _sequence(value, budget, depth)
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        raise _OutOfRange(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise DocumentError(f"{YAML_PREFIX}json: unsupported value: {value}")
     if isinstance(value, (datetime, date)):
@@ -143,6 +169,28 @@ def to_json_like(value: object, budget: _Budget | None = None, depth: int = 0) -
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise DocumentError(f"{YAML_PREFIX}json: unsupported type: {type(value).__name__}")
+
+
+def _mapping(value: dict[Any, Any], budget: Budget, depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        key = _key(k)
+        budget.spend(len(key))
+        try:
+            out[key] = to_json_like(v, budget, depth + 1)
+        except _OutOfRange as exc:
+            raise exc.at(f".{key}") from None
+    return out
+
+
+def _sequence(value: list[Any] | tuple[Any, ...], budget: Budget, depth: int) -> list[Any]:
+    out: list[Any] = []
+    for index, v in enumerate(value):
+        try:
+            out.append(to_json_like(v, budget, depth + 1))
+        except _OutOfRange as exc:
+            raise exc.at(f"[{index}]") from None
+    return out
 
 
 _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean",

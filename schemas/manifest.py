@@ -15,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.checks import check_metadata, check_resource
 from schemas.documents import (
-    MAX_PAYLOAD_BYTES,
     YAML_PREFIX,
+    Budget,
     DocumentError,
     DocumentResult,
     expand,
@@ -24,7 +24,8 @@ from schemas.documents import (
     split_chunks,
     to_json_like,
 )
-from schemas.meta import Resource
+from schemas.limits import MAX_DOCUMENTS, MAX_REQUEST_BYTES, entity_too_large
+from schemas.meta import INT32_MAX, INT32_MESSAGE, INT32_MIN, INT64_MAX, INT64_MESSAGE, INT64_MIN, Resource
 from schemas.paths import field_path
 from schemas.registry import KindInfo, lookup_kind
 from schemas.validation import FieldError, ManifestInvalid, not_supported
@@ -47,23 +48,27 @@ def split_documents(payload: bytes) -> list[DocumentResult]:
     """Every document of a YAML/JSON payload, in order; ``List`` kinds expand to items.
 
     Empty documents are dropped. A document that does not parse is returned as an error
-    result (``error`` set), and the others still parse.
+    result (``error`` set), and the others still parse. A payload over the size limit, or
+    with more than ``MAX_DOCUMENTS`` documents, is one error: nothing of it is applied.
     """
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        message = f"payload is {len(payload)} bytes, more than the {MAX_PAYLOAD_BYTES} allowed"
-        return [DocumentResult(0, 1, error=message)]
+    if len(payload) > MAX_REQUEST_BYTES:
+        return [DocumentResult(0, 1, error=entity_too_large())]
     try:
         text = _decode(payload)
     except DocumentError as exc:
         return [DocumentResult(0, 1, error=str(exc))]
     results: list[DocumentResult] = []
+    budget = Budget()
     for index, (line, chunk) in enumerate(split_chunks(text)):
         try:
-            doc = to_json_like(load_chunk(chunk, line))
+            doc = to_json_like(load_chunk(chunk, line), budget)
         except DocumentError as exc:
             results.append(DocumentResult(index, line, error=str(exc)))
             continue
         results += expand(doc, index, line)
+        if len(results) > MAX_DOCUMENTS:
+            return [DocumentResult(0, 1, error=f"the record holds more than {MAX_DOCUMENTS} "
+                                   "documents and items: split it into several records")]
     return results
 
 
@@ -92,8 +97,18 @@ def _field_error(model: type[BaseModel], err: Any) -> FieldError:
     if kind == "literal_error":
         supported = sorted(re.findall(r"'((?:[^'\\]|\\.)*)'", err["ctx"]["expected"]))
         return not_supported(path, err["input"], supported)
-    detail = _TYPE_MESSAGES.get(kind) or err["msg"].removeprefix("Value error, ")
+    detail = _TYPE_MESSAGES.get(kind) or _range_message(err) or err["msg"].removeprefix("Value error, ")
     return FieldError(path, "Invalid", err["input"], detail)
+
+
+def _range_message(err: Any) -> str | None:
+    """An integer outside its Kubernetes width: int32 or int64."""
+    if err["type"] not in ("greater_than_equal", "less_than_equal"):
+        return None
+    bound = (err.get("ctx") or {}).get("ge", (err.get("ctx") or {}).get("le"))
+    if bound in (INT32_MIN, INT32_MAX):
+        return INT32_MESSAGE
+    return INT64_MESSAGE if bound in (INT64_MIN, INT64_MAX) else None
 
 
 def _name_of(doc: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    Strict,
 )
 from pydantic.alias_generators import to_camel
 
@@ -46,14 +47,28 @@ def k8s_alias(name: str) -> str:
 
 
 class KubeModel(BaseModel):
-    """Base of every Kubernetes-shaped model: camelCase, unknown fields kept, frozen."""
+    """Base of every Kubernetes-shaped model: camelCase, unknown fields kept, frozen.
+
+    Strict, as Kubernetes' strict JSON decoding is: ``"80"`` or ``80.0`` where an
+    integer belongs, ``"true"`` where a boolean belongs, are Invalid, never coerced."""
 
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
         alias_generator=k8s_alias,
         frozen=True,
+        strict=True,
     )
+
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MESSAGE = f"must be a 32-bit integer, from {INT32_MIN} to {INT32_MAX}"
+INT64_MESSAGE = f"must be a 64-bit integer, from {INT64_MIN} to {INT64_MAX}"
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
+"""A Kubernetes ``int32`` field (ports, replicas, probe settings, modes)."""
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""A Kubernetes ``int64`` field (grace periods, deadlines, generations)."""
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -70,6 +85,7 @@ def _format_time(value: datetime) -> str:
 
 Time = Annotated[
     datetime,
+    Strict(False),  # RFC 3339 strings are the wire form
     AfterValidator(_as_utc),
     PlainSerializer(_format_time, return_type=str, when_used="json"),
 ]
@@ -79,6 +95,8 @@ Time = Annotated[
 def _int_or_string(value: object) -> int | str:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("must be an integer or a string")
+    if isinstance(value, int) and not INT32_MIN <= value <= INT32_MAX:
+        raise ValueError(INT32_MESSAGE)
     return value
 
 
@@ -101,10 +119,10 @@ class ObjectMeta(KubeModel):
     namespace: str | None = None
     uid: str | None = None
     resource_version: str | None = None
-    generation: int | None = None
+    generation: Int64 | None = None
     creation_timestamp: Time | None = None
     deletion_timestamp: Time | None = None
-    deletion_grace_period_seconds: int | None = None
+    deletion_grace_period_seconds: Int64 | None = None
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
     owner_references: list[OwnerReference] | None = None
@@ -175,7 +193,7 @@ class Condition(KubeModel):
     last_probe_time: Time | None = None
     last_heartbeat_time: Time | None = None
     last_update_time: Time | None = None
-    observed_generation: int | None = None
+    observed_generation: Int64 | None = None
 
 
 class Resource(KubeModel):

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from schemas.meta import (
     Condition,
+    Int32,
+    Int64,
     IntOrString,
     KubeModel,
     LocalObjectReference,
@@ -79,8 +81,8 @@ class EnvFromSource(KubeModel):
 
 class ContainerPort(KubeModel):
     name: str | None = None
-    container_port: int | None = None
-    host_port: int | None = None
+    container_port: Int32 | None = None
+    host_port: Int32 | None = None
     host_ip: str | None = None
     protocol: Protocol | None = None
 
@@ -123,12 +125,12 @@ class Probe(KubeModel):
     exec: ExecAction | None = None
     http_get: HTTPGetAction | None = None
     tcp_socket: TCPSocketAction | None = None
-    initial_delay_seconds: int | None = None
-    period_seconds: int | None = None
-    timeout_seconds: int | None = None
-    success_threshold: int | None = None
-    failure_threshold: int | None = None
-    termination_grace_period_seconds: int | None = None
+    initial_delay_seconds: Int32 | None = None
+    period_seconds: Int32 | None = None
+    timeout_seconds: Int32 | None = None
+    success_threshold: Int32 | None = None
+    failure_threshold: Int32 | None = None
+    termination_grace_period_seconds: Int64 | None = None
 
 
 class Container(KubeModel):
@@ -157,7 +159,7 @@ class Container(KubeModel):
 class KeyToPath(KubeModel):
     key: str
     path: str
-    mode: int | None = None
+    mode: Int32 | None = None
 
 
 class EmptyDirVolumeSource(KubeModel):
@@ -173,14 +175,14 @@ class HostPathVolumeSource(KubeModel):
 class ConfigMapVolumeSource(KubeModel):
     name: str | None = None
     items: list[KeyToPath] | None = None
-    default_mode: int | None = None
+    default_mode: Int32 | None = None
     optional: bool | None = None
 
 
 class SecretVolumeSource(KubeModel):
     secret_name: str | None = None
     items: list[KeyToPath] | None = None
-    default_mode: int | None = None
+    default_mode: Int32 | None = None
     optional: bool | None = None
 
 
@@ -210,7 +212,7 @@ class NodeSelector(KubeModel):
 
 
 class PreferredSchedulingTerm(KubeModel):
-    weight: int
+    weight: Int32
     preference: NodeSelectorTerm
 
 
@@ -232,7 +234,7 @@ class Toleration(KubeModel):
     operator: Literal["Exists", "Equal"] | None = None
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-    toleration_seconds: int | None = None
+    toleration_seconds: Int64 | None = None
 
     def tolerates(self, taint: Any) -> bool:
         """Kubernetes' ToleratesTaint: effect (empty: all), key (empty: all, with Exists),
@@ -255,13 +257,13 @@ class PodSpec(KubeModel):
     node_selector: dict[str, str] | None = None
     affinity: Affinity | None = None
     tolerations: list[Toleration] | None = None
-    termination_grace_period_seconds: int | None = None
-    active_deadline_seconds: int | None = None
+    termination_grace_period_seconds: Int64 | None = None
+    active_deadline_seconds: Int64 | None = None
     host_network: bool | None = None
     dns_policy: Literal["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] | None = None
     service_account_name: str | None = None
     scheduler_name: str | None = None
-    priority: int | None = None
+    priority: Int32 | None = None
     priority_class_name: str | None = None
     hostname: str | None = None
     subdomain: str | None = None
@@ -278,8 +280,8 @@ class ContainerStateRunning(KubeModel):
 
 
 class ContainerStateTerminated(KubeModel):
-    exit_code: int
-    signal: int | None = None
+    exit_code: Int32
+    signal: Int32 | None = None
     reason: str | None = None
     message: str | None = None
     started_at: Time | None = None
@@ -298,7 +300,7 @@ class ContainerStatus(KubeModel):
     state: ContainerState | None = None
     last_state: ContainerState | None = None
     ready: bool = False
-    restart_count: int = 0
+    restart_count: Int32 = 0
     image: str | None = None
     image_id: str | None = None
     container_id: str | None = None

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from schemas import split_documents
-from schemas.documents import MAX_DEPTH, MAX_NODES, MAX_PAYLOAD_BYTES
+from schemas.limits import MAX_DEPTH, MAX_DOCUMENTS, MAX_NODES, MAX_OUTPUT_BYTES, MAX_REQUEST_BYTES
 
 
 def errors(payload: bytes) -> list[str | None]:
@@ -90,6 +90,59 @@ def test_alias_bomb_is_refused():
     assert errors("\n".join(lines).encode()) == [f"document has more than {MAX_NODES} values"]
 
 
-def test_oversized_payload_is_refused():
-    (message,) = errors(b"a: " + b"x" * (MAX_PAYLOAD_BYTES + 1))
-    assert message.startswith("payload is ") and "more than the" in message
+def test_oversized_payload_is_refused_in_kubernetes_words():
+    (message,) = errors(b"a: " + b"x" * (MAX_REQUEST_BYTES + 1))
+    assert message == "Request entity too large: limit is 3145728"
+
+
+def test_a_payload_of_the_largest_size_still_parses():
+    payload = b"a: " + b"x" * (MAX_REQUEST_BYTES - 10)
+    (result,) = split_documents(payload)
+    assert result.ok and len(result.doc["a"]) == MAX_REQUEST_BYTES - 10
+
+
+def test_aliases_of_a_long_string_are_bounded_by_what_they_produce():
+    """Few values, each a use of one 100 KB string: the count limit alone lets it through."""
+    payload = ("s: &s " + "x" * 100_000 + "\nl: [" + ", ".join(["*s"] * 100) + "]\n").encode()
+    (message,) = errors(payload)
+    assert message == (f"document expands to more than {MAX_OUTPUT_BYTES} characters "
+                       "(YAML aliases count at every use)")
+
+
+def test_the_budget_is_shared_by_the_documents_of_a_record():
+    one = "s: &s " + "x" * 100_000 + "\nl: [" + ", ".join(["*s"] * 30) + "]\n"
+    assert errors(one.encode()) == [None]  # 3.1 MB: within the budget alone
+    results = errors("---\n".join([one] * 3).encode())
+    assert results[:2] == [None, None] and results[2] is not None and "expands to more" in results[2]
+
+
+@pytest.mark.parametrize("payload, path", [
+    (b"a: 18446744073709551616\n", "a"),
+    (b'{"spec": {"ports": [1, 18446744073709551615]}}', "spec.ports[1]"),
+    (b"spec: {ports: [1, -9223372036854775809]}\n", "spec.ports[1]"),
+    (b"x: {y: [[0, 99999999999999999999999999999]]}\n", "x.y[0][1]"),
+])
+def test_integers_beyond_64_bits_are_refused_with_their_path(payload, path):
+    (message,) = errors(payload)
+    assert message.startswith(f"{path}: Invalid value: ") and message.endswith("must be a 64-bit integer")
+
+
+def test_64_bit_integers_are_kept_exactly():
+    (result,) = split_documents(b"a: 9223372036854775807\nb: -9223372036854775808\n")
+    assert result.doc == {"a": 2**63 - 1, "b": -(2**63)}
+
+
+@pytest.mark.parametrize("digits", [4301, 5000, 100_000])
+def test_integers_too_long_to_parse_are_refused(digits):
+    for payload in (b"a: " + b"9" * digits + b"\n", b'{"a": ' + b"9" * digits + b"}"):
+        (message,) = errors(payload)
+        assert message is not None and ("digits" in message or "64-bit" in message), message
+
+
+def test_too_many_documents_are_refused_whole():
+    many = b"\n---\n".join(b"a: 1" for _ in range(MAX_DOCUMENTS + 1))
+    assert errors(many) == [f"the record holds more than {MAX_DOCUMENTS} documents and items: "
+                            "split it into several records"]
+    items = {"apiVersion": "v1", "kind": "List", "items": [{"a": 1}] * (MAX_DOCUMENTS + 1)}
+    assert len(errors(json.dumps(items).encode())) == 1
+    assert len(errors(b"\n---\n".join(b"a: 1" for _ in range(MAX_DOCUMENTS)))) == MAX_DOCUMENTS
