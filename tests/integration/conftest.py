@@ -32,8 +32,9 @@ async def settings(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Set
 
 @pytest.fixture
 def services(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
-    """Start `kafkube serve NAME` processes; all are stopped, and their logs printed
-    (pytest shows them when the test fails), at the end of the test."""
+    """Start `kafkube serve NAME` processes; all are stopped (killed if they do not stop
+    in time), and their logs printed (pytest shows them when the test fails), at the end
+    of the test, before its topics are deleted."""
     started: list[ServiceProcess] = []
 
     def start(name: str, *args: str) -> ServiceProcess:
@@ -42,7 +43,13 @@ def services(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Servi
         return process
 
     yield start
-    for process in started:
-        process.stop()
+    errors: list[BaseException] = []
+    for process in started:  # every one, even if stopping another failed
+        try:
+            process.stop()  # SIGTERM, then SIGKILL to its process group
+        except Exception as exc:
+            errors.append(exc)
         print(f"----- logs of {process.name} ({process.log_path}) -----")
         print(process.logs()[-20000:])
+    if errors:
+        raise errors[0]

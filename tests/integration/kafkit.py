@@ -4,6 +4,7 @@ answers, snapshot state topics, and run `kafkube serve` as a real process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER, OP_HEADER
 from services.runtime.bus import make_consumer, make_producer, partitions_of
@@ -32,23 +33,31 @@ def env_for(settings: Settings) -> dict[str, str]:
 
 
 class ServiceProcess:
-    """`kafkube serve NAME` as a child process, logs in a file, killable."""
+    """`kafkube serve NAME` as a child process in its own process group, logs in a file,
+    killable. `stop` asks it to drain (SIGTERM) and kills the whole group if it does not."""
+
+    STOP_GRACE_S = 30.0
 
     def __init__(self, settings: Settings, name: str, log_dir: Path, *args: str) -> None:
         self.settings, self.name, self.args = settings, name, args
         self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log_file: BinaryIO | None = None
 
     def start(self) -> "ServiceProcess":
         self.log_file = self.log_path.open("wb")
         self.proc = subprocess.Popen([KAFKUBE, "serve", self.name, *self.args], env=env_for(self.settings),
                                      stdout=self.log_file, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> int:
+        """Send `sig` (SIGKILL: to the whole process group) and wait for the exit code."""
         assert self.proc is not None
-        self.proc.send_signal(sig)
+        if sig == signal.SIGKILL:
+            self._kill_group()
+        else:
+            self.proc.send_signal(sig)
         return self.proc.wait(timeout=30)
 
     def alive(self) -> bool:
@@ -58,9 +67,24 @@ class ServiceProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.alive():
-            self.kill(signal.SIGTERM)
-        self.log_file.close()
+        """SIGTERM, up to STOP_GRACE_S to drain, then SIGKILL; the group's stragglers too."""
+        if self.proc is not None:
+            if self.alive():
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=self.STOP_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    print(f"{self.name} did not stop {self.STOP_GRACE_S}s after SIGTERM: SIGKILL")
+                    self._kill_group()
+                    self.proc.wait(timeout=30)
+            self._kill_group()  # whatever the leader left behind in its group
+        if self.log_file is not None:
+            self.log_file.close()
+
+    def _kill_group(self) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):  # the group is empty: all gone
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: pgid == pid
 
 
 def cli(settings: Settings, *args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -90,8 +114,10 @@ async def publish(settings: Settings, payloads: list[bytes], *, op: str | None =
     return places
 
 
-async def read_all(settings: Settings, topic: str, *, timeout: float = 5.0) -> list[Any]:
-    """Every committed record of a topic (read_committed), as aiokafka records."""
+async def read_all(settings: Settings, topic: str, *, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every committed record of a topic (read_committed), as aiokafka records: at least
+    everything up to the end offsets taken when called. Raises TimeoutError, never returns
+    part of it, if those ends are not reached within `timeout` seconds."""
     consumer = make_consumer(settings)
     await consumer.start()
     try:
@@ -99,21 +125,51 @@ async def read_all(settings: Settings, topic: str, *, timeout: float = 5.0) -> l
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            for rs in batch.values():
-                records += rs
-            positions = [await consumer.position(tp) for tp in tps]
-            if all(pos + (0 if batch else 1) >= end[tp] for pos, tp in zip(positions, tps)):
-                break
-        return records
+        return await _read_to(consumer, end, timeout=timeout)
     finally:
         await consumer.stop()
 
 
-async def answers(settings: Settings, *, timeout: float = 5.0) -> list[dict[str, Any]]:
+async def _read_to(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int], *,
+                   timeout: float) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read from the assigned partitions until each one's position reaches `end`.
+
+    A partition whose last offset is a transaction marker can leave the position one short
+    of its end (aiokafka #911). Such a partition counts as done only on evidence: a fetch
+    at that position answered after we saw it stuck there (so the fetch was *for* that
+    offset), with a last stable offset past it, and the next poll still returned nothing."""
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    pending = set(end)
+    stuck_since: dict[TopicPartition, int] = {}  # wall-clock ms when first seen one short
+    answered: dict[TopicPartition, tuple[int | None, int | None]] = {}  # last fetch: when, LSO
+    batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        for tp in list(pending):
+            position = await consumer.position(tp)
+            if position >= end[tp]:
+                pending.discard(tp)
+            elif position == end[tp] - 1 and tp in answered and not batch.get(tp):
+                polled, stable = answered[tp]
+                if tp not in stuck_since:
+                    stuck_since[tp] = int(1000 * time.time())
+                elif polled is not None and polled > stuck_since[tp] and stable is not None and stable >= end[tp]:
+                    pending.discard(tp)  # nothing readable at end - 1: a marker
+            else:
+                stuck_since.pop(tp, None)
+        if not pending:
+            return records
+        if time.monotonic() > deadline:
+            where = {f"{tp.topic}[{tp.partition}]": f"{await consumer.position(tp)}/{end[tp]}"
+                     for tp in sorted(pending)}
+            raise TimeoutError(f"read {len(records)} records in {timeout}s, not to the end: {where}")
+        answered = {tp: (consumer.last_poll_timestamp(tp), consumer.last_stable_offset(tp)) for tp in pending}
+        batch = await consumer.getmany(timeout_ms=200)
+        for rs in batch.values():
+            records += rs
+
+
+async def answers(settings: Settings, *, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Every event on kafkube.events."""
     records = await read_all(settings, Topics(settings.topic_prefix).events, timeout=timeout)
     return [orjson.loads(r.value) for r in records if r.value]
