@@ -3,11 +3,13 @@ services' graceful stop on SIGTERM."""
 
 from __future__ import annotations
 
+import queue
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 import pytest
 import yaml
@@ -58,21 +60,67 @@ def test_get_describe_and_events(settings: Settings, api: ServiceProcess, tmp_pa
     assert any("Created" in line and "configmap/settings" in line for line in events), events
 
 
+class Lines:
+    """The lines a child process prints, read by a thread, waited for with a deadline."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, what: str, found: Callable[[str], bool], *, timeout: float) -> str | None:
+        """The first line from now on for which `found` holds; None after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                raise AssertionError(f"the output ended before {what}: {self.seen}")
+            self.seen.append(line)
+            if found(line):
+                return line
+        return None
+
+
+def configmap(version: int) -> str:
+    """Version N of the watched ConfigMap has N keys, so the DATA column tells them apart."""
+    data = ", ".join(f"k{i}: '{version}'" for i in range(version))
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: watched}}\ndata: {{{data}}}\n"
+
+
 def test_get_watch_prints_changes(settings: Settings, api: ServiceProcess, tmp_path: Path) -> None:
+    path = tmp_path / "cm.yaml"
+    path.write_text(configmap(1))
+    assert cli(settings, "apply", "-f", str(path)).returncode == 0
     watcher = subprocess.Popen([KAFKUBE, "get", "configmaps", "-w"], env=env_for(settings),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # the watch is listening
-        path = tmp_path / "cm.yaml"
-        for value in ("1", "2"):
-            path.write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: watched}}\ndata: {{v: '{value}'}}\n")
-            assert cli(settings, "apply", "-f", str(path)).returncode == 0
-        time.sleep(3)
+        assert watcher.stdout is not None
+        lines = Lines(watcher.stdout)
+        listed = lines.wait_for("the listing", lambda line: line.startswith("watched"), timeout=60)
+        assert listed is not None and listed.split()[1] == "1", lines.seen  # DATA: one key
+        # The watch starts following once its listing is printed: an update that lands in
+        # between is part of what it starts from, and not printed. So update until one is
+        # printed (each version different), and check it is the one just applied.
+        shown = None
+        for version in range(2, 7):
+            path.write_text(configmap(version))
+            assert cli(settings, "apply", "-f", str(path)).stdout.strip() == "configmap/watched configured"
+            shown = lines.wait_for(f"version {version}", lambda line: line.startswith("watched"), timeout=20)
+            if shown is not None:
+                break
+        assert shown is not None, f"the watch printed no update: {lines.seen}"
+        assert shown.split()[1] == str(version), lines.seen  # DATA: as many keys as the version
     finally:
         watcher.send_signal(signal.SIGINT)
-        out, _ = watcher.communicate(timeout=20)
-    rows = [line.split() for line in out.splitlines() if line.startswith("watched")]
-    assert len(rows) >= 2 and rows[-1][1] == "1", out  # DATA column: one key
+        watcher.communicate(timeout=20)
 
 
 def test_services_stop_cleanly_on_sigterm(settings: Settings, api: ServiceProcess) -> None:
@@ -86,14 +134,21 @@ def test_services_stop_cleanly_on_sigterm(settings: Settings, api: ServiceProces
     assert '"supervisor.stopping"' in api.logs()
 
 
+def next_second() -> str:
+    """The next whole second (UTC), returned once the clock has passed it: a record written
+    before the call is older than it, and one written after the return is not."""
+    boundary = int(time.time()) + 1
+    while (left := boundary - time.time()) > 0:
+        time.sleep(left)  # waits on the clock itself, the very condition
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(boundary))
+
+
 def test_history_and_get_at_an_earlier_instant(settings: Settings, api: ServiceProcess, tmp_path: Path) -> None:
     path = tmp_path / "cm.yaml"
     manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: traveller}\ndata: {stage: '%s'}\n"
     path.write_text(manifest % "one")
     assert cli(settings, "apply", "-f", str(path)).returncode == 0
-    time.sleep(1.5)
-    between = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    time.sleep(1.5)
+    between = next_second()  # version one was written before it, version two after
     path.write_text(manifest % "two")
     assert cli(settings, "apply", "-f", str(path)).stdout.strip() == "configmap/traveller configured"
     assert cli(settings, "delete", "configmap", "traveller").returncode == 0

@@ -85,6 +85,11 @@ def docker_images_running(node_names: list[str]) -> Counter[str]:
     return images
 
 
+async def containers_are(node_names: list[str], wanted: Counter[str]) -> bool:
+    """True once the app containers running on the nodes are exactly `wanted` (by image)."""
+    return docker_images_running(node_names) == wanted
+
+
 async def rolled_out(settings: Settings, image: str, replicas: int) -> list[dict[str, Any]] | None:
     pods = running_pods(settings)
     images = {c["image"] for p in pods for c in p["spec"]["containers"]}
@@ -107,7 +112,10 @@ async def test_scale_roll_back_and_survive_a_dead_node(settings: Settings, nodes
     await wait_for("3 pods of 1.1", lambda: rolled_out(settings, "kafkube/busybox:1.1", 3), timeout=180)
     status = cli(settings, "rollout", "status", "deployment/web", "--timeout", "120")
     assert 'deployment "web" successfully rolled out' in status.stdout, status.stdout + status.stderr
-    assert docker_images_running(list(nodes)) == Counter({"kafkube/busybox:1.1": 3})
+    # Rollout status, like Kubernetes', does not count terminating pods: a pod of the old
+    # ReplicaSet may still be stopping its container. Wait for the containers themselves.
+    await wait_for("only the 3 containers of 1.1 running", lambda: containers_are(
+        list(nodes), Counter({"kafkube/busybox:1.1": 3})), timeout=60)
 
     undone = cli(settings, "rollout", "undo", "deployment/web")
     assert undone.returncode == 0, undone.stderr
