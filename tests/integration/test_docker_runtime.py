@@ -70,7 +70,7 @@ def sh(script: str) -> list[str]:
     return ["sh", "-c", script]
 
 
-async def wait_exited(runtime: DockerRuntime, container_id: str, timeout_s: float = 20) -> ContainerInfo:
+async def wait_exited(runtime: DockerRuntime, container_id: str, timeout_s: float = 60) -> ContainerInfo:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         info = await runtime.inspect(container_id)
@@ -81,13 +81,26 @@ async def wait_exited(runtime: DockerRuntime, container_id: str, timeout_s: floa
     raise AssertionError(f"{container_id[:12]} still running after {timeout_s}s")
 
 
+async def exit_code(runtime: DockerRuntime, container_id: str) -> int | None:
+    info = await runtime.inspect(container_id)
+    assert info is not None, f"{container_id[:12]} is gone"
+    return info.exit_code
+
+
+async def wait_for_line(runtime: DockerRuntime, container_id: str, line: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while line not in [c.line async for c in runtime.logs(container_id, follow=False)]:
+        assert time.monotonic() < deadline, f"{container_id[:12]} did not print {line!r} in {timeout_s}s"
+        await asyncio.sleep(0.1)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def http_get(url: str, timeout_s: float = 10) -> str:
+def http_get(url: str, timeout_s: float = 60) -> str:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -118,7 +131,7 @@ async def test_pod_containers_share_localhost_mounts_env_and_ports(runtime: Dock
     client = await runtime.create_and_start(sandbox, app(
         pod, "client", command=["sh", "-c"], env={"GREETING": "hi"},
         args=['echo "$GREETING from $(hostname) in $(pwd)"; cat /etc/resolv.conf; '
-              'for i in $(seq 50); do wget -qO- http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; exit 1'],
+              'for i in $(seq 300); do wget -qO- http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; exit 1'],
         working_dir="/tmp"))
     done = await wait_exited(runtime, client.id)
     output = [chunk.line async for chunk in runtime.logs(client.id, follow=False)]
@@ -127,7 +140,7 @@ async def test_pod_containers_share_localhost_mounts_env_and_ports(runtime: Dock
     assert "nameserver 10.96.0.10" in output and "search default.svc.cluster.local" in output
     assert output[-1] == "hello from kafkube"
 
-    read_only = await runtime.exec(web.id, sh("touch /www/new"), timeout_s=10)
+    read_only = await runtime.exec(web.id, sh("touch /www/new"), timeout_s=30)
     assert read_only.exit_code != 0 and "Read-only" in read_only.output
     assert await asyncio.to_thread(http_get, f"http://127.0.0.1:{host_port}/") == "hello from kafkube\n"
     assert await asyncio.to_thread(http_get, f"http://{sandbox.ip}:8080/") == "hello from kafkube\n"
@@ -167,12 +180,14 @@ async def test_stop_honours_the_grace_period(runtime: DockerRuntime) -> None:
     pod = new_pod()
     sandbox = await runtime.run_sandbox(SandboxConfig(pod=pod, hostname="pod"))
     stubborn = await runtime.create_and_start(sandbox, app(
-        pod, "stubborn", command=sh('trap "" TERM; while :; do sleep 1; done')))
+        pod, "stubborn", command=sh('trap "" TERM; echo trapped; while :; do sleep 1; done')))
     polite = await runtime.create_and_start(sandbox, app(
-        pod, "polite", command=sh("trap 'exit 0' TERM; sleep 1000 & wait")))
+        pod, "polite", command=sh("trap 'exit 0' TERM; echo trapped; sleep 1000 & wait")))
     custom = await runtime.create_and_start(sandbox, app(
-        pod, "custom", command=sh("trap 'exit 7' USR1; trap '' TERM; sleep 1000 & wait"), stop_signal="SIGUSR1"))
-    await asyncio.sleep(0.3)  # let the shells install their traps
+        pod, "custom", command=sh("trap 'exit 7' USR1; trap '' TERM; echo trapped; sleep 1000 & wait"),
+        stop_signal="SIGUSR1"))
+    for container in (stubborn, polite, custom):  # each shell has installed its traps
+        await wait_for_line(runtime, container.id, "trapped")
 
     async def timed_stop(container_id: str, grace_s: int) -> float:
         start = time.monotonic()
@@ -181,11 +196,12 @@ async def test_stop_honours_the_grace_period(runtime: DockerRuntime) -> None:
 
     slow, quick, signalled = await asyncio.gather(
         timed_stop(stubborn.id, 3), timed_stop(polite.id, 30), timed_stop(custom.id, 30))
-    assert 2.5 <= slow < 8, slow
-    assert quick < 2 and signalled < 2, (quick, signalled)
-    assert (await runtime.inspect(custom.id)).exit_code == 7  # type: ignore[union-attr]
-    assert (await runtime.inspect(stubborn.id)).exit_code == 137  # type: ignore[union-attr]
-    assert (await runtime.inspect(polite.id)).exit_code == 0  # type: ignore[union-attr]
+    # The exit codes say which signal ended each; the times only bound what load cannot
+    # fake: the stubborn one had its full grace, and no stop waited out a 30 s grace.
+    assert (await exit_code(runtime, custom.id), await exit_code(runtime, stubborn.id),
+            await exit_code(runtime, polite.id)) == (7, 137, 0)
+    assert 2.5 <= slow < 25, slow
+    assert quick < 25 and signalled < 25, (quick, signalled)
     await runtime.stop(polite.id, grace_s=1)  # already stopped: fine
     await runtime.remove(polite.id)
     await runtime.remove(polite.id)  # already gone: fine
@@ -249,10 +265,10 @@ async def test_exec_reports_exit_codes_and_timeouts(runtime: DockerRuntime) -> N
     pod = new_pod()
     sandbox = await runtime.run_sandbox(SandboxConfig(pod=pod, hostname="pod"))
     box = await runtime.create_and_start(sandbox, app(pod, "box", command=sh("sleep 1000 & wait"), env={"X": "y"}))
-    ok = await runtime.exec(box.id, sh("echo $X; echo err >&2"), timeout_s=10)
+    ok = await runtime.exec(box.id, sh("echo $X; echo err >&2"), timeout_s=30)
     assert (ok.exit_code, sorted(ok.output.split())) == (0, ["err", "y"])
-    assert (await runtime.exec(box.id, sh("exit 4"), timeout_s=10)).exit_code == 4
-    assert (await runtime.exec(box.id, ["no-such-binary"], timeout_s=10)).exit_code in (126, 127)
+    assert (await runtime.exec(box.id, sh("exit 4"), timeout_s=30)).exit_code == 4
+    assert (await runtime.exec(box.id, ["no-such-binary"], timeout_s=30)).exit_code in (126, 127)
     slow = await runtime.exec(box.id, ["sleep", "10"], timeout_s=0.5)
     assert slow.exit_code != 0 and "timed out" in slow.output
     await runtime.stop(box.id, grace_s=0)
