@@ -136,7 +136,7 @@ def check_template(path: str, template: PodTemplateSpec | None) -> list[FieldErr
 
 
 def _selector_mismatch(path: str, labels: dict[str, str] | None) -> FieldError:
-    return FieldError(path, "Invalid", labels or {},
+    return FieldError(path, "Invalid", labels,
                       "`selector` does not match template `labels`")
 
 

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from schemas.records import Op, WriteRequest
+from schemas.updates import check_update, prepare_update
+from schemas.validation import ManifestInvalid
 from services.api.admission import Admitted, AdmissionError, admit, resource_name
 from services.api.merge_patch import merge_patch
 from services.api.propagation import blocks_removal, finalizers_after_delete, namespace_defaults
@@ -22,6 +24,7 @@ from services.api.service_addresses import AddressBook, assign_addresses
 Reason = Literal["Created", "Updated", "Unchanged", "Deleted", "Rejected"]
 StatusReason = Literal["NotFound", "AlreadyExists", "Conflict", "Invalid", "Forbidden", "BadRequest"]
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+KEPT_ON_APPLY = {"Pod": "nodeName", "Namespace": "finalizers"}  # spec fields the server sets
 SERVER_FIELDS = ("uid", "resourceVersion", "generation", "creationTimestamp",
                  "deletionTimestamp", "deletionGracePeriodSeconds")
 
@@ -173,7 +176,7 @@ def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
              keep_unset_metadata: bool) -> Outcome:
     if conflict := _stale(request, current):
         return conflict
-    admitted = admit(request.body or {})
+    admitted = admit(_prepared_body(request, current, applying=keep_unset_metadata))
     _check_immutable(request, admitted, current)
     obj = assign_addresses(admitted.obj, current, ctx.addresses)
     meta = _merged_metadata(obj["metadata"], current["metadata"], keep_unset_metadata)
@@ -203,19 +206,23 @@ def _merged_metadata(new: dict[str, Any], old: dict[str, Any], keep_unset: bool)
     return meta
 
 
+def _prepared_body(request: WriteRequest, current: dict[str, Any], *, applying: bool) -> dict[str, Any]:
+    """The body as Kubernetes' update strategy hands it to validation. An APPLY also
+    keeps the spec fields the server set and a manifest never names (a pod's node,
+    set by BIND; a namespace's finalizers), as `kubectl apply` leaves them."""
+    body = request.body or {}
+    field, spec = KEPT_ON_APPLY.get(request.kind), body.get("spec", {})
+    kept = (current.get("spec") or {}).get(field) if field else None
+    if applying and field and kept is not None and isinstance(spec, dict) and field not in spec:
+        body = {**body, "spec": {**spec, field: kept}}
+    return prepare_update(request.kind, body, current)
+
+
 def _check_immutable(request: WriteRequest, admitted: Admitted, current: dict[str, Any]) -> None:
-    old_spec, new_spec = current.get("spec") or {}, admitted.obj.get("spec") or {}
-    if request.kind in ("Deployment", "ReplicaSet") and old_spec.get("selector") != new_spec.get("selector"):
-        raise AdmissionError("Invalid", f'{request.kind}.apps "{request.name}" is invalid: '
-                             f"spec.selector: Invalid value: {new_spec.get('selector')}: "
-                             "field is immutable")
-    if request.kind == "Pod":
-        old_node, new_node = old_spec.get("nodeName"), new_spec.get("nodeName")
-        if old_node and new_node != old_node:
-            raise AdmissionError("Invalid", f'Pod "{request.name}" is invalid: spec.nodeName: '
-                                 "Forbidden: pod updates may not change fields other than "
-                                 "`spec.containers[*].image`, `spec.activeDeadlineSeconds`, "
-                                 "`spec.tolerations` (only additions to existing tolerations)")
+    """Kubernetes' update validation of the kind (what may change once stored)."""
+    if errors := check_update(admitted.info.kind, admitted.obj, current):
+        invalid = ManifestInvalid(admitted.info.kind, request.name, errors, admitted.info.group)
+        raise AdmissionError("Invalid", str(invalid))
 
 
 def _stale(request: WriteRequest, current: dict[str, Any]) -> Outcome | None:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from itertools import count
 from typing import Any
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from schemas.records import Op, WriteRequest
@@ -183,3 +184,135 @@ def test_namespaces_are_finalized_by_their_controller() -> None:
     done = decide(WriteRequest(op=Op.UPDATE, apiVersion="v1", kind="Namespace", name="team-a", body=released),
                   marked, ctx("41"))
     assert (done.reason, done.stored) == ("Deleted", None)
+
+
+# -- Kubernetes' update validation (schemas.updates), through every write op ----------------
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+       "spec": {"containers": [{"name": "c", "image": "busybox:1"}],
+                "tolerations": [{"key": "k", "operator": "Exists"}]}}
+POD_FORBIDDEN = ('Pod "p" is invalid: spec: Forbidden: pod updates may not change fields other than '
+                 "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                 "`spec.tolerations` (only additions to existing tolerations),"
+                 "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)\n")
+
+
+def core_request(op: Op, kind: str, name: str, body: dict[str, Any] | None = None, **extra: Any) -> WriteRequest:
+    namespace = None if kind in ("Namespace", "Node") else "default"
+    return WriteRequest(op=op, apiVersion="v1", kind=kind, namespace=namespace, name=name, body=body, **extra)
+
+
+def bound_pod() -> dict[str, Any]:
+    stored = decide(core_request(Op.APPLY, "Pod", "p", POD), None, ctx("5")).stored
+    bound = decide(core_request(Op.BIND, "Pod", "p", nodeName="n1"), stored, ctx("6")).stored
+    assert bound is not None and bound["spec"]["nodeName"] == "n1"
+    return bound
+
+
+def with_spec(doc: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {**doc, "spec": {**doc["spec"], **spec}}
+
+
+def assert_invalid(outcome: Any, message: str) -> None:
+    assert (outcome.reason, outcome.status_reason, outcome.write, outcome.stored) == (
+        "Rejected", "Invalid", False, None)
+    assert outcome.message.startswith(message), outcome.message
+
+
+def test_reapplying_a_bound_pod_manifest_is_unchanged_and_keeps_its_node() -> None:
+    current = bound_pod()
+    assert decide(core_request(Op.APPLY, "Pod", "p", POD), current, ctx("7")).reason == "Unchanged"
+    newer = decide(core_request(Op.APPLY, "Pod", "p", with_spec(POD, containers=[{"name": "c", "image": "busybox:2"}])),
+                   current, ctx("7"))
+    assert newer.reason == "Updated" and newer.stored["spec"]["nodeName"] == "n1"
+    assert newer.stored["spec"]["containers"][0]["image"] == "busybox:2"
+
+
+@pytest.mark.parametrize("op, body, message", [
+    (Op.APPLY, with_spec(POD, restartPolicy="Never"), POD_FORBIDDEN),
+    (Op.APPLY, with_spec(POD, nodeName="n2"), POD_FORBIDDEN),
+    (Op.UPDATE, POD, POD_FORBIDDEN),  # a replace without the node unbinds: refused, as upstream
+    (Op.PATCH, {"spec": {"terminationGracePeriodSeconds": 5}}, POD_FORBIDDEN),
+    (Op.PATCH, {"spec": {"tolerations": None}}, 'Pod "p" is invalid: spec.tolerations: Forbidden: '
+     "existing toleration can not be modified except its tolerationSeconds"),
+    (Op.PATCH, {"spec": {"containers": [{"name": "c", "image": "a"}, {"name": "d", "image": "b"}]}},
+     'Pod "p" is invalid: spec.containers: Forbidden: pod updates may not add or remove containers'),
+    (Op.PATCH, {"metadata": {"uid": "someone-else"}},
+     'Pod "p" is invalid: metadata.uid: Invalid value: "someone-else": field is immutable'),
+])
+def test_pod_changes_kubernetes_refuses_are_rejected(op: Op, body: dict[str, Any], message: str) -> None:
+    current = bound_pod()
+    assert_invalid(decide(core_request(op, "Pod", "p", body), current, ctx("7")), message)
+
+
+def test_pod_changes_kubernetes_allows_are_updates() -> None:
+    current = bound_pod()
+    for body in ({"spec": {"activeDeadlineSeconds": 60}}, {"metadata": {"labels": {"x": "y"}}},
+                 {"spec": {"tolerations": [{"key": "k", "operator": "Exists"}, {"key": "j", "operator": "Exists"}]}}):
+        outcome = decide(core_request(Op.PATCH, "Pod", "p", body), current, ctx("7"))
+        assert outcome.reason == "Updated", outcome.message
+
+
+def test_deployment_selector_is_immutable_on_every_write() -> None:
+    current = created()
+    new_selector = {"matchLabels": {"app": "web", "v": "2"}}
+    template = {"metadata": {"labels": {"app": "web", "v": "2"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]}}
+    changed = {**deployment(), "spec": {**deployment()["spec"], "selector": new_selector, "template": template}}
+    message = ('Deployment.apps "web" is invalid: spec.selector: Invalid value: '
+               '{"matchLabels":{"app":"web","v":"2"}}: field is immutable')
+    for op, body in ((Op.APPLY, changed), (Op.UPDATE, changed),
+                     (Op.PATCH, {"spec": {"selector": new_selector, "template": template}})):
+        assert_invalid(decide(request(op, body), current, ctx("8")), message)
+    mismatch = decide(request(Op.PATCH, {"spec": {"template": template | {"metadata": {"labels": {"app": "x"}}}}}),
+                      current, ctx("8"))
+    assert_invalid(mismatch, 'Deployment.apps "web" is invalid: spec.template.metadata.labels: Invalid value: '
+                   '{"app":"x"}: `selector` does not match template `labels`')
+
+
+def test_an_immutable_secret_keeps_its_data_and_its_type() -> None:
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"},
+              "immutable": True, "stringData": {"password": "hunter2"}}
+    current = decide(core_request(Op.APPLY, "Secret", "s", secret), None, ctx("5")).stored
+    assert decide(core_request(Op.APPLY, "Secret", "s", secret), current, ctx("6")).reason == "Unchanged"
+    labelled = {**secret, "metadata": {**secret["metadata"], "labels": {"a": "b"}}}
+    assert decide(core_request(Op.APPLY, "Secret", "s", labelled), current, ctx("6")).reason == "Updated"
+    assert_invalid(decide(core_request(Op.APPLY, "Secret", "s", {**secret, "stringData": {"password": "x"}}),
+                          current, ctx("6")),
+                   'Secret "s" is invalid: data: Forbidden: field is immutable when `immutable` is set')
+    assert_invalid(decide(core_request(Op.PATCH, "Secret", "s", {"immutable": False, "type": "kubernetes.io/tls"}),
+                          current, ctx("6")),
+                   'Secret "s" is invalid: [type: Invalid value: "kubernetes.io/tls": field is immutable, '
+                   "immutable: Forbidden: field is immutable when `immutable` is set]")
+
+
+def test_a_service_keeps_its_cluster_ip_and_may_become_external_name() -> None:
+    from services.api.allocation import Ranges, Share
+    from services.api.service_addresses import AddressBook
+
+    book = AddressBook(Share(0, 1, Ranges("10.96.0.0/24", (30000, 30009))), frozenset(), frozenset())
+    svc_ctx = lambda rv: Context(now=NOW, resource_version=rv, new_uid=lambda: "u", addresses=book)  # noqa: E731
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    current = decide(core_request(Op.APPLY, "Service", "web", svc), None, svc_ctx("5")).stored
+    ip = current["spec"]["clusterIP"]
+    assert decide(core_request(Op.APPLY, "Service", "web", svc), current, svc_ctx("6")).reason == "Unchanged"
+    other = "10.96.0.200" if ip != "10.96.0.200" else "10.96.0.201"
+    moved = with_spec(svc, clusterIP=other)
+    assert_invalid(decide(core_request(Op.UPDATE, "Service", "web", moved), current, svc_ctx("6")),
+                   f'Service "web" is invalid: spec.clusterIPs[0]: Invalid value: ["{other}"]: may not change once set')
+    external = decide(core_request(Op.PATCH, "Service", "web", {"spec": {"type": "ExternalName",
+                                                                           "externalName": "db.example.com"}}),
+                      current, svc_ctx("6"))
+    assert external.reason == "Updated" and "clusterIP" not in external.stored["spec"]
+
+
+def test_a_body_naming_another_uid_is_refused_and_an_absent_one_is_fine() -> None:
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}}
+    current = decide(core_request(Op.APPLY, "Namespace", "team-b", ns), None, ctx("5")).stored
+    again = decide(core_request(Op.APPLY, "Namespace", "team-b", ns), current, ctx("6"))
+    assert again.reason == "Unchanged" and current["spec"]["finalizers"] == ["kubernetes"]
+    same_uid = {**ns, "metadata": {**ns["metadata"], "uid": current["metadata"]["uid"]}}
+    assert decide(core_request(Op.APPLY, "Namespace", "team-b", same_uid), current, ctx("6")).reason == "Unchanged"
+    other = {**ns, "metadata": {**ns["metadata"], "uid": "not-mine"}}
+    assert_invalid(decide(core_request(Op.APPLY, "Namespace", "team-b", other), current, ctx("6")),
+                   'Namespace "team-b" is invalid: metadata.uid: Invalid value: "not-mine": field is immutable')
