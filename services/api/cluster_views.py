@@ -1,9 +1,12 @@
-"""The API's view of which namespaces exist, for admission of namespaced objects.
-Follows `kafkube.desired.namespaces` (all partitions); on a miss it waits for a
-read barrier, so a namespace committed before the request is always seen."""
+"""The API's views of cluster-scoped objects that admission looks up across partitions:
+which namespaces exist (and whether they terminate), which nodes exist (a BIND must name
+one). Each follows its desired topic (all partitions); on a miss it waits for a read
+barrier, so an object committed before the request is always seen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
@@ -21,11 +24,17 @@ def _phase_of(_topic: str, raw: bytes) -> str:
     return "Terminating" if meta.get("deletionTimestamp") else "Active"
 
 
-class NamespaceView:
-    def __init__(self, settings: Settings, topics: Topics) -> None:
-        self._topic = topics.desired("namespaces")
-        self._informer: Informer[Any] = Informer(settings, [self._topic], decoder=_phase_of,
-                                                 name="api-namespaces")
+def _exists(_topic: str, _raw: bytes) -> bool:
+    return True
+
+
+class ClusterObjectView:
+    """What one desired topic of a cluster-scoped kind holds, decoded small, by name."""
+
+    def __init__(self, settings: Settings, topic: str, *, decoder: Callable[[str, bytes], Any],
+                 name: str) -> None:
+        self._topic = topic
+        self._informer: Informer[Any] = Informer(settings, [topic], decoder=decoder, name=name)
 
     async def start(self) -> None:
         await self._informer.start()
@@ -34,9 +43,38 @@ class NamespaceView:
     async def stop(self) -> None:
         await self._informer.stop()
 
-    async def phase(self, name: str) -> Phase:
+    async def lookup(self, name: str) -> Any:
+        """The decoded object, or None when it does not exist (after a read barrier)."""
         found = self._informer.get(self._topic, name)
         if found is None:
             await self._informer.barrier()
             found = self._informer.get(self._topic, name)
-        return found  # type: ignore[no-any-return]
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterViews:
+    namespaces: ClusterObjectView  # name -> "Active" | "Terminating"
+    nodes: ClusterObjectView  # name -> True
+
+    @classmethod
+    def of(cls, settings: Settings, topics: Topics) -> ClusterViews:
+        return cls(
+            namespaces=ClusterObjectView(settings, topics.desired("namespaces"), decoder=_phase_of,
+                                         name="api-namespaces"),
+            nodes=ClusterObjectView(settings, topics.desired("nodes"), decoder=_exists,
+                                    name="api-nodes"))
+
+    async def start(self) -> None:
+        await self.namespaces.start()
+        await self.nodes.start()
+
+    async def stop(self) -> None:
+        await self.namespaces.stop()
+        await self.nodes.stop()
+
+    async def namespace_phase(self, name: str) -> Phase:
+        return await self.namespaces.lookup(name)  # type: ignore[no-any-return]
+
+    async def node_exists(self, name: str) -> bool:
+        return bool(await self.nodes.lookup(name))

@@ -37,6 +37,9 @@ class ManifestPartition:
             manifest = ManifestRecord(record.topic, record.partition, record.offset,
                                       record.value, tuple(record.headers or ()))
             result = translate(manifest, instance=self._settings.instance, now=now)
+            if result.failure:
+                log.error("manifest.internal_error", topic=record.topic, partition=record.partition,
+                          offset=record.offset, traceback=result.failure)
             out += [Out(self._topics.requests, r.key, encode(r)) for r in result.requests]
             out += [Out(self._topics.events, event_key(e["involvedObject"]), orjson.dumps(e))
                     for e in result.rejections]

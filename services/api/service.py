@@ -4,7 +4,7 @@ the request writer, run under the process supervisor by `kafkube serve api`."""
 from __future__ import annotations
 
 from services.api.intake import ManifestPartition
-from services.api.namespaces import BUILTIN_NAMESPACES, NamespaceView
+from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
 from services.api.writer import RequestPartition
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
@@ -21,16 +21,16 @@ def api_components(settings: Settings) -> dict[str, Component]:
                                factory=lambda _p: ManifestPartition(settings, topics))
 
     async def run_writer() -> None:
-        namespaces = NamespaceView(settings, topics)
-        await namespaces.start()
+        views = ClusterViews.of(settings, topics)
+        await views.start()
         try:
             writer = TransactionalLoop(
                 settings, topics.requests, group="api-writer",
-                factory=lambda p: RequestPartition(settings, topics, namespaces, p))
+                factory=lambda p: RequestPartition(settings, topics, views, p))
             await ensure_builtin_namespaces(settings, topics)
             await writer.run()
         finally:
-            await namespaces.stop()
+            await views.stop()
 
     return {"api-intake": intake.run, "api-writer": run_writer}
 

@@ -1,22 +1,28 @@
 """Manifest intake, pure part: one record of `kafkube.manifests` becomes keyed
 write requests (one per document) and Rejected answers for the bad documents.
-Called by `services.api.intake`; never raises on any input."""
+Called by `services.api.intake`; never raises on any input: a fault of its own is
+answered `InternalError` (and logged by the caller with the record's coordinates)."""
 
 from __future__ import annotations
 
 import secrets
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from uuid import uuid4
 
+import orjson
+
+from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
 from schemas.manifest import split_documents
 from schemas.records import (OP_HEADER, PRINCIPAL_HEADER, PROPAGATION_HEADER, REQUEST_ID_HEADER, Op, SourceRef,
                              WriteRequest)
 from schemas.records import header_value as header
 from schemas.registry import lookup_kind
 from services.api.admission import AdmissionError, admit
-from services.runtime.events import involved_object, make_event
+from schemas.validation import format_value
+from services.runtime.events import STATUS_REASON_ANNOTATION, involved_object, make_event
 
 MANIFEST_OPS = {"apply": Op.APPLY, "create": Op.CREATE, "delete": Op.DELETE, "update": Op.UPDATE}
 Policy = Literal["Background", "Foreground", "Orphan"]
@@ -37,12 +43,25 @@ class ManifestRecord:
 class Translation:
     requests: list[WriteRequest] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)  # Event JSON
+    failure: str | None = None  # the traceback of a fault of Kafkube's own
 
 
 def translate(record: ManifestRecord, *, instance: str, now: datetime) -> Translation:
-    """Every document of the record gives exactly one request or one rejection."""
-    out = Translation()
+    """Every document of the record gives exactly one request or one rejection; a fault
+    of this code gives one InternalError answer for the record, and no request."""
     request_id = header(record.headers, REQUEST_ID_HEADER) or uuid4().hex
+    try:
+        return _translate(record, request_id, instance=instance, now=now)
+    except Exception as exc:  # noqa: BLE001 - a bug must answer, never stop the intake
+        out = Translation(failure=traceback.format_exc())
+        reject = _rejecter(out, record, request_id, instance, now)
+        reject(0, None, f"Internal error occurred: {exc.__class__.__name__}: {exc}"[:1000],
+               status_reason="InternalError")
+        return out
+
+
+def _translate(record: ManifestRecord, request_id: str, *, instance: str, now: datetime) -> Translation:
+    out = Translation()
     op_name = (header(record.headers, OP_HEADER) or "apply").lower()
     reject = _rejecter(out, record, request_id, instance, now)
     if op_name not in MANIFEST_OPS:
@@ -72,7 +91,7 @@ def translate(record: ManifestRecord, *, instance: str, now: datetime) -> Transl
                                          principal=header(record.headers, PRINCIPAL_HEADER),
                                          propagation=policy))
         except AdmissionError as exc:
-            reject(index, doc.doc, str(exc))
+            reject(index, doc.doc, str(exc), status_reason=exc.status_reason)
     return out
 
 
@@ -88,6 +107,8 @@ def _request(doc: dict[str, Any], op: Op, request_id: str, source: SourceRef, *,
     namespace = (meta.get("namespace") or "default") if info.namespaced else None
     if info.namespaced:
         body = {**body, "metadata": {**meta, "namespace": namespace}}
+    if len(orjson.dumps(body)) > MAX_REQUEST_BYTES:
+        raise AdmissionError("RequestEntityTooLarge", entity_too_large())
     return WriteRequest(id=request_id, op=op, apiVersion=body["apiVersion"], kind=body["kind"],
                         namespace=namespace, name=body["metadata"]["name"], body=body,
                         principal=principal or "anonymous", writer="api-intake", source=source,
@@ -116,19 +137,27 @@ def _kind(doc: dict[str, Any]) -> Any:
 
 
 def _require_name(doc: dict[str, Any]) -> None:
+    """A delete names its object by `metadata.name` (and `metadata.namespace`): strings."""
     meta = doc.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+    if not isinstance(meta, dict) or not meta.get("name"):
         raise AdmissionError("Invalid", "metadata.name: Required value: name is required")
+    for field_name in ("name", "namespace"):
+        value = meta.get(field_name)
+        if value is not None and not isinstance(value, str):
+            raise AdmissionError("Invalid", f"metadata.{field_name}: Invalid value: "
+                                 f"{format_value(value)}: must be a string")
 
 
 def _rejecter(out: Translation, record: ManifestRecord, request_id: str, instance: str,
               now: datetime) -> Any:
-    def reject(index: int, doc: dict[str, Any] | None, message: str) -> None:
+    def reject(index: int, doc: dict[str, Any] | None, message: str, *,
+               status_reason: str = "Invalid") -> None:
         source = SourceRef(topic=record.topic, partition=record.partition,
                            offset=record.offset, document=index)
         out.rejections.append(make_event(
             reason="Rejected", message=message, type_="Warning", involved=_involved(doc),
-            component="api", instance=instance, now=now, request_id=request_id, source=source))
+            component="api", instance=instance, now=now, request_id=request_id, source=source,
+            extra_annotations={STATUS_REASON_ANNOTATION: status_reason}))
     return reject
 
 

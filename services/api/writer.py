@@ -15,35 +15,36 @@ from typing import Any
 from uuid import uuid4
 
 import orjson
-from pydantic import ValidationError
+from aiokafka.errors import KafkaError
 
 from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, WRITER_HEADER, Op, WriteRequest
+from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
 from schemas.registry import lookup_kind
 from services.api.allocation import Ranges, Share
-from services.api.decide import Context, Outcome, decide
+from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
+from services.api.decide import Context, Outcome, decide, rejected
+from services.api.envelope import envelope_problem
 from services.api.service_addresses import AddressBook
-from services.api.namespaces import BUILTIN_NAMESPACES, NamespaceView
-from services.runtime.bus import encode
+from services.runtime.bus import encode, partition_for
 from services.runtime.config import Settings
-from services.runtime.events import event_key, involved_object, make_event
+from services.runtime.events import STATUS_REASON_ANNOTATION, event_key, involved_object, make_event
 from services.runtime.informer import Informer
 from services.runtime.logging import get_logger
 from services.runtime.topics import Topics
 from services.runtime.transactional import Out
 
 log = get_logger(__name__)
-STATUS_REASON_ANNOTATION = "kafkube.io/status-reason"
 CREATING_OPS = (Op.CREATE, Op.APPLY, Op.ENSURE)
 
 
 class RequestPartition:
     """State and decisions for one partition of `kafkube.requests`."""
 
-    def __init__(self, settings: Settings, topics: Topics, namespaces: NamespaceView,
+    def __init__(self, settings: Settings, topics: Topics, views: ClusterViews,
                  partition: int) -> None:
         self._settings = settings
         self._topics = topics
-        self._namespaces = namespaces
+        self._views = views
         self._partition = partition
         # desired topic -> key -> the stored JSON, kept encoded (a fifth of a dict's memory)
         self._state: dict[str, dict[str, bytes]] = {}
@@ -79,24 +80,40 @@ class RequestPartition:
 
     # -- one request -----------------------------------------------------------------
     async def _one(self, record: Any) -> list[Out]:
+        """Exactly one answer per record, whatever it holds; only Kafka's own failures
+        (reading a view) leave here, and the loop retries the batch."""
         now = datetime.now(timezone.utc)
         try:
             request = WriteRequest.model_validate_json(record.value or b"")
-            topic = self._topics.desired(lookup_kind(request.api_version, request.kind).plural)
-        except (ValidationError, LookupError, ValueError) as exc:
+            info = lookup_kind(request.api_version, request.kind)
+        except Exception as exc:  # noqa: BLE001 - any undecodable record is answered
             return [self._malformed(record, exc, now)]
+        topic = self._topics.desired(info.plural)
+        owner = partition_for(request.key, self._settings.partitions)
+        if problem := envelope_problem(request, info, record_key=record.key,
+                                       partition=record.partition, owner=owner):
+            return self._outputs(topic, request, rejected("BadRequest", problem), now)
+        try:
+            outcome = await self._decide(request, topic, record, now)
+            return self._outputs(topic, request, outcome, now)
+        except (KafkaError, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug must answer, not wedge the partition
+            log.exception("request.internal_error", key=request.key, request=request.id,
+                          topic=record.topic, partition=record.partition, offset=record.offset)
+            failure = rejected("InternalError", f"Internal error occurred: {exc.__class__.__name__}: {exc}")
+            return self._outputs(topic, request, failure, now)
+
+    async def _decide(self, request: WriteRequest, topic: str, record: Any, now: datetime) -> Outcome:
         current = self._current(topic, request.key)
+        if request.op is Op.BIND and not await self._views.node_exists(request.node_name or ""):
+            return rejected("NotFound", f'nodes "{request.node_name}" not found')
         ctx = Context(now=now, resource_version=str(record.offset), new_uid=lambda: str(uuid4()),
                       namespace_phase=await self._namespace_phase(request, current),
                       addresses=self._address_book() if request.kind == "Service" else None)
-        try:
-            outcome = decide(request, current, ctx)
-        except Exception as exc:  # a bug must answer, not wedge the partition
-            log.exception("request.failed", key=request.key, request=request.id)
-            outcome = Outcome("Rejected", f"internal error: {exc.__class__.__name__}: {exc}",
-                              status_reason="BadRequest")
+        outcome = decide(request, current, ctx)
         log.debug("request.decided", key=request.key, op=request.op, reason=outcome.reason)
-        return self._outputs(topic, request, outcome, now)
+        return outcome
 
     def _current(self, topic: str, key: str) -> dict[str, Any] | None:
         if (topic, key) in self._pending:
@@ -126,20 +143,26 @@ class RequestPartition:
         local = self._current(self._topics.desired("namespaces"), request.namespace)
         if local is not None:
             return "Terminating" if local["metadata"].get("deletionTimestamp") else "Active"
-        return await self._namespaces.phase(request.namespace)
+        return await self._views.namespace_phase(request.namespace)
 
     def _outputs(self, topic: str, request: WriteRequest, outcome: Outcome,
                  now: datetime) -> list[Out]:
+        """The desired record and the answer; the batch's state changes only once both
+        are built, so a failure here leaves nothing half-applied."""
         out: list[Out] = []
+        value = None
         if outcome.write:
-            value = encode(outcome.stored)
-            self._pending[(topic, request.key)] = None if value is None else (outcome.stored, value)  # type: ignore[assignment]
+            value, refusal = _encoded(outcome.stored)
+            outcome = refusal or outcome
+        if outcome.write:
             out.append(Out(topic, request.key, value, headers=_provenance(request, outcome)))
         if not outcome.silent and request.reply:
             out.append(self._answer(request, outcome, now))
         elif outcome.reason == "Rejected":  # a component's write: it sees the outcome in state
             log.info("request.rejected", key=request.key, op=request.op, writer=request.writer,
                      reason=outcome.status_reason, message=outcome.message[:300])
+        if outcome.write:
+            self._pending[(topic, request.key)] = None if value is None else (outcome.stored, value)  # type: ignore[assignment]
         return out
 
     def _answer(self, request: WriteRequest, outcome: Outcome, now: datetime) -> Out:
@@ -162,6 +185,17 @@ class RequestPartition:
                            component="api", instance=self._settings.instance, now=now,
                            type_="Warning", extra_annotations={STATUS_REASON_ANNOTATION: "BadRequest"})
         return Out(self._topics.events, event_key(involved), orjson.dumps(event))
+
+
+def _encoded(stored: dict[str, Any] | None) -> tuple[bytes | None, Outcome | None]:
+    """The stored object as its record value, or the refusal of one Kafka cannot hold."""
+    try:
+        value = encode(stored)
+    except TypeError as exc:  # orjson: an integer beyond 64 bits in a field kept unknown
+        return None, rejected("Invalid", f"the object cannot be stored as JSON: {exc}")
+    if value is not None and len(value) > MAX_REQUEST_BYTES:
+        return None, rejected("RequestEntityTooLarge", entity_too_large())
+    return value, None
 
 
 def _provenance(request: WriteRequest, outcome: Outcome) -> tuple[tuple[str, bytes], ...]:

@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, SOURCE_ANNOTATION, SourceRef
 
+STATUS_REASON_ANNOTATION = "kafkube.io/status-reason"
+"""On the API's Rejected answers: Kubernetes' Status reason (Invalid, Conflict, InternalError, ...)."""
+MAX_MESSAGE_CHARS = 4096
+
 
 def involved_object(*, api_version: str | None, kind: str | None, name: str | None,
                     namespace: str | None = None, uid: str | None = None,
@@ -27,7 +31,10 @@ def make_event(*, reason: str, message: str, involved: dict[str, Any], component
                instance: str, now: datetime, type_: Literal["Normal", "Warning"] = "Normal",
                request_id: str | None = None, source: SourceRef | None = None,
                extra_annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    """A v1 Event as Kubernetes writes it, plus Kafkube's correlation annotations."""
+    """A v1 Event as Kubernetes writes it, plus Kafkube's correlation annotations.
+    A message longer than MAX_MESSAGE_CHARS is cut (a rejection can list many fields)."""
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS - 20] + " ... (message cut)"
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     annotations = dict(extra_annotations or {})
     if request_id:
