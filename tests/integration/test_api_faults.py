@@ -33,12 +33,16 @@ def stream() -> tuple[list[bytes], list[str], list[str]]:
     return payloads, ids, keys
 
 
-async def publish_slowly(settings: Settings, payloads: list[bytes], ids: list[str], keys: list[str]) -> None:
-    """Publish in small chunks over a few seconds, so a kill lands mid-stream."""
+async def publish_around(settings: Settings, payloads: list[bytes], ids: list[str], keys: list[str], *,
+                         split: int, resume: asyncio.Event) -> None:
+    """Publish in chunks of 20: the first `split` manifests, then (once `resume` is set,
+    after the test's kill) the rest. So the kill always lands mid-stream, however slow
+    either side is."""
     for start in range(0, len(payloads), 20):
+        if start == split:
+            await resume.wait()
         end = start + 20
         await publish(settings, payloads[start:end], request_ids=ids[start:end], keys=keys[start:end])
-        await asyncio.sleep(0.3)
 
 
 def owned_writer_partitions(api: ServiceProcess) -> set[int]:
@@ -47,14 +51,14 @@ def owned_writer_partitions(api: ServiceProcess) -> set[int]:
     return {line["partition"] for line in lines if line.get("group") == "api-writer"}
 
 
-async def until(condition: Callable[[], object], timeout: float = 60) -> None:
+async def until(condition: Callable[[], object], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.2)
 
 
-async def wait_until_answers(settings: Settings, count: int, timeout: float = 60) -> None:
+async def wait_until_answers(settings: Settings, count: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while sum(1 for e in await answers(settings) if answer_key(e)) < count:
         assert time.monotonic() < deadline, f"fewer than {count} answers after {timeout}s"
@@ -81,10 +85,11 @@ async def test_sigkill_mid_stream_then_restart_applies_each_manifest_once(
         settings: Settings, services: Callable[..., ServiceProcess]) -> None:
     api = services("api")
     payloads, ids, keys = stream()
-    sender = asyncio.create_task(publish_slowly(settings, payloads, ids, keys))
-    await wait_until_answers(settings, 20)
+    killed = asyncio.Event()
+    sender = asyncio.create_task(publish_around(settings, payloads, ids, keys, split=OBJECTS, resume=killed))
+    await wait_until_answers(settings, 20)  # mid-way through the creates (or past them)
     api.kill()
-    assert not sender.done(), "the kill came too late to test anything"
+    killed.set()
     await sender
     services("api")
     await assert_exactly_once(settings, ids)
@@ -97,10 +102,11 @@ async def test_a_dying_replica_hands_its_partitions_to_the_other(
     await wait_until_answers(settings, 1)
     await until(lambda: owned_writer_partitions(first) and owned_writer_partitions(second))
     payloads, ids, keys = stream()
-    sender = asyncio.create_task(publish_slowly(settings, payloads, ids, keys))
+    killed = asyncio.Event()
+    sender = asyncio.create_task(publish_around(settings, payloads, ids, keys, split=OBJECTS, resume=killed))
     await wait_until_answers(settings, 40)
     first.kill()
-    assert not sender.done(), "the kill came too late to test anything"
+    killed.set()
     await sender
     await assert_exactly_once(settings, ids)
     assert second.alive()
