@@ -316,3 +316,16 @@ def test_a_body_naming_another_uid_is_refused_and_an_absent_one_is_fine() -> Non
     other = {**ns, "metadata": {**ns["metadata"], "uid": "not-mine"}}
     assert_invalid(decide(core_request(Op.APPLY, "Namespace", "team-b", other), current, ctx("6")),
                    'Namespace "team-b" is invalid: metadata.uid: Invalid value: "not-mine": field is immutable')
+
+
+def test_a_replication_controller_selector_must_keep_matching_its_template() -> None:
+    rc = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc", "namespace": "default"},
+          "spec": {"template": {"metadata": {"labels": {"app": "rc"}},
+                                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+    current = decide(core_request(Op.APPLY, "ReplicationController", "rc", rc), None, ctx("5")).stored
+    assert current["spec"]["selector"] == {"app": "rc"}  # defaulted from the template's labels
+    assert decide(core_request(Op.APPLY, "ReplicationController", "rc", rc), current, ctx("6")).reason == "Unchanged"
+    relabelled = {"spec": {"template": {"metadata": {"labels": {"app": "other"}}}}}
+    assert_invalid(decide(core_request(Op.PATCH, "ReplicationController", "rc", relabelled), current, ctx("6")),
+                   'ReplicationController "rc" is invalid: spec.template.metadata.labels: Invalid value: '
+                   '{"app":"other"}: `selector` does not match template `labels`')
