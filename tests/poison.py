@@ -56,9 +56,9 @@ NAMED: dict[str, bytes] = {
     "a billion laughs": _alias_bomb(10, 9, "lol"),
     "a payload over the size limit": b"a: " + b"x" * (MAX_REQUEST_BYTES + 1),
     "too many documents": b"\n---\n".join([orjson.dumps(CONFIG_MAP)] * (MAX_DOCUMENTS + 1)),
-    "a 2 MiB object in a multi-document record": (
-        orjson.dumps({**CONFIG_MAP, "data": {"k": "x" * (2 * 1024 * 1024)}}) + b"\n---\n"
-        + orjson.dumps({**CONFIG_MAP, "data": {"k": "y" * (2 * 1024 * 1024)}})),
+    "two 900 KiB objects in one record": (
+        orjson.dumps({**CONFIG_MAP, "data": {"k": "x" * (900 * 1024)}}) + b"\n---\n"
+        + orjson.dumps({**CONFIG_MAP, "data": {"k": "y" * (900 * 1024)}})),
 }
 """The poison records named by the issue, as manifest payloads."""
 NAMED_DELETES: dict[str, bytes] = {

@@ -1,5 +1,6 @@
-"""Garbage on kafkube.manifests, interleaved with valid manifests: every document
-gets exactly one answer, every valid one is applied, and the API keeps running."""
+"""Garbage and poison on kafkube.manifests, interleaved with valid manifests: every
+document gets exactly one answer, garbage is Rejected, every valid one is applied, and
+the API (one process for all examples: it must survive them all) keeps running."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from schemas.manifest import split_documents
 from services.runtime.config import Settings
 from tests.integration.kafkit import ServiceProcess, desired, publish, wait_for_answers
+from tests.poison import NAMED, poisoned_manifests
 
 pytestmark = pytest.mark.kafka
 
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]", fullmatch=True)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20)
 
@@ -44,9 +46,11 @@ garbage = st.one_of(
                      b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: many}\n",
                      b"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 70000}]}\n"]),
     st.integers(200, 3000).map(nested),
+    st.sampled_from(sorted(set(NAMED) - {"two 900 KiB objects in one record"})).map(NAMED.__getitem__),
 )
 valid = NAMES.map(lambda n: ("valid", n))
-payloads = st.lists(st.one_of(garbage.map(lambda g: ("garbage", g)), valid), min_size=20, max_size=40)
+poison = poisoned_manifests().map(lambda p: ("poison", p))  # may happen to be valid
+payloads = st.lists(st.one_of(garbage.map(lambda g: ("garbage", g)), poison, valid), min_size=20, max_size=40)
 
 
 @pytest.fixture
@@ -54,7 +58,7 @@ def api(services: Callable[..., ServiceProcess]) -> ServiceProcess:
     return services("api")
 
 
-@hsettings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=payloads)
 def test_every_document_is_answered_and_the_api_survives(settings: Settings, api: ServiceProcess,
                                                          batch: list[tuple[str, object]]) -> None:
@@ -76,6 +80,9 @@ async def _check(settings: Settings, api: ServiceProcess, batch: list[tuple[str,
     for (rid, _), events in found.items():
         if events[0]["reason"] == "Rejected":
             assert events[0]["message"], "a rejection must say why"
+    for rid, (kind, _) in zip(ids, batch):
+        if kind == "garbage":
+            assert {e[0]["reason"] for (r, _), e in found.items() if r == rid} == {"Rejected"}
     state = await desired(settings, "configmaps")
     for kind, name in batch:
         if kind == "valid":
