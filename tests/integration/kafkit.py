@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from uuid import uuid4
 from collections.abc import Awaitable, Callable
 from typing import Any, BinaryIO
 
@@ -18,7 +19,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER, OP_HEADER
-from services.runtime.bus import make_consumer, make_producer, partitions_of
+from services.runtime.bus import make_consumer, make_producer, partition_for, partitions_of
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
@@ -204,7 +205,7 @@ async def desired(settings: Settings, plural: str) -> dict[str, Any]:
         return dict(view.items(topic))
 
 
-async def wait_for(what: str, check: Callable[[], Awaitable[Any]], *, timeout: float = 60.0,
+async def wait_for(what: str, check: Callable[[], Awaitable[Any]], *, timeout: float = 120.0,
                    interval: float = 0.5) -> Any:
     """Poll the async `check` until it returns something truthy; fail after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -215,3 +216,21 @@ async def wait_for(what: str, check: Callable[[], Awaitable[Any]], *, timeout: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(interval)
+
+
+async def requests_decided(settings: Settings, *, timeout: float = 120.0) -> None:
+    """Positive evidence that every request written to kafkube.requests before the call has
+    been decided: the API decides each partition in order, so once a marker ConfigMap on
+    each partition is answered, everything before the markers has been decided too (and is
+    in the desired topics; an Informer's `barrier()` then shows it)."""
+    names: dict[int, str] = {}
+    while len(names) < settings.partitions:
+        name = f"marker-{uuid4().hex[:8]}"
+        names.setdefault(partition_for(f"default/{name}", settings.partitions), name)
+    ids = [uuid4().hex for _ in names]
+    await publish(settings, [orjson.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                                           "metadata": {"name": name, "namespace": "default"}})
+                             for name in names.values()], request_ids=ids)
+    found = await wait_for_answers(settings, {(rid, "0") for rid in ids}, timeout=timeout)
+    if len(found) < len(ids):
+        raise AssertionError(f"{len(ids) - len(found)} of the markers on kafkube.requests never answered")

@@ -4,8 +4,6 @@ outcomes read back from `kafkube.desired.pods`, events and observed pods."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +15,7 @@ from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.runtime.bus import encode, make_producer, partition_for
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all, wait_for
+from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all, requests_decided, wait_for
 
 pytestmark = pytest.mark.kafka
 Services = Callable[..., ServiceProcess]
@@ -74,6 +72,13 @@ def cpu_per_node(pods: dict[str, Any]) -> dict[str, int]:
 async def failed_scheduling(settings: Settings, name: str) -> list[str]:
     return [e["message"] for e in await answers(settings)
             if e.get("reason") == "FailedScheduling" and e["involvedObject"].get("name") == name]
+
+
+async def unschedulable_reported(settings: Settings, pods: dict[str, Any]) -> bool:
+    """Every pod of `pods` without a node has a FailedScheduling event."""
+    reported = {e["involvedObject"].get("name") for e in await answers(settings)
+                if e.get("reason") == "FailedScheduling"}
+    return {p["metadata"]["name"] for p in pods.values() if not p["spec"].get("nodeName")} <= reported
 
 
 async def never_rebound(settings: Settings) -> None:
@@ -154,8 +159,12 @@ async def test_two_schedulers_never_overcommit_and_the_survivor_takes_over(
         pods = await desired(settings, "pods")
         return pods if len(pods) == 40 and len(bound(pods)) == 12 else None
 
-    await wait_for("12 pods bound", twelve_bound, timeout=90)
-    await asyncio.sleep(3)  # late binds, if any, would show now
+    pods = await wait_for("12 pods bound", twelve_bound, timeout=180)
+    # Late binds, if any, would come from trying the 28 others: once each has been tried and
+    # found no room (FailedScheduling), and every bind asked for has been decided, they show.
+    await wait_for("the 28 others reported unschedulable", lambda: unschedulable_reported(settings, pods),
+                   timeout=120)
+    await requests_decided(settings)
     pods = await desired(settings, "pods")
     assert len(bound(pods)) == 12
     assert cpu_per_node(pods) == {n: 2000 for n in names}
@@ -176,9 +185,9 @@ async def test_two_schedulers_never_overcommit_and_the_survivor_takes_over(
         pods = await desired(settings, "pods")
         return pods if len(pods) == 34 and len(bound(pods)) == 12 else None
 
-    pods = await wait_for("the survivor fills the freed room", refilled, timeout=90)
+    pods = await wait_for("the survivor fills the freed room", refilled, timeout=180)
     assert cpu_per_node(pods) == {n: 2000 for n in names}
-    await asyncio.sleep(2)
+    await requests_decided(settings)  # every bind asked for so far has been decided
     assert len(bound(await desired(settings, "pods"))) == 12
     await never_rebound(settings)
 
