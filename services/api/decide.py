@@ -22,7 +22,8 @@ from services.api.propagation import blocks_removal, finalizers_after_delete, na
 from services.api.service_addresses import AddressBook, assign_addresses
 
 Reason = Literal["Created", "Updated", "Unchanged", "Deleted", "Rejected"]
-StatusReason = Literal["NotFound", "AlreadyExists", "Conflict", "Invalid", "Forbidden", "BadRequest"]
+StatusReason = Literal["NotFound", "AlreadyExists", "Conflict", "Invalid", "Forbidden", "BadRequest",
+                       "RequestEntityTooLarge", "InternalError"]
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 KEPT_ON_APPLY = {"Pod": "nodeName", "Namespace": "finalizers"}  # spec fields the server sets
 SERVER_FIELDS = ("uid", "resourceVersion", "generation", "creationTimestamp",
