@@ -16,7 +16,7 @@ import yaml
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli, read_all
+from tests.integration.kafkit import ServiceProcess, cli, read_all, requests_decided
 
 pytestmark = pytest.mark.kafka
 REVISION = "deployment.kubernetes.io/revision"
@@ -45,11 +45,13 @@ class Watch:
     def __init__(self, settings: Settings) -> None:
         t = Topics(settings.topic_prefix)
         self.pods_t, self.opods_t = t.desired("pods"), t.observed("pods")
-        self.rs_t, self.deploy_t, self.odeploy_t = t.desired("replicasets"), t.desired("deployments"), t.observed("deployments")
-        self.view: Informer[Any] = Informer(settings, [self.pods_t, self.opods_t, self.rs_t, self.deploy_t, self.odeploy_t],
-                                            name="test-watch")
+        self.rs_t, self.ors_t = t.desired("replicasets"), t.observed("replicasets")
+        self.deploy_t, self.odeploy_t = t.desired("deployments"), t.observed("deployments")
+        self.view: Informer[Any] = Informer(settings, [self.pods_t, self.opods_t, self.rs_t, self.ors_t,
+                                                       self.deploy_t, self.odeploy_t], name="test-watch")
         self.names: set[str] = set()
-        self.max_active: dict[str, int] = {}
+        self.samples: list[tuple[str, int]] = []  # (app, its active pods) after each pod change
+        self.errors: list[Exception] = []  # the informer swallows a handler's errors: not here
         self.view.add_handler(self._changed)
 
     async def __aenter__(self) -> "Watch":
@@ -59,15 +61,32 @@ class Watch:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.view.stop()
+        self.check()
 
     def _changed(self, change: Change[Any]) -> None:
-        if change.topic != self.pods_t:
-            return
-        if change.new is not None:
-            self.names.add(change.key)
-        for app in {self._app(change.old), self._app(change.new)} - {None}:
-            assert app is not None
-            self.max_active[app] = max(self.max_active.get(app, 0), len(self.active(app)))
+        """Only collects; the test body asserts on what was collected."""
+        try:
+            if change.topic != self.pods_t:
+                return
+            if change.new is not None:
+                self.names.add(change.key)
+            for app in {self._app(change.old), self._app(change.new)}:
+                if app is not None:
+                    self.samples.append((app, len(self.active(app))))
+        except Exception as exc:
+            self.errors.append(exc)
+
+    def check(self) -> None:
+        """Fail if the handler failed: the samples would be missing what it could not count."""
+        if self.errors:
+            raise AssertionError(f"the watch's handler failed {len(self.errors)} times") from self.errors[0]
+
+    def max_active(self, app: str) -> int:
+        """The most pods of `app` (not terminating) seen at once."""
+        self.check()
+        counts = [n for a, n in self.samples if a == app]
+        assert counts, f"no pod of {app} was ever seen"
+        return max(counts)
 
     @staticmethod
     def _app(pod: Any) -> str | None:
@@ -85,6 +104,15 @@ class Watch:
                     and (observed.get("status") or {}).get("phase") == "Running":
                 count += 1
         return count
+
+    def replicaset(self, name: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.view.get(self.rs_t, f"default/{name}")
+        return found
+
+    def rs_status(self, name: str) -> dict[str, Any]:
+        observed = self.view.get(self.ors_t, f"default/{name}") or {}
+        status: dict[str, Any] = observed.get("status") or {}
+        return status
 
     def replicasets(self) -> dict[int, dict[str, Any]]:
         return {int(rs["metadata"].get("annotations", {}).get(REVISION, 0)): rs
@@ -110,33 +138,36 @@ async def test_deployment_rollout_update_undo_and_scale(settings: Settings, serv
         applied = await asyncio.to_thread(cli, settings, "apply", "-f", "-", stdin=deployment(20))
         assert applied.returncode == 0, applied.stderr
         await w.until(lambda: w.running("web") == 20, 120, "20 pods running")
-        status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web", "--timeout", "60")
+        status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web", "--timeout", "120",
+                                         timeout=180)
         assert status.returncode == 0, status.stderr
         assert 'deployment "web" successfully rolled out' in status.stdout
 
         applied = await asyncio.to_thread(cli, settings, "apply", "-f", "-", stdin=deployment(20, "nginx:2"))
         assert applied.returncode == 0, applied.stderr
-        status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web", "--timeout", "120")
+        status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web", "--timeout", "120",
+                                         timeout=180)
         assert status.returncode == 0, status.stdout + status.stderr
         assert status.stdout.strip().endswith('deployment "web" successfully rolled out')
         await w.until(lambda: sorted(w.replicasets()) == [1, 2] and w.replicasets()[1]["spec"]["replicas"] == 0,
-                      30, "old replica set at 0")
-        assert w.max_active["web"] <= 25  # 20 + 25% surge
+                      120, "old replica set at 0")
+        assert w.max_active("web") <= 25  # 20 + 25% surge
 
         history = await asyncio.to_thread(cli, settings, "rollout", "history", "deployment/web")
         assert "REVISION  CHANGE-CAUSE" in history.stdout and "2         <none>" in history.stdout
 
         undo = await asyncio.to_thread(cli, settings, "rollout", "undo", "deployment/web")
         assert undo.returncode == 0 and "deployment.apps/web rolled back" in undo.stdout, undo.stderr
-        await w.until(lambda: 3 in w.replicasets() and w.replicasets()[3]["spec"]["replicas"] == 20, 60, "revision 3")
+        await w.until(lambda: 3 in w.replicasets() and w.replicasets()[3]["spec"]["replicas"] == 20, 120, "revision 3")
         template = w.replicasets()[3]["spec"]["template"]["spec"]["containers"][0]["image"]
         assert template == "nginx:1"
-        status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web", "--timeout", "120")
+        status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web", "--timeout", "120",
+                                         timeout=180)
         assert status.returncode == 0, status.stdout + status.stderr
 
         scaled = await asyncio.to_thread(cli, settings, "scale", "deployment/web", "--replicas=5")
         assert scaled.stdout.strip() == "deployment.apps/web scaled", scaled.stderr
-        await w.until(lambda: len(w.active("web")) == 5 and w.running("web") == 5, 60, "5 pods")
+        await w.until(lambda: len(w.active("web")) == 5 and w.running("web") == 5, 120, "5 pods")
         table = await asyncio.to_thread(cli, settings, "get", "deploy")
         assert table.stdout.split("\n")[1].split()[:4] == ["web", "5/5", "5", "5"], table.stdout
 
@@ -155,7 +186,7 @@ async def test_killed_mid_scale_up_never_makes_an_extra_pod(settings: Settings,
         api.kill()
         manager = services("controllers")
         requests = Topics(settings.topic_prefix).requests
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while len([r for r in await read_all(settings, requests) if b'"kind":"Pod"' in (r.value or b"")]) < 30:
             assert time.monotonic() < deadline, "the controller never asked for the pods"
             await asyncio.sleep(0.5)
@@ -163,10 +194,13 @@ async def test_killed_mid_scale_up_never_makes_an_extra_pod(settings: Settings,
         assert len(w.active("burst")) == 0  # nothing was created yet: the scale-up is in flight
         services("api")
         services("controllers")
-        await w.until(lambda: w.running("burst") == 30, 120, "30 pods running")
-        await asyncio.sleep(3)  # replays and late requests have landed
+        await w.until(lambda: w.running("burst") == 30, 180, "30 pods running")
+        # the restarted controller has seen all 30 (it reports them) and acts no more ...
+        await w.until(lambda: w.rs_status("burst").get("replicas") == 30, 120, "the status counts 30")
+        await requests_decided(settings)  # ... and every create asked for has been decided
+        await w.view.barrier()
         assert len(w.active("burst")) == 30
-        assert w.max_active["burst"] == 30 and len(w.names) == 30, sorted(w.names)
+        assert w.max_active("burst") == 30 and len(w.names) == 30, sorted(w.names)
 
 
 async def test_two_managers_one_killed_during_a_rolling_update(settings: Settings,
@@ -179,11 +213,12 @@ async def test_two_managers_one_killed_during_a_rolling_update(settings: Setting
         applied = await asyncio.to_thread(cli, settings, "apply", "-f", "-",
                                           stdin=deployment(10, "nginx:2", surge=2, unavailable=1))
         assert applied.returncode == 0, applied.stderr
-        await w.until(lambda: 2 in w.replicasets(), 30, "new replica set")
+        await w.until(lambda: 2 in w.replicasets(), 120, "new replica set")
         first.kill()
-        status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web", "--timeout", "150")
+        status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web", "--timeout", "150",
+                                         timeout=210)
         assert status.returncode == 0, status.stdout + status.stderr
-        assert w.max_active["web"] <= 12
+        assert w.max_active("web") <= 12
         assert w.replicasets()[1]["spec"]["replicas"] == 0 and second.alive()
 
 
@@ -194,12 +229,15 @@ async def test_delete_cascade_orphan_keeps_pods_background_removes_them(
         for name in ("keep", "drop"):
             body = replicaset(3).replace(b"burst", name.encode())
             assert (await asyncio.to_thread(cli, settings, "apply", "-f", "-", stdin=body)).returncode == 0
-        await w.until(lambda: w.running("keep") == 3 and w.running("drop") == 3, 60, "6 pods running")
+        await w.until(lambda: w.running("keep") == 3 and w.running("drop") == 3, 120, "6 pods running")
         orphaned = await asyncio.to_thread(cli, settings, "delete", "rs", "keep", "--cascade=orphan")
         assert orphaned.stdout.strip() == 'replicaset.apps "keep" deleted', orphaned.stderr
         removed = await asyncio.to_thread(cli, settings, "delete", "rs", "drop")
         assert removed.returncode == 0, removed.stderr
-        await w.until(lambda: not w.active("drop"), 60, "drop's pods gone")
-        await asyncio.sleep(2)
+        await w.until(lambda: not w.active("drop"), 120, "drop's pods gone")
+        # keep is gone only after its pods were orphaned (the orphan finalizer) ...
+        await w.until(lambda: not w.replicaset("keep"), 120, "replica set keep gone")
+        await requests_decided(settings)  # ... and whatever was asked after, decided
+        await w.view.barrier()
         kept = w.active("keep")
         assert len(kept) == 3 and all(not p["metadata"].get("ownerReferences") for p in kept), kept

@@ -110,7 +110,7 @@ async def test_scale_roll_back_and_survive_a_dead_node(settings: Settings, nodes
     path.write_text(manifest("kafkube/busybox:1.1", 3))
     assert cli(settings, "apply", "-f", str(path)).stdout.strip() == "deployment.apps/web configured"
     await wait_for("3 pods of 1.1", lambda: rolled_out(settings, "kafkube/busybox:1.1", 3), timeout=180)
-    status = cli(settings, "rollout", "status", "deployment/web", "--timeout", "120")
+    status = cli(settings, "rollout", "status", "deployment/web", "--timeout", "120", timeout=180)
     assert 'deployment "web" successfully rolled out' in status.stdout, status.stdout + status.stderr
     # Rollout status, like Kubernetes', does not count terminating pods: a pod of the old
     # ReplicaSet may still be stopping its container. Wait for the containers themselves.
