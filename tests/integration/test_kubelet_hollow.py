@@ -24,12 +24,13 @@ pytestmark = pytest.mark.kafka
 
 async def observed(settings: Settings, plural: str) -> dict[str, Any]:
     topic = Topics(settings.topic_prefix).observed(plural)
-    async with Informer(settings, [topic], follow=False) as view:
+    view: Informer[Any] = Informer(settings, [topic], follow=False)
+    async with view:
         await view.wait_synced()
         return dict(view.items(topic))
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 60, what: str = "") -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 120, what: str = "") -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
