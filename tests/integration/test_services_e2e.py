@@ -103,18 +103,28 @@ async def _exec_in(runtime: DockerRuntime, pod: str, script: str, timeout: float
 
 
 async def _hammer(url: str, stop: asyncio.Event, outcomes: list[str]) -> None:
-    """GET `url` in a loop from the host (through the proxy) until `stop`; record each outcome."""
+    """GET `url` in a loop from the host (through the proxy) until `stop`; record each
+    outcome: "ok <the pod that answered>" or the failure."""
     import urllib.request
 
     def once() -> str:
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
-                return "ok" if response.status == 200 else f"http {response.status}"
+                body = response.read().decode().strip()
+                return f"ok {body}" if response.status == 200 else f"http {response.status}"
         except Exception as exc:  # every failure counts, whatever it is
             return f"{type(exc).__name__}: {exc}"
 
     while not stop.is_set():
         outcomes.append(await asyncio.to_thread(once))
+
+
+async def _more(outcomes: list[str], n: int, timeout: float = 120) -> None:
+    """Wait until `n` more requests have had their outcome."""
+    deadline, wanted = time.monotonic() + timeout, len(outcomes) + n
+    while len(outcomes) < wanted:
+        assert time.monotonic() < deadline, f"only {len(outcomes)} requests in {timeout}s: {outcomes[-5:]}"
+        await asyncio.sleep(0.1)
 
 
 async def test_zero_downtime_through_the_service_during_a_rolling_update(
@@ -137,20 +147,24 @@ async def test_zero_downtime_through_the_service_during_a_rolling_update(
             apply(settings, tmp_path, rolling, service)
             await endpoints_watch.until(lambda: len((endpoints_watch.ips() or ([], []))[0]) == 3, 120)
             ip = json.loads(cli(settings, "get", "svc", "web", "-o", "json").stdout)["spec"]["clusterIP"]
-            stop, outcomes = asyncio.Event(), []
+            stop, outcomes = asyncio.Event(), list[str]()
             client = asyncio.create_task(_hammer(f"http://{ip}/", stop, outcomes))
-            await asyncio.sleep(2)
-            apply(settings, tmp_path, rolling.replace("kafkube/busybox:1.0", "kafkube/busybox:1.1"))
-            status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web",
-                                             "--timeout", "180", timeout=200)
-            assert status.returncode == 0, status.stdout + status.stderr
-            await asyncio.sleep(2)
-            stop.set()
-            await client
-            failures = [o for o in outcomes if o != "ok"]
-            print(f"zero-downtime: {len(outcomes)} requests during the rollout, {len(failures)} failed")
-            assert len(outcomes) > 50, f"too few requests to mean anything: {len(outcomes)}"
+            try:
+                await _more(outcomes, 20)  # the client is going before the rollout begins
+                apply(settings, tmp_path, rolling.replace("kafkube/busybox:1.0", "kafkube/busybox:1.1"))
+                status = await asyncio.to_thread(cli, settings, "rollout", "status", "deployment/web",
+                                                 "--timeout", "180", timeout=200)
+                assert status.returncode == 0, status.stdout + status.stderr
+                await _more(outcomes, 20)  # and still going after it ended
+            finally:
+                stop.set()
+                await client
+            failures = [o for o in outcomes if not o.startswith("ok ")]
+            # pods are named <replica set>-<suffix>: answers from both mean the requests spanned the rollout
+            served_by = {o.split()[1].rsplit("-", 1)[0] for o in outcomes if o.startswith("ok ")}
+            print(f"zero-downtime: {len(outcomes)} requests around the rollout, {len(failures)} failed")
             assert failures == [], failures[:5]
+            assert len(served_by) == 2, f"answered by the pods of {served_by}: not old and new"
         finally:
             kubelet.stop()
             for container in await runtime.list_managed():
