@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.api.intake import ManifestPartition
 from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
 from services.api.writer import RequestPartition
+from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.supervisor import Component
@@ -42,4 +43,5 @@ async def ensure_builtin_namespaces(settings: Settings, topics: Topics) -> None:
             request = WriteRequest(op=Op.ENSURE, apiVersion="v1", kind="Namespace", name=name,
                                    body={"apiVersion": "v1", "kind": "Namespace",
                                          "metadata": {"name": name}}, writer="api", reply=False)
-            await producer.send_and_wait(topics.requests, key=name.encode(), value=encode(request))
+            await producer.send_and_wait(topics.requests, key=name.encode(), value=encode(request),
+                                         headers=token_headers(settings))

@@ -12,10 +12,10 @@ from uuid import uuid4
 import orjson
 from aiokafka import TopicPartition
 
-from schemas.records import (DOCUMENT_ANNOTATION, OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_ANNOTATION,
-                             REQUEST_ID_HEADER)
+from schemas.records import DOCUMENT_ANNOTATION, OP_HEADER, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER
 from services.runtime.bus import make_consumer, make_producer, partitions_of, wait_for_kafka
 from services.runtime.config import Settings
+from services.runtime.identity import token_headers
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
 
@@ -51,7 +51,7 @@ class Client:
             async with make_producer(self.settings) as producer:
                 for rid, doc in zip(request_ids, documents):
                     headers = [(REQUEST_ID_HEADER, rid.encode()), (OP_HEADER, op.encode()),
-                               (PRINCIPAL_HEADER, b"kafkube-cli"), *(extra_headers or [])]
+                               *token_headers(self.settings), *(extra_headers or [])]
                     await producer.send_and_wait(self.topics.manifests, value=doc, headers=headers)
             await self._collect(events, waiting, answers, timeout_s)
         return answers

@@ -13,6 +13,7 @@ import orjson
 
 from schemas.records import PROPAGATION_HEADER
 from schemas.registry import KindInfo, NoKindMatch, resolve_resource
+from services.cli import config_commands, credentials
 from services.cli import describe as describing
 from services.cli.client import Answer, Client, read_events
 from services.cli.files import Document, ManifestFileError, read_documents
@@ -20,7 +21,7 @@ from services.cli.history import history_rows, parse_instant, state_at, versions
 from services.cli.logs import LogsError, pick_container, pod_lines
 from services.cli.printers import merged, objects, render_table, table, to_json, to_yaml
 from services.cli.serve import serve
-from services.runtime.config import Settings
+from services.cli.config import cli_settings
 from services.runtime.errors import KafkaUnavailable
 
 VERBS = {"Created": "created", "Updated": "configured", "Unchanged": "unchanged", "Deleted": "deleted"}
@@ -39,7 +40,7 @@ def _run(coro: Coroutine[Any, Any, int]) -> None:
 
 
 def _client() -> Client:
-    return Client(Settings.from_env(connect_timeout_s=10))
+    return Client(cli_settings(connect_timeout_s=10))
 
 
 def _ref(info: KindInfo, name: str) -> str:
@@ -52,6 +53,8 @@ def cli() -> None:
 
 
 cli.add_command(serve)
+cli.add_command(config_commands.config)
+cli.add_command(credentials.init)
 
 from services.cli.workloads import rollout, scale  # noqa: E402
 

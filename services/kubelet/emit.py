@@ -21,8 +21,10 @@ WRITER = "kubelet"
 
 
 class Emitter:
-    def __init__(self, producer: AIOKafkaProducer, topics: Topics, node: str) -> None:
+    def __init__(self, producer: AIOKafkaProducer, topics: Topics, node: str, *,
+                 identity: list[tuple[str, bytes]] | None = None) -> None:
         self.producer, self.topics, self.node = producer, topics, node
+        self.identity = identity or []  # the kubelet's token header on its write requests
 
     async def event(self, pod: Any, reason: str, message: str, *,
                     type_: Literal["Normal", "Warning"] = "Normal", container: str | None = None) -> None:
@@ -53,7 +55,8 @@ class Emitter:
         await self.producer.send_and_wait(self.topics.observed("nodes"), key=name.encode(), value=encode(record))
 
     async def request(self, request: WriteRequest) -> None:
-        await self.producer.send_and_wait(self.topics.requests, key=request.key.encode(), value=encode(request))
+        await self.producer.send_and_wait(self.topics.requests, key=request.key.encode(), value=encode(request),
+                                          headers=self.identity)
 
     async def confirm_deletion(self, namespace: str, name: str, uid: str | None) -> None:
         """The pod's containers are gone: ask the API to remove it (grace period 0)."""

@@ -33,6 +33,7 @@ from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
 from services.kubelet.sync import ClusterDns, PodSyncer, Views
 from services.kubelet.volumes import VolumeManager
+from services.runtime.identity import token_headers
 from services.runtime.workqueue import WorkQueue
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
@@ -208,7 +209,7 @@ class Kubelet:
         producer = make_producer(self.settings)
         await producer.start()
         try:
-            await self.serve(Emitter(producer, self.topics, self.node), InformerPods(pods, pods_topic),
+            await self.serve(Emitter(producer, self.topics, self.node, identity=token_headers(self.settings)), InformerPods(pods, pods_topic),
                              lambda plural: objects.items(self.topics.desired(plural)), ready=ready)
         finally:
             await pods.stop()

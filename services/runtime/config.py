@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +24,8 @@ class Settings(BaseModel):
     history_s: float = Field(default=86_400, ge=0)  # desired versions compaction spares
     service_cidr: str = "10.96.0.0/16"
     node_port_range: tuple[int, int] = (30000, 32767)
+    token: str | None = Field(default=None, repr=False)  # this process's bearer token
+    token_auth_file: str | None = None  # the API's static tokens (kube-apiserver's CSV)
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -36,9 +40,27 @@ class Settings(BaseModel):
             "service_cidr": env.get("KAFKUBE_SERVICE_CIDR", "10.96.0.0/16"),
             "node_port_range": tuple(int(p) for p in env.get("KAFKUBE_NODE_PORT_RANGE", "30000-32767").split("-", 1)),
         }
+        values.update(token=read_token(env), token_auth_file=env.get("KAFKUBE_TOKEN_AUTH_FILE") or None)
         values.update(overrides)
         return cls.model_validate(values)
 
     def group_id(self, name: str) -> str:
         """Consumer group and transactional-id namespace of one service role."""
         return f"{self.topic_prefix}{name}"
+
+
+class TokenUnreadable(RuntimeError):
+    """KAFKUBE_TOKEN_FILE names a file that cannot be read."""
+
+
+def read_token(env: Mapping[str, str]) -> str | None:
+    """The process's bearer token: `KAFKUBE_TOKEN`, else the file `KAFKUBE_TOKEN_FILE`."""
+    if token := env.get("KAFKUBE_TOKEN", "").strip():
+        return token
+    path = env.get("KAFKUBE_TOKEN_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise TokenUnreadable(f"KAFKUBE_TOKEN_FILE={path}: {exc.strerror or exc}") from exc

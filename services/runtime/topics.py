@@ -36,6 +36,10 @@ class Topics:
     def logs(self) -> str:
         return f"{self.prefix}logs"
 
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
+
     def desired(self, plural: str) -> str:
         return f"{self.prefix}desired.{plural}"
 
@@ -46,9 +50,9 @@ class Topics:
         return [self.desired(info.plural) for info in ALL_KINDS]
 
     def specs(self) -> list[TopicSpec]:
-        """All topics Kafkube uses: four logs, and a desired and an observed
+        """All topics Kafkube uses: five logs, and a desired and an observed
         compacted topic per kind."""
-        logs = [self.manifests, self.requests, self.events, self.logs]
+        logs = [self.manifests, self.requests, self.events, self.logs, self.audit]
         desired = [TopicSpec(self.desired(i.plural), True, keeps_history=True) for i in ALL_KINDS]
         observed = [TopicSpec(self.observed(i.plural), True) for i in ALL_KINDS]
         return [TopicSpec(n, False) for n in logs] + desired + observed

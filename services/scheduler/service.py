@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
+from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.events import event_key, involved_object, make_event
@@ -55,6 +56,7 @@ def scheduler_components(settings: Settings) -> dict[str, Component]:
 class Scheduler:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._identity = token_headers(settings)
         topics = Topics(settings.topic_prefix)
         self._topics = topics
         self._pods_t, self._nodes_t = topics.desired("pods"), topics.desired("nodes")
@@ -211,7 +213,8 @@ class Scheduler:
                                writer=WRITER, principal="system:kube-scheduler", reply=False)
         assert self._producer is not None
         try:  # queued in order; delivery is awaited off the worker, so binds pipeline
-            delivery = await self._producer.send(self._topics.requests, key=key.encode(), value=encode(request))
+            delivery = await self._producer.send(self._topics.requests, key=key.encode(), value=encode(request),
+                                                 headers=self._identity)
         except BaseException:
             self._assumed.forget(key)
             self._pod_changed(key)

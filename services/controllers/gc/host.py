@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.records import Observed, WriteRequest
 from services.controllers.shared import InformerView, SharedInformer
+from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.events import event_key, make_event
@@ -159,7 +160,7 @@ class ControllerHost:
 
     async def request(self, request: WriteRequest) -> None:
         await self.producer.send_and_wait(self.topics.requests, key=request.key.encode(),
-                                          value=encode(request))
+                                          value=encode(request), headers=token_headers(self.settings))
         log.info("controller.request", component=self.component, op=str(request.op),
                  kind=request.kind, key=request.key, rv=request.expected_resource_version)
 

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.controllers.replicaset.cache import WorkloadCache
 from services.controllers.replicaset.expectations import Expectations
+from services.runtime.identity import token_headers
 from services.runtime.bus import encode, partition_for
 from services.runtime.config import Settings
 from services.runtime.fence import wait_requests_applied
@@ -52,6 +53,7 @@ class BaseController:
 
     def __init__(self, settings: Settings, cache: WorkloadCache, producer: Producer) -> None:
         self.settings = settings
+        self._identity = token_headers(settings)
         self.cache = cache
         self.topics = cache.topics
         self.producer = producer
@@ -117,7 +119,7 @@ class BaseController:
     # -- writers ---------------------------------------------------------------------------------
     async def send(self, request: WriteRequest) -> None:
         await self.producer.get().send_and_wait(self.topics.requests, key=request.key.encode(),
-                                                value=encode(request))
+                                                value=encode(request), headers=token_headers(self.settings))
 
     async def send_many(self, requests: list[WriteRequest]) -> list[BaseException | None]:
         """Queue all in order, then await their deliveries together (no task per
@@ -127,7 +129,7 @@ class BaseController:
         for request in requests:
             try:
                 deliveries.append(await producer.send(self.topics.requests, key=request.key.encode(),
-                                                      value=encode(request)))
+                                                      value=encode(request), headers=self._identity))
             except Exception as exc:  # noqa: BLE001 - reported per request, as the caller wants
                 deliveries.append(exc)
         results: list[BaseException | None] = []

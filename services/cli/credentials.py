@@ -1,0 +1,101 @@
+"""`kafkube init DIR`: a cluster's credentials, as k3s and kubeadm write them on first
+start. It writes the API's token file (`tokens.csv`, kube-apiserver's format) with an
+admin in `system:masters` and one identity per component and node; a token file per
+identity under `tokens/` (for `KAFKUBE_TOKEN_FILE`); and the admin's CLI config
+(`admin.config`, kubeconfig-shaped). Every file is readable by its owner only.
+Existing files are kept, so running it again adds nodes without changing any token."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from schemas.auth import CONTROLLER_MANAGER_USER, MASTERS_GROUP, NODE_USER_PREFIX, NODES_GROUP, SCHEDULER_USER
+from services.cli.config import (ClusterEntry, ContextEntry, KafkubeConfig, NamedCluster, NamedContext, NamedUser,
+                                 UserEntry, save_config)
+
+
+@dataclass(frozen=True)
+class Identity:
+    file: str  # tokens/<file>.token
+    user: str
+    groups: tuple[str, ...] = ()
+
+
+COMPONENTS = (
+    Identity("admin", "kubernetes-admin", (MASTERS_GROUP,)),
+    Identity("scheduler", SCHEDULER_USER),
+    Identity("controller-manager", CONTROLLER_MANAGER_USER),
+    Identity("endpoints", CONTROLLER_MANAGER_USER),
+    Identity("proxy", "system:kube-proxy"),
+)
+
+
+def node_identity(node: str) -> Identity:
+    return Identity(f"node-{node}", f"{NODE_USER_PREFIX}{node}", (NODES_GROUP,))
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+def _token_for(directory: Path, identity: Identity) -> str:
+    path = directory / "tokens" / f"{identity.file}.token"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    token = secrets.token_urlsafe(32)
+    _write_private(path, token + "\n")
+    return token
+
+
+def token_file_text(rows: list[tuple[str, Identity]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for token, identity in rows:
+        writer.writerow([token, identity.user, identity.file, ",".join(identity.groups)])
+    return out.getvalue()
+
+
+def init_credentials(directory: Path, *, nodes: list[str], bootstrap_servers: str,
+                     topic_prefix: str = "kafkube.") -> Path:
+    """Write (or complete) the credentials of a cluster in `directory`; return the admin config."""
+    (directory / "tokens").mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    identities = [*COMPONENTS, *(node_identity(n) for n in nodes)]
+    known = sorted({p.stem for p in (directory / "tokens").glob("*.token")} | {i.file for i in identities})
+    by_file = {i.file: i for i in identities}
+    rows = [(_token_for(directory, by_file[f]), by_file[f]) for f in known if f in by_file]
+    rows += [(_token_for(directory, node_identity(f.removeprefix("node-"))), node_identity(f.removeprefix("node-")))
+             for f in known if f not in by_file and f.startswith("node-")]
+    _write_private(directory / "tokens.csv", token_file_text(rows))
+    admin = directory / "admin.config"
+    config = KafkubeConfig(
+        current_context="kafkube-admin",
+        clusters=[NamedCluster(name="kafkube", cluster=ClusterEntry(
+            bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix))],
+        users=[NamedUser(name="kubernetes-admin", user=UserEntry(token_file=str(directory / "tokens" / "admin.token")))],
+        contexts=[NamedContext(name="kafkube-admin", context=ContextEntry(cluster="kafkube", user="kubernetes-admin"))])
+    save_config(admin, config)
+    return admin
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--node", "nodes", multiple=True, help="A node that gets its own identity (repeatable).")
+@click.option("--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", default="localhost:9092", show_default=True)
+@click.option("--topic-prefix", envvar="KAFKUBE_TOPIC_PREFIX", default="kafkube.", show_default=True)
+def init(directory: Path, nodes: tuple[str, ...], bootstrap_servers: str, topic_prefix: str) -> None:
+    """Write a cluster's credentials into DIRECTORY (kept if present)."""
+    admin = init_credentials(directory, nodes=list(nodes), bootstrap_servers=bootstrap_servers,
+                             topic_prefix=topic_prefix)
+    click.echo(f"token file:   {directory / 'tokens.csv'} (KAFKUBE_TOKEN_AUTH_FILE of the API)")
+    click.echo(f"tokens:       {directory / 'tokens'}/<component>.token (KAFKUBE_TOKEN_FILE of each service)")
+    click.echo(f"admin config: {admin} (export KAFKUBE_CONFIG={admin})")
