@@ -17,8 +17,7 @@ from pathlib import Path
 import click
 
 from schemas.auth import CONTROLLER_MANAGER_USER, MASTERS_GROUP, NODE_USER_PREFIX, NODES_GROUP, SCHEDULER_USER
-from services.cli.config import (ClusterEntry, ContextEntry, KafkubeConfig, NamedCluster, NamedContext, NamedUser,
-                                 UserEntry, save_config)
+from services.cli.config import KafkubeConfig, save_config
 
 
 @dataclass(frozen=True)
@@ -77,12 +76,12 @@ def init_credentials(directory: Path, *, nodes: list[str], bootstrap_servers: st
              for f in known if f not in by_file and f.startswith("node-")]
     _write_private(directory / "tokens.csv", token_file_text(rows))
     admin = directory / "admin.config"
-    config = KafkubeConfig(
-        current_context="kafkube-admin",
-        clusters=[NamedCluster(name="kafkube", cluster=ClusterEntry(
-            bootstrap_servers=bootstrap_servers, topic_prefix=topic_prefix))],
-        users=[NamedUser(name="kubernetes-admin", user=UserEntry(token_file=str(directory / "tokens" / "admin.token")))],
-        contexts=[NamedContext(name="kafkube-admin", context=ContextEntry(cluster="kafkube", user="kubernetes-admin"))])
+    config = KafkubeConfig.model_validate({
+        "current-context": "kafkube-admin",
+        "clusters": [{"name": "kafkube", "cluster": {"kafka-bootstrap-servers": bootstrap_servers,
+                                                     "topic-prefix": topic_prefix}}],
+        "users": [{"name": "kubernetes-admin", "user": {"token-file": str(directory / "tokens" / "admin.token")}}],
+        "contexts": [{"name": "kafkube-admin", "context": {"cluster": "kafkube", "user": "kubernetes-admin"}}]})
     save_config(admin, config)
     return admin
 
