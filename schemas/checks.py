@@ -21,6 +21,7 @@ from schemas.checks_pod import (
 from schemas.core import ConfigMap, Endpoints, Pod, ReplicationController, Secret, Service
 from schemas.meta import IntOrString, LabelSelector, Resource
 from schemas.pod import PodTemplateSpec
+from schemas.rbac import RBAC_CHECKS, RBAC_NAME_CHECKS
 from schemas.validation import (
     ANNOTATIONS_MAX_BYTES,
     OMITTED,
@@ -35,7 +36,8 @@ from schemas.validation import (
 )
 
 NameCheck = Callable[[str], list[str]]
-NAME_CHECKS: dict[str, NameCheck] = {"Namespace": is_dns1123_label, "Service": is_dns1035_label}
+NAME_CHECKS: dict[str, NameCheck] = {"Namespace": is_dns1123_label, "Service": is_dns1035_label,
+                                     **RBAC_NAME_CHECKS}
 DATA_MAX_BYTES = 1024 * 1024
 TEMPLATE_POLICIES = ("Always",)
 
@@ -328,6 +330,7 @@ KIND_CHECKS: dict[str, Callable[[Any], list[FieldError]]] = {
     "Endpoints": check_endpoints,
     "ConfigMap": check_config_map,
     "Secret": check_secret,
+    **RBAC_CHECKS,
 }
 
 

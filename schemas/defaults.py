@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from schemas.pod import PullPolicy
 from schemas.meta import Resource
+from schemas.rbac import default_binding
 
 R = TypeVar("R", bound=Resource)
 Doc = dict[str, Any]
@@ -161,6 +162,8 @@ DEFAULTERS: dict[str, Callable[[Doc], None]] = {
     "Deployment": _default_deployment,
     "Service": _default_service,
     "Secret": _default_secret,
+    "RoleBinding": default_binding,
+    "ClusterRoleBinding": default_binding,
 }
 
 

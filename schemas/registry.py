@@ -22,6 +22,14 @@ from schemas.core import (
     Service,
 )
 from schemas.meta import Resource
+from schemas.rbac import (
+    RBAC_GROUP,
+    ClusterRole,
+    ClusterRoleBinding,
+    Role,
+    RoleBinding,
+    ServiceAccount,
+)
 from schemas.validation import ManifestError
 
 
@@ -76,6 +84,11 @@ ALL_KINDS: tuple[KindInfo, ...] = (
     _info(Event, "", "events", "ev"),
     _info(ReplicaSet, "apps", "replicasets", "rs"),
     _info(Deployment, "apps", "deployments", "deploy"),
+    _info(ServiceAccount, "", "serviceaccounts", "sa"),
+    _info(Role, RBAC_GROUP, "roles"),
+    _info(ClusterRole, RBAC_GROUP, "clusterroles"),
+    _info(RoleBinding, RBAC_GROUP, "rolebindings"),
+    _info(ClusterRoleBinding, RBAC_GROUP, "clusterrolebindings"),
 )
 
 _BY_API_KIND = {(k.api_version, k.kind): k for k in ALL_KINDS}

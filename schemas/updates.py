@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from schemas.rbac import check_role_ref_update
 from schemas.validation import FieldError, format_value
 
 Doc = dict[str, Any]
@@ -461,6 +462,8 @@ UPDATE_CHECKS: dict[str, UpdateCheck] = {
     "ReplicaSet": check_selector_update,
     "Service": check_service_update,
     "Node": check_node_update,
+    "RoleBinding": check_role_ref_update,
+    "ClusterRoleBinding": check_role_ref_update,
 }
 """Kind-specific rules; every kind also gets ``check_metadata_update``. Namespace,
 ReplicationController, Endpoints and Event have no update rules beyond metadata and

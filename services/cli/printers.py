@@ -184,6 +184,21 @@ def _event_object(o: Obj) -> str:
     return f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}"
 
 
+def _role_ref(o: Obj) -> Row:
+    ref = o.get("roleRef") or {}
+    return [f"{ref.get('kind', '')}/{ref.get('name', '')}"]
+
+
+def _binding_subjects(o: Obj) -> Row:
+    """kubectl's wide USERS, GROUPS, SERVICEACCOUNTS (service accounts as namespace:name)."""
+    subjects = o.get("subjects") or []
+    users = [s.get("name", "") for s in subjects if s.get("kind") == "User"]
+    groups = [s.get("name", "") for s in subjects if s.get("kind") == "Group"]
+    accounts = [f"{s.get('namespace', '')}:{s.get('name', '')}" for s in subjects
+                if s.get("kind") == "ServiceAccount"]
+    return [", ".join(users), ", ".join(groups), ", ".join(accounts)]
+
+
 Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
 COLUMNS: dict[str, Columns] = {
     "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
@@ -199,7 +214,11 @@ COLUMNS: dict[str, Columns] = {
     "nodes": (["STATUS", "ROLES"], lambda o: _node_columns(o)[:2], ["VERSION"], lambda o: _node_columns(o)[2:]),
     "events": (["TYPE", "REASON", "OBJECT", "MESSAGE"],
                lambda o: [o.get("type", ""), o.get("reason", ""), _event_object(o), o.get("message", "")], [], None),
+    "serviceaccounts": (["SECRETS"], lambda o: [str(len(o.get("secrets") or []))], [], None),
+    "rolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
+    "clusterrolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
 }
+"""Kinds not listed (roles, clusterroles) print NAME and AGE only."""
 
 
 def render_table(plural: str, objs: list[Obj], *, now: datetime | None = None,
