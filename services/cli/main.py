@@ -20,6 +20,7 @@ from services.cli.files import Document, ManifestFileError, read_documents
 from services.cli.history import history_rows, parse_instant, state_at, versions
 from services.cli.logs import LogsError, pick_container, pod_lines
 from services.cli.printers import merged, objects, render_table, table, to_json, to_yaml
+from services.cli.keys import keys
 from services.cli.serve import serve
 from services.cli.config import cli_settings
 from services.runtime.errors import KafkaUnavailable
@@ -53,6 +54,7 @@ def cli() -> None:
 
 
 cli.add_command(serve)
+cli.add_command(keys)
 cli.add_command(config_commands.config)
 cli.add_command(credentials.init)
 

@@ -24,8 +24,11 @@ class Settings(BaseModel):
     history_s: float = Field(default=86_400, ge=0)  # desired versions compaction spares
     service_cidr: str = "10.96.0.0/16"
     node_port_range: tuple[int, int] = (30000, 32767)
+    bus_keys_file: str | None = None  # this process's record-signing keys (services/runtime/buskeys.py)
+    insecure_bus: bool = False  # no keys: neither sign nor verify state records (development only)
     token: str | None = Field(default=None, repr=False)  # this process's bearer token
     token_auth_file: str | None = None  # the API's static tokens (kube-apiserver's CSV)
+    node_token_dir: str | None = None  # kubelets: node-<name>.token per node they run
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -39,8 +42,11 @@ class Settings(BaseModel):
             "history_s": float(env.get("KAFKUBE_HISTORY_SECONDS", "86400")),
             "service_cidr": env.get("KAFKUBE_SERVICE_CIDR", "10.96.0.0/16"),
             "node_port_range": tuple(int(p) for p in env.get("KAFKUBE_NODE_PORT_RANGE", "30000-32767").split("-", 1)),
+            "bus_keys_file": env.get("KAFKUBE_BUS_KEYS_FILE") or None,
+            "insecure_bus": env.get("KAFKUBE_INSECURE_BUS", "").lower() in ("1", "true", "yes"),
         }
-        values.update(token=read_token(env), token_auth_file=env.get("KAFKUBE_TOKEN_AUTH_FILE") or None)
+        values.update(token=read_token(env), token_auth_file=env.get("KAFKUBE_TOKEN_AUTH_FILE") or None,
+                      node_token_dir=env.get("KAFKUBE_NODE_TOKEN_DIR") or None)
         values.update(overrides)
         return cls.model_validate(values)
 

@@ -2,7 +2,9 @@
 
 It reads the chosen partitions of one or more compacted topics from the beginning,
 is *synced* once it reaches the end offsets captured at start, then follows new
-records. A tombstone deletes the key. Every change reaches the handlers as a
+records. A tombstone deletes the key. Given a `BusTrust`, every record of a state
+topic must pass its `RecordGate` (signature and allowed writer) before it is decoded;
+a refused record never replaces the key's value (services/runtime/trust.py). Every change reaches the handlers as a
 `Change(old, new)`; handlers only enqueue work and must not block. Used by every
 service that needs cluster state (DESIGN.md §1: compacted topics are the store).
 """
@@ -20,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.runtime.bus import decode, make_consumer, partitions_of
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
+from services.runtime.trust import BusTrust
 
 V = TypeVar("V")
 log = get_logger(__name__)
@@ -50,7 +53,10 @@ class Informer(Generic[V]):
         decoder: Callable[[str, bytes], V] = lambda _t, raw: decode(raw),
         follow: bool = True,
         name: str = "informer",
+        trust: BusTrust | None = None,
     ) -> None:
+        """`trust`: check every desired/observed record with this process's bus keys
+        (services pass `buskeys.bus_trust(settings)`; None: no checks, e.g. the CLI)."""
         self._settings = settings
         self._topics = list(topics)
         self._partitions = partitions
@@ -65,6 +71,7 @@ class Informer(Generic[V]):
         self._waiters: list[tuple[dict[TopicPartition, int], asyncio.Future[None]]] = []
         self._idle_rounds = 0
         self._sync_future: asyncio.Future[None] | None = None
+        self._gate = trust.gate(self._topics, name=name) if trust is not None else None
 
     # -- reading -----------------------------------------------------------------
     def get(self, topic: str, key: str) -> V | None:
@@ -80,6 +87,11 @@ class Informer(Generic[V]):
     @property
     def synced(self) -> bool:
         return self._synced.is_set()
+
+    @property
+    def refused(self) -> int:
+        """How many records the gate refused (bad signature or writer)."""
+        return self._gate.refused if self._gate is not None else 0
 
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
@@ -160,6 +172,8 @@ class Informer(Generic[V]):
         if record.key is None:
             return
         key = record.key.decode("utf-8", "replace")
+        if self._gate is not None and not self._gate.admit(topic, key, record):
+            return
         store = self._stores[topic]
         old = store.get(key)
         if record.value is None:
@@ -179,6 +193,8 @@ class Informer(Generic[V]):
                 handler(change)
             except Exception:  # a handler's bug must not stop the view every service reads
                 log.exception("informer.handler_failed", topic=topic, key=key, offset=record.offset)
+        if self._gate is not None and (held := self._gate.released(topic, key, new)) is not None:
+            self._apply(held.topic, held)  # a pod status held until its desired pod was seen
 
     async def _release_waiters(self) -> None:
         if not self._waiters:
