@@ -18,9 +18,11 @@ import orjson
 from schemas.auth import API_USER
 from schemas.records import Op, WriteRequest
 from services.api.rbac import RBAC_KINDS, Policy, bootstrap_policy
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
+from services.runtime.trust import BusTrust
 
 
 def _decode(_topic: str, raw: bytes) -> Any:
@@ -30,10 +32,13 @@ def _decode(_topic: str, raw: bytes) -> Any:
 class RbacView:
     """A live `Policy` over `kafkube.desired.{roles,clusterroles,rolebindings,clusterrolebindings}`."""
 
-    def __init__(self, settings: Settings, topics: Topics, *, name: str = "api-rbac") -> None:
+    def __init__(self, settings: Settings, topics: Topics, *, name: str = "api-rbac",
+                 trust: BusTrust | None = None) -> None:
+        """Only records the API signed count (`trust`: this process's bus keys by default)."""
         self._kinds = {topics.desired(plural): kind for plural, kind in RBAC_KINDS.items()}
         self._policy = Policy()
-        self._informer: Informer[Any] = Informer(settings, list(self._kinds), decoder=_decode, name=name)
+        self._informer: Informer[Any] = Informer(settings, list(self._kinds), decoder=_decode, name=name,
+                                                 trust=trust or bus_trust(settings))
         self._informer.add_handler(self._on_change)
 
     def _on_change(self, change: Change[Any]) -> None:
