@@ -6,6 +6,7 @@ Pure decisions, no I/O (the policy's records arrive through `services.api.rbac_v
 - `request_attributes(op, info, ...)`: a write request in RBAC's verbs (`rbac_policy`)
 - `forbidden_message(user, attrs, reason=...)`: the API server's Forbidden wording
 - `escalation_problem(user, policy, obj, namespace, old=...)`: granting more than one holds
+  (`rbac_escalation`)
 - `node_restriction(user, attrs, current, new)`, `node_may_read(...)`: kubelets (`rbac_node`)
 - `bootstrap_policy()`: the default ClusterRoles and ClusterRoleBindings (`rbac_bootstrap`)
 
@@ -17,6 +18,7 @@ The flow in the writer: authenticate → `request_attributes` → `authorize` (d
 from __future__ import annotations
 
 from services.api.rbac_bootstrap import bootstrap_policy
+from services.api.rbac_escalation import escalation_problem
 from services.api.rbac_node import node_may_read, node_restriction
 from services.api.rbac_policy import (
     RBAC_KINDS,
@@ -24,7 +26,6 @@ from services.api.rbac_policy import (
     Decision,
     Policy,
     Rule,
-    escalation_problem,
     forbidden,
     forbidden_message,
     request_attributes,

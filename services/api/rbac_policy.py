@@ -10,17 +10,16 @@ An aggregated ClusterRole holds the union of the rules of the ClusterRoles its s
 match, as upstream's aggregation controller would store them (computed here, and again
 when any ClusterRole changes). Members of `system:masters` may do anything.
 
-Also here: `forbidden_message` (the API server's wording), `request_attributes` (which
-verb a Kafkube write request is), `escalation_problem` (a user may only grant what they
-hold, unless they may `escalate` a role or `bind` it). The API's writer calls these
-through `services.api.rbac`.
+Also here: `forbidden_message` (the API server's wording) and `request_attributes` (which
+verb a Kafkube write request is). The API's access control calls these through
+`services.api.rbac`; the escalation check is `services.api.rbac_escalation`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -94,7 +93,7 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
-def _go_list(values: Iterable[str]) -> str:
+def go_list(values: Iterable[str]) -> str:
     """Go's `%q` of a []string: `["a" "b"]`."""
     return "[" + " ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
 
@@ -165,7 +164,7 @@ class Rule:
             ("APIGroups", self.api_groups), ("Resources", self.resources),
             ("NonResourceURLs", self.non_resource_urls), ("ResourceNames", self.resource_names),
             ("Verbs", self.verbs)) if values]
-        return "{" + ", ".join(f"{label}:{_go_list(values)}" for label, values in parts) + "}"
+        return "{" + ", ".join(f"{label}:{go_list(values)}" for label, values in parts) + "}"
 
 
 def rules_of(doc: Doc) -> tuple[Rule, ...]:
@@ -187,33 +186,6 @@ def _resources_cover(owner: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
         if "/" not in resource or f"*/{resource.split('/', 1)[1]}" not in owner:
             return False
     return True
-
-
-FULL_AUTHORITY = (Rule((ALL,), (ALL,), (ALL,)), Rule((ALL,), non_resource_urls=(ALL,)))
-
-
-def uncovered(owner: Iterable[Rule], wanted: Iterable[Rule]) -> list[Rule]:
-    """The broken-down pieces of `wanted` that no rule of `owner` covers (Covers)."""
-    owned = list(owner)
-    return [sub for rule in wanted for sub in rule.breakdown()
-            if not any(own.covers(sub) for own in owned)]
-
-
-def compact(rules: Iterable[Rule]) -> list[Rule]:
-    """Upstream's CompactRules: simple one-group, one-resource rules that differ only in
-    their verb become one rule."""
-    merged: dict[tuple[str, str, tuple[str, ...]], Rule] = {}
-    out: list[Rule] = []
-    for rule in rules:
-        simple = (len(rule.api_groups) == 1 and len(rule.resources) == 1
-                  and len(rule.resource_names) <= 1 and not rule.non_resource_urls)
-        if not simple:
-            out.append(rule)
-            continue
-        key = (rule.api_groups[0], rule.resources[0], rule.resource_names)
-        seen = merged.get(key)
-        merged[key] = rule if seen is None else replace(seen, verbs=seen.verbs + rule.verbs)
-    return out + list(merged.values())
 
 
 # -- the index ------------------------------------------------------------------------------
@@ -454,82 +426,3 @@ def forbidden_message(user: UserInfo, attrs: Attributes, *, reason: str = "") ->
     if attrs.path is not None:
         return f"forbidden: {text}"
     return forbidden(attrs.resource, attrs.api_group, attrs.name, text)
-
-
-# -- escalation (pkg/registry/rbac: escalation_check.go, validation/rule.go) ----------------
-def _not_held(user: UserInfo, policy: Policy, wanted: Iterable[Rule], namespace: str) -> str | None:
-    """ConfirmNoEscalation: None when `user` holds every rule of `wanted` in `namespace`."""
-    owned, errors = policy.rules_for(user, namespace)
-    missing = uncovered(owned, wanted)
-    if not missing:
-        return None
-    lines = sorted({rule.compact_string() for rule in compact(missing)})
-    message = (f'user "{user.name}" (groups={_go_list(user.groups)}) is attempting to grant RBAC '
-               "permissions not currently held:\n" + "\n".join(lines))
-    if errors:
-        message += f"; resolution errors: [{' '.join(errors)}]"
-    return message
-
-
-def _only_gc_fields_changed(new: Doc, old: Doc) -> bool:
-    """IsOnlyMutatingGCFields: nothing but ownerReferences and finalizers differ."""
-    def strip(doc: Doc) -> dict[str, Any]:
-        meta = {k: v for k, v in (doc.get("metadata") or {}).items()
-                if k not in ("ownerReferences", "finalizers", "resourceVersion", "generation",
-                             "managedFields")}
-        return {**doc, "metadata": meta}
-    return strip(new) == strip(old)
-
-
-def _has_aggregation(doc: Doc | None) -> bool:
-    rule = (doc or {}).get("aggregationRule")
-    return isinstance(rule, Mapping) and bool(rule.get("clusterRoleSelectors"))
-
-
-def escalation_problem(user: UserInfo, policy: Policy, obj: Doc, namespace: str, *,
-                       old: Doc | None = None) -> str | None:
-    """Why writing the Role, ClusterRole or (Cluster)RoleBinding `obj` in `namespace` ("" for
-    cluster-scoped kinds) would grant more than `user` holds (a Forbidden message), or None.
-    `old` is the stored object on an update. Other kinds: None."""
-    if MASTERS_GROUP in user.groups or (old is not None and _only_gc_fields_changed(obj, old)):
-        return None
-    kind, name = obj.get("kind"), str((obj.get("metadata") or {}).get("name") or "")
-    if kind in ("Role", "ClusterRole"):
-        return _role_problem(user, policy, obj, namespace, old)
-    if kind in ("RoleBinding", "ClusterRoleBinding"):
-        ref = obj.get("roleRef") or {}
-        return _binding_problem(user, policy, str(kind).lower() + "s", name, ref, namespace)
-    return None
-
-
-def _role_problem(user: UserInfo, policy: Policy, obj: Doc, namespace: str, old: Doc | None) -> str | None:
-    resource = "roles" if obj.get("kind") == "Role" else "clusterroles"
-    name = str((obj.get("metadata") or {}).get("name") or "")
-    if policy.authorize(user, Attributes("escalate", RBAC_GROUP, resource, namespace=namespace,
-                                         name=name)).allowed:
-        return None
-    problem = _not_held(user, policy, rules_of(obj), namespace)
-    if problem:
-        return forbidden(resource, RBAC_GROUP, name, problem)
-    if resource == "clusterroles" and (_has_aggregation(obj) or _has_aggregation(old)):
-        if _not_held(user, policy, FULL_AUTHORITY, namespace):
-            return forbidden(resource, RBAC_GROUP, name,
-                             "must have cluster-admin privileges to use the aggregationRule")
-    return None
-
-
-def _binding_problem(user: UserInfo, policy: Policy, resource: str, name: str, ref: Doc,
-                     namespace: str) -> str | None:
-    ref_kind, ref_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
-    ref_resource = {"ClusterRole": "clusterroles", "Role": "roles"}.get(ref_kind)
-    if ref_resource is None:
-        return forbidden(resource, RBAC_GROUP, name, f'unsupported role reference kind: "{ref_kind}"')
-    bind = Attributes("bind", str(ref.get("apiGroup") or RBAC_GROUP), ref_resource,
-                      namespace=namespace, name=ref_name)
-    if policy.authorize(user, bind).allowed:
-        return None
-    rules, error = policy.role_ref_rules(ref_kind, ref_name, namespace, plural=True)
-    if error:
-        return error
-    problem = _not_held(user, policy, rules, namespace)
-    return forbidden(resource, RBAC_GROUP, name, problem) if problem else None
