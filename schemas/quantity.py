@@ -19,10 +19,12 @@ ERR_FORMAT = f"quantities must match the regular expression '{QUANTITY_PATTERN}'
 ERR_SUFFIX = "unable to parse quantity's suffix"
 ERR_NUMERIC = "unable to parse numeric part of quantity"
 
+# Always `fullmatch`: Python's `$` also matches before a trailing newline, Go's does not
+# (so "64Mi\n" would pass here and be refused by Kubernetes).
 _RE = re.compile(QUANTITY_PATTERN)
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_EXPONENT = re.compile(r"^[eE][-+]?[0-9]+$")
+_EXPONENT = re.compile(r"[eE][-+]?[0-9]+")
 _MAX_EXPONENT = 64
 
 
@@ -31,7 +33,7 @@ def _multiplier(suffix: str) -> Decimal:
         return Decimal(1024) ** _BINARY[suffix]
     if suffix in _DECIMAL:
         return Decimal(10) ** _DECIMAL[suffix]
-    if _EXPONENT.match(suffix):
+    if _EXPONENT.fullmatch(suffix):
         exponent = int(suffix[1:])
         if abs(exponent) > _MAX_EXPONENT:
             raise ValueError(ERR_SUFFIX)
@@ -52,7 +54,7 @@ def _as_text(value: object) -> str:
 def parse_quantity(value: str | int | float) -> Decimal:
     """Parse a Kubernetes quantity into an exact Decimal (``"250m"`` -> ``0.25``)."""
     text = _as_text(value)
-    match = _RE.match(text)
+    match = _RE.fullmatch(text)
     if match is None:
         raise ValueError(ERR_FORMAT)
     number, suffix = match.groups()
