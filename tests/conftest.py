@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,44 @@ def docker_ready() -> None:
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         unavailable(f"no Docker Engine: docker info failed (run scripts/docker.sh ensure):\n{tail}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bus_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This session's cluster keys (`kafkube keys init`): in-process services use the
+    control-plane ring (installed for Settings without a key file), `kafkube` children
+    its file through KAFKUBE_BUS_KEYS_FILE (a lone kubelet: its node's file, kafkit.env_for)."""
+    from services.cli.keys import CONTROL_PLANE, init_keys
+    from services.runtime import buskeys
+    from services.runtime.signing import KeyRing
+
+    directory = tmp_path_factory.mktemp("bus-keys")
+    init_keys(directory)
+    control = directory / CONTROL_PLANE
+    previous = os.environ.get(buskeys.ENV_FILE)
+    os.environ[buskeys.ENV_FILE] = str(control)
+    buskeys.install(KeyRing.load(control))
+    yield directory
+    buskeys.install(None)
+    if previous is None:
+        os.environ.pop(buskeys.ENV_FILE, None)
+    else:
+        os.environ[buskeys.ENV_FILE] = previous
+
+
+@pytest.fixture(autouse=True)
+def unit_tests_bus(request: pytest.FixtureRequest, bus_keys: Path) -> Iterator[None]:
+    """Unit tests feed unsigned records straight into informers: there, Settings without
+    a key file mean an insecure bus (tests/unit/test_signing.py tests the checks)."""
+    from services.runtime import buskeys
+
+    if "unit" not in Path(str(request.node.path)).relative_to(REPO_ROOT).parts[:2]:
+        yield
+        return
+    saved = buskeys._installed
+    buskeys.install(buskeys.INSECURE)
+    yield
+    buskeys.install(saved)
 
 
 @pytest.fixture

@@ -25,13 +25,15 @@ MISSING = (f"no bus keys: set {ENV_FILE} to this process's key file (`kafkube ke
            f"control-plane.json, and node-<name>.json with --node NAME), or {ENV_INSECURE}=1 to run "
            "without record signatures (anyone who reaches Kafka can then write cluster state)")
 
-_installed: KeyRing | None = None
+INSECURE = "insecure"
+_installed: KeyRing | str | None = None
 _rings: dict[str, KeyRing] = {}
 _trusts: dict[tuple[str | None, str, bool], BusTrust] = {}
 
 
-def install(ring: KeyRing | None) -> None:
-    """The ring of every Settings without a key file in this process (None: forget it)."""
+def install(ring: KeyRing | str | None) -> None:
+    """The ring of every Settings without a key file in this process (None: forget it;
+    INSECURE: no keys, nothing checked: unit tests that feed informers unsigned records)."""
     global _installed
     _installed = ring
     _trusts.clear()
@@ -70,8 +72,10 @@ def bus_trust(settings: Settings) -> BusTrust:
     if settings.bus_keys_file:
         path = settings.bus_keys_file
         ring = _rings.get(path) or _rings.setdefault(path, load_ring(path))
-    elif _installed is not None:
+    elif isinstance(_installed, KeyRing):
         ring = _installed
+    elif _installed == INSECURE:
+        ring = None
     elif settings.insecure_bus:
         log.warning("bus.insecure", detail=f"{ENV_INSECURE}=1: records are neither signed nor verified; "
                     "anyone who reaches Kafka can write desired and observed state")

@@ -14,10 +14,12 @@ The HMAC covers `canonical(topic without prefix, key, value, kafkube.* headers)`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
 import secrets
+import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -31,23 +33,52 @@ KEY_ID = r"^[A-Za-z0-9._-]{1,64}$"
 Headers = Sequence[tuple[str, bytes]]
 
 
+_u32 = struct.Struct(">I").pack
+
+
 def _field(data: bytes | None) -> bytes:
-    return ABSENT if data is None else len(data).to_bytes(4, "big") + data
+    return ABSENT if data is None else _u32(len(data)) + data
+
+
+@functools.lru_cache(maxsize=256)
+def _head(topic: str) -> bytes:
+    encoded = topic.encode()
+    return DOMAIN + _u32(len(encoded)) + encoded
 
 
 def canonical(topic: str, key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]] = ()) -> bytes:
     """The signed bytes of a record: every field length-prefixed, so no two records share
     them. `topic` is the name without the configurable prefix (`desired.pods`); only the
     `kafkube.*` headers count, in order, except the signature itself."""
-    signed = [(n, v) for n, v in headers if n.startswith(HEADER_PREFIX) and n != SIGNATURE_HEADER]
-    parts = [DOMAIN, _field(topic.encode()), _field(key), _field(value), len(signed).to_bytes(4, "big")]
-    for name, value_ in signed:
-        parts += (_field(name.encode()), _field(bytes(value_)))
+    parts = [_head(topic), ABSENT if key is None else _u32(len(key)), key or b"",
+             ABSENT if value is None else _u32(len(value)), value or b""]
+    count = 0
+    for name, header in headers:
+        if name.startswith(HEADER_PREFIX) and name != SIGNATURE_HEADER:
+            encoded = name.encode()
+            parts += (_u32(len(encoded)), encoded, _u32(len(header)), header)
+            count += 1
+    parts.append(_u32(count))
     return b"".join(parts)
 
 
 def mac(secret: bytes, data: bytes) -> str:
     return hmac.digest(secret, data, hashlib.sha256).hex()
+
+
+class Keyed:
+    """HMAC-SHA256 under one key, its key schedule done once: each record costs a copy
+    of the keyed state and one pass over the data (a third of `hmac.digest`'s cost)."""
+
+    __slots__ = ("_base",)
+
+    def __init__(self, secret: bytes) -> None:
+        self._base = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def hex(self, data: bytes) -> str:
+        h = self._base.copy()
+        h.update(data)
+        return h.hexdigest()
 
 
 def derive(master: bytes, identity: str) -> bytes:
@@ -66,19 +97,18 @@ class DesiredKeys:
     def __init__(self, keys: Sequence[tuple[str, bytes]]) -> None:
         if not keys:
             raise ValueError("at least one desired-record key is needed")
-        self._first = keys[0]
-        self._by_id = dict(keys)
+        self._first_id = keys[0][0]
+        self._by_id = {key_id: Keyed(secret) for key_id, secret in keys}
 
     def sign(self, data: bytes) -> bytes:
-        key_id, secret = self._first
-        return f"{key_id}:{mac(secret, data)}".encode()
+        return f"{self._first_id}:{self._by_id[self._first_id].hex(data)}".encode()
 
     def verify(self, signature: bytes | None, data: bytes) -> bool:
         if not signature:
             return False
         key_id, _, digest = signature.decode("ascii", "replace").partition(":")
-        secret = self._by_id.get(key_id)
-        return secret is not None and _equal(mac(secret, data), digest)
+        keyed = self._by_id.get(key_id)
+        return keyed is not None and _equal(keyed.hex(data), digest)
 
 
 class WriterKey:
@@ -86,9 +116,10 @@ class WriterKey:
 
     def __init__(self, identity: str, key_id: str, secret: bytes) -> None:
         self.identity, self.key_id, self.secret = identity, key_id, secret
+        self._keyed = Keyed(secret)
 
     def sign(self, data: bytes) -> bytes:
-        return f"{self.identity}:{self.key_id}:{mac(self.secret, data)}".encode()
+        return f"{self.identity}:{self.key_id}:{self._keyed.hex(data)}".encode()
 
 
 class ObservedMasters:
@@ -100,7 +131,7 @@ class ObservedMasters:
             raise ValueError("at least one observed master key is needed")
         self._first = masters[0]
         self._by_id = dict(masters)
-        self._derived: dict[tuple[str, str], bytes] = {}
+        self._derived: dict[tuple[str, str], Keyed] = {}
 
     def writer(self, identity: str) -> WriterKey:
         key_id, master = self._first
@@ -113,12 +144,12 @@ class ObservedMasters:
         master = self._by_id.get(key_id)
         if master is None or not identity:
             return None
-        secret = self._derived.get((key_id, identity))
-        if secret is None:
+        keyed = self._derived.get((key_id, identity))
+        if keyed is None:
             if len(self._derived) > 100_000:  # bound the cache against made-up identities
                 self._derived.clear()
-            secret = self._derived[(key_id, identity)] = derive(master, identity)
-        return identity if _equal(mac(secret, data), digest) else None
+            keyed = self._derived[(key_id, identity)] = Keyed(derive(master, identity))
+        return identity if _equal(keyed.hex(data), digest) else None
 
 
 def _split_observed(signature: bytes) -> tuple[str, str, str]:

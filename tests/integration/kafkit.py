@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER, OP_HEADER
 from services.runtime.bus import make_consumer, make_producer, partition_for, partitions_of
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
@@ -27,10 +28,36 @@ from services.runtime.topics import Topics
 KAFKUBE = str(Path(sys.executable).with_name("kafkube"))
 
 
-def env_for(settings: Settings) -> dict[str, str]:
-    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "KAFKUBE_TOPIC_PREFIX": settings.topic_prefix,
-            "KAFKUBE_PARTITIONS": str(settings.partitions)}
+def env_for(settings: Settings, *, node: str | None = None) -> dict[str, str]:
+    """The environment of a `kafkube` child: this session's bus keys (tests/conftest.py
+    `bus_keys`: the control plane's file), or with `node` that node's file only."""
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+           "KAFKUBE_TOPIC_PREFIX": settings.topic_prefix,
+           "KAFKUBE_PARTITIONS": str(settings.partitions)}
+    if node is not None and env.get("KAFKUBE_BUS_KEYS_FILE"):
+        env["KAFKUBE_BUS_KEYS_FILE"] = str(node_keys(Path(env["KAFKUBE_BUS_KEYS_FILE"]).parent, node))
+    return env
+
+
+def signed_as(settings: Settings, identity: str, topic: str, key: str, value: bytes | None) -> list[tuple[str, bytes]]:
+    """Headers signing an observed record as `identity` (this session's keys): for tests
+    that play a kubelet or a controller (services/runtime/trust.py says who may write what)."""
+    return bus_trust(settings).observed_signer(identity).headers(topic, key, value)
+
+
+def node_keys(directory: Path, node: str) -> Path:
+    """DIR/node-<node>.json, written by `kafkube keys init DIR --node NODE` on first use."""
+    path = directory / f"node-{node}.json"
+    if not path.exists():
+        subprocess.run([KAFKUBE, "keys", "init", str(directory), "--node", node], check=True,
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+    return path
+
+
+def _lone_node(name: str, args: tuple[str, ...]) -> str | None:
+    """The node of `serve kubelet --node NAME` (one node: it gets that node's keys only)."""
+    nodes = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--node"]
+    return nodes[0] if name == "kubelet" and len(nodes) == 1 and "--nodes" not in args else None
 
 
 class ServiceProcess:
@@ -47,7 +74,7 @@ class ServiceProcess:
 
     def start(self) -> "ServiceProcess":
         self.log_file = self.log_path.open("wb")
-        self.proc = subprocess.Popen([KAFKUBE, "serve", self.name, *self.args], env=env_for(self.settings),
+        self.proc = subprocess.Popen([KAFKUBE, "serve", self.name, *self.args], env=env_for(self.settings, node=_lone_node(self.name, self.args)),
                                      stdout=self.log_file, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         return self

@@ -15,7 +15,7 @@ from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.runtime.bus import encode, make_producer, partition_for
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all, requests_decided, wait_for
+from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all, requests_decided, signed_as, wait_for
 
 pytestmark = pytest.mark.kafka
 Services = Callable[..., ServiceProcess]
@@ -33,9 +33,10 @@ async def add_node(settings: Settings, name: str, *, cpu: str = "2", labels: dic
                       status={"capacity": resources, "allocatable": resources,
                               "conditions": [{"type": "Ready", "status": "True",
                                               "lastHeartbeatTime": "2024-01-01T00:00:00Z"}]})
-    async with make_producer(settings) as producer:
-        await producer.send_and_wait(Topics(settings.topic_prefix).observed("nodes"),
-                                     key=name.encode(), value=encode(status))
+    topic, value = Topics(settings.topic_prefix).observed("nodes"), encode(status)
+    async with make_producer(settings) as producer:  # as the node's kubelet would
+        await producer.send_and_wait(topic, key=name.encode(), value=value,
+                                     headers=signed_as(settings, f"system:node:{name}", topic, name, value))
 
 
 def pod_manifest(name: str, *, cpu: str = "500m", **spec: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli, desired
+from tests.integration.kafkit import ServiceProcess, cli, desired, signed_as
 
 pytestmark = pytest.mark.kafka
 
@@ -68,9 +68,10 @@ async def set_pod_status(settings: Settings, name: str, uid: str, ip: str, *, re
               "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
     record = Observed(apiVersion="v1", kind="Pod", writer="kubelet", status=status,
                       metadata=ObservedMeta(name=name, namespace="default", uid=uid))
-    async with make_producer(settings) as producer:
-        await producer.send_and_wait(Topics(settings.topic_prefix).observed("pods"),
-                                     key=f"default/{name}".encode(), value=encode(record))
+    topic, key, value = Topics(settings.topic_prefix).observed("pods"), f"default/{name}", encode(record)
+    async with make_producer(settings) as producer:  # the pods are unbound: their status is the scheduler's
+        await producer.send_and_wait(topic, key=key.encode(), value=value,
+                                     headers=signed_as(settings, "system:kube-scheduler", topic, key, value))
 
 
 class EndpointsWatch:
