@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import orjson
 
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
@@ -34,7 +35,8 @@ class ClusterObjectView:
     def __init__(self, settings: Settings, topic: str, *, decoder: Callable[[str, bytes], Any],
                  name: str) -> None:
         self._topic = topic
-        self._informer: Informer[Any] = Informer(settings, [topic], decoder=decoder, name=name)
+        self._informer: Informer[Any] = Informer(settings, [topic], decoder=decoder, name=name,
+                                                 trust=bus_trust(settings))
 
     async def start(self) -> None:
         await self._informer.start()

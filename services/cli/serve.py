@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import click
 
-from services.runtime import gcpolicy
+from services.runtime import buskeys, gcpolicy
 from services.runtime.bus import ensure_topics, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable, TopicMisconfigured
 from services.runtime.logging import configure_logging, get_logger
+from services.runtime.trust import BusKeysError
 from services.runtime.supervisor import Component, supervise
 from services.runtime.topics import Topics
 
@@ -70,14 +71,23 @@ def _kubelets(settings: Settings, kubelet: KubeletOptions) -> dict[str, Componen
 async def _serve(service: str, settings: Settings, kubelet: KubeletOptions) -> int:
     log = get_logger("kafkube.serve")
     try:
+        _bus_keys(service, settings)
         await wait_for_kafka(settings)
         await ensure_topics(settings, Topics(settings.topic_prefix).specs())
-    except (KafkaUnavailable, TopicMisconfigured) as exc:
+    except (KafkaUnavailable, TopicMisconfigured, BusKeysError) as exc:
         log.error("serve.cannot_start", error=str(exc))
         click.echo(f"error: {exc}", err=True)
         return 1
     log.info("serve.started", bootstrap=settings.bootstrap_servers, prefix=settings.topic_prefix)
     return await supervise(components_for(service, settings, kubelet))
+
+
+def _bus_keys(service: str, settings: Settings) -> None:
+    """The process's record-signing keys, checked before anything starts: `all` without
+    a key file (and not declared insecure) shares a ring generated in memory."""
+    if service == "all" and not settings.bus_keys_file and not settings.insecure_bus:
+        buskeys.install_ephemeral()
+    buskeys.bus_trust(settings)  # raises BusKeysError naming KAFKUBE_BUS_KEYS_FILE
 
 
 @click.command()

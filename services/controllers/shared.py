@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Collection, Iterator
 from typing import Any
 
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Handler, Informer
 
@@ -48,7 +49,8 @@ class SharedInformer:
     @property
     def informer(self) -> Informer[Any]:
         if self._informer is None:
-            self._informer = Informer(self._settings, self._topics, name=self._name)
+            self._informer = Informer(self._settings, self._topics, name=self._name,
+                                      trust=bus_trust(self._settings))
             self._informer.add_handler(self._dispatch)
         return self._informer
 

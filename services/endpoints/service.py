@@ -20,12 +20,14 @@ from aiokafka import AIOKafkaProducer
 from schemas.records import Observed, ObservedMeta
 from services.endpoints.compute import endpoints_for, merge_pod, selector_of, selects
 from services.runtime.bus import encode, make_producer
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.ownership import PartitionOwnership
 from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
+from services.runtime.trust import CONTROLLER_MANAGER
 from services.runtime.workqueue import WorkQueue
 
 log = get_logger(__name__)
@@ -46,8 +48,10 @@ class EndpointsController:
         self._svc_t = topics.desired("services")
         self._pods_t, self._pod_status_t = topics.desired("pods"), topics.observed("pods")
         self._out_t = topics.observed("endpoints")
+        trust = bus_trust(settings)
+        self._signer = trust.observed_signer(CONTROLLER_MANAGER)  # Endpoints, as kube-controller-manager
         self._view: Informer[Any] = Informer(
-            settings, [self._svc_t, self._pods_t, self._pod_status_t, self._out_t], name="endpoints")
+            settings, [self._svc_t, self._pods_t, self._pod_status_t, self._out_t], name="endpoints", trust=trust)
         self._queue = WorkQueue(base_delay_s=0.2, max_delay_s=10.0)
         self._ownership = PartitionOwnership(settings, self._svc_t, group=GROUP, on_change=self._enqueue_all)
         self._producer: AIOKafkaProducer | None = None
@@ -139,7 +143,9 @@ class EndpointsController:
 
     async def _write(self, key: str, record: Observed | None) -> None:
         assert self._producer is not None
-        await self._producer.send_and_wait(self._out_t, key=key.encode(), value=encode(record))
+        value = encode(record)
+        await self._producer.send_and_wait(self._out_t, key=key.encode(), value=value,
+                                           headers=self._signer.headers(self._out_t, key, value))
         self._written[key] = None if record is None else record.status["subsets"]
 
 

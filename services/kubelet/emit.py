@@ -1,6 +1,7 @@
 """Everything the kubelet writes to Kafka, through one idempotent producer: events
 (component "kubelet", host = node), observed pod and node status, write requests
-(node registration, deletion confirmation) and log lines. Used by the sync, the
+(node registration, deletion confirmation) and log lines. Observed records are signed
+with the node's writer key (`signer`, identity `system:node:<node>`). Used by the sync, the
 probe and log tasks and the node heartbeat."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from services.runtime.bus import encode
 from services.runtime.events import event_key, involved_object, make_event
 from services.runtime.logging import get_logger
 from services.runtime.topics import Topics
+from services.runtime.trust import ObservedSigner
 
 log = get_logger(__name__)
 WRITER = "kubelet"
@@ -22,8 +24,9 @@ WRITER = "kubelet"
 
 class Emitter:
     def __init__(self, producer: AIOKafkaProducer, topics: Topics, node: str, *,
-                 identity: list[tuple[str, bytes]] | None = None) -> None:
+                 identity: list[tuple[str, bytes]] | None = None, signer: ObservedSigner | None = None) -> None:
         self.producer, self.topics, self.node = producer, topics, node
+        self.signer = signer  # None: observed records go unsigned (an insecure bus, unit tests)
         self.identity = identity or []  # the kubelet's token header on its write requests
 
     async def event(self, pod: Any, reason: str, message: str, *,
@@ -43,16 +46,20 @@ class Emitter:
     async def pod_status(self, namespace: str, name: str, uid: str | None, status: dict[str, Any]) -> None:
         record = Observed(apiVersion="v1", kind="Pod", writer=WRITER, status=status,
                           metadata=ObservedMeta(name=name, namespace=namespace, uid=uid))
-        await self.producer.send_and_wait(self.topics.observed("pods"), key=f"{namespace}/{name}".encode(),
-                                          value=encode(record))
+        await self._observed("pods", f"{namespace}/{name}", encode(record))
 
     async def pod_gone(self, key: str) -> None:
-        await self.producer.send_and_wait(self.topics.observed("pods"), key=key.encode(), value=None)
+        await self._observed("pods", key, None)
 
     async def node_status(self, name: str, uid: str | None, status: dict[str, Any]) -> None:
         record = Observed(apiVersion="v1", kind="Node", writer=WRITER, status=status,
                           metadata=ObservedMeta(name=name, uid=uid))
-        await self.producer.send_and_wait(self.topics.observed("nodes"), key=name.encode(), value=encode(record))
+        await self._observed("nodes", name, encode(record))
+
+    async def _observed(self, plural: str, key: str, value: bytes | None) -> None:
+        topic = self.topics.observed(plural)
+        headers = self.signer.headers(topic, key, value) if self.signer is not None else []
+        await self.producer.send_and_wait(topic, key=key.encode(), value=value, headers=headers)
 
     async def request(self, request: WriteRequest) -> None:
         await self.producer.send_and_wait(self.topics.requests, key=request.key.encode(), value=encode(request),

@@ -10,7 +10,10 @@ What a lone kubelet owns per node is shared by the fleet:
   from a deleted one). `PodIndex` keeps node -> keys and dispatches each change to the
   queue of the node(s) it concerns (old and new `spec.nodeName`).
 - ONE configmaps/secrets/services informer: a change wakes the pods of its namespace.
-- ONE idempotent producer, behind one `Emitter` per node (the node's name in events).
+- ONE idempotent producer, behind one `Emitter` per node (the node's name in events,
+  its token, and its writer key: each node signs its statuses as `system:node:<node>`,
+  derived from the observed master key the fleet is given, so the fleet runs with the
+  control plane's key file, `control-plane.json`, a benchmark setup).
 
 Periods are longer than a lone kubelet's (relist 30 s, resync 60 s unless set in the
 environment) and each node's heartbeat, relist and resync are started at a random phase,
@@ -33,6 +36,7 @@ from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.kubelet.emit import Emitter
 from services.kubelet.service import Kubelet, KubeletConfig
 from services.runtime.bus import make_producer
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
@@ -126,9 +130,10 @@ class HollowFleet:
         self.kubelets = {node: Kubelet(settings, config(node)) for node in nodes}
         self.pods_topic = self.topics.desired("pods")
         self.pods: Informer[Pod | None] = Informer(settings, [self.pods_topic],
-                                                   decoder=fleet_decoder(frozenset(nodes)), name="fleet-pods")
+                                                   decoder=fleet_decoder(frozenset(nodes)), name="fleet-pods",
+                                                   trust=bus_trust(settings))
         self.objects: Informer[Any] = Informer(settings, [self.topics.desired(p) for p in OBJECT_KINDS],
-                                               name="fleet-objects")
+                                               name="fleet-objects", trust=bus_trust(settings))
         self.index = PodIndex(self.pods.items(self.pods_topic), self._wake)
         self.pods.add_handler(self.index.on_change)
         self.objects.add_handler(self._on_object)
@@ -160,7 +165,8 @@ class HollowFleet:
         tasks: list[asyncio.Task[None]] = []
         try:
             for node, kubelet in self.kubelets.items():
-                emitter = Emitter(producer, self.topics, node, identity=token_headers(self.settings))
+                emitter = Emitter(producer, self.topics, node, identity=token_headers(self.settings),
+                                  signer=kubelet.signer)
                 tasks.append(asyncio.create_task(
                     kubelet.serve(emitter, self.index.view(node), self.objects_view, ready=self._ready,
                                   stagger=True), name=f"kubelet-{node}"))

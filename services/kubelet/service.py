@@ -36,6 +36,7 @@ from services.kubelet.volumes import VolumeManager
 from services.runtime.identity import token_headers
 from services.runtime.workqueue import WorkQueue
 from services.runtime.bus import make_producer
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
@@ -43,6 +44,7 @@ from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMA
 from services.runtime.supervisor import Component
 from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.runtime.topics import Topics
+from services.runtime.trust import node_identity
 
 log = get_logger(__name__)
 
@@ -169,6 +171,8 @@ class Kubelet:
         self.node = config.node.name
         self.topics = Topics(settings.topic_prefix)
         self.runtime = runtime or make_runtime(config.node.runtime, self.node)
+        self.trust = bus_trust(settings)
+        self.signer = self.trust.observed_signer(node_identity(self.node))  # fails early without the node's key
         self.queue = WorkQueue()
         self.cache = ContainerCache(self.runtime)
         self.pods: PodsView | None = None
@@ -193,10 +197,10 @@ class Kubelet:
         informer and producer around `serve`."""
         pods_topic = self.topics.desired("pods")
         pods: Informer[Pod | None] = Informer(self.settings, [pods_topic], decoder=pod_decoder(self.node),
-                                              name=f"kubelet-{self.node}-pods")
+                                              name=f"kubelet-{self.node}-pods", trust=self.trust)
         objects: Informer[Any] = Informer(
             self.settings, [self.topics.desired(p) for p in ("configmaps", "secrets", "services")],
-            name=f"kubelet-{self.node}-objects")
+            name=f"kubelet-{self.node}-objects", trust=self.trust)
         pods.add_handler(self.on_pod)
         objects.add_handler(self.on_object)
 
@@ -209,7 +213,8 @@ class Kubelet:
         producer = make_producer(self.settings)
         await producer.start()
         try:
-            await self.serve(Emitter(producer, self.topics, self.node, identity=token_headers(self.settings)), InformerPods(pods, pods_topic),
+            await self.serve(Emitter(producer, self.topics, self.node, identity=token_headers(self.settings),
+                                     signer=self.signer), InformerPods(pods, pods_topic),
                              lambda plural: objects.items(self.topics.desired(plural)), ready=ready)
         finally:
             await pods.stop()

@@ -23,6 +23,7 @@ from services.proxy.dns import DnsServer, DnsView
 from services.proxy.forward import TcpFrontend, UdpFrontend, close_quietly, open_frontend
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
 from services.proxy.table import Frontend, Route, RoundRobin, frontends, local_addresses
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.logging import get_logger
@@ -64,7 +65,8 @@ class Proxy:
         topics = Topics(settings.topic_prefix)
         self._svc_t = topics.desired("services")
         self._ep_t, self._ep_obs_t = topics.desired("endpoints"), topics.observed("endpoints")
-        self._view: Informer[Any] = Informer(settings, [self._svc_t, self._ep_t, self._ep_obs_t], name="proxy")
+        self._view: Informer[Any] = Informer(settings, [self._svc_t, self._ep_t, self._ep_obs_t], name="proxy",
+                                             trust=bus_trust(settings))
         self._dirty = asyncio.Event()
         self._addresses = LocalAddresses(options.interface)
         self._held: set[str] | None = None

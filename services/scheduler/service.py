@@ -24,12 +24,14 @@ from pydantic import ValidationError
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.events import event_key, involved_object, make_event
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
+from services.runtime.trust import SCHEDULER
 from services.runtime.workqueue import WorkQueue
 from services.scheduler.algorithm import Bound, Unschedulable, schedule
 from services.scheduler.assume import AssumeCache
@@ -61,8 +63,10 @@ class Scheduler:
         self._topics = topics
         self._pods_t, self._nodes_t = topics.desired("pods"), topics.desired("nodes")
         self._opods_t, self._onodes_t = topics.observed("pods"), topics.observed("nodes")
+        trust = bus_trust(settings)
+        self._signer = trust.observed_signer(SCHEDULER)  # PodScheduled=False of unbound pods
         self._informer: Informer[Any] = Informer(
-            settings, [self._pods_t, self._nodes_t, self._opods_t, self._onodes_t], name="scheduler")
+            settings, [self._pods_t, self._nodes_t, self._opods_t, self._onodes_t], name="scheduler", trust=trust)
         self._informer.add_handler(self._on_change)
         self.snapshot = ClusterSnapshot()
         self._assumed = AssumeCache()
@@ -274,7 +278,9 @@ class Scheduler:
                           metadata=ObservedMeta(name=meta["name"], namespace=meta.get("namespace"),
                                                 uid=meta.get("uid")))
         assert self._producer is not None
-        await self._producer.send_and_wait(self._opods_t, key=key.encode(), value=encode(record))
+        value = encode(record)
+        await self._producer.send_and_wait(self._opods_t, key=key.encode(), value=value,
+                                           headers=self._signer.headers(self._opods_t, key, value))
 
     # -- periodic work and handover ----------------------------------------------------
     async def _tick(self) -> None:

@@ -22,12 +22,14 @@ from schemas.records import Observed, WriteRequest
 from services.controllers.shared import InformerView, SharedInformer
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.events import event_key, make_event
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.ownership import PartitionOwnership
 from services.runtime.topics import Topics
+from services.runtime.trust import CONTROLLER_MANAGER
 from services.runtime.workqueue import WorkQueue
 
 log = get_logger(__name__)
@@ -74,8 +76,10 @@ class ControllerHost:
         self.settings = settings
         self.component = component
         self.topics = Topics(settings.topic_prefix)
+        trust = bus_trust(settings)
+        self._signer = trust.observed_signer(CONTROLLER_MANAGER)  # statuses, as kube-controller-manager
         self.informer: Informer[Any] | InformerView = (
-            Informer(settings, topics, name=component) if shared is None else shared.view(topics))
+            Informer(settings, topics, name=component, trust=trust) if shared is None else shared.view(topics))
         self.queue = WorkQueue()
         self.expectations = Expectations()
         self._shard_key = shard_key
@@ -165,8 +169,9 @@ class ControllerHost:
                  kind=request.kind, key=request.key, rv=request.expected_resource_version)
 
     async def observed(self, plural: str, key: str, record: Observed | None) -> None:
-        await self.producer.send_and_wait(self.topics.observed(plural), key=key.encode(),
-                                          value=encode(record))
+        topic, value = self.topics.observed(plural), encode(record)
+        await self.producer.send_and_wait(topic, key=key.encode(), value=value,
+                                          headers=self._signer.headers(topic, key, value))
 
     async def event(self, *, reason: str, message: str, involved: dict[str, Any],
                     type_: str = "Normal") -> None:

@@ -21,12 +21,14 @@ from services.controllers.replicaset.cache import WorkloadCache
 from services.controllers.replicaset.expectations import Expectations
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, partition_for
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.fence import wait_requests_applied
 from services.runtime.events import event_key, involved_object, make_event
 from services.runtime.informer import Change
 from services.runtime.logging import get_logger
 from services.runtime.ownership import PartitionOwnership
+from services.runtime.trust import CONTROLLER_MANAGER
 from services.runtime.workqueue import WorkQueue
 
 log = get_logger(__name__)
@@ -54,6 +56,7 @@ class BaseController:
     def __init__(self, settings: Settings, cache: WorkloadCache, producer: Producer) -> None:
         self.settings = settings
         self._identity = token_headers(settings)
+        self._signer = bus_trust(settings).observed_signer(CONTROLLER_MANAGER)  # our statuses
         self.cache = cache
         self.topics = cache.topics
         self.producer = producer
@@ -155,14 +158,18 @@ class BaseController:
         record = Observed(apiVersion=self.api_version, kind=self.kind, writer=self.writer, status=status,
                           metadata=ObservedMeta(name=meta["name"], namespace=meta.get("namespace"), uid=meta.get("uid")))
         key = f"{meta.get('namespace') or 'default'}/{meta['name']}"
-        await self.producer.get().send_and_wait(self.cache.observed[self.plural], key=key.encode(),
-                                                value=encode(record))
+        await self._write_observed(key, encode(record))
 
     async def forget_status(self, key: str) -> None:
         """The object is gone: tombstone the status we wrote for it."""
         record = self.cache.observed_record(self.plural, key)
         if record is not None and record.get("writer") == self.writer:
-            await self.producer.get().send_and_wait(self.cache.observed[self.plural], key=key.encode(), value=None)
+            await self._write_observed(key, None)
+
+    async def _write_observed(self, key: str, value: bytes | None) -> None:
+        topic = self.cache.observed[self.plural]
+        await self.producer.get().send_and_wait(topic, key=key.encode(), value=value,
+                                                headers=self._signer.headers(topic, key, value))
 
     async def emit(self, obj: Mapping[str, Any], reason: str, message: str, type_: Any = "Normal") -> None:
         meta = obj["metadata"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.controllers.replicaset.podview import PodView, controller_ref, pod_view
 from services.controllers.shared import InformerView, SharedInformer
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
@@ -27,7 +28,8 @@ class WorkloadCache:
         self.observed = {plural: self.topics.observed(plural) for plural in KINDS}
         topics = [*self.desired.values(), *self.observed.values()]
         self.informer: Informer[Any] | InformerView = (
-            Informer(settings, topics, name="controllers") if shared is None else shared.view(topics))
+            Informer(settings, topics, name="controllers", trust=bus_trust(settings))
+            if shared is None else shared.view(topics))
         self._plural_of = {topic: plural for plural, topic in self.desired.items()}
         self._observed_plural = {topic: plural for plural, topic in self.observed.items()}
         self._by_ns: dict[str, dict[str, set[str]]] = {plural: defaultdict(set) for plural in KINDS}
