@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from uuid import uuid4
 from collections.abc import Awaitable, Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER, OP_HEADER
 from services.runtime.bus import make_consumer, make_producer, partition_for, partitions_of
@@ -158,7 +158,16 @@ async def read_all(settings: Settings, topic: str, *, timeout: float = 30.0) -> 
         await consumer.stop()
 
 
-async def _read_to(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int], *,
+class Fetching(Protocol):
+    """What `_read_to` uses of an AIOKafkaConsumer (a test stands in for it)."""
+
+    async def getmany(self, *, timeout_ms: int) -> dict[TopicPartition, list[Any]]: ...
+    async def position(self, tp: TopicPartition) -> int: ...
+    def last_poll_timestamp(self, tp: TopicPartition) -> int | None: ...
+    def last_stable_offset(self, tp: TopicPartition) -> int | None: ...
+
+
+async def _read_to(consumer: Fetching, end: dict[TopicPartition, int], *,
                    timeout: float) -> list[ConsumerRecord[bytes, bytes]]:
     """Read from the assigned partitions until each one's position reaches `end`.
 
@@ -227,7 +236,8 @@ async def wait_for_answers(settings: Settings, wanted: set[tuple[str, str]], *,
 
 async def desired(settings: Settings, plural: str) -> dict[str, Any]:
     topic = Topics(settings.topic_prefix).desired(plural)
-    async with Informer(settings, [topic], follow=False) as view:
+    view: Informer[Any] = Informer(settings, [topic], follow=False)
+    async with view:
         await view.wait_synced()
         return dict(view.items(topic))
 

@@ -34,7 +34,8 @@ async def test_loads_applies_tombstones_and_syncs_past_transaction_markers(setti
         await producer.begin_transaction()
         await producer.send(topic, key=b"ns/aborted", value=orjson.dumps({"i": -1}))
         await producer.abort_transaction()
-    async with Informer(settings, [topic]) as view:
+    view: Informer[Any] = Informer(settings, [topic])
+    async with view:
         await asyncio.wait_for(view.wait_synced(), 20)  # every partition ends with a marker
         store = view.items(topic)
         assert len(store) == 29 and "ns/cm-0" not in store and "ns/aborted" not in store
@@ -44,7 +45,8 @@ async def test_loads_applies_tombstones_and_syncs_past_transaction_markers(setti
 async def test_follows_new_records_and_barrier_gives_read_your_writes(settings: Settings) -> None:
     topic = Topics(settings.topic_prefix).desired("namespaces")
     changes: list[Change[dict[str, int]]] = []
-    async with Informer(settings, [topic]) as view:
+    view: Informer[Any] = Informer(settings, [topic])
+    async with view:
         view.add_handler(changes.append)
         await view.wait_synced()
         assert view.items(topic) == {}
@@ -64,7 +66,8 @@ async def test_a_bad_record_is_skipped_not_fatal(settings: Settings) -> None:
     async with make_producer(settings) as producer:
         await producer.send_and_wait(topic, key=b"x", value=b"{not json")
         await producer.send_and_wait(topic, key=b"y", value=orjson.dumps({"ok": True}))
-    async with Informer(settings, [topic]) as view:
+    view: Informer[Any] = Informer(settings, [topic])
+    async with view:
         await asyncio.wait_for(view.wait_synced(), 20)
         assert view.items(topic) == {"y": {"ok": True}}
 
@@ -78,7 +81,8 @@ async def test_a_failing_handler_and_an_undecodable_key_do_not_stop_the_view(set
         if change.key == "boom":
             raise RuntimeError("handler bug")
 
-    async with Informer(settings, [topic]) as view:
+    view: Informer[Any] = Informer(settings, [topic])
+    async with view:
         view.add_handler(fragile)
         await view.wait_synced()
         async with make_producer(settings) as producer:
@@ -146,9 +150,9 @@ class StuckConsumer:
 
 async def test_read_to_steps_over_a_final_marker_only_on_evidence() -> None:
     stuck = StuckConsumer()
-    assert await _read_to(stuck, {stuck.tp: 5}, timeout=10) == []  # type: ignore[arg-type]
+    assert await _read_to(stuck, {stuck.tp: 5}, timeout=10) == []
     late = StuckConsumer(record_at_4="record 4", late=5, fetch_answered=False)
-    assert await _read_to(late, {late.tp: 5}, timeout=10) == ["record 4"]  # type: ignore[arg-type]
+    assert await _read_to(late, {late.tp: 5}, timeout=10) == ["record 4"]
     for silent in (StuckConsumer(fetch_answered=False), StuckConsumer(stable=4)):
         with pytest.raises(TimeoutError, match=r"t\[0\]': '4/5'"):
-            await _read_to(silent, {silent.tp: 5}, timeout=0.5)  # type: ignore[arg-type]
+            await _read_to(silent, {silent.tp: 5}, timeout=0.5)

@@ -187,7 +187,7 @@ def test_evictions_are_capped_per_sync() -> None:
 
 @given(seconds=st.one_of(st.none(), st.integers(0, 10_000)), after=st.integers(0, 20_000))
 def test_a_pod_is_evicted_exactly_when_its_toleration_ran_out(seconds: int | None, after: int) -> None:
-    toleration = {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute"}
+    toleration: dict[str, Any] = {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute"}
     if seconds is not None:
         toleration["tolerationSeconds"] = seconds
     facts = NodeFacts(node(unreachable_taints(41)), taken_over(0), [pod("a", [toleration])])
@@ -198,9 +198,9 @@ def test_a_pod_is_evicted_exactly_when_its_toleration_ran_out(seconds: int | Non
 def test_toleration_matching() -> None:
     taint = Taint(key=UNREACHABLE, effect="NoExecute")
     from schemas.pod import Toleration
-    equal = Toleration(key=UNREACHABLE, value="", effect="NoExecute", tolerationSeconds=9)
-    other = Toleration(key="x", operator="Exists", tolerationSeconds=1)
-    noeffect = Toleration(key=UNREACHABLE, operator="Exists", effect="NoSchedule", tolerationSeconds=1)
+    equal = Toleration(key=UNREACHABLE, value="", effect="NoExecute", toleration_seconds=9)
+    other = Toleration(key="x", operator="Exists", toleration_seconds=1)
+    noeffect = Toleration(key=UNREACHABLE, operator="Exists", effect="NoSchedule", toleration_seconds=1)
     assert toleration_seconds([equal, other, noeffect], taint, 300) == 9
     assert toleration_seconds([other], taint, 300) == 300
     assert toleration_seconds([], Taint(key="k", effect="NoExecute"), 300) == 0

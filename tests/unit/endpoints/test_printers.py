@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from services.cli.printers import objects, render_table
 
 NOW = datetime(2024, 1, 1, 0, 10, tzinfo=timezone.utc)
-META = {"name": "web", "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"}
+META: dict[str, Any] = {"name": "web", "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"}
+Obj = dict[str, Any]
 
 
 def test_service_columns_like_kubectl() -> None:
-    svcs = [{"metadata": META, "spec": {"type": "NodePort", "clusterIP": "10.96.0.5", "ports": [
+    svcs: list[Obj] = [{"metadata": META, "spec": {"type": "NodePort", "clusterIP": "10.96.0.5", "ports": [
                 {"port": 80, "nodePort": 30080, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]}},
             {"metadata": {**META, "name": "h"}, "spec": {"clusterIP": "None", "ports": [{"port": 80}]}},
             {"metadata": {**META, "name": "lb"}, "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.6",
@@ -26,7 +28,7 @@ def test_service_columns_like_kubectl() -> None:
 
 
 def test_endpoints_from_the_controller_show_in_get() -> None:
-    observed = {"default/web": {
+    observed: dict[str, Obj] = {"default/web": {
         "apiVersion": "v1", "kind": "Endpoints", "writer": "endpoints-controller",
         "observedAt": "2024-01-01T00:09:00Z", "metadata": {"name": "web", "namespace": "default"},
         "status": {"subsets": [{"addresses": [{"ip": f"172.17.0.{i}"} for i in range(2, 6)],
@@ -41,7 +43,7 @@ def test_endpoints_from_the_controller_show_in_get() -> None:
 
 
 def test_user_written_endpoints_and_empty_ones() -> None:
-    desired = {"default/ext": {"kind": "Endpoints", "metadata": {**META, "name": "ext"},
+    desired: dict[str, Obj] = {"default/ext": {"kind": "Endpoints", "metadata": {**META, "name": "ext"},
                                "subsets": [{"addresses": [{"ip": "1.2.3.4"}], "ports": [{"port": 5432}]}]},
                "default/none": {"kind": "Endpoints", "metadata": {**META, "name": "none"}}}
     rows = render_table("endpoints", list(objects(desired, {}).values()), now=NOW).splitlines()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from schemas.pod import Pod
-from services.kubelet.runtime.base import INFRA_CONTAINER, ContainerInfo, PodRef
+from services.kubelet.runtime.base import INFRA_CONTAINER, ContainerInfo, PodRef, Role
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 UID = "u-1"
@@ -34,16 +34,19 @@ def pod(*apps: str, inits: tuple[str, ...] = (), policy: str | None = None, dele
 _ids = iter(range(1, 10**9))
 
 
-def info(name: str, state: str = "running", *, attempt: int = 0, code: int | None = None,
-         role: str | None = None, started: datetime = T0, ran_s: float = 5, oom: bool = False,
+State = Literal["created", "running", "exited", "unknown"]
+
+
+def info(name: str, state: State = "running", *, attempt: int = 0, code: int | None = None,
+         role: Role | None = None, started: datetime = T0, ran_s: float = 5, oom: bool = False,
          ip: str | None = None, uid: str = UID, id: str | None = None) -> ContainerInfo:
-    role = role or ("infra" if name == INFRA_CONTAINER else "app")
+    kind: Role = role or ("infra" if name == INFRA_CONTAINER else "app")
     exited = state == "exited"
     return ContainerInfo(
         id=id or f"c{next(_ids)}", pod=PodRef(namespace="default", name="p", uid=uid), name=name,
-        role=role, image="img", state=state, exit_code=code if exited else None, oom_killed=oom,
+        role=kind, image="img", state=state, exit_code=code if exited else None, oom_killed=oom,
         started_at=started, finished_at=started + timedelta(seconds=ran_s) if exited else None,
-        attempt=attempt, ip=ip if ip or role != "infra" else "10.0.0.5")
+        attempt=attempt, ip=ip if ip or kind != "infra" else "10.0.0.5")
 
 
 def sandbox(**kw: Any) -> ContainerInfo:

@@ -16,7 +16,9 @@ from services.kubelet.plan import (
     Action, ConfirmDeletion, CreateSandbox, Kill, Remove, StartApp, StartInit, plan,
 )
 from services.kubelet.runtime.base import ContainerInfo
-from tests.unit.kubelet.helpers import T0, info, pod, sandbox
+from tests.unit.kubelet.helpers import T0, State, info, pod, sandbox
+
+STATES: list[State] = ["running", "exited", "exited"]  # exited twice as often
 
 NOW = T0 + timedelta(hours=1)
 
@@ -30,7 +32,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Pod, list[ContainerInfo], set[str]]:
     containers: list[ContainerInfo] = []
     for name in [*inits, *apps, "POD"]:
         for attempt in range(draw(st.integers(0, 3))):
-            state = draw(st.sampled_from(["running", "exited", "exited"]))
+            state = draw(st.sampled_from(STATES))
             ago = draw(st.integers(0, 900))
             containers.append(info(name, state, attempt=attempt, code=draw(st.sampled_from([0, 1, 137])),
                                    role="init" if name in inits else None,

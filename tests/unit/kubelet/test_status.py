@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from schemas.pod import Container
 from services.kubelet.backoff import BackoffState
 from services.kubelet.probe_state import Health
 from services.kubelet.status import pod_status, qos_class
@@ -99,10 +101,11 @@ def test_transition_times_are_kept_while_a_condition_holds() -> None:
 
 
 def test_qos_class() -> None:
-    def one(resources: dict) -> str:
-        return qos_class(pod("web").model_copy(update={"spec": pod("web").spec.model_copy(update={
-            "containers": [pod("web").spec.containers[0].model_validate(
-                {"name": "web", "image": "i", "resources": resources})]})}))
+    def one(resources: dict[str, Any]) -> str:
+        web = pod("web")
+        assert web.spec is not None
+        return qos_class(web.model_copy(update={"spec": web.spec.model_copy(update={
+            "containers": [Container.model_validate({"name": "web", "image": "i", "resources": resources})]})}))
 
     assert one({}) == "BestEffort"
     assert one({"limits": {"cpu": "1", "memory": "1Gi"}}) == "Guaranteed"

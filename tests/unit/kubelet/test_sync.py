@@ -113,9 +113,9 @@ async def test_a_missing_image_waits_with_its_reason(tmp_path: Path) -> None:
 
 
 def test_the_sandbox_is_stopped_after_the_containers_not_with_them() -> None:
-    from services.kubelet.plan import Kill, Remove
+    from services.kubelet.plan import Action, Kill, Remove
     from services.kubelet.sync import _groups
 
-    actions = [Kill("a", "web", 30, "deletion"), Kill("b", "side", 30, "deletion"),
+    actions: list[Action] = [Kill("a", "web", 30, "deletion"), Kill("b", "side", 30, "deletion"),
                Kill("s", "POD", 0, "deletion"), Remove("s")]
     assert _groups(actions) == [actions[:2], [actions[2]], [actions[3]]]

@@ -1,6 +1,9 @@
+from typing import Any
+
 import pytest
 
 from services.scheduler import filters as f
+from services.scheduler.model import PodRequest
 from services.scheduler.snapshot import NodeUsage
 from tests.unit.scheduler.builders import node, req
 
@@ -57,7 +60,7 @@ def test_node_selector_and_required_affinity() -> None:
     assert f.node_affinity(selector, ssd, EMPTY) == []
     assert f.node_affinity(selector, hdd, EMPTY) == ["node(s) didn't match Pod's node affinity/selector"]
 
-    def affinity(*expressions: dict) -> object:  # type: ignore[type-arg]
+    def affinity(*expressions: dict[str, Any]) -> PodRequest:
         return req(affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [{"matchExpressions": list(expressions)}]}}})
 

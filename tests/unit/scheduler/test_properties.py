@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +34,7 @@ def pods(draw: st.DrawFn) -> list[PodRequest]:
     count = draw(st.integers(1, 25))
     out = []
     for i in range(count):
-        extra = {}
+        extra: dict[str, Any] = {}
         if draw(st.booleans()):
             extra["nodeSelector"] = draw(LABELS)
         if draw(st.booleans()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from schemas import (
     Namespace,
     Node,
     ReplicationController,
+    Resource,
     Secret,
     Service,
     apply_defaults,
@@ -25,10 +27,12 @@ from schemas.quantity import cpu_millis, memory_bytes
 from .manifests import ALL, CONFIGMAP, DEPLOYMENT, NAMESPACE, NODE, RC, SECRET, SERVICE
 
 
-def load(payload: bytes):
+def load(payload: bytes) -> tuple[dict[str, Any], Resource]:
     results = split_documents(payload)
     assert [r.error for r in results] == [None]
-    return results[0].doc, validate_object(results[0].doc)
+    doc = results[0].doc
+    assert doc is not None
+    return doc, validate_object(doc)
 
 
 def without_nulls(value):
