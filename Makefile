@@ -32,7 +32,7 @@ test:
 	$(VENV_BIN)/lint-imports --no-logo --no-cache || lrc=$$?
 	echo "==> types (mypy)"
 	mrc=0
-	$(VENV_BIN)/mypy --ignore-missing-imports --no-incremental services schemas || mrc=$$?
+	$(VENV_BIN)/mypy --ignore-missing-imports --no-incremental services schemas tests || mrc=$$?
 	if [[ $$rc -ne 0 || $$lrc -ne 0 || $$mrc -ne 0 ]]; then
 		echo "make: FAILED (pytest exit $$rc, lint-imports exit $$lrc, mypy exit $$mrc)" >&2
 		exit 1
