@@ -22,8 +22,11 @@ from services.controllers.gc.service import gc_components
 from services.controllers.namespace.service import namespace_components
 from services.controllers.nodelifecycle.reconcile import UNREACHABLE, Config
 from services.controllers.nodelifecycle.service import nodelifecycle_components
+from services.runtime.bus import partition_for
 from services.runtime.config import Settings
-from tests.integration.kafkit import ServiceProcess, answers, desired, publish, wait_for
+from services.runtime.informer import Informer
+from services.runtime.topics import Topics
+from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all, requests_decided, wait_for
 
 pytestmark = pytest.mark.kafka
 Services = Callable[..., ServiceProcess]
@@ -151,7 +154,7 @@ async def test_namespace_and_owner_deletion_cascade(settings: Settings, services
     await wait_for("contents", lambda: _has(settings, "configmaps", "team/b"))
     await wait_for("observed Active", lambda: _observed_phase(settings, "team", "Active"))
     await apply(settings, ns, op="delete")
-    await wait_for("namespace gone", lambda: _gone(settings, "namespaces", "team"), timeout=30)
+    await wait_for("namespace gone", lambda: _gone(settings, "namespaces", "team"))
     assert not [k for k in await desired(settings, "configmaps") if k.startswith("team/")]
     assert not [k for k in await desired(settings, "pods") if k.startswith("team/")]
     await wait_for("observed status gone", lambda: _observed_gone(settings, "team"))
@@ -167,10 +170,18 @@ async def test_namespace_and_owner_deletion_cascade(settings: Settings, services
                 configmap("keeper", ownerReferences=[ref, {**ref, "name": "x", "uid": "never-deleted",
                                                           "kind": "Widget", "apiVersion": "example.com/v1"}]))
     await wait_for("child", lambda: _has(settings, "configmaps", "default/keeper"))
-    await asyncio.sleep(1)
+    # Evidence the collector has looked at child: a dependent of an owner that does not
+    # exist, written after child on child's partition, is collected; and every delete asked
+    # for before that has been decided.
+    probe = next(name for name in (f"probe-{i}" for i in range(1000))
+                 if partition_for(f"default/{name}", settings.partitions) ==
+                 partition_for("default/child", settings.partitions))
+    await apply(settings, configmap(probe, ownerReferences=[{**ref, "name": "absent", "uid": "absent-uid"}]))
+    await wait_for("the probe collected", lambda: _gone_after(settings, "configmaps", f"default/{probe}"))
+    await requests_decided(settings)
     assert "default/child" in await desired(settings, "configmaps")  # a live owner keeps it
     await apply(settings, configmap("owner"), op="delete")
-    await wait_for("child collected", lambda: _gone(settings, "configmaps", "default/child"), timeout=30)
+    await wait_for("child collected", lambda: _gone(settings, "configmaps", "default/child"))
     keeper = await wait_for("keeper's dead reference dropped", lambda: _has(
         settings, "configmaps", "default/keeper", lambda o: len(o["metadata"].get("ownerReferences", [])) == 1))
     assert keeper["metadata"]["ownerReferences"][0]["uid"] == "never-deleted"
@@ -183,7 +194,7 @@ async def test_namespace_and_owner_deletion_cascade(settings: Settings, services
     await apply(settings, configmap("fg-child", ownerReferences=[fg_ref]))
     await wait_for("fg child", lambda: _has(settings, "configmaps", "default/fg-child"))
     await apply(settings, configmap("fg"), op="delete")
-    await wait_for("fg owner gone", lambda: _gone(settings, "configmaps", "default/fg"), timeout=30)
+    await wait_for("fg owner gone", lambda: _gone(settings, "configmaps", "default/fg"))
     assert "default/fg-child" not in await desired(settings, "configmaps")
     rejected = [e["message"] for e in await answers(settings) if e.get("reason") == "Rejected"]
     assert not [m for m in rejected if "not found" not in m], rejected  # conflicts are retried, not fatal
@@ -191,11 +202,9 @@ async def test_namespace_and_owner_deletion_cascade(settings: Settings, services
 
 # -- reads -----------------------------------------------------------------------------------
 async def desired_observed(settings: Settings, plural: str = "nodes") -> dict[str, Any]:
-    from services.runtime.informer import Informer
-    from services.runtime.topics import Topics
-
     topic = Topics(settings.topic_prefix).observed(plural)
-    async with Informer(settings, [topic], follow=False) as view:
+    view: Informer[Any] = Informer(settings, [topic], follow=False)
+    async with view:
         await view.wait_synced()
         return dict(view.items(topic))
 
@@ -226,9 +235,16 @@ async def _gone(settings: Settings, plural: str, key: str) -> bool:
     return key not in await desired(settings, plural)
 
 
+async def _gone_after(settings: Settings, plural: str, key: str) -> bool:
+    """`key` was written to the desired topic, then deleted (not merely not there yet)."""
+    records = await read_all(settings, Topics(settings.topic_prefix).desired(plural))
+    values = [r.value for r in records if r.key == key.encode()]
+    return bool(values) and values[-1] is None
+
+
 async def _observed_phase(settings: Settings, name: str, phase: str) -> bool:
     found = (await desired_observed(settings, "namespaces")).get(name)
-    return bool(found) and found["status"].get("phase") == phase
+    return found is not None and found["status"].get("phase") == phase
 
 
 async def _observed_gone(settings: Settings, name: str) -> bool:
