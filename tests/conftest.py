@@ -111,6 +111,28 @@ def bus_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ[buskeys.ENV_FILE] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cluster_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This session's credentials (`kafkube init`): the API's token file, a token per
+    component and per node. Every `kafkube` child presents one (tests/integration/kafkit.py
+    `env_for` picks the service's identity; the admin's by default, as for the CLI)."""
+    from services.cli.credentials import init_credentials
+
+    directory = tmp_path_factory.mktemp("credentials")
+    init_credentials(directory, nodes=[], bootstrap_servers="unused:9092")
+    names = {"KAFKUBE_TOKEN_AUTH_FILE": str(directory / "tokens.csv"),
+             "KAFKUBE_NODE_TOKEN_DIR": str(directory / "tokens"),
+             "KAFKUBE_TOKEN_FILE": str(directory / "tokens" / "admin.token")}
+    previous = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    yield directory
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(autouse=True)
 def unit_tests_bus(request: pytest.FixtureRequest, bus_keys: Path) -> Iterator[None]:
     """Unit tests feed unsigned records straight into informers: there, Settings without

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,11 +60,46 @@ def load_token_file(path: str | Path) -> dict[bytes, UserInfo]:
     return parse_token_file(text, source=str(path))
 
 
+class TokenFile:
+    """The static token file, read again when it changes, so adding or revoking a node's
+    or a user's token needs no restart of the API."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._path, self._clock = Path(path), clock
+        self._stamp: tuple[int, int] | None = None
+        self._checked = -1.0
+        self._users: dict[bytes, UserInfo] = {}
+        self._refresh()
+
+    def get(self, digest: bytes) -> UserInfo | None:
+        """The token's user. A revoked token stops working within a second; a token just
+        added works at once (an unknown token makes the file be looked at again)."""
+        if self._clock() - self._checked >= 1.0:
+            self._refresh()
+        user = self._users.get(digest)
+        if user is None:
+            self._refresh()
+            user = self._users.get(digest)
+        return user
+
+    def _refresh(self) -> None:
+        self._checked = self._clock()
+        try:
+            stat = self._path.stat()
+        except OSError as exc:
+            if self._stamp is None:
+                raise TokenFileError(f"cannot read the token file {self._path}: {exc.strerror or exc}") from exc
+            return  # keep the tokens we have while the file is being replaced
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
+            self._users, self._stamp = load_token_file(self._path), stamp
+
+
 @dataclass(frozen=True)
 class Authenticator:
     """Tries the static tokens, then each verifier (ServiceAccount tokens)."""
 
-    static: dict[bytes, UserInfo] = field(default_factory=dict)  # token digest -> user
+    static: dict[bytes, UserInfo] | TokenFile = field(default_factory=dict)  # token digest -> user
     verifiers: tuple[TokenVerifier, ...] = ()
 
     def authenticate(self, token: str | None) -> UserInfo | None:
@@ -80,3 +116,8 @@ class Authenticator:
     def of_record(self, headers: tuple[tuple[str, bytes], ...] | list[tuple[str, bytes]] | None) -> UserInfo | None:
         token = header_value(headers, TOKEN_HEADER)
         return self.authenticate(token.strip() if token else None)
+
+
+def authenticator_for(token_auth_file: str | None, *, verifiers: tuple[TokenVerifier, ...] = ()) -> Authenticator:
+    """The API's authenticator: the static token file if one is configured."""
+    return Authenticator(TokenFile(token_auth_file) if token_auth_file else {}, verifiers)

@@ -21,9 +21,9 @@ from services.api.merge_patch import merge_patch
 from services.api.propagation import blocks_removal, finalizers_after_delete, namespace_defaults
 from services.api.service_addresses import AddressBook, assign_addresses
 
-Reason = Literal["Created", "Updated", "Unchanged", "Deleted", "Rejected"]
+Reason = Literal["Created", "Updated", "Unchanged", "Deleted", "Rejected", "Reviewed"]
 StatusReason = Literal["NotFound", "AlreadyExists", "Conflict", "Invalid", "Forbidden", "BadRequest",
-                       "RequestEntityTooLarge", "InternalError"]
+                       "RequestEntityTooLarge", "InternalError", "Unauthorized"]
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 KEPT_ON_APPLY = {"Pod": "nodeName", "Namespace": "finalizers"}  # spec fields the server sets
 SERVER_FIELDS = ("uid", "resourceVersion", "generation", "creationTimestamp",
@@ -40,6 +40,7 @@ class Outcome:
     write: bool = False  # True: write `stored` (or a tombstone if None) to desired
     status_reason: StatusReason | None = None
     silent: bool = False  # no answer event (ENSURE of an existing object)
+    details: dict[str, str] | None = None  # extra annotations of the answer (a review's result)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,9 @@
 """The manifest intake: `kafkube.manifests` in, keyed write requests (and
-Rejected answers) out, in one transaction with the consumed offsets."""
+Rejected answers) out, in one transaction with the consumed offsets.
+
+It authenticates each record's `kafkube.token` (an unknown token is answered
+Unauthorized and audited; nothing of the record is read) and hands the token on with
+every request it makes, so the request writer authorises the author, not the intake."""
 
 from __future__ import annotations
 
@@ -9,6 +13,10 @@ from typing import Any
 
 import orjson
 
+from schemas.auth import TOKEN_HEADER
+from schemas.records import REQUEST_ID_HEADER, SourceRef, header_value
+from services.api.audit import refused_manifest
+from services.api.authn import Authenticator
 from services.api.translate import ManifestRecord, translate
 from services.runtime.bus import encode
 from services.runtime.config import Settings
@@ -23,9 +31,10 @@ log = get_logger(__name__)
 class ManifestPartition:
     """Stateless: every batch maps to requests and rejections."""
 
-    def __init__(self, settings: Settings, topics: Topics) -> None:
+    def __init__(self, settings: Settings, topics: Topics, authenticator: Authenticator) -> None:
         self._settings = settings
         self._topics = topics
+        self._authn = authenticator
 
     async def start(self) -> None:
         return None
@@ -34,18 +43,29 @@ class ManifestPartition:
         out: list[Out] = []
         now = datetime.now(timezone.utc)
         for record in records:
-            manifest = ManifestRecord(record.topic, record.partition, record.offset,
-                                      record.value, tuple(record.headers or ()))
-            result = translate(manifest, instance=self._settings.instance, now=now)
-            if result.failure:
-                log.error("manifest.internal_error", topic=record.topic, partition=record.partition,
-                          offset=record.offset, traceback=result.failure)
-            out += [Out(self._topics.requests, r.key, encode(r)) for r in result.requests]
-            out += [Out(self._topics.events, event_key(e["involvedObject"]), orjson.dumps(e))
-                    for e in result.rejections]
-            if result.rejections:
-                log.info("manifest.rejected", offset=record.offset, partition=record.partition,
-                         count=len(result.rejections))
+            out += self._one(record, now)
+        return out
+
+    def _one(self, record: Any, now: datetime) -> list[Out]:
+        headers = tuple(record.headers or ())
+        manifest = ManifestRecord(record.topic, record.partition, record.offset, record.value, headers)
+        user = self._authn.of_record(headers)
+        result = translate(manifest, instance=self._settings.instance, now=now, user=user)
+        if result.failure:
+            log.error("manifest.internal_error", topic=record.topic, partition=record.partition,
+                      offset=record.offset, traceback=result.failure)
+        token = [(k, v) for k, v in headers if k == TOKEN_HEADER]
+        out = [Out(self._topics.requests, r.key, encode(r), headers=tuple(token)) for r in result.requests]
+        out += [Out(self._topics.events, event_key(e["involvedObject"]), orjson.dumps(e))
+                for e in result.rejections]
+        if user is None:
+            source = SourceRef(topic=record.topic, partition=record.partition, offset=record.offset)
+            audit = refused_manifest(request_id=header_value(headers, REQUEST_ID_HEADER) or "", user=None,
+                                     source=source, reason="the token is not known")
+            out.append(Out(self._topics.audit, None, encode(audit)))
+        if result.rejections:
+            log.info("manifest.rejected", offset=record.offset, partition=record.partition,
+                     count=len(result.rejections))
         return out
 
     def committed(self) -> None:

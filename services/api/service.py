@@ -1,47 +1,72 @@
-"""Wiring of the API service: topics, the namespace view, the manifest intake and
-the request writer, run under the process supervisor by `kafkube serve api`."""
+"""Wiring of the API service: topics, the cluster views (namespaces, nodes, RBAC), the
+authenticator, the manifest intake and the request writer, run under the process
+supervisor by `kafkube serve api`."""
 
 from __future__ import annotations
 
-from services.api.intake import ManifestPartition
+from typing import Any
+
+from schemas.records import Op, WriteRequest
+from services.api.access import AccessControl
+from services.api.authn import authenticator_for
 from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
+from services.api.intake import ManifestPartition
+from services.api.rbac_view import RbacView, bootstrap_requests
 from services.api.writer import RequestPartition
-from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
+from services.runtime.logging import get_logger
 from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
 from services.runtime.transactional import TransactionalLoop
-from schemas.records import Op, WriteRequest
 
+log = get_logger(__name__)
 
 
 def api_components(settings: Settings) -> dict[str, Component]:
     topics = Topics(settings.topic_prefix)
+    trust = bus_trust(settings)
+    authenticator = authenticator_for(settings.token_auth_file)
+    if not settings.token_auth_file:
+        log.warning("api.no_token_file", hint="set KAFKUBE_TOKEN_AUTH_FILE (kafkube init writes one): "
+                    "without it every write is anonymous and refused")
     intake = TransactionalLoop(settings, topics.manifests, group="api-intake",
-                               factory=lambda _p: ManifestPartition(settings, topics))
+                               factory=lambda _p: ManifestPartition(settings, topics, authenticator))
 
     async def run_writer() -> None:
-        views = ClusterViews.of(settings, topics)
+        views, rbac = ClusterViews.of(settings, topics), RbacView(settings, topics)
         await views.start()
+        await rbac.start()
         try:
+            await rbac.wait_synced()
+            access = AccessControl(authenticator, rbac, bootstrap=_by_key(bootstrap_writes()))
             writer = TransactionalLoop(
                 settings, topics.requests, group="api-writer",
-                factory=lambda p: RequestPartition(settings, topics, views, p))
-            await ensure_builtin_namespaces(settings, topics)
+                factory=lambda p: RequestPartition(settings, topics, views, access, p, trust=trust))
+            await ensure_bootstrap(settings, topics)
             await writer.run()
         finally:
+            await rbac.stop()
             await views.stop()
 
     return {"api-intake": intake.run, "api-writer": run_writer}
 
 
-async def ensure_builtin_namespaces(settings: Settings, topics: Topics) -> None:
-    """Ask for the built-in namespaces; ENSURE is a no-op where they exist."""
+def bootstrap_writes() -> list[WriteRequest]:
+    """What every API instance ensures at start: the built-in namespaces and the default
+    RBAC policy (ENSURE: created where missing, left alone where present)."""
+    namespaces = [WriteRequest(op=Op.ENSURE, apiVersion="v1", kind="Namespace", name=name,
+                               body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                               writer="api", reply=False) for name in BUILTIN_NAMESPACES]
+    return namespaces + bootstrap_requests()
+
+
+def _by_key(requests: list[WriteRequest]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r.kind, r.key): r.body or {} for r in requests}
+
+
+async def ensure_bootstrap(settings: Settings, topics: Topics) -> None:
     async with make_producer(settings) as producer:
-        for name in BUILTIN_NAMESPACES:
-            request = WriteRequest(op=Op.ENSURE, apiVersion="v1", kind="Namespace", name=name,
-                                   body={"apiVersion": "v1", "kind": "Namespace",
-                                         "metadata": {"name": name}}, writer="api", reply=False)
-            await producer.send_and_wait(topics.requests, key=name.encode(), value=encode(request),
-                                         headers=token_headers(settings))
+        for request in bootstrap_writes():
+            await producer.send_and_wait(topics.requests, key=request.key.encode(), value=encode(request))

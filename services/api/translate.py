@@ -16,7 +16,8 @@ import orjson
 
 from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
 from schemas.manifest import split_documents
-from schemas.records import (OP_HEADER, PRINCIPAL_HEADER, PROPAGATION_HEADER, REQUEST_ID_HEADER, Op, SourceRef,
+from schemas.auth import UserInfo
+from schemas.records import (OP_HEADER, PROPAGATION_HEADER, REQUEST_ID_HEADER, Op, SourceRef,
                              WriteRequest)
 from schemas.records import header_value as header
 from schemas.registry import lookup_kind
@@ -46,12 +47,18 @@ class Translation:
     failure: str | None = None  # the traceback of a fault of Kafkube's own
 
 
-def translate(record: ManifestRecord, *, instance: str, now: datetime) -> Translation:
+def translate(record: ManifestRecord, *, instance: str, now: datetime, user: UserInfo | None) -> Translation:
     """Every document of the record gives exactly one request or one rejection; a fault
-    of this code gives one InternalError answer for the record, and no request."""
+    of this code gives one InternalError answer for the record, and no request. `user` is
+    the record's authenticated author (None: its token is unknown, so it is refused
+    Unauthorized before anything in it is read, as kube-apiserver does)."""
     request_id = header(record.headers, REQUEST_ID_HEADER) or uuid4().hex
+    if user is None:
+        out = Translation()
+        _rejecter(out, record, request_id, instance, now)(0, None, "Unauthorized", status_reason="Unauthorized")
+        return out
     try:
-        return _translate(record, request_id, instance=instance, now=now)
+        return _translate(record, request_id, user.name, instance=instance, now=now)
     except Exception as exc:  # noqa: BLE001 - a bug must answer, never stop the intake
         out = Translation(failure=traceback.format_exc())
         reject = _rejecter(out, record, request_id, instance, now)
@@ -60,7 +67,8 @@ def translate(record: ManifestRecord, *, instance: str, now: datetime) -> Transl
         return out
 
 
-def _translate(record: ManifestRecord, request_id: str, *, instance: str, now: datetime) -> Translation:
+def _translate(record: ManifestRecord, request_id: str, principal: str, *, instance: str,
+               now: datetime) -> Translation:
     out = Translation()
     op_name = (header(record.headers, OP_HEADER) or "apply").lower()
     reject = _rejecter(out, record, request_id, instance, now)
@@ -88,7 +96,7 @@ def _translate(record: ManifestRecord, request_id: str, *, instance: str, now: d
             continue
         try:
             out.requests.append(_request(doc.doc, MANIFEST_OPS[op_name], request_id, source,
-                                         principal=header(record.headers, PRINCIPAL_HEADER),
+                                         principal=principal,
                                          propagation=policy))
         except AdmissionError as exc:
             reject(index, doc.doc, str(exc), status_reason=exc.status_reason)
@@ -96,7 +104,7 @@ def _translate(record: ManifestRecord, request_id: str, *, instance: str, now: d
 
 
 def _request(doc: dict[str, Any], op: Op, request_id: str, source: SourceRef, *,
-             principal: str | None, propagation: Policy | None = None) -> WriteRequest:
+             principal: str, propagation: Policy | None = None) -> WriteRequest:
     body = _named(doc)
     if op is Op.DELETE:
         info = _kind(body)
@@ -111,7 +119,7 @@ def _request(doc: dict[str, Any], op: Op, request_id: str, source: SourceRef, *,
         raise AdmissionError("RequestEntityTooLarge", entity_too_large())
     return WriteRequest(id=request_id, op=op, apiVersion=body["apiVersion"], kind=body["kind"],
                         namespace=namespace, name=body["metadata"]["name"], body=body,
-                        principal=principal or "anonymous", writer="api-intake", source=source,
+                        principal=principal, writer="api-intake", source=source,
                         propagationPolicy=propagation if op is Op.DELETE else None)
 
 

@@ -10,6 +10,7 @@ as the consumed offset. A crash therefore never applies a request twice or loses
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from uuid import uuid4
@@ -18,8 +19,12 @@ import orjson
 from aiokafka.errors import KafkaError
 
 from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, WRITER_HEADER, Op, WriteRequest
+from schemas.auth import ANONYMOUS_USER, AuditRecord, Decision, UserInfo
 from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
-from schemas.registry import lookup_kind
+from schemas.registry import KindInfo, lookup_kind
+from services.api.access import AccessControl
+from services.api.audit import audit_record
+from services.api.reviews import is_review, review
 from services.api.allocation import Ranges, Share
 from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
 from services.api.decide import Context, Outcome, decide, rejected
@@ -32,6 +37,7 @@ from services.runtime.informer import Informer
 from services.runtime.logging import get_logger
 from services.runtime.topics import Topics
 from services.runtime.transactional import Out
+from services.runtime.trust import BusTrust
 
 log = get_logger(__name__)
 CREATING_OPS = (Op.CREATE, Op.APPLY, Op.ENSURE)
@@ -40,11 +46,13 @@ CREATING_OPS = (Op.CREATE, Op.APPLY, Op.ENSURE)
 class RequestPartition:
     """State and decisions for one partition of `kafkube.requests`."""
 
-    def __init__(self, settings: Settings, topics: Topics, views: ClusterViews,
-                 partition: int) -> None:
+    def __init__(self, settings: Settings, topics: Topics, views: ClusterViews, access: AccessControl,
+                 partition: int, *, trust: BusTrust) -> None:
         self._settings = settings
         self._topics = topics
         self._views = views
+        self._access = access
+        self._trust = trust  # signs every desired record: consumers trust only what the API wrote
         self._partition = partition
         # desired topic -> key -> the stored JSON, kept encoded (a fifth of a dict's memory)
         self._state: dict[str, dict[str, bytes]] = {}
@@ -70,9 +78,9 @@ class RequestPartition:
     def committed(self) -> None:
         for (topic, key), written in self._pending.items():
             if written is None:
-                self._state[topic].pop(key, None)
+                self._state.get(topic, {}).pop(key, None)
             else:
-                self._state[topic][key] = written[1]
+                self._state.setdefault(topic, {})[key] = written[1]
         self._pending = {}
 
     def discard(self) -> None:
@@ -85,27 +93,39 @@ class RequestPartition:
         now = datetime.now(timezone.utc)
         try:
             request = WriteRequest.model_validate_json(record.value or b"")
-            info = lookup_kind(request.api_version, request.kind)
+            info = None if is_review(request) else lookup_kind(request.api_version, request.kind)
         except Exception as exc:  # noqa: BLE001 - any undecodable record is answered
             return [self._malformed(record, exc, now)]
-        topic = self._topics.desired(info.plural)
+        decided = Decided(request, info, self._topics.desired(info.plural) if info else "",
+                          f"{record.topic}/{record.partition}/{record.offset}")
+        decided.user = self._access.authenticate(record.headers)
+        if decided.user is None:
+            return self._outputs(decided, rejected("Unauthorized", "Unauthorized"), now)
         owner = partition_for(request.key, self._settings.partitions)
-        if problem := envelope_problem(request, info, record_key=record.key,
-                                       partition=record.partition, owner=owner):
-            return self._outputs(topic, request, rejected("BadRequest", problem), now)
+        if info and (problem := envelope_problem(request, info, record_key=record.key,
+                                                 partition=record.partition, owner=owner)):
+            return self._outputs(decided, rejected("BadRequest", problem), now)
         try:
-            outcome = await self._decide(request, topic, record, now)
-            return self._outputs(topic, request, outcome, now)
+            if info is None:  # a question, not a write: nothing is stored
+                outcome = review(request, decided.user, self._access.policy)
+            else:
+                outcome = await self._decide(decided, record, now)
+            return self._outputs(decided, outcome, now)
         except (KafkaError, OSError):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must answer, not wedge the partition
             log.exception("request.internal_error", key=request.key, request=request.id,
                           topic=record.topic, partition=record.partition, offset=record.offset)
             failure = rejected("InternalError", f"Internal error occurred: {exc.__class__.__name__}: {exc}")
-            return self._outputs(topic, request, failure, now)
+            return self._outputs(decided, failure, now)
 
-    async def _decide(self, request: WriteRequest, topic: str, record: Any, now: datetime) -> Outcome:
-        current = self._current(topic, request.key)
+    async def _decide(self, decided: Decided, record: Any, now: datetime) -> Outcome:
+        request, user = decided.request, decided.user
+        assert user is not None and decided.info is not None
+        current = self._current(decided.topic, request.key)
+        if refusal := await self._access.authorize(user, request, decided.info, current):
+            decided.denied = True
+            return refusal
         if request.op is Op.BIND and not await self._views.node_exists(request.node_name or ""):
             return rejected("NotFound", f'nodes "{request.node_name}" not found')
         ctx = Context(now=now, resource_version=str(record.offset), new_uid=lambda: str(uuid4()),
@@ -145,17 +165,19 @@ class RequestPartition:
             return "Terminating" if local["metadata"].get("deletionTimestamp") else "Active"
         return await self._views.namespace_phase(request.namespace)
 
-    def _outputs(self, topic: str, request: WriteRequest, outcome: Outcome,
-                 now: datetime) -> list[Out]:
-        """The desired record and the answer; the batch's state changes only once both
-        are built, so a failure here leaves nothing half-applied."""
+    def _outputs(self, decided: Decided, outcome: Outcome, now: datetime) -> list[Out]:
+        """The desired record, the answer and the audit record; the batch's state changes
+        only once all are built, so a failure here leaves nothing half-applied."""
+        request, topic = decided.request, decided.topic
         out: list[Out] = []
         value = None
         if outcome.write:
             value, refusal = _encoded(outcome.stored)
             outcome = refusal or outcome
         if outcome.write:
-            out.append(Out(topic, request.key, value, headers=_provenance(request, outcome)))
+            headers = self._trust.sign_desired(topic, request.key, value, _provenance(request, outcome, decided.user))
+            out.append(Out(topic, request.key, value, headers=headers))
+        out.append(Out(self._topics.audit, request.key, encode(decided.audit(outcome))))
         if not outcome.silent and request.reply:
             out.append(self._answer(request, outcome, now))
         elif outcome.reason == "Rejected":  # a component's write: it sees the outcome in state
@@ -170,7 +192,8 @@ class RequestPartition:
         involved = involved_object(api_version=request.api_version, kind=request.kind,
                                    name=request.name, namespace=request.namespace,
                                    uid=meta.get("uid"), resource_version=meta.get("resourceVersion"))
-        extra = {STATUS_REASON_ANNOTATION: str(outcome.status_reason)} if outcome.status_reason else None
+        extra = {STATUS_REASON_ANNOTATION: str(outcome.status_reason)} if outcome.status_reason else {}
+        extra.update(outcome.details or {})
         event = make_event(reason=outcome.reason, message=outcome.message, involved=involved,
                            component="api", instance=self._settings.instance, now=now,
                            type_="Warning" if outcome.reason == "Rejected" else "Normal",
@@ -198,8 +221,29 @@ def _encoded(stored: dict[str, Any] | None) -> tuple[bytes | None, Outcome | Non
     return value, None
 
 
-def _provenance(request: WriteRequest, outcome: Outcome) -> tuple[tuple[str, bytes], ...]:
-    """Headers of a desired record: who asked for this version, how, and why."""
-    return ((PRINCIPAL_HEADER, request.principal.encode()), (WRITER_HEADER, request.writer.encode()),
+@dataclass(slots=True)
+class Decided:
+    """One request on its way through the writer: what the audit record will say."""
+
+    request: WriteRequest
+    info: KindInfo | None  # None: a review (SelfSubjectReview, SubjectAccessReview)
+    topic: str  # the desired topic ("" for a review)
+    record: str  # topic/partition/offset of the request record
+    user: UserInfo | None = None  # None until authenticated
+    denied: bool = False  # refused by authorisation (RBAC, node restriction, escalation)
+
+    def audit(self, outcome: Outcome) -> AuditRecord:
+        decision: Decision = ("unauthenticated" if self.user is None else "forbid" if self.denied
+                              else "rejected" if outcome.reason == "Rejected" else "allow")
+        resource = self.info.plural if self.info else f"{self.request.kind.lower()}s"
+        return audit_record(self.request, resource=resource, user=self.user or ANONYMOUS_USER,
+                            decision=decision, reason=outcome.message if outcome.reason == "Rejected" else "",
+                            answer=str(outcome.status_reason or outcome.reason), record=self.record)
+
+
+def _provenance(request: WriteRequest, outcome: Outcome, user: UserInfo | None) -> tuple[tuple[str, bytes], ...]:
+    """Headers of a desired record: who asked for this version (as authenticated), how, and why."""
+    principal = user.name if user is not None else request.principal
+    return ((PRINCIPAL_HEADER, principal.encode()), (WRITER_HEADER, request.writer.encode()),
             (OP_HEADER, request.op.value.encode()), (REQUEST_ID_HEADER, request.id.encode()),
             ("kafkube.reason", outcome.reason.encode()))

@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from schemas.pod import Pod
-from services.runtime.identity import token_headers
+from services.runtime.identity import node_token_headers
 from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.kubelet.emit import Emitter
 from services.kubelet.service import Kubelet, KubeletConfig
@@ -165,7 +165,7 @@ class HollowFleet:
         tasks: list[asyncio.Task[None]] = []
         try:
             for node, kubelet in self.kubelets.items():
-                emitter = Emitter(producer, self.topics, node, identity=token_headers(self.settings),
+                emitter = Emitter(producer, self.topics, node, identity=node_token_headers(self.settings, node),
                                   signer=kubelet.signer)
                 tasks.append(asyncio.create_task(
                     kubelet.serve(emitter, self.index.view(node), self.objects_view, ready=self._ready,

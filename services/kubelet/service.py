@@ -33,7 +33,7 @@ from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
 from services.kubelet.sync import ClusterDns, PodSyncer, Views
 from services.kubelet.volumes import VolumeManager
-from services.runtime.identity import token_headers
+from services.runtime.identity import node_token_headers
 from services.runtime.workqueue import WorkQueue
 from services.runtime.bus import make_producer
 from services.runtime.buskeys import bus_trust
@@ -213,7 +213,7 @@ class Kubelet:
         producer = make_producer(self.settings)
         await producer.start()
         try:
-            await self.serve(Emitter(producer, self.topics, self.node, identity=token_headers(self.settings),
+            await self.serve(Emitter(producer, self.topics, self.node, identity=node_token_headers(self.settings, self.node),
                                      signer=self.signer), InformerPods(pods, pods_topic),
                              lambda plural: objects.items(self.topics.desired(plural)), ready=ready)
         finally:

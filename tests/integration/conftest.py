@@ -11,14 +11,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.runtime.bus import ensure_topics
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess
+from tests.integration.kafkit import ServiceProcess, admin_token
 
 
 @pytest.fixture
 async def settings(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Settings]:
     """Settings for one test: its own topics (3 partitions each), deleted afterwards."""
     s = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, partitions=3,
-                 connect_timeout_s=20, instance="pytest")
+                 connect_timeout_s=20, instance="pytest", token=admin_token())
     specs = Topics(topic_prefix).specs()
     await ensure_topics(s, specs)
     yield s

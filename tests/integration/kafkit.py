@@ -22,6 +22,7 @@ from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, REQUEST_
 from services.runtime.bus import make_consumer, make_producer, partition_for, partitions_of
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
+from services.runtime.identity import token_headers
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
 
@@ -36,6 +37,35 @@ def env_for(settings: Settings, *, node: str | None = None) -> dict[str, str]:
            "KAFKUBE_PARTITIONS": str(settings.partitions)}
     if node is not None and env.get("KAFKUBE_BUS_KEYS_FILE"):
         env["KAFKUBE_BUS_KEYS_FILE"] = str(node_keys(Path(env["KAFKUBE_BUS_KEYS_FILE"]).parent, node))
+    return env
+
+
+SERVICE_IDENTITIES = {"scheduler": "scheduler", "controllers": "controller-manager",
+                      "controller-manager": "controller-manager", "endpoints": "endpoints", "proxy": "proxy"}
+"""The token file (tokens/<name>.token of the session's credentials) each service presents;
+others present the admin's (the API's own requests need none; `serve all` is the cluster)."""
+
+
+def credentials_dir() -> Path:
+    """This session's `kafkube init` directory (tests/conftest.py `cluster_tokens`)."""
+    return Path(os.environ["KAFKUBE_TOKEN_AUTH_FILE"]).parent
+
+
+def admin_token() -> str:
+    return (credentials_dir() / "tokens" / "admin.token").read_text().strip()
+
+
+def with_identity(env: dict[str, str], service: str, args: tuple[str, ...]) -> dict[str, str]:
+    """`env` with the service's own token; a kubelet's nodes get theirs (added to the
+    API's token file on first use: the API reads the file again on an unknown token)."""
+    from services.cli.credentials import init_credentials
+
+    identity = SERVICE_IDENTITIES.get(service)
+    if identity:
+        env = {**env, "KAFKUBE_TOKEN_FILE": str(credentials_dir() / "tokens" / f"{identity}.token")}
+    nodes = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--node"]
+    if service == "kubelet" and nodes:
+        init_credentials(credentials_dir(), nodes=nodes, bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
     return env
 
 
@@ -74,7 +104,8 @@ class ServiceProcess:
 
     def start(self) -> "ServiceProcess":
         self.log_file = self.log_path.open("wb")
-        self.proc = subprocess.Popen([KAFKUBE, "serve", self.name, *self.args], env=env_for(self.settings, node=_lone_node(self.name, self.args)),
+        env = with_identity(env_for(self.settings, node=_lone_node(self.name, self.args)), self.name, self.args)
+        self.proc = subprocess.Popen([KAFKUBE, "serve", self.name, *self.args], env=env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         return self
@@ -129,7 +160,7 @@ async def publish(settings: Settings, payloads: list[bytes], *, op: str | None =
     async with make_producer(settings) as producer:
         futures = []
         for i, payload in enumerate(payloads):
-            hs = list(headers or [])
+            hs = [*token_headers(settings), *(headers or [])]
             if op:
                 hs.append((OP_HEADER, op.encode()))
             if request_ids:

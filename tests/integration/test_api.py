@@ -16,6 +16,7 @@ import pytest
 from schemas.records import Op, WriteRequest
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
+from services.runtime.identity import token_headers
 from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, cli, desired, publish, wait_for_answers
 
@@ -119,7 +120,8 @@ async def test_stale_resource_version_is_a_conflict(settings: Settings, api: Ser
                for i in (2, 3)]
     async with make_producer(settings) as producer:
         for update in updates:
-            await producer.send_and_wait(topics.requests, key=b"default/c", value=encode(update))
+            await producer.send_and_wait(topics.requests, key=b"default/c", value=encode(update),
+                                         headers=token_headers(settings))
     found = await wait_for_answers(settings, {(u.id, "0") for u in updates})
     reasons = [found[(u.id, "0")][0]["reason"] for u in updates]
     assert reasons == ["Updated", "Rejected"]

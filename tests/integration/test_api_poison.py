@@ -14,6 +14,7 @@ import pytest
 from schemas.records import Op, WriteRequest
 from services.runtime.bus import encode, make_producer, partition_for
 from services.runtime.config import Settings
+from services.runtime.identity import token_headers
 from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, answers, desired, publish, wait_for, wait_for_answers
 from tests.poison import CONFIG_MAP, NAMED, NAMED_DELETES
@@ -48,7 +49,8 @@ async def send_requests(settings: Settings, items: list[tuple[str, WriteRequest 
     async with make_producer(settings) as producer:
         for _what, request, key, partition in items:
             value = request if isinstance(request, bytes) else encode(request)
-            await producer.send_and_wait(topic, key=key.encode(), value=value, partition=partition)
+            await producer.send_and_wait(topic, key=key.encode(), value=value, partition=partition,
+                                         headers=token_headers(settings))
 
 
 @pytest.mark.parametrize("replicas", [1, 2])

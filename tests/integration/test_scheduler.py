@@ -14,6 +14,7 @@ from schemas.quantity import cpu_millis
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.runtime.bus import encode, make_producer, partition_for
 from services.runtime.config import Settings
+from services.runtime.identity import token_headers
 from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all, requests_decided, signed_as, wait_for
 
@@ -180,7 +181,7 @@ async def test_two_schedulers_never_overcommit_and_the_survivor_takes_over(
             delete = WriteRequest(op=Op.DELETE, apiVersion="v1", kind="Pod", namespace=namespace, name=name,
                                   gracePeriodSeconds=0, writer="test")
             await producer.send_and_wait(Topics(settings.topic_prefix).requests, key=key.encode(),
-                                         value=encode(delete))
+                                         value=encode(delete), headers=token_headers(settings))
 
     async def refilled() -> dict[str, Any] | None:
         pods = await desired(settings, "pods")

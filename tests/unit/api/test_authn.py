@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemas.auth import ANONYMOUS_USER, TOKEN_HEADER, UserInfo
-from services.api.authn import Authenticator, TokenFileError, load_token_file, parse_token_file
+from services.api.authn import Authenticator, TokenFile, TokenFileError, load_token_file, parse_token_file
 
 FILE = 'tok-a,alice,u1,"dev,ops"\n# a comment\n\ntok-b,bob,u2\ntok-n,system:node:n1,n1,system:nodes\n'
 
@@ -53,3 +53,21 @@ def test_a_bad_token_file_names_the_line(text: str, problem: str) -> None:
 def test_a_missing_token_file_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(TokenFileError, match="cannot read the token file"):
         load_token_file(tmp_path / "absent.csv")
+
+
+def test_the_token_file_is_read_again_when_it_changes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "tokens.csv"
+    path.write_text("tok-a,alice,u1\n")
+    now = [0.0]
+    auth = Authenticator(TokenFile(path, clock=lambda: now[0]))
+    assert auth.authenticate("tok-b") is None
+    path.write_text("tok-a,alice,u1\ntok-b,bob,u2\n")
+    user = auth.authenticate("tok-b")  # an unknown token: the file is looked at again
+    assert user is not None and user.name == "bob"
+    path.write_text("tok-b,bob,u2\n")
+    assert auth.authenticate("tok-a") is not None  # known tokens: checked once a second
+    now[0] = 1.5
+    assert auth.authenticate("tok-a") is None  # revoked
+    path.unlink()
+    now[0] = 3.0
+    assert auth.authenticate("tok-b") is not None  # a file being replaced keeps the old tokens

@@ -6,7 +6,7 @@ with in-memory views (no Kafka): the integration fuzz test does the same on the 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,16 +16,23 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from schemas.limits import MAX_REQUEST_BYTES
 from schemas.manifest import split_documents
+from schemas.auth import TOKEN_HEADER, UserInfo
 from schemas.records import Op, WriteRequest
+from services.api.access import AccessControl
+from services.api.authn import Authenticator, parse_token_file
+from services.api.rbac import Policy, bootstrap_policy
 from services.api.translate import ManifestRecord, Translation, translate
 from services.api.writer import RequestPartition
 from services.runtime.bus import encode, partition_for
 from services.runtime.config import Settings
 from services.runtime.events import STATUS_REASON_ANNOTATION
 from services.runtime.topics import Topics
+from services.runtime.signing import KeyRing
 from services.runtime.transactional import Out
+from services.runtime.trust import BusTrust
 from tests.poison import NAMED, NAMED_DELETES, OPS, poisoned_manifests
 
+ALICE = UserInfo(username="alice", groups=("system:authenticated",))
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SETTINGS = Settings(bootstrap_servers="unused:9092", partitions=3, instance="test")
 TOPICS = Topics()
@@ -34,7 +41,7 @@ KAFKA_RECORD_LIMIT = 4 * 1024 * 1024
 
 def run(value: bytes | None, op: str = "apply") -> Translation:
     headers = (("kafkube.op", op.encode()),) if op else ()
-    return translate(ManifestRecord("kafkube.manifests", 0, 7, value, headers), instance="t", now=NOW)
+    return translate(ManifestRecord("kafkube.manifests", 0, 7, value, headers), instance="t", now=NOW, user=ALICE)
 
 
 def answered_documents(out: Translation) -> list[int]:
@@ -100,6 +107,11 @@ def test_a_fault_of_the_intake_itself_is_answered_internal_error(monkeypatch: py
 
 
 # -- the writer, one request at a time -------------------------------------------------------
+TRUST = BusTrust(TOPICS.prefix, KeyRing.generate())
+ADMIN_TOKEN = "admin-token"
+ADMIN_HEADERS = [(TOKEN_HEADER, ADMIN_TOKEN.encode())]
+
+
 @dataclass
 class FakeRecord:
     value: bytes | None
@@ -107,6 +119,19 @@ class FakeRecord:
     partition: int
     offset: int = 11
     topic: str = "kafkube.requests"
+    headers: list[tuple[str, bytes]] = field(default_factory=lambda: list(ADMIN_HEADERS))
+
+
+class BootstrapPolicy:
+    """The default RBAC policy, in memory (the API reads it from the RBAC topics)."""
+
+    policy = Policy.of(bootstrap_policy())
+
+    async def barrier(self) -> None:
+        return None
+
+
+ACCESS = AccessControl(Authenticator(parse_token_file(f"{ADMIN_TOKEN},admin,1,system:masters\n")), BootstrapPolicy())
 
 
 class InMemoryViews:
@@ -123,7 +148,7 @@ class InMemoryViews:
 
 
 def writer(partition: int, nodes: set[str] = frozenset()) -> RequestPartition:  # type: ignore[assignment]
-    part = RequestPartition(SETTINGS, TOPICS, InMemoryViews(nodes), partition)  # type: ignore[arg-type]
+    part = RequestPartition(SETTINGS, TOPICS, InMemoryViews(nodes), ACCESS, partition, trust=TRUST)  # type: ignore[arg-type]
     part._state = {}
     return part
 
@@ -148,9 +173,13 @@ def config_map_request(name: str = "c", namespace: str = "default", **body: Any)
     return WriteRequest(op=Op.APPLY, apiVersion="v1", kind="ConfigMap", namespace=namespace, name=name, body=doc)
 
 
+def audits(out: list[Out]) -> list[dict[str, Any]]:
+    return [orjson.loads(o.value) for o in out if o.topic == TOPICS.audit and o.value]
+
+
 def only_answer(out: list[Out]) -> dict[str, Any]:
     (event,) = answers(out)
-    assert [o for o in out if o.topic != TOPICS.events] == [], "nothing may be stored"
+    assert [o for o in out if o.topic not in (TOPICS.events, TOPICS.audit)] == [], "nothing may be stored"
     return event
 
 

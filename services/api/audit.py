@@ -1,0 +1,31 @@
+"""Audit records: one per request the API decides, allowed or denied (DESIGN.md §8).
+Pure; the writer (and the intake, for records it refuses before they become requests)
+writes them to `kafkube.audit` in the same transaction as the decision."""
+
+from __future__ import annotations
+
+from schemas.auth import AuditObject, AuditRecord, Decision, UserInfo
+from schemas.records import SourceRef, WriteRequest
+
+OP_VERBS = {"create": "create", "ensure": "create", "apply": "apply", "update": "update", "patch": "patch",
+            "delete": "delete", "bind": "create"}
+
+
+def audit_record(request: WriteRequest, *, resource: str | None, user: UserInfo, decision: Decision,
+                 reason: str, answer: str, record: str, verb: str | None = None) -> AuditRecord:
+    """The audit record of one decided request; `record` is the request record's
+    topic/partition/offset, `answer` the reason given to the writer (Created, Forbidden...)."""
+    return AuditRecord(
+        auditID=request.id, verb=verb or OP_VERBS.get(request.op.value, request.op.value), user=user,
+        objectRef=AuditObject(apiVersion=request.api_version, resource=resource,
+                              namespace=request.namespace, name=request.name),
+        decision=decision, reason=reason[:2000], responseStatus=answer, source=request.source,
+        requestRecord=record, writer=request.writer)
+
+
+def refused_manifest(*, request_id: str, user: UserInfo | None, source: SourceRef, reason: str) -> AuditRecord:
+    """A manifest record refused before it became requests (its token is unknown)."""
+    return AuditRecord(auditID=request_id, verb="apply", user=user or UserInfo(username="(unknown token)"),
+                       objectRef=AuditObject(), decision="unauthenticated", reason=reason,
+                       responseStatus="Unauthorized", source=source,
+                       requestRecord=f"{source.topic}/{source.partition}/{source.offset}", writer="api-intake")
