@@ -89,17 +89,18 @@ def main() -> None:
     timed("API: sign a desired pod", n, lambda i: api.sign_desired(pods_t, keys[i], values[i], HEADERS))
     gate = api.gate([pods_t])
     assert gate is not None
-    timed("informer: admit a desired pod", n, lambda i: gate.admit(pods_t, keys[i], signed[i]) or _fail())
+    timed("informer: admit a desired pod", n, lambda i: _ok(gate.admit(pods_t, keys[i], signed[i])))
     timed("kubelet: sign a pod status", n, lambda i: signer.headers(opods_t, "default/web-0", status))
     joined = api.gate([pods_t, opods_t])
     assert joined is not None
     joined.released(pods_t, "default/web-0", {"spec": {"nodeName": "hollow-0000"}})
     timed("informer: admit a pod status (node check)", n,
-          lambda i: joined.admit(opods_t, "default/web-0", statuses[i]) or _fail())
+          lambda i: _ok(joined.admit(opods_t, "default/web-0", statuses[i])))
 
 
-def _fail() -> None:
-    raise AssertionError("a correctly signed record was refused")
+def _ok(admitted: bool) -> None:
+    if not admitted:
+        raise AssertionError("a correctly signed record was refused")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from tests.integration.kafkit import ServiceProcess, desired, publish, read_all,
 
 def same_partition(settings: Settings, key: str, count: int) -> list[str]:
     """`count` pod names in default whose keys share `key`'s partition (read in order)."""
-    wanted, names = partition_for(key, settings.partitions), []
+    wanted, names = partition_for(key, settings.partitions), list[str]()
     while len(names) < count:
         name = f"forged-{secrets.token_hex(3)}"
         if partition_for(f"default/{name}", settings.partitions) == wanted:
@@ -208,9 +208,9 @@ async def _bound(settings: Settings, key: str) -> bool:
 
 async def _endpoints_has(settings: Settings, field: str, ip: str) -> bool:
     record = (await observed(settings, "endpoints")).get("default/web")
-    return bool(record) and any(a["ip"] == ip for s in record["status"]["subsets"] for a in s.get(field) or ())
+    return record is not None and any(a["ip"] == ip for s in record["status"]["subsets"] for a in s.get(field) or ())
 
 
 async def _rs_ready(settings: Settings) -> bool:
     record = (await observed(settings, "replicasets")).get("default/web")
-    return bool(record) and (record["status"].get("readyReplicas") or 0) >= 1
+    return record is not None and (record["status"].get("readyReplicas") or 0) >= 1
