@@ -36,7 +36,10 @@ class RbacView:
                  trust: BusTrust | None = None) -> None:
         """Only records the API signed count (`trust`: this process's bus keys by default)."""
         self._kinds = {topics.desired(plural): kind for plural, kind in RBAC_KINDS.items()}
-        self._policy = Policy()
+        # The default roles and bindings count until their records are read: every API
+        # ensures them at start, so their absence is only a moment (a kubelet registering
+        # while a fresh cluster boots must not be refused); a stored record replaces each.
+        self._policy = Policy.of(bootstrap_policy())
         self._informer: Informer[Any] = Informer(settings, list(self._kinds), decoder=_decode, name=name,
                                                  trust=trust or bus_trust(settings))
         self._informer.add_handler(self._on_change)

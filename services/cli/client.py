@@ -12,8 +12,8 @@ from uuid import uuid4
 import orjson
 from aiokafka import TopicPartition
 
-from schemas.records import DOCUMENT_ANNOTATION, OP_HEADER, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER
-from services.runtime.bus import make_consumer, make_producer, partitions_of, wait_for_kafka
+from schemas.records import DOCUMENT_ANNOTATION, OP_HEADER, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER, WriteRequest
+from services.runtime.bus import encode, make_consumer, make_producer, partitions_of, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.identity import token_headers
 from services.runtime.informer import Informer
@@ -55,6 +55,17 @@ class Client:
                     await producer.send_and_wait(self.topics.manifests, value=doc, headers=headers)
             await self._collect(events, waiting, answers, timeout_s)
         return answers
+
+    async def request(self, request: WriteRequest, *, timeout_s: float = 30.0) -> Answer | None:
+        """Send one write request (or review) as this client's identity; its answer, or
+        None if none came within the timeout."""
+        answers: list[Answer | None] = [None]
+        async with self._events_from_now() as events:
+            async with make_producer(self.settings) as producer:
+                await producer.send_and_wait(self.topics.requests, key=request.key.encode(), value=encode(request),
+                                             headers=token_headers(self.settings))
+            await self._collect(events, {request.id: 0}, answers, timeout_s)
+        return answers[0]
 
     async def _collect(self, events: Any, waiting: dict[str, int],
                        answers: list[Answer | None], timeout_s: float) -> None:

@@ -13,7 +13,7 @@ import orjson
 
 from schemas.records import PROPAGATION_HEADER
 from schemas.registry import KindInfo, NoKindMatch, resolve_resource
-from services.cli import config_commands, credentials
+from services.cli import auth_commands, config_commands, credentials
 from services.cli import describe as describing
 from services.cli.client import Answer, Client, read_events
 from services.cli.files import Document, ManifestFileError, read_documents
@@ -57,6 +57,7 @@ cli.add_command(serve)
 cli.add_command(keys)
 cli.add_command(config_commands.config)
 cli.add_command(credentials.init)
+cli.add_command(auth_commands.auth)
 
 from services.cli.workloads import rollout, scale  # noqa: E402
 

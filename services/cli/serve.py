@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from pathlib import Path
 from dataclasses import dataclass
 
 import click
 
+from services.cli.credentials import init_credentials
 from services.runtime import buskeys, gcpolicy
 from services.runtime.bus import ensure_topics, wait_for_kafka
 from services.runtime.config import Settings
@@ -90,6 +93,20 @@ def _bus_keys(service: str, settings: Settings) -> None:
     buskeys.bus_trust(settings)  # raises BusKeysError naming KAFKUBE_BUS_KEYS_FILE
 
 
+def _own_credentials(settings: Settings, nodes: tuple[str, ...]) -> Settings:
+    """`serve all` without a token file is a whole cluster: it writes its credentials, as
+    k3s does, into KAFKUBE_STATE_DIR (default ~/.kafkube/cluster) and runs with them: the
+    control plane as the admin, each kubelet as its node. Says where the admin config is."""
+    directory = Path(os.environ.get("KAFKUBE_STATE_DIR") or "~/.kafkube/cluster").expanduser()
+    admin = init_credentials(directory, nodes=list(nodes), bootstrap_servers=settings.bootstrap_servers,
+                             topic_prefix=settings.topic_prefix)
+    token = (directory / "tokens" / "admin.token").read_text(encoding="utf-8").strip()
+    click.echo(f"kafkube: cluster credentials in {directory}; the admin's CLI config: "
+               f"export KAFKUBE_CONFIG={admin}", err=True)
+    return settings.model_copy(update={"token_auth_file": str(directory / "tokens.csv"), "token": token,
+                                       "node_token_dir": str(directory / "tokens")})
+
+
 @click.command()
 @click.argument("service", type=click.Choice(SERVICES))
 @click.option("--node", "nodes", multiple=True, help="Node name of a kubelet (repeatable).")
@@ -107,5 +124,7 @@ def serve(service: str, nodes: tuple[str, ...], count: int, node_prefix: str, ru
         raise click.UsageError("kubelet needs --node NAME or --nodes COUNT")
     settings = Settings.from_env()
     configure_logging(service=service, level=log_level, instance=settings.instance)
+    if service == "all" and not settings.token_auth_file:
+        settings = _own_credentials(settings, nodes)
     gcpolicy.install()
     sys.exit(asyncio.run(_serve(service, settings, KubeletOptions(nodes, runtime))))

@@ -18,8 +18,6 @@ from schemas.registry import KindInfo, resolve_resource
 from services.cli.client import Answer, Client
 from services.controllers.deployment.hashing import HASH_LABEL, equal_ignoring_hash
 from services.controllers.deployment.model import CHANGE_CAUSE, REVISION
-from services.runtime.identity import token_headers
-from services.runtime.bus import encode, make_producer
 from services.cli.config import cli_settings
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -59,13 +57,7 @@ async def write(client: Client, info: KindInfo, namespace: str, name: str, *, op
     """Publish one request and wait for the API's answer (by request id)."""
     request = WriteRequest(op=op, apiVersion=info.api_version, kind=info.kind, namespace=namespace, name=name,
                            body=body, expectedResourceVersion=expected_rv, writer="kafkube-cli")
-    answers: list[Answer | None] = [None]
-    async with client._events_from_now() as events:
-        async with make_producer(client.settings) as producer:
-            await producer.send_and_wait(client.topics.requests, key=request.key.encode(), value=encode(request),
-                                         headers=token_headers(client.settings))
-        await client._collect(events, {request.id: 0}, answers, timeout_s)
-    return answers[0]
+    return await client.request(request, timeout_s=timeout_s)
 
 
 def _report(answer: Answer | None, what: str, verb: str) -> int:

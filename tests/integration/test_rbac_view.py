@@ -54,7 +54,7 @@ async def test_view_ignores_records_the_api_did_not_sign(settings: Settings) -> 
     async with RbacView(settings, Topics(settings.topic_prefix)) as view:
         await asyncio.wait_for(view.wait_synced(), 30)
         assert view.policy.cluster_role_rules("cluster-admin")
-        assert not view.policy.bindings and not view.policy.authorize(ALICE, GET_PODS).allowed
+        assert ("", "evil") not in view.policy.bindings and not view.policy.authorize(ALICE, GET_PODS).allowed
 
 
 async def test_view_reads_then_follows_the_policy(settings: Settings) -> None:
