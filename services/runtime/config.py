@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +30,13 @@ class Settings(BaseModel):
     token: str | None = Field(default=None, repr=False)  # this process's bearer token
     token_auth_file: str | None = None  # the API's static tokens (kube-apiserver's CSV)
     node_token_dir: str | None = None  # kubelets: node-<name>.token per node they run
+    # Kafka's own authentication (services/runtime/kafka_auth.py, docs/kafka-acls.md)
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None  # SCRAM-SHA-512 when SASL and unset
+    kafka_username: str | None = None
+    kafka_password: str | None = Field(default=None, repr=False)
+    kafka_ca_file: str | None = None  # SASL_SSL: the CA bundle (default: the system's)
+    service_account_key_file: str | None = None  # the API's ServiceAccount token keys (services/api/sa_tokens.py)
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -46,7 +54,9 @@ class Settings(BaseModel):
             "insecure_bus": env.get("KAFKUBE_INSECURE_BUS", "").lower() in ("1", "true", "yes"),
         }
         values.update(token=read_token(env), token_auth_file=env.get("KAFKUBE_TOKEN_AUTH_FILE") or None,
-                      node_token_dir=env.get("KAFKUBE_NODE_TOKEN_DIR") or None)
+                      node_token_dir=env.get("KAFKUBE_NODE_TOKEN_DIR") or None,
+                      service_account_key_file=env.get("KAFKUBE_SERVICE_ACCOUNT_KEY_FILE") or None)
+        values.update(kafka_security_from_env(env))
         values.update(overrides)
         return cls.model_validate(values)
 
@@ -55,8 +65,35 @@ class Settings(BaseModel):
         return f"{self.topic_prefix}{name}"
 
 
+def kafka_security_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    """The Kafka security settings in `env` (KAFKUBE_KAFKA_*), only those that are set."""
+    values: dict[str, object] = {}
+    if protocol := env.get("KAFKUBE_KAFKA_SECURITY_PROTOCOL", "").strip().upper():
+        values["security_protocol"] = protocol
+    for field, name in (("sasl_mechanism", "KAFKUBE_KAFKA_SASL_MECHANISM"), ("kafka_username", "KAFKUBE_KAFKA_USERNAME"),
+                        ("kafka_ca_file", "KAFKUBE_KAFKA_CA_FILE")):
+        if value := env.get(name, "").strip():
+            values[field] = value
+    if password := read_secret(env, "KAFKUBE_KAFKA_PASSWORD"):
+        values["kafka_password"] = password
+    return values
+
+
+def read_secret(env: Mapping[str, str], name: str) -> str | None:
+    """`name`'s value, else the contents of the file `name`_FILE (stripped); None if neither."""
+    if value := env.get(name, "").strip():
+        return value
+    path = env.get(f"{name}_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise TokenUnreadable(f"{name}_FILE={path}: {exc.strerror or exc}") from exc
+
+
 class TokenUnreadable(RuntimeError):
-    """KAFKUBE_TOKEN_FILE names a file that cannot be read."""
+    """KAFKUBE_TOKEN_FILE (or KAFKUBE_KAFKA_PASSWORD_FILE) names a file that cannot be read."""
 
 
 def read_token(env: Mapping[str, str]) -> str | None:
