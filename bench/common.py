@@ -32,8 +32,8 @@ def bootstrap() -> str:
 
 
 async def fresh_settings(partitions: int = 6) -> Settings:
-    settings = Settings(bootstrap_servers=bootstrap(), topic_prefix=f"bench{secrets.token_hex(3)}.",
-                        partitions=partitions, instance="bench")
+    settings = Settings.from_env(bootstrap_servers=bootstrap(), topic_prefix=f"bench{secrets.token_hex(3)}.",
+                                 partitions=partitions, instance="bench")  # KAFKUBE_KAFKA_* from the env
     await ensure_topics(settings, Topics(settings.topic_prefix).specs())
     return settings
 

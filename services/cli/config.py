@@ -1,8 +1,10 @@
 """The CLI's configuration: a kubeconfig-shaped file (`KAFKUBE_CONFIG`, default
 `~/.kafkube/config`) with clusters (brokers, topic prefix), users (a bearer token) and
-contexts that pair them, as kubectl's kubeconfig does. The environment wins over the
-file (`KAFKA_BOOTSTRAP_SERVERS`, `KAFKUBE_TOKEN`, `KAFKUBE_TOKEN_FILE`, ...), so scripts
-and CI keep working without one. Used by every CLI command and by `kafkube config`."""
+contexts that pair them, as kubectl's kubeconfig does. A cluster may name Kafka's
+`security-protocol` and `sasl-mechanism`, a user its Kafka login (`kafka-username` and
+`kafka-password-file` or `kafka-password`; docs/kafka-acls.md). The environment wins over
+the file (`KAFKA_BOOTSTRAP_SERVERS`, `KAFKUBE_TOKEN`, `KAFKUBE_TOKEN_FILE`,
+`KAFKUBE_KAFKA_*`, ...), so scripts and CI keep working without one. Used by every CLI command and by `kafkube config`."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.runtime.config import Settings, read_token
+from services.runtime.config import Settings, kafka_security_from_env, read_token
 
 DEFAULT_PATH = Path("~/.kafkube/config")
 
@@ -25,11 +27,16 @@ class _Model(BaseModel):
 class ClusterEntry(_Model):
     bootstrap_servers: str = Field(alias="kafka-bootstrap-servers")
     topic_prefix: str = Field(default="kafkube.", alias="topic-prefix")
+    security_protocol: str | None = Field(default=None, alias="security-protocol")
+    sasl_mechanism: str | None = Field(default=None, alias="sasl-mechanism")
 
 
 class UserEntry(_Model):
     token: str | None = None
     token_file: str | None = Field(default=None, alias="token-file")
+    kafka_username: str | None = Field(default=None, alias="kafka-username")
+    kafka_password: str | None = Field(default=None, alias="kafka-password")
+    kafka_password_file: str | None = Field(default=None, alias="kafka-password-file")
 
 
 class ContextEntry(_Model):
@@ -77,8 +84,9 @@ class KafkubeConfig(_Model):
         data = self.model_dump(by_alias=True, exclude_none=True)
         if redact:
             for user in data["users"]:
-                if "token" in user["user"]:
-                    user["user"]["token"] = "REDACTED"
+                for secret in ("token", "kafka-password"):
+                    if secret in user["user"]:
+                        user["user"][secret] = "REDACTED"
         return yaml.safe_dump(data, sort_keys=False)
 
 
@@ -113,6 +121,39 @@ def save_config(path: Path, config: KafkubeConfig) -> None:
         out.write(config.dump(redact=False))
 
 
+def _kafka_login(cluster: ClusterEntry, user: UserEntry) -> dict[str, Any]:
+    """The Settings fields of a context's Kafka security (only those it names)."""
+    file_env = {"KAFKUBE_KAFKA_SECURITY_PROTOCOL": cluster.security_protocol or "",
+                "KAFKUBE_KAFKA_SASL_MECHANISM": cluster.sasl_mechanism or "",
+                "KAFKUBE_KAFKA_USERNAME": user.kafka_username or "",
+                "KAFKUBE_KAFKA_PASSWORD": user.kafka_password or "",
+                "KAFKUBE_KAFKA_PASSWORD_FILE": user.kafka_password_file or ""}
+    try:
+        return kafka_security_from_env(file_env)
+    except RuntimeError as exc:  # an unreadable password file
+        raise ConfigError(str(exc)) from exc
+
+
+def set_kafka_login(path: Path, *, security_protocol: str, username: str, password_file: str | None = None,
+                    password: str | None = None, sasl_mechanism: str | None = None) -> None:
+    """Add Kafka's login to the current context of the config at `path` (its cluster and
+    user): what `make up` and the compose init do to the admin config `kafkube init` wrote."""
+    config = load_config(path)
+    if config is None:
+        raise ConfigError(f"{path}: no such config")
+    found = next((c.context for c in config.contexts if c.name == config.current_context), None)
+    if found is None:
+        raise ConfigError(f"{path}: no current context")
+    for named in config.clusters:
+        if named.name == found.cluster:
+            named.cluster.security_protocol, named.cluster.sasl_mechanism = security_protocol, sasl_mechanism
+    for named_user in config.users:
+        if named_user.name == found.user:
+            named_user.user.kafka_username = username
+            named_user.user.kafka_password_file, named_user.user.kafka_password = password_file, password
+    save_config(path, config)
+
+
 def cli_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings for a CLI command: the current context of the config file, under the
     environment's own values."""
@@ -126,11 +167,13 @@ def cli_settings(env: dict[str, str] | None = None, **overrides: Any) -> Setting
         values["topic_prefix"] = cluster.topic_prefix
         token_env = {"KAFKUBE_TOKEN": user.token or "", "KAFKUBE_TOKEN_FILE": user.token_file or ""}
         values["token"] = read_token(token_env)
+        values.update(_kafka_login(cluster, user))
     if env.get("KAFKA_BOOTSTRAP_SERVERS"):
         values["bootstrap_servers"] = env["KAFKA_BOOTSTRAP_SERVERS"]
     if env.get("KAFKUBE_TOPIC_PREFIX"):
         values["topic_prefix"] = env["KAFKUBE_TOPIC_PREFIX"]
     if token := read_token(env):
         values["token"] = token
+    values.update(kafka_security_from_env(env))
     base = Settings.from_env()
     return base.model_copy(update={**values, **overrides})

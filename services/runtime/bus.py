@@ -11,12 +11,13 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError, SaslAuthenticationFailed
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable, TopicMisconfigured
+from services.runtime.kafka_auth import client_options
 from services.runtime.logging import get_logger
 from services.runtime.topics import TopicSpec
 
@@ -49,14 +50,18 @@ async def wait_for_kafka(settings: Settings) -> None:
     """Return once a broker answers; raise KafkaUnavailable after the timeout."""
     deadline = time.monotonic() + settings.connect_timeout_s
     while True:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=5000
-        )
+        admin = make_admin(settings, request_timeout_ms=5000)
         try:
             await admin.start()
             await admin.describe_cluster()
             return
         except (KafkaConnectionError, KafkaError, OSError) as exc:
+            if _authentication_failed(exc):  # a wrong password does not get better by waiting
+                raise KafkaUnavailable(
+                    f"Kafka at {settings.bootstrap_servers} refused the credentials of "
+                    f"{settings.kafka_username!r} ({exc.__class__.__name__}: {exc}); check "
+                    "KAFKUBE_KAFKA_USERNAME and KAFKUBE_KAFKA_PASSWORD(_FILE)"
+                ) from exc
             if time.monotonic() >= deadline:
                 raise KafkaUnavailable(
                     f"cannot reach Kafka at {settings.bootstrap_servers} within "
@@ -71,7 +76,7 @@ async def wait_for_kafka(settings: Settings) -> None:
 async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> None:
     """Create the topics that are missing, then check that every topic has the
     right cleanup policy and partition count. Safe to run from many processes."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = make_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -88,6 +93,8 @@ def _configs(spec: TopicSpec, settings: Settings) -> dict[str, str]:
     configs = {"cleanup.policy": _policy(spec), "max.message.bytes": MAX_RECORD_BYTES}
     if spec.keeps_history:  # `kafkube history` and `get --at` read the versions kept
         configs["min.compaction.lag.ms"] = str(int(settings.history_s * 1000))
+    if settings.replication_factor >= 3:  # an acknowledged write survives losing a broker
+        configs["min.insync.replicas"] = "2"
     return configs
 
 
@@ -157,10 +164,19 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str, *, wait_s: float
         await asyncio.sleep(0.2)
 
 
+def _authentication_failed(exc: BaseException) -> bool:
+    return any(isinstance(e, SaslAuthenticationFailed) for e in (exc, exc.__cause__, exc.__context__))
+
+
+def make_admin(settings: Settings, **options: Any) -> AIOKafkaAdminClient:
+    """An admin client with the process's Kafka credentials."""
+    return AIOKafkaAdminClient(**client_options(settings), **options)
+
+
 def make_producer(settings: Settings, *, transactional_id: str | None = None) -> AIOKafkaProducer:
     """An idempotent producer (transactional when given an id)."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings),
         enable_idempotence=True,
         transactional_id=transactional_id,
         linger_ms=2,
@@ -176,7 +192,7 @@ def make_consumer(settings: Settings, *topics: str, group: str | None = None, **
     """A read_committed consumer that starts from the beginning and commits by hand."""
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings),
         group_id=settings.group_id(group) if group else None,
         isolation_level="read_committed",
         auto_offset_reset="earliest",

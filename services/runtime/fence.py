@@ -19,7 +19,7 @@ import time
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.runtime.bus import make_consumer, partitions_of
+from services.runtime.bus import make_admin, make_consumer, partitions_of
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
 
@@ -32,7 +32,7 @@ POLL_S = 0.2
 async def wait_requests_applied(settings: Settings, topic: str) -> None:
     """Return once the API has applied every request written to `topic` before now."""
     consumer = make_consumer(settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = make_admin(settings)
     await consumer.start()
     try:
         await admin.start()
