@@ -25,6 +25,7 @@ from schemas.registry import KindInfo, lookup_kind
 from services.api.access import AccessControl
 from services.api.audit import audit_record
 from services.api.reviews import is_review, review
+from services.api.service_accounts import TokenRequests, default_service_account, is_token_request
 from services.api.allocation import Ranges, Share
 from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
 from services.api.decide import Context, Outcome, decide, rejected
@@ -47,8 +48,9 @@ class RequestPartition:
     """State and decisions for one partition of `kafkube.requests`."""
 
     def __init__(self, settings: Settings, topics: Topics, views: ClusterViews, access: AccessControl,
-                 partition: int, *, trust: BusTrust) -> None:
+                 partition: int, *, trust: BusTrust, tokens: TokenRequests | None = None) -> None:
         self._settings = settings
+        self._tokens = tokens  # answers TokenRequests (None: no ServiceAccount tokens here)
         self._topics = topics
         self._views = views
         self._access = access
@@ -61,7 +63,8 @@ class RequestPartition:
     async def start(self) -> None:
         view: Informer[bytes] = Informer(self._settings, self._topics.all_desired(),
                                          partitions={self._partition}, follow=False,
-                                         decoder=lambda _topic, raw: raw, name=f"api-load-{self._partition}")
+                                         decoder=lambda _topic, raw: raw, name=f"api-load-{self._partition}",
+                                         trust=self._trust)  # a record the API did not sign is not state
         async with view:
             await view.wait_synced()
             self._state = {topic: dict(view.items(topic)) for topic in view}
@@ -93,7 +96,8 @@ class RequestPartition:
         now = datetime.now(timezone.utc)
         try:
             request = WriteRequest.model_validate_json(record.value or b"")
-            info = None if is_review(request) else lookup_kind(request.api_version, request.kind)
+            question = is_review(request) or is_token_request(request)
+            info = None if question else lookup_kind(request.api_version, request.kind)
         except Exception as exc:  # noqa: BLE001 - any undecodable record is answered
             return [self._malformed(record, exc, now)]
         decided = Decided(request, info, self._topics.desired(info.plural) if info else "",
@@ -107,7 +111,7 @@ class RequestPartition:
             return self._outputs(decided, rejected("BadRequest", problem), now)
         try:
             if info is None:  # a question, not a write: nothing is stored
-                outcome = review(request, decided.user, self._access.policy)
+                outcome = await self._question(decided, record, now)
             else:
                 outcome = await self._decide(decided, record, now)
             return self._outputs(decided, outcome, now)
@@ -133,6 +137,23 @@ class RequestPartition:
                       addresses=self._address_book() if request.kind == "Service" else None)
         outcome = decide(request, current, ctx)
         log.debug("request.decided", key=request.key, op=request.op, reason=outcome.reason)
+        return outcome
+
+    async def _question(self, decided: Decided, record: Any, now: datetime) -> Outcome:
+        """A review, or a TokenRequest (answered on the partition of its ServiceAccount)."""
+        request, user = decided.request, decided.user
+        assert user is not None
+        if not is_token_request(request):
+            return review(request, user, self._access.policy)
+        if self._tokens is None:
+            return rejected("NotFound", "the server could not find the requested resource (serviceaccounts/token)")
+        owner = partition_for(request.key, self._settings.partitions)
+        if owner != record.partition:
+            return rejected("BadRequest", f"the request for {request.key} belongs on partition {owner} of "
+                            f"{record.topic}, not {record.partition}")
+        service_account = self._current(self._topics.desired("serviceaccounts"), request.key)
+        outcome = await self._tokens.answer(request, user, self._access, service_account, now)
+        decided.denied = outcome.status_reason == "Forbidden"
         return outcome
 
     def _current(self, topic: str, key: str) -> dict[str, Any] | None:
@@ -185,7 +206,15 @@ class RequestPartition:
                      reason=outcome.status_reason, message=outcome.message[:300])
         if outcome.write:
             self._pending[(topic, request.key)] = None if value is None else (outcome.stored, value)  # type: ignore[assignment]
+            if request.kind == "Namespace" and outcome.reason == "Created":
+                out.append(self._default_service_account(request.name))
         return out
+
+    def _default_service_account(self, namespace: str) -> Out:
+        """A new namespace gets its `default` ServiceAccount (upstream's serviceaccount
+        controller): an ENSURE on its own partition, in this transaction."""
+        ensure = default_service_account(namespace)
+        return Out(self._topics.requests, ensure.key, encode(ensure))
 
     def _answer(self, request: WriteRequest, outcome: Outcome, now: datetime) -> Out:
         meta = (outcome.stored or {}).get("metadata", {})

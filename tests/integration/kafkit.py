@@ -146,9 +146,10 @@ class ServiceProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: pgid == pid
 
 
-def cli(settings: Settings, *args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KAFKUBE, *args], env=env_for(settings), input=stdin.decode() if stdin else None,
-                          capture_output=True, text=True, timeout=timeout)
+def cli(settings: Settings, *args: str, stdin: bytes | None = None, timeout: float = 60,
+        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([KAFKUBE, *args], env={**env_for(settings), **(extra_env or {})},
+                          input=stdin.decode() if stdin else None, capture_output=True, text=True, timeout=timeout)
 
 
 async def publish(settings: Settings, payloads: list[bytes], *, op: str | None = None,
