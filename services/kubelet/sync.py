@@ -215,7 +215,7 @@ class PodSyncer:
     async def _one(self, pod: Pod, action: P.Action, memory: PodMemory,
                    paths: dict[str, str] | None) -> None:
         if isinstance(action, P.Remove):
-            await self._simple(action)
+            await (self._simple(action) if P.is_deleting(pod) else self._tidy(action))
         elif isinstance(action, P.CreateSandbox):
             info = await self.runtime.run_sandbox(sandbox_config(pod, self.views.dns))
             self.cache.put(info)
@@ -228,6 +228,16 @@ class PodSyncer:
             assert meta is not None and meta.name
             await self.emitter.confirm_deletion(meta.namespace or "default", meta.name, meta.uid)
             memory.confirmed = True
+
+    async def _tidy(self, action: P.Remove) -> None:
+        """Removing a dead container of a live pod is housekeeping: a failure (after an
+        Engine restart, overlay2's "device or resource busy", for minutes) is logged and
+        retried by the next sync, and never keeps the pod from starting again (Kubernetes'
+        container GC is apart from the pod sync too)."""
+        try:
+            await self._simple(action)
+        except RuntimeFailure as exc:
+            log.warning("container.remove_failed", id=action.id[:12], error=str(exc)[:300])
 
     async def _kill(self, pod: Pod, action: P.Kill, memory: PodMemory) -> None:
         if action.name != INFRA_CONTAINER:
