@@ -100,7 +100,12 @@ def _default_template(spec: Doc) -> None:
 
 
 def _default_pod(doc: Doc) -> None:
-    default_pod_spec(_child(doc, "spec"))
+    spec = _child(doc, "spec")
+    default_pod_spec(spec)
+    # the ServiceAccount admission plugin's default (pods only, not templates); the kubelet
+    # mounts its token unless spec.automountServiceAccountToken is false
+    if not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = "default"
 
 
 def _default_replicaset(doc: Doc) -> None:

@@ -262,6 +262,7 @@ class PodSpec(KubeModel):
     host_network: bool | None = None
     dns_policy: Literal["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] | None = None
     service_account_name: str | None = None
+    automount_service_account_token: bool | None = None
     scheduler_name: str | None = None
     priority: Int32 | None = None
     priority_class_name: str | None = None

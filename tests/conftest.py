@@ -122,7 +122,8 @@ def cluster_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     init_credentials(directory, nodes=[], bootstrap_servers="unused:9092")
     names = {"KAFKUBE_TOKEN_AUTH_FILE": str(directory / "tokens.csv"),
              "KAFKUBE_NODE_TOKEN_DIR": str(directory / "tokens"),
-             "KAFKUBE_TOKEN_FILE": str(directory / "tokens" / "admin.token")}
+             "KAFKUBE_TOKEN_FILE": str(directory / "tokens" / "admin.token"),
+             "KAFKUBE_SERVICE_ACCOUNT_KEY_FILE": str(directory / "service-account.key")}
     previous = {name: os.environ.get(name) for name in names}
     os.environ.update(names)
     yield directory

@@ -17,7 +17,8 @@ from schemas.registry import KindInfo
 from services.api.authn import Authenticator
 from services.api.decide import Outcome, rejected
 from services.api.merge_patch import merge_patch
-from services.api.rbac import (RBAC_KINDS, Policy, escalation_problem, forbidden_message, node_restriction,
+from services.api.service_accounts import is_default_service_account
+from services.api.rbac import (RBAC_KINDS, Attributes, Policy, escalation_problem, forbidden_message, node_restriction,
                                request_attributes)
 
 WRITING_VERBS = frozenset({"create", "update", "patch"})
@@ -50,7 +51,9 @@ class AccessControl:
     `bootstrap` holds the objects every API instance ensures at start (built-in
     namespaces, the default RBAC policy), by (kind, key): an ENSURE of exactly one of
     them needs no token, since anyone sending it can only cause what the API itself does
-    (and API replicas share no secret to sign their own requests with)."""
+    (and API replicas share no secret to sign their own requests with). So does the
+    ENSURE of a namespace's `default` ServiceAccount the writer sends when a namespace is
+    created (`services.api.service_accounts.default_service_account`)."""
 
     def __init__(self, authenticator: Authenticator, rbac: PolicySource, *,
                  bootstrap: dict[tuple[str, str], dict[str, Any]] | None = None) -> None:
@@ -65,19 +68,28 @@ class AccessControl:
     def authenticate(self, headers: Any) -> UserInfo | None:
         return self._authn.of_record(headers)
 
-    async def authorize(self, user: UserInfo, request: WriteRequest, info: KindInfo,
-                        current: dict[str, Any] | None) -> Outcome | None:
-        """None when the request may proceed; else its Forbidden answer. A deny is asked
-        again after a read barrier: a binding committed just before is then seen."""
-        if request.op is Op.ENSURE and self._bootstrap.get((request.kind, request.key)) == request.body:
-            return None
-        attrs = request_attributes(request.op, info, namespace=request.namespace, name=request.name,
-                                   exists=current is not None)
+    async def check(self, user: UserInfo, attrs: Attributes) -> Outcome | None:
+        """None when RBAC allows `attrs`; else the Forbidden answer. A deny is asked again
+        after a read barrier: a binding committed just before is then seen."""
         if not self.policy.authorize(user, attrs).allowed:
             await self._rbac.barrier()
             decision = self.policy.authorize(user, attrs)
             if not decision.allowed:
                 return rejected("Forbidden", forbidden_message(user, attrs, reason=decision.reason))
+        return None
+
+    async def authorize(self, user: UserInfo, request: WriteRequest, info: KindInfo,
+                        current: dict[str, Any] | None) -> Outcome | None:
+        """None when the request may proceed; else its Forbidden answer (RBAC by `check`,
+        then NodeRestriction and the escalation check)."""
+        if request.op is Op.ENSURE and self._bootstrap.get((request.kind, request.key)) == request.body:
+            return None
+        if is_default_service_account(request):
+            return None
+        attrs = request_attributes(request.op, info, namespace=request.namespace, name=request.name,
+                                   exists=current is not None)
+        if refusal := await self.check(user, attrs):
+            return refusal
         obj = new_object(request, current)
         if problem := node_restriction(user, attrs, current, obj):
             return rejected("Forbidden", problem)

@@ -128,6 +128,8 @@ NODE_RULES = [
     # secret and configMap volumes and env; the node authoriser keeps it to its pods' own
     rule(READ, CORE, "secrets", "configmaps"),
     rule("get", CORE, "endpoints"),
+    # projected ServiceAccount tokens; NodeRestriction keeps them to tokens bound to its pods
+    rule("create", CORE, "serviceaccounts/token"),
 ]
 
 

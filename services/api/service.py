@@ -1,6 +1,7 @@
 """Wiring of the API service: topics, the cluster views (namespaces, nodes, RBAC), the
-authenticator, the manifest intake and the request writer, run under the process
-supervisor by `kafkube serve api`."""
+authenticator (static tokens and ServiceAccount tokens, checked against the
+ServiceAccount index), the manifest intake and the request writer (which also answers
+TokenRequests), run under the process supervisor by `kafkube serve api`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from services.api.authn import authenticator_for
 from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
 from services.api.intake import ManifestPartition
 from services.api.rbac_view import RbacView, bootstrap_requests
+from services.api.sa_index import ServiceAccountIndex
+from services.api.sa_tokens import ServiceAccountVerifier, TokenIssuer
+from services.api.service_accounts import TokenRequests, default_service_account
 from services.api.writer import RequestPartition
 from services.runtime.bus import encode, make_producer
 from services.runtime.buskeys import bus_trust
@@ -27,12 +31,24 @@ log = get_logger(__name__)
 def api_components(settings: Settings) -> dict[str, Component]:
     topics = Topics(settings.topic_prefix)
     trust = bus_trust(settings)
-    authenticator = authenticator_for(settings.token_auth_file)
+    index = ServiceAccountIndex(settings, topics)
+    issuer = TokenIssuer.from_file(settings.service_account_key_file)
+    authenticator = authenticator_for(settings.token_auth_file,
+                                      verifiers=(ServiceAccountVerifier(issuer, index),) if issuer else ())
     if not settings.token_auth_file:
         log.warning("api.no_token_file", hint="set KAFKUBE_TOKEN_AUTH_FILE (kafkube init writes one): "
                     "without it every write is anonymous and refused")
+    if issuer is None:
+        log.warning("api.no_service_account_key", hint="set KAFKUBE_SERVICE_ACCOUNT_KEY_FILE (kafkube init "
+                    "writes one): without it no ServiceAccount token is issued or accepted, and kubelets "
+                    "cannot mount one into pods")
+    tokens = TokenRequests(issuer, index, trust.ring)
     intake = TransactionalLoop(settings, topics.manifests, group="api-intake",
                                factory=lambda _p: ManifestPartition(settings, topics, authenticator))
+
+    async def run_intake() -> None:
+        async with index:  # ServiceAccount tokens are authenticated against it
+            await intake.run()
 
     async def run_writer() -> None:
         views, rbac = ClusterViews.of(settings, topics), RbacView(settings, topics)
@@ -43,23 +59,25 @@ def api_components(settings: Settings) -> dict[str, Component]:
             access = AccessControl(authenticator, rbac, bootstrap=_by_key(bootstrap_writes()))
             writer = TransactionalLoop(
                 settings, topics.requests, group="api-writer",
-                factory=lambda p: RequestPartition(settings, topics, views, access, p, trust=trust))
+                factory=lambda p: RequestPartition(settings, topics, views, access, p, trust=trust, tokens=tokens))
             await ensure_bootstrap(settings, topics)
-            await writer.run()
+            async with index:
+                await writer.run()
         finally:
             await rbac.stop()
             await views.stop()
 
-    return {"api-intake": intake.run, "api-writer": run_writer}
+    return {"api-intake": run_intake, "api-writer": run_writer}
 
 
 def bootstrap_writes() -> list[WriteRequest]:
-    """What every API instance ensures at start: the built-in namespaces and the default
-    RBAC policy (ENSURE: created where missing, left alone where present)."""
+    """What every API instance ensures at start: the built-in namespaces, their `default`
+    ServiceAccounts and the default RBAC policy (ENSURE: created where missing, left alone
+    where present)."""
     namespaces = [WriteRequest(op=Op.ENSURE, apiVersion="v1", kind="Namespace", name=name,
                                body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                                writer="api", reply=False) for name in BUILTIN_NAMESPACES]
-    return namespaces + bootstrap_requests()
+    return namespaces + [default_service_account(n) for n in BUILTIN_NAMESPACES] + bootstrap_requests()
 
 
 def _by_key(requests: list[WriteRequest]) -> dict[tuple[str, str], dict[str, Any]]:

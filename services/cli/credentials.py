@@ -1,7 +1,9 @@
 """`kafkube init DIR`: a cluster's credentials, as k3s and kubeadm write them on first
 start. It writes the API's token file (`tokens.csv`, kube-apiserver's format) with an
 admin in `system:masters` and one identity per component and node; a token file per
-identity under `tokens/` (for `KAFKUBE_TOKEN_FILE`); and the admin's CLI config
+identity under `tokens/` (for `KAFKUBE_TOKEN_FILE`); the key the API signs and verifies
+ServiceAccount tokens with (`service-account.key`, for `KAFKUBE_SERVICE_ACCOUNT_KEY_FILE`
+of every API replica: one hex key a line, the first signs); and the admin's CLI config
 (`admin.config`, kubeconfig-shaped). Every file is readable by its owner only.
 Existing files are kept, so running it again adds nodes without changing any token."""
 
@@ -55,6 +57,18 @@ def _token_for(directory: Path, identity: Identity) -> str:
     return token
 
 
+SERVICE_ACCOUNT_KEY = "service-account.key"
+
+
+def service_account_key(directory: Path) -> Path:
+    """DIR/service-account.key, written once (kept as it is afterwards: tokens stay valid)."""
+    path = directory / SERVICE_ACCOUNT_KEY
+    if not path.exists():
+        _write_private(path, "# the API's ServiceAccount token key (HS256): the first line signs, all verify\n"
+                       + secrets.token_hex(32) + "\n")
+    return path
+
+
 def token_file_text(rows: list[tuple[str, Identity]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -75,6 +89,7 @@ def init_credentials(directory: Path, *, nodes: list[str], bootstrap_servers: st
     rows += [(_token_for(directory, node_identity(f.removeprefix("node-"))), node_identity(f.removeprefix("node-")))
              for f in known if f not in by_file and f.startswith("node-")]
     _write_private(directory / "tokens.csv", token_file_text(rows))
+    service_account_key(directory)
     admin = directory / "admin.config"
     config = KafkubeConfig.model_validate({
         "current-context": "kafkube-admin",
@@ -97,4 +112,5 @@ def init(directory: Path, nodes: tuple[str, ...], bootstrap_servers: str, topic_
                              topic_prefix=topic_prefix)
     click.echo(f"token file:   {directory / 'tokens.csv'} (KAFKUBE_TOKEN_AUTH_FILE of the API)")
     click.echo(f"tokens:       {directory / 'tokens'}/<component>.token (KAFKUBE_TOKEN_FILE of each service)")
+    click.echo(f"SA key:       {directory / SERVICE_ACCOUNT_KEY} (KAFKUBE_SERVICE_ACCOUNT_KEY_FILE of the API)")
     click.echo(f"admin config: {admin} (export KAFKUBE_CONFIG={admin})")

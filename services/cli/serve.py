@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import click
 
-from services.cli.credentials import init_credentials
+from services.cli.credentials import SERVICE_ACCOUNT_KEY, init_credentials
 from services.runtime import buskeys, gcpolicy
 from services.runtime.bus import ensure_topics, wait_for_kafka
 from services.runtime.config import Settings
@@ -104,7 +104,9 @@ def _own_credentials(settings: Settings, nodes: tuple[str, ...]) -> Settings:
     click.echo(f"kafkube: cluster credentials in {directory}; the admin's CLI config: "
                f"export KAFKUBE_CONFIG={admin}", err=True)
     return settings.model_copy(update={"token_auth_file": str(directory / "tokens.csv"), "token": token,
-                                       "node_token_dir": str(directory / "tokens")})
+                                       "node_token_dir": str(directory / "tokens"),
+                                       "service_account_key_file": settings.service_account_key_file
+                                       or str(directory / SERVICE_ACCOUNT_KEY)})
 
 
 @click.command()
