@@ -4,7 +4,8 @@ Resolves the environment as the kubelet does: `envFrom` (ConfigMaps and Secrets,
 prefix) first, then `env` in order (`value`, `valueFrom.configMapKeyRef`,
 `secretKeyRef`, `fieldRef`, `resourceFieldRef`), with `$(VAR)` expansion in env
 values, command and args; maps resources to Docker limits and volumeMounts to bind
-mounts. A missing required ConfigMap/Secret (or key) raises `ConfigError`, which the
+mounts, plus the ServiceAccount token volume (read-only at
+/var/run/secrets/kubernetes.io/serviceaccount, unless the container mounts something there). A missing required ConfigMap/Secret (or key) raises `ConfigError`, which the
 sync shows as the waiting reason CreateContainerConfigError. Called by
 `services.kubelet.sync` before each container start.
 """
@@ -25,6 +26,8 @@ from services.kubelet.runtime.base import ContainerConfig, Mount, PodRef
 from services.runtime.podnet import service_env
 
 Store = Mapping[str, Any]  # "namespace/name" -> the object as JSON
+SERVICE_ACCOUNT_VOLUME = "@serviceaccount"  # volume_paths key of the token volume (no volume name has an @)
+SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 _REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.\-]*)\)")
 MIN_SHARES = 2
 
@@ -72,6 +75,9 @@ def mounts(container: Container, volume_paths: Mapping[str, str]) -> list[Mount]
         if vm.sub_path:
             host = os.path.join(host, vm.sub_path)
         result.append(Mount(host_path=host, container_path=vm.mount_path, read_only=bool(vm.read_only)))
+    token_dir = volume_paths.get(SERVICE_ACCOUNT_VOLUME)
+    if token_dir is not None and not any(m.container_path.rstrip("/") == SERVICE_ACCOUNT_MOUNT for m in result):
+        result.append(Mount(host_path=token_dir, container_path=SERVICE_ACCOUNT_MOUNT, read_only=True))
     return result
 
 

@@ -32,6 +32,7 @@ from services.kubelet.node import NodeConfig, heartbeat, host_address
 from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
 from services.kubelet.sync import ClusterDns, PodSyncer, Views
+from services.kubelet.tokens import TokenClient, TokenManager
 from services.kubelet.volumes import VolumeManager
 from services.runtime.identity import node_token_headers
 from services.runtime.workqueue import WorkQueue
@@ -41,6 +42,7 @@ from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
+from services.runtime.sealing import own_node_key
 from services.runtime.supervisor import Component
 from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.runtime.topics import Topics
@@ -58,6 +60,7 @@ class KubeletConfig:
     workers: int = 8
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     dns: ClusterDns | None = field(default_factory=ClusterDns)
+    service_account_tokens: bool = True  # request and mount pods' ServiceAccount tokens
 
     @classmethod
     def from_env(cls, node: str, runtime: str, env: dict[str, str] | None = None) -> "KubeletConfig":
@@ -74,7 +77,14 @@ class KubeletConfig:
                    resync_s=float(e.get("KAFKUBE_RESYNC_SECONDS", "5")),
                    relist_s=float(e.get("KAFKUBE_RELIST_SECONDS", "2")),
                    workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "8")), backoff=backoff,
-                   dns=_cluster_dns(e))
+                   dns=_cluster_dns(e), service_account_tokens=_tokens_on(e, runtime))
+
+
+def _tokens_on(env: dict[str, str], runtime: str) -> bool:
+    """Hollow nodes mount no files, so they ask for no tokens (a thousand-node fleet would
+    send a TokenRequest per pod) unless KAFKUBE_KUBELET_SERVICE_ACCOUNT_TOKENS=on."""
+    default = "off" if runtime == "hollow" else "on"
+    return env.get("KAFKUBE_KUBELET_SERVICE_ACCOUNT_TOKENS", default).lower() in ("on", "true", "1")
 
 
 def _cluster_dns(env: dict[str, str]) -> ClusterDns | None:
@@ -236,7 +246,7 @@ class Kubelet:
         syncer = PodSyncer(node=self.node, runtime=self.runtime, cache=self.cache, views=views,
                            volumes=volumes, probes=probes, logs=logs, emitter=emitter,
                            wake_after=self.queue.add_after, host_ip=self.config.node.address,
-                           backoff=self.config.backoff)
+                           backoff=self.config.backoff, tokens=self._tokens(emitter))
         phase = random.random() if stagger else 0.0
         tasks: list[asyncio.Task[Any]] = []
         try:
@@ -260,6 +270,15 @@ class Kubelet:
             await logs.close()
             with contextlib.suppress(Exception):
                 await self.runtime.close()
+
+    def _tokens(self, emitter: Emitter) -> TokenManager | None:
+        """The pods' token manager: answers sealed with this node's key (none on an
+        insecure bus: then an X25519 key per request)."""
+        if not self.config.service_account_tokens:
+            return None
+        ring = self.trust.ring
+        key = own_node_key(ring, self.node) if ring is not None else None
+        return TokenManager(TokenClient(self.settings, self.node, emitter.request, node_key=key))
 
     async def _resume_logs(self, logs: LogStreamer) -> None:
         """Find where the adopted containers' log streams stopped before the restart."""

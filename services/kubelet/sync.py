@@ -32,7 +32,8 @@ from services.kubelet.runtime.base import (
     INFRA_CONTAINER, ContainerInfo, ContainerRuntime, RuntimeFailure, SandboxConfig,
 )
 from services.kubelet.status import pod_status
-from services.kubelet.volumes import VolumeManager
+from services.kubelet.tokens import TokenError, TokenManager, wants_token
+from services.kubelet.volumes import VolumeError, VolumeManager
 from services.runtime.logging import get_logger
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN, dns_for_pod
 
@@ -76,10 +77,11 @@ class PodSyncer:
     def __init__(self, *, node: str, runtime: ContainerRuntime, cache: ContainerCache, views: Views,
                  volumes: VolumeManager, probes: ProbeManager, logs: LogStreamer, emitter: Emitter,
                  wake_after: Callable[[str, float], None], host_ip: str,
-                 backoff: BackoffPolicy = BackoffPolicy()) -> None:
+                 backoff: BackoffPolicy = BackoffPolicy(), tokens: TokenManager | None = None) -> None:
         self.node, self.runtime, self.cache, self.views = node, runtime, cache, views
         self.volumes, self.probes, self.logs, self.emitter = volumes, probes, logs, emitter
         self.wake_after, self.host_ip, self.backoff_policy = wake_after, host_ip, backoff
+        self.tokens = tokens  # None: no ServiceAccount tokens mounted (a hollow node)
         self.memory: dict[str, PodMemory] = {}  # pod key -> memory
 
     # -- the sync ------------------------------------------------------------------------
@@ -92,6 +94,8 @@ class PodSyncer:
             await self._execute_plain(P.plan_teardown(strangers, grace_s=ORPHAN_GRACE_S, reason="orphan"))
             for gone in {c.pod.uid for c in strangers}:
                 self.volumes.cleanup(gone)
+                if self.tokens is not None:
+                    self.tokens.forget(gone)
                 self.probes.forget_pod({gone})
         if pod is None or uid is None:
             await self._forget(key, had_containers=bool(containers))
@@ -159,7 +163,7 @@ class PodSyncer:
             return None
         try:
             paths = self.volumes.prepare(pod, configmaps=self.views.configmaps(),
-                                         secrets=self.views.secrets())
+                                         secrets=self.views.secrets(), token=await self._token(pod))
             memory.waiting.pop("__volumes__", None)
             return paths
         except ConfigError as exc:
@@ -167,6 +171,15 @@ class PodSyncer:
                 await self.emitter.event(pod, "FailedMount", str(exc), type_="Warning")
             memory.waiting["__volumes__"] = ("ContainerCreating", str(exc))
             return None
+
+    async def _token(self, pod: Pod) -> str | None:
+        """The pod's ServiceAccount token to mount (None: it gets none)."""
+        if self.tokens is None or not wants_token(pod):
+            return None
+        try:
+            return await self.tokens.token_for(pod)
+        except TokenError as exc:
+            raise VolumeError(f'MountVolume.SetUp failed for volume "kube-api-access" : {exc}') from None
 
     def _memory(self, key: str, uid: str) -> PodMemory:
         memory = self.memory.get(key)
@@ -179,6 +192,8 @@ class PodSyncer:
         memory = self.memory.pop(key, None)
         if memory is not None:
             self.volumes.cleanup(memory.uid)
+            if self.tokens is not None:
+                self.tokens.forget(memory.uid)
             self.probes.forget_pod({memory.uid})
         if (memory is not None or had_containers) and not self.views.pod_known(key):
             await self.emitter.pod_gone(key)

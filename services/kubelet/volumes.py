@@ -6,6 +6,12 @@ object's data (secrets base64-decoded) honouring `items`, `defaultMode`/`mode` a
 `optional`; a hostPath binds the host's path. The sync calls `prepare` before starting
 containers (and again on each sync, so edited ConfigMaps reach the files) and
 `cleanup` once the pod is gone. Root: env KAFKUBE_KUBELET_ROOT, default /var/lib/kafkube.
+
+The ServiceAccount token volume (what upstream's `kube-api-access-*` projected volume
+holds) is `<pod>/volumes/kube-api-access/serviceaccount/` with `token`, `namespace` and
+`ca.crt`, each 0644 (the projected volume's default mode), replaced atomically when the
+token is renewed; Kafkube's API is Kafka, not an HTTPS server, so there is no API server
+CA and `ca.crt` is present but empty.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.pod import KeyToPath, Pod, Volume
-from services.kubelet.container_config import ConfigError, Store
+from services.kubelet.container_config import SERVICE_ACCOUNT_VOLUME, ConfigError, Store
 
 DEFAULT_MODE = 0o644
 
@@ -37,8 +43,10 @@ class VolumeManager:
     def pod_dir(self, uid: str) -> Path:
         return self.base / uid
 
-    def prepare(self, pod: Pod, *, configmaps: Store, secrets: Store) -> dict[str, str]:
-        """Create or refresh every volume of the pod; return name -> host path."""
+    def prepare(self, pod: Pod, *, configmaps: Store, secrets: Store,
+                token: str | None = None) -> dict[str, str]:
+        """Create or refresh every volume of the pod; return name -> host path (with
+        `token`, the ServiceAccount token volume under SERVICE_ACCOUNT_VOLUME)."""
         meta = pod.metadata
         assert meta is not None and meta.uid
         namespace = meta.namespace or "default"
@@ -48,6 +56,11 @@ class VolumeManager:
                 paths[volume.name or ""] = self._one(meta.uid, namespace, volume, configmaps, secrets)
             except VolumeError as exc:
                 raise VolumeError(f'MountVolume.SetUp failed for volume "{volume.name}" : {exc}') from None
+        if token is not None:
+            target = self._dir(meta.uid, "kube-api-access", "serviceaccount")
+            files = {"token": token.encode(), "namespace": namespace.encode(), "ca.crt": b""}
+            _write_files(target, files, None, DEFAULT_MODE, False)
+            paths[SERVICE_ACCOUNT_VOLUME] = str(target)
         return paths
 
     def cleanup(self, uid: str) -> None:

@@ -1,0 +1,173 @@
+"""A pod's ServiceAccount token, as the kubelet's token manager gets it: a `TokenRequest`
+(bound to the pod, as `system:node:<node>`) on `kafkube.requests`, its answer read from
+the one partition of `kafkube.events` it lands on, the sealed token opened with the
+node's own key (services/runtime/sealing.py `node-v1`; on an insecure bus, which gives
+the node no key, a one-off X25519 key `x25519-v1`).
+
+`TokenManager.token_for(pod)` keeps each pod's token and asks again once 80% of its
+lifetime has passed (upstream's kubelet does the same); a failed renewal keeps the old
+token while it is valid. Called by the pod sync before volumes are prepared; the files
+are written by `services.kubelet.volumes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiokafka import TopicPartition
+
+from schemas.pod import Pod
+from schemas.records import REQUEST_ID_ANNOTATION, Op, WriteRequest
+from schemas.tokens import (DEFAULT_EXPIRATION_S, RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION,
+                            TOKEN_REQUEST_API_VERSION, TOKEN_REQUEST_KIND, sealing_context)
+from services.runtime.bus import make_consumer, partition_for, partitions_of
+from services.runtime.config import Settings
+from services.runtime.events import STATUS_REASON_ANNOTATION, event_key, involved_object
+from services.runtime.logging import get_logger
+from services.runtime.sealing import Recipient, SealError, Sealed, open_for_node
+from services.runtime.topics import Topics
+
+log = get_logger(__name__)
+REVIEW_ANNOTATION = "kafkube.io/review"  # the answer's status (services/api/reviews.py)
+REFRESH_AT = 0.8  # of a token's lifetime
+
+
+class TokenError(Exception):
+    """No token for the pod: the API refused, did not answer, or the answer does not open."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    issued_at: float  # this kubelet's clock
+    expires_at: float
+
+    def due(self, now: float) -> bool:
+        return now >= self.issued_at + REFRESH_AT * (self.expires_at - self.issued_at)
+
+
+def wants_token(pod: Pod) -> bool:
+    """Does the pod get its ServiceAccount token mounted (automountServiceAccountToken)?"""
+    return pod.spec is None or pod.spec.automount_service_account_token is not False
+
+
+def service_account_of(pod: Pod) -> str:
+    return (pod.spec.service_account_name if pod.spec else None) or "default"
+
+
+Send = Callable[[WriteRequest], Awaitable[None]]
+
+
+class TokenClient:
+    """Sends TokenRequests as one node (`send`: the emitter's, with the node's token) and
+    opens their answers with `node_key` ((master id, key); None: an X25519 key per request)."""
+
+    def __init__(self, settings: Settings, node: str, send: Send, *, node_key: tuple[str, bytes] | None,
+                 timeout_s: float = 30.0, lifetime_s: int = DEFAULT_EXPIRATION_S) -> None:
+        self._settings, self._node, self._send = settings, node, send
+        self._node_key, self._timeout_s, self._lifetime_s = node_key, timeout_s, lifetime_s
+        self._events = Topics(settings.topic_prefix).events
+
+    def request_for(self, pod: Pod, recipient: Recipient | None) -> WriteRequest:
+        meta = pod.metadata
+        assert meta is not None and meta.name and meta.uid
+        annotations = ({RECIPIENT_ANNOTATION: recipient.public_b64} if recipient is not None
+                       else {SEALING_KEY_ID_ANNOTATION: self._node_key[0]} if self._node_key else {})
+        namespace, name = meta.namespace or "default", service_account_of(pod)
+        body = {"apiVersion": TOKEN_REQUEST_API_VERSION, "kind": TOKEN_REQUEST_KIND,
+                "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+                "spec": {"expirationSeconds": self._lifetime_s,
+                         "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": meta.name, "uid": meta.uid}}}
+        return WriteRequest(op=Op.CREATE, apiVersion=TOKEN_REQUEST_API_VERSION, kind=TOKEN_REQUEST_KIND,
+                            namespace=namespace, name=name, body=body, writer=f"kubelet/{self._node}",
+                            principal=f"system:node:{self._node}")
+
+    async def request(self, pod: Pod) -> IssuedToken:
+        recipient = Recipient() if self._node_key is None else None
+        request = self.request_for(pod, recipient)
+        began = time.time()
+        answer = await self._ask(request)
+        annotations = (answer.get("metadata") or {}).get("annotations") or {}
+        if answer.get("reason") != "Created":
+            reason = annotations.get(STATUS_REASON_ANNOTATION, answer.get("reason"))
+            raise TokenError(f"TokenRequest for serviceaccount {request.key} refused ({reason}): {answer.get('message')}")
+        try:
+            status = orjson.loads(annotations.get(REVIEW_ANNOTATION) or b"{}")["status"]
+            sealed = Sealed.of(status["sealed"])
+            context = sealing_context(request.id, request.namespace or "", request.name, pod.metadata.uid or "")  # type: ignore[union-attr]
+            opened = (recipient.open(sealed, context) if recipient is not None
+                      else open_for_node(self._node_key, sealed, context))  # type: ignore[arg-type]
+            expires = datetime.fromisoformat(str(status["expirationTimestamp"]).replace("Z", "+00:00")).timestamp()
+        except (KeyError, TypeError, ValueError, SealError) as exc:
+            raise TokenError(f"the answer to the TokenRequest for {request.key} cannot be used: {exc}") from None
+        return IssuedToken(opened.decode(), began, max(expires, began + 1))
+
+    async def _ask(self, request: WriteRequest) -> dict[str, Any]:
+        """Send `request`; its answer event (read from the partition it is keyed to)."""
+        involved = involved_object(api_version=request.api_version, kind=request.kind, name=request.name,
+                                   namespace=request.namespace)
+        consumer = make_consumer(self._settings)
+        await consumer.start()
+        try:
+            partitions = await partitions_of(consumer, self._events)
+            tp = TopicPartition(self._events, partition_for(event_key(involved), len(partitions)))
+            consumer.assign([tp])
+            end = (await consumer.end_offsets([tp]))[tp]
+            consumer.seek(tp, end)
+            await self._send(request)
+            return await asyncio.wait_for(self._answer(consumer, request.id), self._timeout_s)
+        except asyncio.TimeoutError:
+            raise TokenError(f"no answer to the TokenRequest for {request.key} within {self._timeout_s:.0f}s") from None
+        finally:
+            await consumer.stop()
+
+    @staticmethod
+    async def _answer(consumer: Any, request_id: str) -> dict[str, Any]:
+        while True:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    try:
+                        event = orjson.loads(record.value or b"null")
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(event, dict) and ((event.get("metadata") or {}).get("annotations") or {}).get(
+                            REQUEST_ID_ANNOTATION) == request_id:
+                        return event
+
+
+class TokenManager:
+    """Each pod's current token (by pod uid), renewed at 80% of its lifetime."""
+
+    def __init__(self, client: TokenClient, *, clock: Callable[[], float] = time.time) -> None:
+        self._client, self._clock = client, clock
+        self._tokens: dict[str, IssuedToken] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def token_for(self, pod: Pod) -> str:
+        uid = pod.metadata.uid if pod.metadata else None
+        assert uid
+        async with self._locks.setdefault(uid, asyncio.Lock()):
+            held = self._tokens.get(uid)
+            if held is not None and not held.due(self._clock()):
+                return held.token
+            try:
+                fresh = await self._client.request(pod)
+            except TokenError as exc:
+                if held is not None and self._clock() < held.expires_at:
+                    log.warning("token.renewal_failed", pod=uid, error=str(exc)[:300])
+                    return held.token
+                raise
+            self._tokens[uid] = fresh
+            log.info("token.issued", pod=uid, expires_in_s=round(fresh.expires_at - self._clock()))
+            return fresh.token
+
+    def forget(self, uid: str) -> None:
+        self._tokens.pop(uid, None)
+        self._locks.pop(uid, None)
