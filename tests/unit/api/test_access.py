@@ -30,13 +30,14 @@ TOPICS = Topics()
 TOKENS = parse_token_file("\n".join([
     "t-admin,admin,1,system:masters", "t-alice,alice,2", "t-sched,system:kube-scheduler,3",
     "t-n1,system:node:n1,4,system:nodes", "t-bob,bob,5"]))
-EDIT_IN_TEAM_A = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                  "metadata": {"name": "alice-edit", "namespace": "team-a"},
-                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
-                  "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]}
-VIEW_FOR_BOB = {**EDIT_IN_TEAM_A, "metadata": {"name": "bob-view", "namespace": "team-a"},
-                "roleRef": {**EDIT_IN_TEAM_A["roleRef"], "name": "view"},
-                "subjects": [{**EDIT_IN_TEAM_A["subjects"][0], "name": "bob"}]}
+EDIT_IN_TEAM_A: dict[str, Any] = {
+    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    "metadata": {"name": "alice-edit", "namespace": "team-a"},
+    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]}
+VIEW_FOR_BOB: dict[str, Any] = {**EDIT_IN_TEAM_A, "metadata": {"name": "bob-view", "namespace": "team-a"},
+                                "roleRef": {**EDIT_IN_TEAM_A["roleRef"], "name": "view"},
+                                "subjects": [{**EDIT_IN_TEAM_A["subjects"][0], "name": "bob"}]}
 
 
 class StaticPolicy:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from schemas.records import Op, WriteRequest
-from services.api.decide import Context, decide
+from services.api.decide import Context, Outcome, decide
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 _uids = count(1)
@@ -31,6 +31,12 @@ def deployment(image: str = "nginx:1.25", replicas: int = 2, **meta: Any) -> dic
 def request(op: Op, body: dict[str, Any] | None = None, **extra: Any) -> WriteRequest:
     return WriteRequest(op=op, apiVersion="apps/v1", kind="Deployment", namespace="default",
                         name="web", body=body, **extra)
+
+
+def stored_of(outcome: Outcome) -> dict[str, Any]:
+    """The object an outcome keeps, which the caller expects to exist."""
+    assert outcome.stored is not None, outcome
+    return outcome.stored
 
 
 def created() -> dict[str, Any]:
@@ -59,11 +65,11 @@ def test_spec_change_bumps_generation_label_change_does_not() -> None:
     current = created()
     new_image = decide(request(Op.APPLY, deployment(image="nginx:1.26")), current, ctx("6"))
     assert new_image.reason == "Updated" and new_image.message == 'deployments.apps "web" configured'
-    assert new_image.stored["metadata"]["generation"] == 2
-    assert new_image.stored["metadata"]["resourceVersion"] == "6"
-    assert new_image.stored["metadata"]["uid"] == current["metadata"]["uid"]
+    assert stored_of(new_image)["metadata"]["generation"] == 2
+    assert stored_of(new_image)["metadata"]["resourceVersion"] == "6"
+    assert stored_of(new_image)["metadata"]["uid"] == current["metadata"]["uid"]
     relabelled = decide(request(Op.APPLY, deployment(labels={"tier": "x"})), current, ctx("7"))
-    assert relabelled.reason == "Updated" and relabelled.stored["metadata"]["generation"] == 1
+    assert relabelled.reason == "Updated" and stored_of(relabelled)["metadata"]["generation"] == 1
 
 
 def test_stale_resource_version_is_a_conflict() -> None:
@@ -72,7 +78,7 @@ def test_stale_resource_version_is_a_conflict() -> None:
     assert outcome.reason == "Rejected" and outcome.status_reason == "Conflict"
     assert "the object has been modified" in outcome.message
     fresh = decide(request(Op.UPDATE, deployment(replicas=3), expectedResourceVersion="5"), current, ctx("6"))
-    assert fresh.reason == "Updated" and fresh.stored["spec"]["replicas"] == 3
+    assert fresh.reason == "Updated" and stored_of(fresh)["spec"]["replicas"] == 3
 
 
 def test_create_of_existing_object_is_already_exists() -> None:
@@ -98,8 +104,8 @@ def test_delete_tombstones_or_marks_when_finalizers_remain() -> None:
     assert (gone.reason, gone.write, gone.stored) == ("Deleted", True, None)
     with_finalizer = decide(request(Op.APPLY, deployment(finalizers=["example.com/keep"])), None, ctx()).stored
     marked = decide(request(Op.DELETE), with_finalizer, ctx("9"))
-    assert marked.reason == "Deleted" and marked.stored["metadata"]["deletionTimestamp"] == "2026-01-02T03:04:05Z"
-    released = dict(marked.stored, metadata={**marked.stored["metadata"], "finalizers": []})
+    assert marked.reason == "Deleted" and stored_of(marked)["metadata"]["deletionTimestamp"] == "2026-01-02T03:04:05Z"
+    released = dict(stored_of(marked), metadata={**stored_of(marked)["metadata"], "finalizers": []})
     done = decide(request(Op.UPDATE, released), marked.stored, ctx("10"))
     assert (done.reason, done.stored) == ("Deleted", None)
     assert decide(request(Op.DELETE), None, ctx()).status_reason == "NotFound"
@@ -115,9 +121,9 @@ def test_protected_namespaces_cannot_be_deleted() -> None:
 def test_merge_patch_changes_only_what_it_names() -> None:
     current = created()
     outcome = decide(request(Op.PATCH, {"spec": {"replicas": 5}}), current, ctx("8"))
-    assert outcome.stored["spec"]["replicas"] == 5
-    assert outcome.stored["spec"]["template"] == current["spec"]["template"]
-    assert outcome.stored["metadata"]["generation"] == 2
+    assert stored_of(outcome)["spec"]["replicas"] == 5
+    assert stored_of(outcome)["spec"]["template"] == current["spec"]["template"]
+    assert stored_of(outcome)["metadata"]["generation"] == 2
 
 
 def test_bind_sets_node_once() -> None:
@@ -128,7 +134,7 @@ def test_bind_sets_node_once() -> None:
     stored = decide(WriteRequest(op=Op.APPLY, apiVersion="v1", kind="Pod", namespace="default",
                                  name="p", body=pod), None, ctx()).stored
     bound = decide(req("n1"), stored, ctx("11"))
-    assert bound.reason == "Updated" and bound.stored["spec"]["nodeName"] == "n1"
+    assert bound.reason == "Updated" and stored_of(bound)["spec"]["nodeName"] == "n1"
     again = decide(req("n2"), bound.stored, ctx("12"))
     assert again.status_reason == "Conflict" and 'already assigned to node "n1"' in again.message
 
@@ -152,9 +158,9 @@ def test_pods_on_a_node_are_deleted_gracefully_and_confirmed_with_grace_zero() -
                     "containers": [{"name": "c", "image": "busybox"}]}}
     req = lambda **kw: WriteRequest(op=Op.DELETE, apiVersion="v1", kind="Pod", namespace="default",  # noqa: E731
                                     name="p", **kw)
-    stored = decide(WriteRequest(op=Op.APPLY, apiVersion="v1", kind="Pod", namespace="default",
-                                 name="p", body=pod), None, ctx()).stored
-    marked = decide(req(), stored, ctx("12")).stored
+    stored = stored_of(decide(WriteRequest(op=Op.APPLY, apiVersion="v1", kind="Pod", namespace="default",
+                                           name="p", body=pod), None, ctx()))
+    marked = stored_of(decide(req(), stored, ctx("12")))
     assert marked["metadata"]["deletionTimestamp"] and marked["metadata"]["deletionGracePeriodSeconds"] == 7
     assert decide(req(), marked, ctx("13")).reason == "Unchanged"
     confirmed = decide(req(gracePeriodSeconds=0), marked, ctx("14"))
@@ -165,10 +171,10 @@ def test_pods_on_a_node_are_deleted_gracefully_and_confirmed_with_grace_zero() -
 
 def test_propagation_policies_leave_the_gc_finalizers() -> None:
     current = created()
-    foreground = decide(request(Op.DELETE, propagationPolicy="Foreground"), current, ctx("30")).stored
+    foreground = stored_of(decide(request(Op.DELETE, propagationPolicy="Foreground"), current, ctx("30")))
     assert foreground["metadata"]["finalizers"] == ["foregroundDeletion"]
     assert foreground["metadata"]["deletionTimestamp"]
-    orphan = decide(request(Op.DELETE, propagationPolicy="Orphan"), current, ctx("31")).stored
+    orphan = stored_of(decide(request(Op.DELETE, propagationPolicy="Orphan"), current, ctx("31")))
     assert orphan["metadata"]["finalizers"] == ["orphan"]
     assert decide(request(Op.DELETE, propagationPolicy="Background"), current, ctx("32")).stored is None
 
@@ -176,9 +182,9 @@ def test_propagation_policies_leave_the_gc_finalizers() -> None:
 def test_namespaces_are_finalized_by_their_controller() -> None:
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
     req = lambda op: WriteRequest(op=op, apiVersion="v1", kind="Namespace", name="team-a", body=ns)  # noqa: E731
-    stored = decide(req(Op.APPLY), None, ctx()).stored
+    stored = stored_of(decide(req(Op.APPLY), None, ctx()))
     assert stored["spec"]["finalizers"] == ["kubernetes"]
-    marked = decide(req(Op.DELETE), stored, ctx("40")).stored
+    marked = stored_of(decide(req(Op.DELETE), stored, ctx("40")))
     assert marked["metadata"]["deletionTimestamp"] and marked["spec"]["finalizers"] == ["kubernetes"]
     released = {**marked, "spec": {"finalizers": []}}
     done = decide(WriteRequest(op=Op.UPDATE, apiVersion="v1", kind="Namespace", name="team-a", body=released),
@@ -223,8 +229,8 @@ def test_reapplying_a_bound_pod_manifest_is_unchanged_and_keeps_its_node() -> No
     assert decide(core_request(Op.APPLY, "Pod", "p", POD), current, ctx("7")).reason == "Unchanged"
     newer = decide(core_request(Op.APPLY, "Pod", "p", with_spec(POD, containers=[{"name": "c", "image": "busybox:2"}])),
                    current, ctx("7"))
-    assert newer.reason == "Updated" and newer.stored["spec"]["nodeName"] == "n1"
-    assert newer.stored["spec"]["containers"][0]["image"] == "busybox:2"
+    assert newer.reason == "Updated" and stored_of(newer)["spec"]["nodeName"] == "n1"
+    assert stored_of(newer)["spec"]["containers"][0]["image"] == "busybox:2"
 
 
 @pytest.mark.parametrize("op, body, message", [
@@ -270,8 +276,8 @@ def test_deployment_selector_is_immutable_on_every_write() -> None:
 
 
 def test_an_immutable_secret_keeps_its_data_and_its_type() -> None:
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"},
-              "immutable": True, "stringData": {"password": "hunter2"}}
+    secret: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"},
+                              "immutable": True, "stringData": {"password": "hunter2"}}
     current = decide(core_request(Op.APPLY, "Secret", "s", secret), None, ctx("5")).stored
     assert decide(core_request(Op.APPLY, "Secret", "s", secret), current, ctx("6")).reason == "Unchanged"
     labelled = {**secret, "metadata": {**secret["metadata"], "labels": {"a": "b"}}}
@@ -293,7 +299,7 @@ def test_a_service_keeps_its_cluster_ip_and_may_become_external_name() -> None:
     svc_ctx = lambda rv: Context(now=NOW, resource_version=rv, new_uid=lambda: "u", addresses=book)  # noqa: E731
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
-    current = decide(core_request(Op.APPLY, "Service", "web", svc), None, svc_ctx("5")).stored
+    current = stored_of(decide(core_request(Op.APPLY, "Service", "web", svc), None, svc_ctx("5")))
     ip = current["spec"]["clusterIP"]
     assert decide(core_request(Op.APPLY, "Service", "web", svc), current, svc_ctx("6")).reason == "Unchanged"
     other = "10.96.0.200" if ip != "10.96.0.200" else "10.96.0.201"
@@ -303,12 +309,12 @@ def test_a_service_keeps_its_cluster_ip_and_may_become_external_name() -> None:
     external = decide(core_request(Op.PATCH, "Service", "web", {"spec": {"type": "ExternalName",
                                                                            "externalName": "db.example.com"}}),
                       current, svc_ctx("6"))
-    assert external.reason == "Updated" and "clusterIP" not in external.stored["spec"]
+    assert external.reason == "Updated" and "clusterIP" not in stored_of(external)["spec"]
 
 
 def test_a_body_naming_another_uid_is_refused_and_an_absent_one_is_fine() -> None:
-    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}}
-    current = decide(core_request(Op.APPLY, "Namespace", "team-b", ns), None, ctx("5")).stored
+    ns: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}}
+    current = stored_of(decide(core_request(Op.APPLY, "Namespace", "team-b", ns), None, ctx("5")))
     again = decide(core_request(Op.APPLY, "Namespace", "team-b", ns), current, ctx("6"))
     assert again.reason == "Unchanged" and current["spec"]["finalizers"] == ["kubernetes"]
     same_uid = {**ns, "metadata": {**ns["metadata"], "uid": current["metadata"]["uid"]}}
@@ -322,7 +328,7 @@ def test_a_replication_controller_selector_must_keep_matching_its_template() -> 
     rc = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc", "namespace": "default"},
           "spec": {"template": {"metadata": {"labels": {"app": "rc"}},
                                 "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
-    current = decide(core_request(Op.APPLY, "ReplicationController", "rc", rc), None, ctx("5")).stored
+    current = stored_of(decide(core_request(Op.APPLY, "ReplicationController", "rc", rc), None, ctx("5")))
     assert current["spec"]["selector"] == {"app": "rc"}  # defaulted from the template's labels
     assert decide(core_request(Op.APPLY, "ReplicationController", "rc", rc), current, ctx("6")).reason == "Unchanged"
     relabelled = {"spec": {"template": {"metadata": {"labels": {"app": "other"}}}}}

@@ -619,7 +619,7 @@ def test_never_more_than_the_bound_rules(objects: list[Doc], who_: UserInfo, req
     """Allowed exactly when a rule of a role bound to the user (cluster-wide, or in the
     request's namespace) allows the request: never more than the union of those rules."""
     held = bound_rules(objects, who_, request_.namespace)
-    if held and data.draw(st.booleans()):
+    if bool(held) and data.draw(st.booleans()):
         request_ = request_from(data.draw(st.sampled_from(held)), request_.namespace, data)
     allowed = Policy.of(objects).authorize(who_, request_).allowed
     assert allowed == any(oracle(r, request_) for r in held)
@@ -640,7 +640,8 @@ def test_one_may_grant_what_one_holds(objects: list[Doc], who_: UserInfo, namesp
 def test_incremental_equals_fresh(steps: list[tuple[list[Doc], int]], who_: UserInfo, request_: Attributes) -> None:
     """Applying worlds one after another (with tombstones for what a world drops) leaves
     the same index as building the last world from scratch."""
-    policy, live = Policy(), {}
+    policy = Policy()
+    live: dict[tuple[str, str], Doc] = {}
     for objects, _ in steps:
         now = {(o["kind"], key(o)): o for o in objects}
         for gone in live.keys() - now.keys():
