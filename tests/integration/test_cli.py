@@ -154,7 +154,8 @@ def test_history_and_get_at_an_earlier_instant(settings: Settings, api: ServiceP
     rows = [line.split(None, 5) for line in cli(settings, "history", "cm", "traveller").stdout.splitlines()]
     assert rows[0][:3] == ["REVISION", "TIME", "CHANGE"]
     assert [r[2] for r in rows[1:]] == ["Created", "Updated", "Deleted"], rows
-    assert rows[2][3] == "kafkube-cli" and "data.stage: one -> two" in rows[2][5], rows
+    # BY: the authenticated author (the session's admin token: services/cli/credentials.py)
+    assert rows[2][3] == "kubernetes-admin" and "data.stage: one -> two" in rows[2][5], rows
 
     then = yaml.safe_load(cli(settings, "get", "cm", "traveller", "--at", between, "-o", "yaml").stdout)
     assert then["data"] == {"stage": "one"}
