@@ -140,7 +140,8 @@ class Ledger:
 
 # -- state snapshots -----------------------------------------------------------------------
 async def read_topics(settings: Settings, topics: list[str]) -> dict[str, dict[str, Any]]:
-    async with Informer(settings, topics, follow=False) as view:
+    view: Informer[Any] = Informer(settings, topics, follow=False)
+    async with view:
         await asyncio.wait_for(view.wait_synced(), 60)
         return {t: dict(view.items(t)) for t in topics}
 
