@@ -109,7 +109,8 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         # requests (they carry their authors' bearer tokens) nor the audit log.
         Acl((*components, USER), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
         Acl((KUBELET, USER), ("Read",), "topic", (f"{p}logs",)),
-        Acl((USER,), ("Read",), "topic", (f"{p}events",)),
+        # events: users (answers); kubelets (the answers to their pods' TokenRequests)
+        Acl((KUBELET, USER), ("Read",), "topic", (f"{p}events",)),
         # Writes: requests (the API authorises each by its token) and events by everyone
         # but users; users write manifests and requests only.
         Acl((*components, USER), ("Write",), "topic", (f"{p}requests",)),
