@@ -12,6 +12,20 @@
 #   scripts/kafka.sh resume   restart the recorded broker(s) that are not running, from their
 #                             own config and data (same ports); prints KAFKA_BOOTSTRAP_SERVERS
 #   scripts/kafka.sh pids     print the pid of each recorded broker that runs, one a line
+#   scripts/kafka.sh start-secure   start (or reuse) a locked-down broker (docs/kafka-acls.md):
+#                             one KRaft node with a SASL_PLAINTEXT (SCRAM-SHA-512) listener,
+#                             StandardAuthorizer, nothing allowed without an ACL; a SCRAM user
+#                             per Kafkube principal (services/runtime/kafka_auth.py) created at
+#                             format time with random passwords in $KAFKUBE_KAFKA_CREDENTIALS
+#                             (default $STATE/credentials: <principal>.password, 0600; kept
+#                             when they exist) and the ACLs for topics under
+#                             $KAFKUBE_TOPIC_PREFIX (default kafkube.). Its own state
+#                             ($CACHE/run/kafka-secure unless KAFKUBE_KAFKA_STATE) and ports: the
+#                             plain test broker is left alone. Prints KAFKA_BOOTSTRAP_SERVERS=,
+#                             KAFKUBE_KAFKA_SECURITY_PROTOCOL=, KAFKUBE_KAFKA_SASL_MECHANISM= and
+#                             KAFKUBE_KAFKA_CREDENTIALS=DIR lines
+#   scripts/kafka.sh acls PREFIX    add the ACLs for topics under PREFIX to the secure broker
+#   scripts/kafka.sh stop-secure    stop the secure broker and remove its state
 #
 # Extra brokers for tests that kill them (never the shared one): give each its own state
 # directory, e.g. `KAFKUBE_KAFKA_STATE=/tmp/k1 KAFKA_BOOTSTRAP_SERVERS= scripts/kafka.sh start`
@@ -30,6 +44,8 @@ KAFKA_VERSION=4.1.1
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${KAFKUBE_CACHE:-${HOME:-/tmp}/.cache/kafkube}"
 LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
+TOOLS="$CACHE/kafka-$KAFKA_VERSION/tools"  # kafka-tools (AclCommand) and its dependencies
+ROOT="$(cd "$HERE/.." && pwd)"
 STATE="${KAFKUBE_KAFKA_STATE:-$CACHE/run/kafka}"
 START_TIMEOUT="${KAFKUBE_KAFKA_START_TIMEOUT:-120}"
 HEAP="${KAFKUBE_KAFKA_HEAP:--Xms256m -Xmx512m}"
@@ -128,6 +144,30 @@ fetch_jars() {
     touch "$tmp/libs/.complete"
     rm -rf "$LIBS"
     mv "$tmp/libs" "$LIBS"
+    rm -rf "$tmp"
+}
+
+fetch_tools() {  # org.apache.kafka:kafka-tools, in its own directory (scripts/kafka/tools-pom.xml)
+    if [[ -f "$TOOLS/.complete" ]]; then
+        return 0
+    fi
+    need_mvn
+    say "fetching Kafka $KAFKA_VERSION tools (kafka-acls) into $TOOLS (once)"
+    local tmp
+    mkdir -p "$(dirname "$TOOLS")"
+    tmp=$(mktemp -d "$(dirname "$TOOLS")/fetch.XXXXXX")
+    cp "$HERE/kafka/tools-pom.xml" "$tmp/pom.xml"
+    if ! (cd "$tmp" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
+            -DoutputDirectory="$tmp/tools" >"$tmp/mvn.log" 2>&1); then
+        tail -n 40 "$tmp/mvn.log" >&2 || true
+        rm -rf "$tmp"
+        die "mvn could not fetch the Kafka tools jars (see above; Maven Central must be reachable)"
+    fi
+    ls "$tmp"/tools/kafka-tools-"$KAFKA_VERSION".jar >/dev/null 2>&1 ||
+        { rm -rf "$tmp"; die "mvn finished but kafka-tools-$KAFKA_VERSION.jar is missing"; }
+    touch "$tmp/tools/.complete"
+    rm -rf "$TOOLS"
+    mv "$tmp/tools" "$TOOLS"
     rm -rf "$tmp"
 }
 
@@ -361,8 +401,8 @@ node_dirs() {
     return 0
 }
 
-port_of() {  # port_of DIR: the broker (PLAINTEXT) port in DIR's server.properties
-    sed -n 's|^listeners=PLAINTEXT://[^:]*:\([0-9]*\),.*|\1|p' "$1/server.properties"
+port_of() {  # port_of DIR: the broker port (PLAINTEXT; SASL on the secure one) in DIR's server.properties
+    sed -n 's|^listeners=[A-Z_]*://[^:]*:\([0-9]*\),.*|\1|p' "$1/server.properties"
 }
 
 pid_alive() {  # pid_alive DIR: DIR's recorded pid runs kafka.Kafka
@@ -457,7 +497,150 @@ cmd_status() {
     fi
 }
 
+# ---- the secure broker (docs/kafka-acls.md) ----------------------------------------------
+
+SECURE_PRINCIPALS=(kafkube-api kafkube-scheduler kafkube-controllers kafkube-endpoints kafkube-proxy
+                   kafkube-kubelet kafkube-user)  # services/runtime/kafka_auth.py PRINCIPALS
+BROKER_USER=kafkube-broker  # the broker's own login (inter-broker) and the ACL admin: a super user
+
+secure_state() { [[ -n "${KAFKUBE_KAFKA_STATE:-}" ]] || STATE="$CACHE/run/kafka-secure"; }
+secure_creds() { echo "${KAFKUBE_KAFKA_CREDENTIALS:-$STATE/credentials}"; }
+
+kafkube_python() {  # the project's interpreter (services.runtime.kafka_auth holds the ACL table)
+    local py="${KAFKUBE_PYTHON:-$ROOT/.venv/bin/python}"
+    [[ -x "$py" ]] || py=$(command -v python3)
+    echo "$py"
+}
+
+# password_for NAME: NAME's password in the credentials directory, generated (0600) if missing.
+password_for() {
+    local dir file
+    dir=$(secure_creds)
+    file="$dir/$1.password"
+    if [[ ! -s "$file" ]]; then
+        (umask 077; mkdir -p "$dir"; python3 -c 'import secrets; print(secrets.token_urlsafe(24))' >"$file.tmp")
+        mv "$file.tmp" "$file"
+    fi
+    cat "$file"
+}
+
+# write_secure_config PORT CPORT: the locked-down single node (SASL_PLAINTEXT + SCRAM-SHA-512
+# for clients and inter-broker, PLAINTEXT controller listener on loopback, StandardAuthorizer).
+write_secure_config() {
+    local port=$1 cport=$2 broker_password
+    broker_password=$(password_for "$BROKER_USER")
+    write_config "$port" "$cport"
+    sed -i -e "s|^# Generated by scripts/kafka.sh: .*|# Generated by scripts/kafka.sh: secure single-node KRaft broker (docs/kafka-acls.md).|" \
+        -e "s|^listeners=.*|listeners=SASL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport|" \
+        -e "s|^advertised.listeners=.*|advertised.listeners=SASL://127.0.0.1:$port|" \
+        -e "s|^inter.broker.listener.name=.*|inter.broker.listener.name=SASL|" \
+        -e "s|^listener.security.protocol.map=.*|listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL:SASL_PLAINTEXT|" \
+        "$STATE/server.properties"
+    local jaas="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$BROKER_USER\" password=\"$broker_password\";"
+    {
+        echo
+        echo "# Authentication: SCRAM-SHA-512 on the SASL listener (users created at format time)."
+        echo "sasl.enabled.mechanisms=SCRAM-SHA-512"
+        echo "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512"
+        echo "listener.name.sasl.scram-sha-512.sasl.jaas.config=$jaas"
+        echo "# Authorisation: ACLs only. The controller listener is PLAINTEXT on loopback: its"
+        echo "# principal is User:ANONYMOUS, which the controller must treat as a super user."
+        echo "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+        echo "allow.everyone.if.no.acl.found=false"
+        echo "super.users=User:$BROKER_USER;User:ANONYMOUS"
+    } >>"$STATE/server.properties"
+    chmod 600 "$STATE/server.properties"
+    (umask 077; printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=%s\n' \
+        "$jaas" >"$STATE/admin-client.properties")
+}
+
+# apply_acls PREFIX: the ACL table of services/runtime/kafka_auth.py, added with kafka-acls
+# (org.apache.kafka.tools.AclCommand) as the broker's own user; a few JVMs at a time.
+apply_acls() {
+    local prefix=$1 bootstrap lines
+    bootstrap=$(cat "$STATE/bootstrap")
+    lines=$(cd "$ROOT" && "$(kafkube_python)" -m services.runtime.kafka_auth acl-commands "$prefix") ||
+        die "could not compute the ACLs (python -m services.runtime.kafka_auth; KAFKUBE_PYTHON names the project's python)"
+    say "adding the ACLs for topics under '$prefix' ($(wc -l <<<"$lines") kafka-acls calls)"
+    # shellcheck disable=SC2016
+    if ! xargs -P "${KAFKUBE_ACL_JOBS:-4}" -L 1 sh -c 'out=$(java -Xmx128m -XX:TieredStopAtLevel=1 \
+            -Dlog4j2.configurationFile="$0/log4j2.yaml" -cp "$1/*" org.apache.kafka.tools.AclCommand \
+            --bootstrap-server "$2" --command-config "$0/admin-client.properties" "$@" 2>&1) ||
+            { echo "kafka-acls $*: $out" >&2; exit 255; }' "$STATE" "$TOOLS" "$bootstrap" <<<"$lines"; then
+        die "kafka-acls failed (see above)"
+    fi
+    echo "$prefix" >>"$STATE/acl-prefixes"
+}
+
+print_secure() {
+    echo "KAFKA_BOOTSTRAP_SERVERS=$(cat "$STATE/bootstrap")"
+    echo "KAFKUBE_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT"
+    echo "KAFKUBE_KAFKA_SASL_MECHANISM=SCRAM-SHA-512"
+    echo "KAFKUBE_KAFKA_CREDENTIALS=$(cat "$STATE/credentials-dir")"
+}
+
+cmd_start_secure() {
+    secure_state
+    local prefix="${KAFKUBE_TOPIC_PREFIX:-kafkube.}"
+    need_python
+    need_java
+    fetch_jars
+    fetch_tools
+    mkdir -p "$CACHE" "$(dirname "$STATE")"
+    exec 9>"$STATE.lock"
+    flock -w 300 9 || die "timed out waiting for another scripts/kafka.sh (lock $STATE.lock)"
+    if recorded_alive && [[ -f "$STATE/credentials-dir" ]]; then
+        say "reusing the running secure broker (pid $(cat "$STATE/pid"))"
+        grep -qxF -- "$prefix" "$STATE/acl-prefixes" 2>/dev/null || apply_acls "$prefix"
+        print_secure
+        return 0
+    fi
+    if [[ -f "$STATE/pid" ]]; then
+        stop_pid "$(cat "$STATE/pid")"
+    fi
+    rm -rf "$STATE"  # a fresh broker: its users are created at format time (passwords kept if outside)
+    mkdir -p "$STATE/data" "$STATE/logs"
+    chmod 700 "$STATE"
+    local creds port cport
+    creds=$(secure_creds)
+    read -r port cport < <(free_ports)
+    write_secure_config "$port" "$cport"
+    local scram=() name
+    for name in "$BROKER_USER" "${SECURE_PRINCIPALS[@]}"; do
+        scram+=(--add-scram "SCRAM-SHA-512=[name=$name,password=$(password_for "$name")]")
+    done
+    local cluster_id
+    cluster_id=$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>"$STATE/format.log" | tail -n 1)
+    [[ -n "$cluster_id" ]] || { cat "$STATE/format.log" >&2; die "kafka.tools.StorageTool random-uuid failed"; }
+    if ! java -cp "$LIBS/*" -Dlog4j2.configurationFile="$STATE/log4j2.yaml" kafka.tools.StorageTool format \
+            --config "$STATE/server.properties" --cluster-id "$cluster_id" "${scram[@]}" >>"$STATE/format.log" 2>&1; then
+        cat "$STATE/format.log" >&2
+        die "formatting the KRaft storage in $STATE/data failed"
+    fi
+    say "starting a secure Kafka $KAFKA_VERSION on 127.0.0.1:$port (SASL_PLAINTEXT, SCRAM-SHA-512; state in $STATE)"
+    local pid
+    pid=$(launch "$STATE")
+    wait_ready "$STATE" "$port" "$pid"
+    echo "127.0.0.1:$port" >"$STATE/bootstrap"
+    echo "$creds" >"$STATE/credentials-dir"
+    apply_acls "$prefix"
+    say "ready after ${SECONDS}s; the principals' passwords: $creds/<principal>.password"
+    print_secure
+}
+
+cmd_acls() {
+    secure_state
+    [[ -n "${1:-}" ]] || die "usage: $0 acls PREFIX"
+    recorded_alive || die "no secure broker runs in $STATE (scripts/kafka.sh start-secure)"
+    need_java
+    fetch_tools
+    apply_acls "$1"
+}
+
 case "${1:-}" in
+    start-secure) cmd_start_secure ;;
+    stop-secure) secure_state; cmd_stop ;;
+    acls) cmd_acls "${2:-}" ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
@@ -467,7 +650,7 @@ case "${1:-}" in
     resume) cmd_resume ;;
     pids) cmd_pids ;;
     *)
-        echo "usage: $0 start|stop|status|logs|fetch|cluster N|resume|pids" >&2
+        echo "usage: $0 start|stop|status|logs|fetch|cluster N|resume|pids|start-secure|acls PREFIX|stop-secure" >&2
         exit 2
         ;;
 esac

@@ -11,6 +11,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError, KafkaError, SaslAuthenticationFailed
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
@@ -24,6 +25,7 @@ from services.runtime.topics import TopicSpec
 log = get_logger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED = 29, 31
 MAX_RECORD_BYTES = str(4 * 1024 * 1024)
 Headers = list[tuple[str, bytes]]
 
@@ -56,7 +58,8 @@ async def wait_for_kafka(settings: Settings) -> None:
             await admin.describe_cluster()
             return
         except (KafkaConnectionError, KafkaError, OSError) as exc:
-            if _authentication_failed(exc):  # a wrong password does not get better by waiting
+            if settings.security_protocol != "PLAINTEXT" and await _credentials_refused(settings):
+                # a wrong password does not get better by waiting
                 raise KafkaUnavailable(
                     f"Kafka at {settings.bootstrap_servers} refused the credentials of "
                     f"{settings.kafka_username!r} ({exc.__class__.__name__}: {exc}); check "
@@ -81,8 +84,8 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> None:
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
-        if missing:
-            await _create(admin, settings, missing)
+        if missing and not await _create(admin, settings, missing):
+            await _wait_created(admin, settings, missing)
         await _check_partitions(admin, settings, specs)
         await _check_policies(admin, specs)
     finally:
@@ -102,7 +105,24 @@ def _policy(spec: TopicSpec) -> str:
     return "compact" if spec.compacted else "delete"
 
 
-async def _create(admin: AIOKafkaAdminClient, settings: Settings, specs: list[TopicSpec]) -> None:
+async def _wait_created(admin: AIOKafkaAdminClient, settings: Settings, specs: list[TopicSpec]) -> None:
+    """This principal may not create topics (a locked-down broker: the API's does): wait
+    for them to appear, as long as KAFKUBE_CONNECT_TIMEOUT allows."""
+    log.info("topics.waiting", count=len(specs), reason="not allowed to create them")
+    deadline = time.monotonic() + settings.connect_timeout_s
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        existing = set(await admin.list_topics())
+        if all(s.name in existing for s in specs):
+            return
+    raise TopicMisconfigured(
+        f"{len(specs)} of Kafkube's topics (e.g. {specs[0].name}) are missing and Kafka does not let "
+        f"{settings.kafka_username or 'this client'} create them: start `kafkube serve api` (its principal "
+        "creates them) or the compose `topics` step first")
+
+
+async def _create(admin: AIOKafkaAdminClient, settings: Settings, specs: list[TopicSpec]) -> bool:
+    """Create the topics; False if the broker does not authorise this principal to."""
     new = [
         NewTopic(
             s.name,
@@ -113,10 +133,14 @@ async def _create(admin: AIOKafkaAdminClient, settings: Settings, specs: list[To
         for s in specs
     ]
     response = await admin.create_topics(new)
+    codes = {code for _name, code, *_ in response.topic_errors}
+    if codes and codes <= {TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED}:
+        return False
     for name, code, *_ in response.topic_errors:
         if code not in (0, TOPIC_ALREADY_EXISTS):
             raise TopicMisconfigured(f"cannot create topic {name}: Kafka error code {code}")
     log.info("topics.created", count=len(specs))
+    return True
 
 
 async def _check_partitions(
@@ -164,8 +188,21 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str, *, wait_s: float
         await asyncio.sleep(0.2)
 
 
-def _authentication_failed(exc: BaseException) -> bool:
-    return any(isinstance(e, SaslAuthenticationFailed) for e in (exc, exc.__cause__, exc.__context__))
+async def _credentials_refused(settings: Settings) -> bool:
+    """Does a bootstrap server refuse our SASL login? (aiokafka's bootstrap only logs it.)"""
+    options = client_options(settings)
+    options.pop("bootstrap_servers")
+    for address in settings.bootstrap_servers.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            conn = await create_conn(host.strip("[]"), int(port), request_timeout_ms=5000, **options)
+        except SaslAuthenticationFailed:
+            return True
+        except (KafkaError, OSError, ValueError, asyncio.TimeoutError):
+            continue
+        conn.close()
+        return False
+    return False
 
 
 def make_admin(settings: Settings, **options: Any) -> AIOKafkaAdminClient:

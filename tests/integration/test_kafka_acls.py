@@ -1,0 +1,218 @@
+"""Kafka's own access control (docs/kafka-acls.md), on a dedicated secure broker.
+
+`scripts/kafka.sh start-secure` in a state directory of this module's own (so the shared
+test broker is untouched; stopped in `finally`): SASL_PLAINTEXT with SCRAM-SHA-512, a
+principal per component, StandardAuthorizer with nothing allowed by default and the ACLs
+of services/runtime/kafka_auth.py for this module's topic prefix. Then, with aiokafka:
+the user principal cannot write desired state (the broker refuses it), can write
+manifests; a wrong password fails at bootstrap; the API principal writes desired state.
+Last, a real `kafkube serve api`, scheduler and hollow kubelet, each as its own principal,
+deploy a pod the user applied with the CLI.
+
+Without Java or Maven it is skipped, except under CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
+
+from services.cli.config import set_kafka_login
+from services.cli.credentials import init_credentials
+from services.cli.keys import init_keys, node_file
+from services.runtime.bus import ensure_topics, make_producer, wait_for_kafka
+from services.runtime.config import Settings
+from services.runtime.errors import KafkaUnavailable
+from services.runtime.kafka_auth import API, KUBELET, SCHEDULER, USER, client_options
+from services.runtime.topics import Topics
+from tests.availability import under_ci, unavailable
+
+pytestmark = [pytest.mark.kafka]
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SH = ROOT / "scripts" / "kafka.sh"
+KAFKUBE = str(Path(sys.executable).with_name("kafkube"))
+
+
+@dataclass(frozen=True)
+class SecureBroker:
+    bootstrap: str
+    credentials: Path  # <principal>.password
+    prefix: str
+    state: Path
+
+    def password(self, principal: str) -> str:
+        return (self.credentials / f"{principal}.password").read_text().strip()
+
+    def settings(self, principal: str, *, password: str | None = None) -> Settings:
+        return Settings(bootstrap_servers=self.bootstrap, topic_prefix=self.prefix, partitions=3,
+                        instance="acl-test", connect_timeout_s=20, security_protocol="SASL_PLAINTEXT",
+                        kafka_username=principal, kafka_password=password or self.password(principal))
+
+    def env(self, principal: str) -> dict[str, str]:
+        """A `kafkube` child's Kafka settings as `principal` (the password from its file)."""
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "KAFKUBE_TOPIC_PREFIX": self.prefix,
+                "KAFKUBE_PARTITIONS": "3", "KAFKUBE_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+                "KAFKUBE_KAFKA_USERNAME": principal,
+                "KAFKUBE_KAFKA_PASSWORD_FILE": str(self.credentials / f"{principal}.password")}
+
+
+@pytest.fixture(scope="module")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    cache = Path(os.environ.get("KAFKUBE_CACHE") or Path.home() / ".cache" / "kafkube")
+    fetched = (cache / "kafka-4.1.1" / "tools" / ".complete").exists()
+    if not under_ci() and (shutil.which("java") is None or (shutil.which("mvn") is None and not fetched)):
+        unavailable("the secure broker needs Java 17 and Maven (scripts/kafka.sh installs them under CI)")
+    state = tmp_path_factory.mktemp("kafka-secure")
+    prefix = f"acl{secrets.token_hex(3)}."
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKUBE_") or k == "KAFKUBE_CACHE"}
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    env.update(KAFKUBE_KAFKA_STATE=str(state / "broker"), KAFKUBE_TOPIC_PREFIX=prefix,
+               KAFKUBE_PYTHON=sys.executable)
+    try:
+        proc = subprocess.run(["bash", str(KAFKA_SH), "start-secure"], env=env, capture_output=True, text=True,
+                              timeout=900, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, f"kafka.sh start-secure failed:\n{proc.stderr[-4000:]}"
+        out = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+        yield SecureBroker(out["KAFKA_BOOTSTRAP_SERVERS"], Path(out["KAFKUBE_KAFKA_CREDENTIALS"]), prefix,
+                           state / "broker")
+    finally:
+        subprocess.run(["bash", str(KAFKA_SH), "stop"], env=env, capture_output=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+
+
+async def _send(settings: Settings, topic: str) -> None:
+    producer = AIOKafkaProducer(**client_options(settings), enable_idempotence=True, request_timeout_ms=10000)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, key=b"default/x", value=b"{}")
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.timeout(900)
+async def test_the_broker_enforces_each_principals_acls(secure_broker: SecureBroker) -> None:
+    topics = Topics(secure_broker.prefix)
+    api = secure_broker.settings(API)
+    await wait_for_kafka(api)
+    await ensure_topics(api, topics.specs())  # the API creates Kafkube's topics
+
+    user = secure_broker.settings(USER)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await _send(user, topics.desired("pods"))
+    await _send(user, topics.manifests)
+
+    kubelet = secure_broker.settings(KUBELET)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await _send(kubelet, topics.desired("pods"))
+    with pytest.raises(TopicAuthorizationFailedError):  # another principal's observed topic
+        await _send(secure_broker.settings(SCHEDULER), topics.observed("services"))
+
+    await _send(api, topics.desired("pods"))  # the API is desired state's one writer
+
+    wrong = secure_broker.settings(USER, password="not-" + secure_broker.password(USER))
+    with pytest.raises(KafkaUnavailable, match="refused the credentials"):
+        await wait_for_kafka(wrong)
+    producer = make_producer(wrong)
+    with pytest.raises(KafkaError):
+        await producer.start()
+    await producer.stop()
+
+
+@pytest.mark.timeout(900)
+def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
+        secure_broker: SecureBroker, tmp_path: Path) -> None:
+    creds, keys = tmp_path / "cluster", tmp_path / "keys"
+    admin_config = init_credentials(creds, nodes=["n1"], bootstrap_servers=secure_broker.bootstrap,
+                                    topic_prefix=secure_broker.prefix)
+    init_keys(keys, ("n1",))
+    set_kafka_login(admin_config, security_protocol="SASL_PLAINTEXT", username=USER,
+                    password_file=str(secure_broker.credentials / f"{USER}.password"))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKUBE_", "KAFKA_"))}
+    base["KAFKUBE_CONNECT_TIMEOUT"] = "60"
+
+    def env(principal: str, token: str, keyfile: Path, **extra: str) -> dict[str, str]:
+        return {**base, **secure_broker.env(principal), "KAFKUBE_TOKEN_FILE": str(creds / "tokens" / f"{token}.token"),
+                "KAFKUBE_BUS_KEYS_FILE": str(keyfile), **extra}
+
+    control = keys / "control-plane.json"
+    services = [
+        ("api", ["serve", "api"], env(API, "admin", control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"))),
+        ("scheduler", ["serve", "scheduler"], env(SCHEDULER, "scheduler", control)),
+        ("kubelet", ["serve", "kubelet", "--node", "n1", "--runtime", "hollow"],
+         env(KUBELET, "node-n1", node_file(keys, "n1"))),
+    ]
+    procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    try:
+        for name, args, child_env in services:
+            log = tmp_path / f"{name}.log"
+            procs.append((name, subprocess.Popen([KAFKUBE, *args], env=child_env, stdout=log.open("wb"),
+                                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                 start_new_session=True), log))
+            if name == "api":  # it creates the topics the others only check
+                _wait_for_topics(secure_broker, procs)
+        manifest = tmp_path / "pod.yaml"
+        manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: acl-pod\nspec:\n  containers:\n"
+                            "  - name: c\n    image: kafkube/busybox:1.0\n    command: [sleep, '3600']\n")
+        cli_env = {**base, "KAFKUBE_CONFIG": str(admin_config)}
+        applied = subprocess.run([KAFKUBE, "apply", "-f", str(manifest)], env=cli_env, capture_output=True,
+                                 text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert applied.returncode == 0, _diagnose(f"kafkube apply failed: {applied.stdout}{applied.stderr}", procs)
+        deadline, phase, seen = time.monotonic() + 120, None, ""
+        while time.monotonic() < deadline:
+            got = subprocess.run([KAFKUBE, "get", "pod", "acl-pod", "-o", "json"], env=cli_env, capture_output=True,
+                                 text=True, timeout=60, stdin=subprocess.DEVNULL)
+            seen = f"kafkube get (exit {got.returncode}): {got.stdout[-1500:]}{got.stderr[-1500:]}"
+            if got.returncode == 0:
+                pod = json.loads(got.stdout)
+                phase = (pod.get("status") or {}).get("phase")
+                if phase == "Running" and (pod.get("spec") or {}).get("nodeName") == "n1":
+                    break
+            time.sleep(1)
+        assert phase == "Running", _diagnose(f"the pod is {phase}, not Running on n1; {seen}", procs)
+    finally:
+        for _name, proc, _log in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for _name, proc, _log in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _wait_for_topics(broker: SecureBroker, procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+    async def exist() -> bool:
+        from services.runtime.bus import make_admin
+
+        admin = make_admin(broker.settings(USER))
+        await admin.start()
+        try:
+            return len(set(await admin.list_topics())) >= len(Topics(broker.prefix).specs())
+        finally:
+            await admin.close()
+
+    deadline = time.monotonic() + 90
+    while not asyncio.run(exist()):
+        assert time.monotonic() < deadline and procs[0][1].poll() is None, _diagnose("the API created no topics", procs)
+        time.sleep(1)
+
+
+def _diagnose(what: str, procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> str:
+    logs = "\n".join(f"----- {name} (exit {proc.poll()}) -----\n{log.read_text(errors='replace')[-3000:]}"
+                     for name, proc, log in procs)
+    return f"{what}\n{logs}"
