@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.errors import KafkaConnectionError, KafkaError, ProducerFenced
 
 from services.runtime.bus import make_consumer, make_producer
 from services.runtime.config import Settings
@@ -111,7 +111,14 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _take(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
         """Own a partition: fence old producers, load state, resume at the committed offset."""
         producer = make_producer(self._settings, transactional_id=f"{self._group_id}-{tp.partition}")
-        await producer.start()  # init_transactions: fences a zombie and ends its open txn
+        try:
+            await producer.start()  # init_transactions: fences a zombie and ends its open txn
+        except AssertionError as exc:  # aiokafka's coordinator lookup when no broker answers
+            await producer.stop()
+            raise KafkaConnectionError(f"transactional producer did not start: {exc}") from exc
+        except BaseException:
+            await producer.stop()
+            raise
         processor = self._factory(tp.partition)
         try:
             await processor.start()
