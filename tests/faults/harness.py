@@ -96,7 +96,7 @@ class Cluster:
     def remove_containers(self) -> None:
         """Remove every container labelled with one of this cluster's nodes."""
         for node in self.nodes:
-            ids = docker(self.docker_host, "ps", "-aq", "--filter", f"label={LABEL_NODE}={node}").split()
+            ids = docker(self.docker_host, "ps", "-aq", "--filter", f"label={LABEL_NODE}={node}", check=False).split()
             if ids:
                 docker(self.docker_host, "rm", "-f", "-v", *ids, check=False)
 
@@ -228,6 +228,16 @@ class Dockerd:
         self.daemon.send_signal(sig)
         self.daemon.wait(timeout=90)
         self.restarts += 1
+        # The daemon's own containerd dies with a SIGKILLed dockerd. Where init does not reap
+        # orphans (this sandbox), its zombie keeps containerd.pid "alive" and the new dockerd
+        # waits for it forever: drop the pid file of a dead or zombie containerd.
+        deadline = time.monotonic() + 60
+        while any(self._own_processes("containerd --config")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        pidfile = self.root / "exec" / "containerd" / "containerd.pid"
+        with contextlib.suppress(OSError, ValueError):
+            if _state_of(int(pidfile.read_text().strip())) in ("Z", "X"):
+                pidfile.unlink()
         self._launch()
 
     def stop(self) -> None:
@@ -254,12 +264,14 @@ class Dockerd:
                 subprocess.run(["umount", "-l", mount], capture_output=True)
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def _own_processes(self) -> Iterator[int]:
+    def _own_processes(self, command: str = "") -> Iterator[int]:
+        """Processes whose command line names this daemon's exec root (and `command`)."""
         marker = str(self.root / "exec")
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 with contextlib.suppress(OSError):
-                    if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    if marker in line and command in line and _state_of(int(entry.name)) not in ("Z", "X"):
                         yield int(entry.name)
 
 

@@ -22,6 +22,7 @@ from uuid import uuid4
 
 import orjson
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION
 from services.kubelet.runtime.base import LABEL_CONTAINER, LABEL_NAME, LABEL_NODE, LABEL_ROLE, LABEL_UID
@@ -117,10 +118,17 @@ class Ledger:
         rid = uuid4().hex
         key = f"{doc['metadata'].get('namespace', 'default')}/{doc['metadata']['name']}"
         self.sent[rid] = (PLURALS[doc["kind"]], key, doc["metadata"]["annotations"][MARK])
-        await publish(self.settings, [orjson.dumps(doc)], request_ids=[rid], keys=[key])
+        deadline = time.monotonic() + (wait_s or 120)
+        while True:  # the broker may be away: send again (same request id) until it takes it
+            try:
+                await asyncio.wait_for(publish(self.settings, [orjson.dumps(doc)], request_ids=[rid], keys=[key]), 30)
+                break
+            except (KafkaError, OSError, asyncio.TimeoutError):
+                if time.monotonic() > deadline:
+                    return None
+                await asyncio.sleep(1)
         if wait_s is None:
             return None
-        deadline = time.monotonic() + wait_s
         while rid not in self.answers and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
         return self.answers.get(rid)
@@ -286,7 +294,7 @@ async def converge(settings: Settings, ledger: Ledger, *, nodes: list[str], depl
         try:
             snap = await Snapshot.take(settings, nodes, docker_host)
             last = problems(snap, ledger, deployments=deployments)
-        except (asyncio.TimeoutError, RuntimeError, OSError) as exc:  # broker or engine still away
+        except (asyncio.TimeoutError, RuntimeError, OSError, KafkaError) as exc:  # broker or engine still away
             last = [f"cannot read state yet: {exc.__class__.__name__}: {exc}"]
         if not last:
             took = time.monotonic() - start
