@@ -57,22 +57,62 @@ kafka-stop:
 kafka-status:
 	@bash scripts/kafka.sh status
 
-# Bring a development cluster up in the foreground: Kafka, then the whole control plane and
-# two kubelets (nodes n1, n2) on the local Docker Engine in one process, and the proxy
-# (Services, cluster DNS) beside it when run as root. Ctrl-C stops it.
-# KAFKUBE_RUNTIME=hollow runs the kubelets on fake containers instead.
+# Bring a development cluster up in the foreground, secure by default (docs/kafka-acls.md):
+# credentials in KAFKUBE_STATE_DIR (default ~/.kafkube/cluster: `kafkube init` tokens and the
+# admin's config, `kafkube keys init` bus keys in keys/, the Kafka principals' passwords in
+# kafka/), a locked-down Kafka (scripts/kafka.sh start-secure: SASL/SCRAM, ACLs), then the
+# API, scheduler, controllers, endpoints and two kubelets (nodes n1, n2) on the local Docker
+# Engine, each its own process with its own Kafka principal, token and bus key; the proxy
+# (Services, cluster DNS) too when run as root. Prints the admin's CLI config. Ctrl-C stops it.
+# KAFKUBE_RUNTIME=hollow runs the kubelets on fake containers instead. KAFKUBE_INSECURE=1: the
+# plain shared broker and one `kafkube serve all` process, as before.
 up:
 	@bash scripts/venv.sh
 	if [[ "$${KAFKUBE_RUNTIME:-docker}" == docker ]]; then bash scripts/docker.sh ensure; bash scripts/images.sh; fi
-	addr=$$(bash scripts/kafka.sh start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p' | tail -n 1)
-	echo "KAFKA_BOOTSTRAP_SERVERS=$$addr"
-	export KAFKA_BOOTSTRAP_SERVERS="$$addr"
-	# The proxy (Services, cluster DNS) needs root for its interface: run it beside, if we can.
+	if [[ -n "$${KAFKUBE_INSECURE:-}" ]]; then
+		addr=$$(bash scripts/kafka.sh start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p' | tail -n 1)
+		echo "KAFKA_BOOTSTRAP_SERVERS=$$addr"
+		export KAFKA_BOOTSTRAP_SERVERS="$$addr" KAFKUBE_INSECURE_BUS=1
+		[[ $$(id -u) -eq 0 ]] || export KAFKUBE_CLUSTER_DNS=off
+		exec $(VENV_BIN)/kafkube serve all --node n1 --node n2 --runtime "$${KAFKUBE_RUNTIME:-docker}"
+	fi
+	state=$${KAFKUBE_STATE_DIR:-$$HOME/.kafkube/cluster}
+	mkdir -p "$$state" && chmod 700 "$$state"
+	export KAFKUBE_KAFKA_STATE="$$state/kafka-broker" KAFKUBE_KAFKA_CREDENTIALS="$$state/kafka"
+	export KAFKUBE_PYTHON="$$PWD/$(VENV_BIN)/python"
+	out=$$(bash scripts/kafka.sh start-secure)
+	addr=$$(sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p' <<<"$$out" | tail -n 1)
+	[[ -n "$$addr" ]] || { echo "make up: no Kafka bootstrap address from scripts/kafka.sh start-secure" >&2; exit 1; }
+	unset KAFKUBE_KAFKA_STATE KAFKUBE_KAFKA_CREDENTIALS KAFKUBE_TOKEN KAFKUBE_BUS_KEYS_FILE KAFKUBE_INSECURE_BUS
+	export KAFKA_BOOTSTRAP_SERVERS="$$addr" KAFKUBE_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT
+	$(VENV_BIN)/kafkube init "$$state" --node n1 --node n2 --bootstrap-servers "$$addr" >/dev/null
+	$(VENV_BIN)/kafkube keys init "$$state/keys" --node n1 --node n2 >/dev/null
+	$(VENV_BIN)/python -c 'import sys; from pathlib import Path; from services.cli.config import set_kafka_login; set_kafka_login(Path(sys.argv[1]), security_protocol="SASL_PLAINTEXT", username="kafkube-user", password_file=sys.argv[2])' \
+		"$$state/admin.config" "$$state/kafka/kafkube-user.password"
+	pids=()
+	trap 'kill $${pids[@]} 2>/dev/null; wait' EXIT
+	# run PRINCIPAL TOKEN KEYS serve-args...: one service as its Kafka principal, token and bus key
+	run() {
+		KAFKUBE_KAFKA_USERNAME=$$1 KAFKUBE_KAFKA_PASSWORD_FILE="$$state/kafka/$$1.password" \
+			KAFKUBE_TOKEN_FILE="$$state/tokens/$$2.token" KAFKUBE_BUS_KEYS_FILE="$$state/keys/$$3.json" \
+			$(VENV_BIN)/kafkube serve "$${@:4}" & pids+=($$!)
+	}
+	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" run kafkube-api admin control-plane api
+	run kafkube-scheduler scheduler control-plane scheduler
+	run kafkube-controllers controller-manager control-plane controllers
+	run kafkube-endpoints endpoints control-plane endpoints
 	if [[ $$(id -u) -eq 0 ]]; then
-		$(VENV_BIN)/kafkube serve proxy --node n1 & proxy=$$!
-		trap 'kill $$proxy 2>/dev/null' EXIT
+		run kafkube-proxy proxy control-plane proxy --node n1
 	else
 		echo "make up: not root, so no proxy: Services and cluster DNS are off" >&2
 		export KAFKUBE_CLUSTER_DNS=off
 	fi
-	$(VENV_BIN)/kafkube serve all --node n1 --node n2 --runtime "$${KAFKUBE_RUNTIME:-docker}"
+	for node in n1 n2; do
+		run kafkube-kubelet "node-$$node" "node-$$node" kubelet --node "$$node" --runtime "$${KAFKUBE_RUNTIME:-docker}"
+	done
+	echo "make up: Kafka (SASL/SCRAM, ACLs) at $$addr; credentials in $$state" >&2
+	echo "make up: the admin's CLI config: export KAFKUBE_CONFIG=$$state/admin.config" >&2
+	rc=0
+	wait -n || rc=$$?
+	echo "make up: a service exited (status $$rc); stopping the others" >&2
+	exit 1
