@@ -75,4 +75,5 @@ class AuditRecord(Internal):
     source: SourceRef | None = None  # the manifest (or request record) it answers
     request_record: str = Field(default="", alias="requestRecord")  # topic/partition/offset
     writer: str = ""
+    annotations: dict[str, str] = Field(default_factory=dict)  # e.g. PodSecurity's audit violations
     stage_timestamp: datetime = Field(default_factory=utcnow, alias="stageTimestamp")

@@ -202,3 +202,36 @@ def check_endpoint_ip(ip: str, path: str) -> list[FieldError]:
     return [FieldError(path, "Invalid", ip,
                        f"may not be unspecified ({ip})" if kind == "unspecified" else _RANGES[kind])
             for kind in _special(parsed)]
+
+
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",), "ReplicationController": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"), "Deployment": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def check_object_paths(kind: str, doc: Json) -> list[FieldError]:
+    """The level-independent rules of one object as stored JSON: its pod (or pod
+    template) paths, an Endpoints' addresses. Called by `schemas.manifest.validate_object`."""
+    if kind == "Endpoints":
+        return _endpoint_addresses(doc)
+    path = POD_SPEC_PATHS.get(kind)
+    if path is None:
+        return []
+    spec: object = doc
+    for key in path:
+        spec = _obj(spec).get(key)
+    return check_pod_paths(_obj(spec), ".".join(path)) if isinstance(spec, dict) else []
+
+
+def _endpoint_addresses(doc: Json) -> list[FieldError]:
+    errs: list[FieldError] = []
+    for i, subset in enumerate(_items(doc.get("subsets"))):
+        for field in ("addresses", "notReadyAddresses"):
+            for j, address in enumerate(_items(_obj(subset).get(field))):
+                ip = _obj(address).get("ip")
+                if isinstance(ip, str):
+                    errs += check_endpoint_ip(ip, f"subsets[{i}].{field}[{j}].ip")
+    return errs

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from schemas.checks import check_metadata, check_resource
+from schemas.checks_paths import check_object_paths
 from schemas.documents import (
     YAML_PREFIX,
     Budget,
@@ -160,6 +161,7 @@ def validate_object(doc: dict[str, Any]) -> Resource:
     errs += parse_errs
     if resource is not None:
         errs += check_resource(resource)
+        errs += check_object_paths(info.kind, doc)
     if errs or resource is None:
         raise ManifestInvalid(info.kind, _name_of(doc), errs, group=info.group)
     return resource

@@ -12,7 +12,8 @@ OP_VERBS = {"create": "create", "ensure": "create", "apply": "apply", "update": 
 
 
 def audit_record(request: WriteRequest, *, resource: str | None, user: UserInfo, decision: Decision,
-                 reason: str, answer: str, record: str, verb: str | None = None) -> AuditRecord:
+                 reason: str, answer: str, record: str, verb: str | None = None,
+                 annotations: dict[str, str] | None = None) -> AuditRecord:
     """The audit record of one decided request; `record` is the request record's
     topic/partition/offset, `answer` the reason given to the writer (Created, Forbidden...)."""
     return AuditRecord(
@@ -20,7 +21,7 @@ def audit_record(request: WriteRequest, *, resource: str | None, user: UserInfo,
         objectRef=AuditObject(apiVersion=request.api_version, resource=resource,
                               namespace=request.namespace, name=request.name),
         decision=decision, reason=reason[:2000], responseStatus=answer, source=request.source,
-        requestRecord=record, writer=request.writer)
+        requestRecord=record, writer=request.writer, annotations=annotations or {})
 
 
 def refused_manifest(*, request_id: str, user: UserInfo | None, source: SourceRef, reason: str) -> AuditRecord:

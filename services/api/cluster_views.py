@@ -17,12 +17,27 @@ from services.runtime.informer import Informer
 from services.runtime.topics import Topics
 
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+POD_SECURITY_LABELS = "pod-security.kubernetes.io/"
 Phase = Literal["Active", "Terminating"] | None
 
 
-def _phase_of(_topic: str, raw: bytes) -> str:
-    meta = orjson.loads(raw).get("metadata") or {}
-    return "Terminating" if meta.get("deletionTimestamp") else "Active"
+@dataclass(frozen=True, slots=True)
+class NamespaceFacts:
+    """What admission needs of a namespace: its phase and its Pod Security labels."""
+
+    phase: Literal["Active", "Terminating"]
+    pod_security: dict[str, str]
+
+    @classmethod
+    def of(cls, obj: dict[str, Any]) -> NamespaceFacts:
+        meta = obj.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        return cls("Terminating" if meta.get("deletionTimestamp") else "Active",
+                   {k: v for k, v in labels.items() if k.startswith(POD_SECURITY_LABELS)})
+
+
+def _facts_of(_topic: str, raw: bytes) -> NamespaceFacts:
+    return NamespaceFacts.of(orjson.loads(raw))
 
 
 def _exists(_topic: str, _raw: bytes) -> bool:
@@ -56,13 +71,13 @@ class ClusterObjectView:
 
 @dataclass(frozen=True, slots=True)
 class ClusterViews:
-    namespaces: ClusterObjectView  # name -> "Active" | "Terminating"
+    namespaces: ClusterObjectView  # name -> NamespaceFacts
     nodes: ClusterObjectView  # name -> True
 
     @classmethod
     def of(cls, settings: Settings, topics: Topics) -> ClusterViews:
         return cls(
-            namespaces=ClusterObjectView(settings, topics.desired("namespaces"), decoder=_phase_of,
+            namespaces=ClusterObjectView(settings, topics.desired("namespaces"), decoder=_facts_of,
                                          name="api-namespaces"),
             nodes=ClusterObjectView(settings, topics.desired("nodes"), decoder=_exists,
                                     name="api-nodes"))
@@ -75,8 +90,12 @@ class ClusterViews:
         await self.namespaces.stop()
         await self.nodes.stop()
 
-    async def namespace_phase(self, name: str) -> Phase:
+    async def namespace(self, name: str) -> NamespaceFacts | None:
         return await self.namespaces.lookup(name)  # type: ignore[no-any-return]
+
+    async def namespace_phase(self, name: str) -> Phase:
+        facts = await self.namespace(name)
+        return None if facts is None else facts.phase
 
     async def node_exists(self, name: str) -> bool:
         return bool(await self.nodes.lookup(name))

@@ -9,15 +9,17 @@ unit-tested without Kafka. Called by `services.api.writer` once per request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from schemas.podsecurity import NamespacePolicy
 from schemas.records import Op, WriteRequest
 from schemas.updates import check_update, prepare_update
 from schemas.validation import ManifestInvalid
 from services.api.admission import Admitted, AdmissionError, admit, resource_name
 from services.api.merge_patch import merge_patch
+from services.api.pod_security import check_pod_security
 from services.api.propagation import blocks_removal, finalizers_after_delete, namespace_defaults
 from services.api.service_addresses import AddressBook, assign_addresses
 
@@ -41,6 +43,8 @@ class Outcome:
     status_reason: StatusReason | None = None
     silent: bool = False  # no answer event (ENSURE of an existing object)
     details: dict[str, str] | None = None  # extra annotations of the answer (a review's result)
+    warnings: tuple[str, ...] = ()  # admitted, but the writer should know (PodSecurity warn)
+    audit: str | None = None  # a note for the audit record (PodSecurity audit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class Context:
     new_uid: Callable[[], str]
     namespace_phase: Literal["Active", "Terminating"] | None = "Active"
     addresses: AddressBook | None = None  # for Services: the partition's share of the ranges
+    pod_security: NamespacePolicy | None = None  # for pods and workloads: the namespace's levels
 
 
 def rejected(status: StatusReason, message: str) -> Outcome:
@@ -166,12 +171,16 @@ def _store_new(request: WriteRequest, ctx: Context) -> Outcome:
     admitted = admit(request.body or {})
     if admitted.namespaced and (refusal := _namespace_refusal(request, ctx)):
         return refusal
+    security = check_pod_security(admitted.obj, ctx.pod_security, creating=True)
+    if security.refusal:
+        return replace(rejected("Forbidden", security.refusal), audit=security.audit)
     obj = namespace_defaults(assign_addresses(admitted.obj, None, ctx.addresses))
     meta = {k: v for k, v in obj["metadata"].items() if k not in SERVER_FIELDS}
     meta.update(uid=ctx.new_uid(), resourceVersion=ctx.resource_version, generation=1,
                 creationTimestamp=_ts(ctx.now))
     stored = {**obj, "metadata": meta}
-    return Outcome("Created", f"{_what(request)} created", stored=stored, write=True)
+    return Outcome("Created", f"{_what(request)} created", stored=stored, write=True,
+                   warnings=security.warnings, audit=security.audit)
 
 
 def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
@@ -190,7 +199,9 @@ def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
     if meta.get("deletionTimestamp") and not blocks_removal(candidate):
         return Outcome("Deleted", f"{_what(request)} deleted", stored=None, write=True)
     meta["resourceVersion"] = ctx.resource_version
-    return Outcome("Updated", f"{_what(request)} configured", stored=candidate, write=True)
+    security = check_pod_security(candidate, ctx.pod_security, creating=False)
+    return Outcome("Updated", f"{_what(request)} configured", stored=candidate, write=True,
+                   warnings=security.warnings, audit=security.audit)
 
 
 def _merged_metadata(new: dict[str, Any], old: dict[str, Any], keep_unset: bool) -> dict[str, Any]:

@@ -21,13 +21,15 @@ from aiokafka.errors import KafkaError
 from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, WRITER_HEADER, Op, WriteRequest
 from schemas.auth import ANONYMOUS_USER, AuditRecord, Decision, UserInfo
 from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
+from schemas.podsecurity import NamespacePolicy, namespace_policy
 from schemas.registry import KindInfo, lookup_kind
 from services.api.access import AccessControl
 from services.api.audit import audit_record
+from services.api.pod_security import AUDIT_ANNOTATION
 from services.api.reviews import is_review, review
 from services.api.service_accounts import TokenRequests, default_service_account, is_token_request
 from services.api.allocation import Ranges, Share
-from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
+from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews, NamespaceFacts
 from services.api.decide import Context, Outcome, decide, rejected
 from services.api.envelope import envelope_problem
 from services.api.service_addresses import AddressBook
@@ -42,6 +44,10 @@ from services.runtime.trust import BusTrust
 
 log = get_logger(__name__)
 CREATING_OPS = (Op.CREATE, Op.APPLY, Op.ENSURE)
+ADMITTED_OPS = (Op.CREATE, Op.APPLY, Op.ENSURE, Op.UPDATE, Op.PATCH)
+POD_TEMPLATE_KINDS = frozenset({"Pod", "ReplicationController", "ReplicaSet", "Deployment", "DaemonSet",
+                                "StatefulSet", "Job", "CronJob"})
+WARNINGS_ANNOTATION = "kafkube.io/warnings"
 
 
 class RequestPartition:
@@ -134,7 +140,8 @@ class RequestPartition:
             return rejected("NotFound", f'nodes "{request.node_name}" not found')
         ctx = Context(now=now, resource_version=str(record.offset), new_uid=lambda: str(uuid4()),
                       namespace_phase=await self._namespace_phase(request, current),
-                      addresses=self._address_book() if request.kind == "Service" else None)
+                      addresses=self._address_book() if request.kind == "Service" else None,
+                      pod_security=await self._pod_security(request))
         outcome = decide(request, current, ctx)
         log.debug("request.decided", key=request.key, op=request.op, reason=outcome.reason)
         return outcome
@@ -176,6 +183,14 @@ class RequestPartition:
             node_ports=frozenset(p["nodePort"] for s in specs for p in s.get("ports") or []
                                  if p.get("nodePort")))
 
+    async def _pod_security(self, request: WriteRequest) -> NamespacePolicy | None:
+        """The Pod Security levels of the request's namespace, for pods and workloads."""
+        if request.kind not in POD_TEMPLATE_KINDS or not request.namespace or request.op not in ADMITTED_OPS:
+            return None
+        local = self._current(self._topics.desired("namespaces"), request.namespace)
+        facts = NamespaceFacts.of(local) if local is not None else await self._views.namespace(request.namespace)
+        return namespace_policy(facts.pod_security if facts else {}, self._settings.pod_security_level)
+
     async def _namespace_phase(self, request: WriteRequest, current: Any) -> Any:
         if request.namespace is None or current is not None or request.op not in CREATING_OPS:
             return "Active"
@@ -204,6 +219,7 @@ class RequestPartition:
         elif outcome.reason == "Rejected":  # a component's write: it sees the outcome in state
             log.info("request.rejected", key=request.key, op=request.op, writer=request.writer,
                      reason=outcome.status_reason, message=outcome.message[:300])
+            out += self._failed_create(request, outcome, now)
         if outcome.write:
             self._pending[(topic, request.key)] = None if value is None else (outcome.stored, value)  # type: ignore[assignment]
             if request.kind == "Namespace" and outcome.reason == "Created":
@@ -216,6 +232,18 @@ class RequestPartition:
         ensure = default_service_account(namespace)
         return Out(self._topics.requests, ensure.key, encode(ensure))
 
+    def _failed_create(self, request: WriteRequest, outcome: Outcome, now: datetime) -> list[Out]:
+        """A controller's pod refused (PodSecurity, quota...): an event on its owner, as the
+        ReplicaSet controller reports `FailedCreate`, so `describe` shows why no pod came."""
+        owner = controller_of(request.body) if request.op is Op.CREATE and request.kind == "Pod" else None
+        if owner is None:
+            return []
+        involved = involved_object(api_version=owner.get("apiVersion"), kind=owner.get("kind"),
+                                   name=owner.get("name"), namespace=request.namespace, uid=owner.get("uid"))
+        event = make_event(reason="FailedCreate", message=f"Error creating: {outcome.message}", involved=involved,
+                           component="api", instance=self._settings.instance, now=now, type_="Warning")
+        return [Out(self._topics.events, event_key(involved), orjson.dumps(event))]
+
     def _answer(self, request: WriteRequest, outcome: Outcome, now: datetime) -> Out:
         meta = (outcome.stored or {}).get("metadata", {})
         involved = involved_object(api_version=request.api_version, kind=request.kind,
@@ -223,6 +251,8 @@ class RequestPartition:
                                    uid=meta.get("uid"), resource_version=meta.get("resourceVersion"))
         extra = {STATUS_REASON_ANNOTATION: str(outcome.status_reason)} if outcome.status_reason else {}
         extra.update(outcome.details or {})
+        if outcome.warnings:
+            extra[WARNINGS_ANNOTATION] = orjson.dumps(list(outcome.warnings)).decode()
         event = make_event(reason=outcome.reason, message=outcome.message, involved=involved,
                            component="api", instance=self._settings.instance, now=now,
                            type_="Warning" if outcome.reason == "Rejected" else "Normal",
@@ -267,7 +297,8 @@ class Decided:
         resource = self.info.plural if self.info else f"{self.request.kind.lower()}s"
         return audit_record(self.request, resource=resource, user=self.user or ANONYMOUS_USER,
                             decision=decision, reason=outcome.message if outcome.reason == "Rejected" else "",
-                            answer=str(outcome.status_reason or outcome.reason), record=self.record)
+                            answer=str(outcome.status_reason or outcome.reason), record=self.record,
+                            annotations={AUDIT_ANNOTATION: outcome.audit} if outcome.audit else None)
 
 
 def _provenance(request: WriteRequest, outcome: Outcome, user: UserInfo | None) -> tuple[tuple[str, bytes], ...]:
@@ -276,3 +307,9 @@ def _provenance(request: WriteRequest, outcome: Outcome, user: UserInfo | None) 
     return ((PRINCIPAL_HEADER, principal.encode()), (WRITER_HEADER, request.writer.encode()),
             (OP_HEADER, request.op.value.encode()), (REQUEST_ID_HEADER, request.id.encode()),
             ("kafkube.reason", outcome.reason.encode()))
+
+
+def controller_of(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The controller ownerReference of an object's body, if it has one."""
+    refs = ((body or {}).get("metadata") or {}).get("ownerReferences") or []
+    return next((r for r in refs if isinstance(r, dict) and r.get("controller")), None)

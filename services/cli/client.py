@@ -29,6 +29,12 @@ class Answer:
     status_reason: str | None
     event: dict[str, Any]
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the API admitted but warns about (PodSecurity `warn`), as kubectl prints it."""
+        raw = (self.event.get("metadata", {}).get("annotations") or {}).get("kafkube.io/warnings")
+        return list(orjson.loads(raw)) if raw else []
+
 
 class Client:
     def __init__(self, settings: Settings) -> None:

@@ -128,6 +128,8 @@ def _report(doc: Document, answer: Answer | None, op: str) -> int:
         where = f'error when {"deleting" if op == "delete" else "applying"} "{doc.origin}": ' if doc.origin else ""
         click.echo(f"Error from server ({answer.status_reason or 'Invalid'}): {where}{answer.message}", err=True)
         return 1
+    for warning in answer.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     if op == "delete":
         kind_ref, _, name = what.partition("/")
         click.echo(f'{kind_ref} "{name}" deleted')

@@ -30,6 +30,7 @@ class Settings(BaseModel):
     token: str | None = Field(default=None, repr=False)  # this process's bearer token
     token_auth_file: str | None = None  # the API's static tokens (kube-apiserver's CSV)
     node_token_dir: str | None = None  # kubelets: node-<name>.token per node they run
+    pod_security_level: Literal["privileged", "baseline", "restricted"] = "baseline"  # namespaces without labels
     # Kafka's own authentication (services/runtime/kafka_auth.py, docs/kafka-acls.md)
     security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: str | None = None  # SCRAM-SHA-512 when SASL and unset
@@ -55,7 +56,8 @@ class Settings(BaseModel):
         }
         values.update(token=read_token(env), token_auth_file=env.get("KAFKUBE_TOKEN_AUTH_FILE") or None,
                       node_token_dir=env.get("KAFKUBE_NODE_TOKEN_DIR") or None,
-                      service_account_key_file=env.get("KAFKUBE_SERVICE_ACCOUNT_KEY_FILE") or None)
+                      service_account_key_file=env.get("KAFKUBE_SERVICE_ACCOUNT_KEY_FILE") or None,
+                      pod_security_level=env.get("KAFKUBE_POD_SECURITY_LEVEL") or "baseline")
         values.update(kafka_security_from_env(env))
         values.update(overrides)
         return cls.model_validate(values)

@@ -74,9 +74,11 @@ async def test_no_token_or_an_unknown_one_changes_nothing(settings: Settings, ap
 async def test_edit_deploys_in_its_namespace_only_and_view_only_reads(settings: Settings,
                                                                       api: ServiceProcess) -> None:
     alice, bob = add_user("alice"), add_user("bob")
-    await answers_to(settings, [orjson.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}),
-                                binding("team-a", "alice-edit", "edit", "alice"),
-                                binding("team-a", "bob-view", "view", "bob")], token=None, admin=True)
+    namespace = orjson.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}})
+    setup = await answers_to(settings, [namespace], token=None, admin=True)  # first, as kubectl orders it
+    setup += await answers_to(settings, [binding("team-a", "alice-edit", "edit", "alice"),
+                                         binding("team-a", "bob-view", "view", "bob")], token=None, admin=True)
+    assert [a["reason"] for a in setup] == ["Created"] * 3, [a["message"] for a in setup]
     mine, elsewhere = await answers_to(settings, [config_map("team-a", "a"), config_map("default", "a")], token=alice)
     assert mine["reason"] == "Created"
     assert elsewhere["reason"] == "Rejected" and 'User "alice" cannot create' in elsewhere["message"]

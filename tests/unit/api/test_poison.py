@@ -19,6 +19,7 @@ from schemas.manifest import split_documents
 from schemas.auth import TOKEN_HEADER, UserInfo
 from schemas.records import Op, WriteRequest
 from services.api.access import AccessControl
+from services.api.cluster_views import NamespaceFacts
 from services.api.authn import Authenticator, parse_token_file
 from services.api.rbac import Policy, bootstrap_policy
 from services.api.translate import ManifestRecord, Translation, translate
@@ -140,8 +141,13 @@ class InMemoryViews:
     def __init__(self, nodes: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self.nodes = nodes
 
+    async def namespace(self, name: str) -> NamespaceFacts | None:
+        labels = {"pod-security.kubernetes.io/enforce": "privileged"} if name == "team-a" else {}
+        return NamespaceFacts("Active", labels) if name in ("default", "team-a") else None
+
     async def namespace_phase(self, name: str) -> str | None:
-        return "Active" if name in ("default", "team-a") else None
+        facts = await self.namespace(name)
+        return None if facts is None else facts.phase
 
     async def node_exists(self, name: str) -> bool:
         return name in self.nodes
