@@ -21,20 +21,22 @@ async def test_a_backlog_of_busy_syncs_does_not_starve_the_loop() -> None:
 
     for i in range(100):
         queue.add(f"k{i}")
-    ticks: list[float] = []
+    done_at_tick: list[int] = []
 
     async def heartbeat() -> None:
         while len(handled) < 100:
-            ticks.append(time.monotonic())
+            done_at_tick.append(len(handled))
             await asyncio.sleep(0.005)
 
     workers = asyncio.create_task(queue.run_workers(busy, workers=1))
-    await asyncio.wait_for(heartbeat(), timeout=10)
+    await asyncio.wait_for(heartbeat(), timeout=30)
     workers.cancel()
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    per_turn = [b - a for a, b in zip(done_at_tick, done_at_tick[1:])]
     assert len(handled) == 100
-    # 1 s of work without a suspension; the other task still ran every few turns
-    assert len(ticks) >= 4 and max(gaps) < 0.35
+    # 1 s of work without a suspension; the other task ran every few 50 ms turns of it (a
+    # due timer is run an iteration or two after the turn that made it due), counted in keys
+    # of 10 ms, so a loaded machine's scheduling cannot fail the test: without turns, 100
+    assert len(done_at_tick) >= 4 and max(per_turn) <= 20
 
 
 async def test_keys_are_handled_in_batches_between_turns() -> None:
