@@ -97,7 +97,8 @@ up:
 			KAFKUBE_TOKEN_FILE="$$state/tokens/$$2.token" KAFKUBE_BUS_KEYS_FILE="$$state/keys/$$3.json" \
 			$(VENV_BIN)/kafkube serve "$${@:4}" & pids+=($$!)
 	}
-	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" run kafkube-api admin control-plane api
+	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" KAFKUBE_SERVICE_ACCOUNT_KEY_FILE="$$state/service-account.key" \
+		run kafkube-api admin control-plane api
 	run kafkube-scheduler scheduler control-plane scheduler
 	run kafkube-controllers controller-manager control-plane controllers
 	run kafkube-endpoints endpoints control-plane endpoints
