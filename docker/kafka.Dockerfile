@@ -7,7 +7,9 @@
 #     `__` -> `_`, `___` -> `-`), CLUSTER_ID for formatting the KRaft storage on first start,
 #     KAFKA_HEAP_OPTS / KAFKA_OPTS for the JVM;
 #   - data in /var/lib/kafka/data (a volume), the user appuser, CMD /etc/kafka/docker/run;
-#   - /opt/kafka/bin/kafka-broker-api-versions.sh for healthchecks.
+#   - /opt/kafka/bin/kafka-broker-api-versions.sh for healthchecks;
+#   - kafka-tools' jars in /opt/kafka/tools (the official image's kafka-acls.sh runs the same
+#     class), for docker/bin/kafkube-kafka-acls.
 ARG BASE=kafkube/debian-base:bookworm
 FROM ${BASE}
 
@@ -24,6 +26,8 @@ RUN set -eux; \
     chown -R appuser:appuser /opt/kafka/config /var/lib/kafka
 
 COPY libs/ /opt/kafka/libs/
+# kafka-acls (org.apache.kafka.tools.AclCommand) and its dependencies: the compose `acls` step.
+COPY tools/ /opt/kafka/tools/
 COPY docker/kafka/run /etc/kafka/docker/run
 COPY docker/kafka/kafka-broker-api-versions.sh /opt/kafka/bin/kafka-broker-api-versions.sh
 RUN chmod 0755 /etc/kafka/docker/run /opt/kafka/bin/*.sh

@@ -6,7 +6,8 @@
 #   $KAFKUBE_IMAGE                the Kafkube services (docker/Dockerfile): Debian's Python,
 #     (kafkube/kafkube:local)     the project and its dependencies from wheels built here
 #   $KAFKA_IMAGE                  Kafka 4.1.1 (docker/kafka.Dockerfile): Debian's JRE 17 and
-#     (kafkube/kafka:4.1.1-local) the jars scripts/kafka.sh fetches with Maven
+#     (kafkube/kafka:4.1.1-local) the jars scripts/kafka.sh fetches with Maven (the broker's
+#                                 and kafka-tools', for kafka-acls)
 #   kafkube/busybox:1.0, kafkube/pause:1.0   the pod images (scripts/images.sh)
 #
 # Prints `KAFKUBE_IMAGE=...` and `KAFKA_IMAGE=...` lines for docker compose. Each image
@@ -25,6 +26,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 CACHE="${KAFKUBE_CACHE:-${HOME:-/tmp}/.cache/kafkube}"
 KAFKA_VERSION=4.1.1
 LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
+TOOLS="$CACHE/kafka-$KAFKA_VERSION/tools"  # kafka-tools (kafka-acls), for the compose `acls` step
 BASE_IMAGE="${KAFKUBE_BASE_IMAGE:-kafkube/debian-base:bookworm}"
 KAFKUBE_IMAGE="${KAFKUBE_IMAGE:-kafkube/kafkube:local}"
 KAFKA_IMAGE="${KAFKA_IMAGE:-kafkube/kafka:$KAFKA_VERSION-local}"
@@ -126,12 +128,13 @@ ensure_kafkube_image() {
 
 fetch_jars() {  # the same jars as the tests use, from the same cache (scripts/kafka.sh)
     KAFKUBE_CACHE="$CACHE" bash "$ROOT/scripts/kafka.sh" fetch >/dev/null
+    KAFKUBE_CACHE="$CACHE" bash "$ROOT/scripts/kafka.sh" fetch-tools >/dev/null
 }
 
 ensure_kafka_image() {
     fetch_jars
     local hash
-    hash="$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE" | cut -c8-19)-$(tree_hash docker/kafka.Dockerfile docker/kafka)-$(cd "$LIBS" && ls | sha256sum | cut -c1-8)"
+    hash="$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE" | cut -c8-19)-$(tree_hash docker/kafka.Dockerfile docker/kafka)-$(cd "$LIBS" && ls | sha256sum | cut -c1-8)-$(cd "$TOOLS" && ls | sha256sum | cut -c1-8)"
     if [[ -z "${KAFKUBE_REBUILD_IMAGES:-}" && "$(image_hash "$KAFKA_IMAGE")" == "$hash" ]]; then
         return 0
     fi
@@ -140,6 +143,8 @@ ensure_kafka_image() {
     mkdir -p "$work/docker"
     cp -r "$LIBS" "$work/libs"
     rm -f "$work/libs/.complete"
+    cp -r "$TOOLS" "$work/tools"
+    rm -f "$work/tools/.complete"
     cp -r "$ROOT/docker/kafka" "$work/docker/kafka"
     say "building $KAFKA_IMAGE from $BASE_IMAGE (Debian's openjdk-17-jre-headless)"
     (build "$KAFKA_IMAGE" "$hash" "$work" "$ROOT/docker/kafka.Dockerfile" "BASE=$BASE_IMAGE") ||

@@ -2,9 +2,12 @@
 # End-to-end check of docker-compose.yml on this machine, with images built locally
 # (scripts/compose-images.sh: no registry needed):
 #
-#   bring the cluster up -> publish a Deployment with kcat to kafkube.manifests -> see its
-#   containers running on the Engine -> see events on kafkube.events -> scale it -> delete it
-#   -> see the containers gone -> docker compose down -> no pod container left.
+#   bring the cluster up (secure: generated credentials, Kafka with SASL/SCRAM and ACLs) ->
+#   fetch the admin's CLI config from the init service -> check Kafka refuses a client without
+#   a login and the user principal's direct write to desired.pods -> apply a Deployment with
+#   the kafkube CLI and that config -> see its containers running on the Engine -> see events
+#   on kafkube.events (kafkube events) -> scale it -> delete it -> see
+#   the containers gone -> docker compose down -> no pod container left.
 #
 # Runs as its own compose project (kafkube-smoke-<pid>) with its own node names, Kafka host
 # port and kubelet root, so it does not disturb a cluster or tests already on the machine.
@@ -129,7 +132,7 @@ wait_for() {  # wait_for WHAT COMMAND...: until COMMAND succeeds, or fail after 
 # ---- which services exist ------------------------------------------------------------------
 serve_help=$(docker run --rm --entrypoint kafkube "$KAFKUBE_IMAGE" serve --help 2>&1) ||
     fail "kafkube serve --help failed in $KAFKUBE_IMAGE: $serve_help"
-SERVICES=(kafka topics pause-image busybox-image api scheduler kubelet-1 kubelet-2)
+SERVICES=(init kafka acls topics pause-image busybox-image api scheduler kubelet-1 kubelet-2)
 MISSING=()
 has_service() { grep -Eq "[{[|]$1[]}|]" <<<"$serve_help"; }
 for pair in controllers:controller-manager endpoints:endpoints proxy:proxy; do
@@ -175,8 +178,8 @@ all_up() {
     for s in "${REQUIRED[@]}"; do
         st=$(state_of "$s")
         case "$s:$st" in
-            topics:exited:0:*|*-image:exited:0:*) ;;
-            topics:*|*-image:*) return 1 ;;
+            topics:exited*:0:*|acls:exited*:0:*|init:exited*:0:*|*-image:exited:0:*) ;;
+            topics:*|acls:*|init:*|*-image:*) return 1 ;;
             *:running/healthy:*|*:running:*) [[ "$st" != running/starting* ]] || return 1 ;;
             *) return 1 ;;
         esac
@@ -186,12 +189,42 @@ wait_for "the services the check needs (${REQUIRED[*]}) up and healthy" all_up
 for s in "${SERVICES[@]}"; do say "  $s: $(state_of "$s")"; done
 step "cluster up (${#SERVICES[@]} services)"
 
-# ---- publish a Deployment with kcat --------------------------------------------------------
+# ---- the admin's config; Kafka is locked down ----------------------------------------------
 PREFIX=kafkube.
-publish() {  # publish KEY FILE [delete]
-    local args=(-b "$BOOTSTRAP" -P -t "${PREFIX}manifests" -k "$1")
-    [[ "${3:-}" != delete ]] || args+=(-H kafkube.op=delete)
-    kcat "${args[@]}" "$2"
+compose run --rm --no-deps -T init admin-config >"$WORK/admin.config" 2>"$WORK/admin-config.log" ||
+    { cat "$WORK/admin-config.log" >&2; fail "docker compose run init admin-config"; }
+KAFKUBE_CLI="$ROOT/.venv/bin/kafkube"
+[[ -x "$KAFKUBE_CLI" ]] || bash "$HERE/venv.sh" >&2
+kube() {  # the kafkube CLI with the generated admin config and nothing else from this environment
+    env -i PATH="$PATH" HOME="${HOME:-/tmp}" KAFKUBE_CONFIG="$WORK/admin.config" "$KAFKUBE_CLI" "$@"
+}
+# Without a login nothing gets in; with the config's (the user principal), desired state is
+# still the API's alone: the broker refuses the write (aiokafka, as the CLI connects).
+! echo '{}' | timeout 20 kcat -b "$BOOTSTRAP" -P -t "${PREFIX}manifests" -k x -m 10 >/dev/null 2>&1 ||
+    fail "Kafka accepted a write without a login"
+refused=$(env -i PATH="$PATH" HOME="${HOME:-/tmp}" KAFKUBE_CONFIG="$WORK/admin.config" "$ROOT/.venv/bin/python" -c '
+import asyncio
+from aiokafka.errors import TopicAuthorizationFailedError
+from services.cli.config import cli_settings
+from services.runtime.bus import make_producer
+async def main():
+    settings = cli_settings()
+    async with make_producer(settings) as producer:
+        try:
+            await producer.send_and_wait(settings.topic_prefix + "desired.pods", key=b"default/x", value=b"{}")
+        except TopicAuthorizationFailedError:
+            print("refused")
+asyncio.run(main())' 2>"$WORK/refused.log") || { cat "$WORK/refused.log" >&2; fail "the user principal could not connect"; }
+[[ "$refused" == refused ]] || fail "Kafka let the user principal write ${PREFIX}desired.pods"
+step "admin config from init; Kafka refuses clients without a login and the user's write to desired.pods"
+
+# ---- apply a Deployment with the kafkube CLI ----------------------------------------------
+publish() {  # publish KEY FILE [delete]: as the admin, through the API
+    if [[ "${3:-}" == delete ]]; then
+        kube delete -f "$2" >>"$WORK/cli.log" 2>&1 || { cat "$WORK/cli.log" >&2; fail "kafkube delete -f $2"; }
+    else
+        kube apply -f "$2" >>"$WORK/cli.log" 2>&1 || { cat "$WORK/cli.log" >&2; fail "kafkube apply -f $2"; }
+    fi
 }
 app_containers() {  # running app containers of the web pods on our two nodes
     local n
@@ -245,19 +278,19 @@ else
     for i in 1 2 3; do publish "default/web-$i" "$WORK/pod-$i.yaml"; done
 fi
 wait_for "3 web containers running" count_is app_containers 3
-step "published with kcat; 3 containers running on node(s): $(nodes_used)"
+step "applied with the kafkube CLI; 3 containers running on node(s): $(nodes_used)"
 
 # ---- events --------------------------------------------------------------------------------
-kcat -b "$BOOTSTRAP" -C -t "${PREFIX}events" -o beginning -e -q -f '%k %s\n' >"$WORK/events.txt" 2>/dev/null || true
+kube events -A -o json >"$WORK/events.txt" 2>/dev/null || true
 reasons=$(python3 - "$WORK/events.txt" <<'PY'
 import json, sys, collections
 c = collections.Counter()
 for line in open(sys.argv[1], errors="replace"):
-    key, _, value = line.partition(" ")
     try:
-        event = json.loads(value)
+        event = json.loads(line)
     except ValueError:
         continue
+    key = (event.get("involvedObject") or {}).get("name")
     c[event.get("reason", "?")] += 1
     if event.get("type") == "Warning" or event.get("reason") == "Rejected":
         print(f"warning event {key}: {event.get('reason')}: {str(event.get('message'))[:200]}", file=sys.stderr)

@@ -6,6 +6,7 @@
 #   scripts/kafka.sh status   print the address if the recorded broker is running (exit 1 if not)
 #   scripts/kafka.sh logs     print the tail of the broker log
 #   scripts/kafka.sh fetch    only fetch the broker jars (once); prints their directory
+#   scripts/kafka.sh fetch-tools  only fetch the tools jars (kafka-acls; once); prints their directory
 #   scripts/kafka.sh cluster N   start N brokers (KRaft, each broker+controller, N voters) in
 #                             $KAFKUBE_KAFKA_STATE/node-<i>, replication factor min(N,3),
 #                             min.insync.replicas 2 when N >= 3; prints KAFKA_BOOTSTRAP_SERVERS=a,b,c
@@ -646,11 +647,12 @@ case "${1:-}" in
     status) cmd_status ;;
     logs) log_tail ;;
     fetch) fetch_jars && echo "$LIBS" ;;
+    fetch-tools) fetch_tools && echo "$TOOLS" ;;
     cluster) cmd_cluster "${2:-3}" ;;
     resume) cmd_resume ;;
     pids) cmd_pids ;;
     *)
-        echo "usage: $0 start|stop|status|logs|fetch|cluster N|resume|pids|start-secure|acls PREFIX|stop-secure" >&2
+        echo "usage: $0 start|stop|status|logs|fetch|cluster N|resume|pids|start-secure|acls PREFIX|stop-secure|fetch-tools" >&2
         exit 2
         ;;
 esac
