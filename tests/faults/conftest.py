@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.runtime.bus import ensure_topics
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
+from tests.integration.kafkit import admin_token
 from tests.faults.harness import FAST_ENV, Cluster
 
 
@@ -40,7 +41,8 @@ def fast_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 async def topics_on(bootstrap: str, *, replication: int = 1) -> AsyncIterator[Settings]:
     """Settings with a fresh topic prefix on `bootstrap` (3 partitions); topics deleted after."""
     s = Settings(bootstrap_servers=bootstrap, topic_prefix=f"kf{secrets.token_hex(4)}.", partitions=3,
-                 replication_factor=replication, connect_timeout_s=60, instance="pytest-faults")
+                 replication_factor=replication, connect_timeout_s=60, instance="pytest-faults",
+                 token=admin_token())
     specs = Topics(s.topic_prefix).specs()
     await ensure_topics(s, specs)
     try:
