@@ -150,7 +150,8 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
 
     control = keys / "control-plane.json"
     services = [
-        ("api", ["serve", "api"], env(API, "admin", control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"))),
+        ("api", ["serve", "api"], env(API, "admin", control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"),
+                                  KAFKUBE_SERVICE_ACCOUNT_KEY_FILE=str(creds / "service-account.key"))),
         ("scheduler", ["serve", "scheduler"], env(SCHEDULER, "scheduler", control)),
         ("kubelet", ["serve", "kubelet", "--node", "n1", "--runtime", "hollow"],
          env(KUBELET, "node-n1", node_file(keys, "n1"))),
