@@ -69,7 +69,7 @@ class Informer(Generic[V]):
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
         self._waiters: list[tuple[dict[TopicPartition, int], asyncio.Future[None]]] = []
-        self._idle_rounds = 0
+        self._idle_rounds: dict[TopicPartition, int] = {}  # per partition: rounds that brought nothing
         self._sync_future: asyncio.Future[None] | None = None
         self._gate = trust.gate(self._topics, name=name) if trust is not None else None
 
@@ -163,7 +163,8 @@ class Informer(Generic[V]):
             for tp, records in batches.items():
                 for record in records:
                     self._apply(tp.topic, record)
-            self._idle_rounds = 0 if batches else self._idle_rounds + 1
+            for tp in self._consumer.assignment():
+                self._idle_rounds[tp] = 0 if batches.get(tp) else self._idle_rounds.get(tp, 0) + 1
             await self._release_waiters()
             if not self._follow and not self._waiters and self._sync_future and self._sync_future.done():
                 return
@@ -202,11 +203,13 @@ class Informer(Generic[V]):
         assert self._consumer is not None
         positions = {tp: await self._consumer.position(tp) for tp in self._consumer.assignment()}
         # A partition ending in a transaction marker can leave the position one short
-        # of the end offset (aiokafka #911): two empty rounds there count as caught up.
-        slack = 1 if self._idle_rounds >= 2 else 0
+        # of the end offset (aiokafka #911): two rounds that brought that partition nothing
+        # count as caught up. Per partition: on a busy view some other partition always
+        # brings records, and a view-wide idle count never reached two (a barrier hung).
+        reached = {tp: pos + (1 if self._idle_rounds.get(tp, 0) >= 2 else 0) for tp, pos in positions.items()}
         still: list[tuple[dict[TopicPartition, int], asyncio.Future[None]]] = []
         for end, future in self._waiters:
-            if all(positions.get(tp, 0) + slack >= off for tp, off in end.items()):
+            if all(reached.get(tp, 0) >= off for tp, off in end.items()):
                 if not future.done():
                     future.set_result(None)
             else:
