@@ -20,6 +20,7 @@ from bench.common import Service, fresh_settings, percentile, report
 from schemas.records import REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER
 from services.runtime.bus import make_consumer, make_producer, partitions_of
 from services.runtime.config import Settings
+from services.runtime.identity import token_headers
 from services.runtime.topics import Topics
 
 
@@ -63,7 +64,7 @@ async def run_rate(settings: Settings, rate: int, seconds: float, offset: int) -
             rid = uuid4().hex
             sent[rid] = time.monotonic()
             await producer.send(topic, value=manifest(offset + i), key=f"default/cm-{offset + i}".encode(),
-                                headers=[(REQUEST_ID_HEADER, rid.encode())])
+                                headers=[(REQUEST_ID_HEADER, rid.encode()), *token_headers(settings)])
         await producer.flush()
     offered = total / (time.monotonic() - start)
     try:

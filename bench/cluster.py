@@ -17,6 +17,7 @@ import orjson
 from bench.common import Service, broker_pid, cpu_seconds, kafka_rss_mib
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
+from services.runtime.identity import token_headers
 from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
 
@@ -140,7 +141,7 @@ async def publish(settings: Settings, documents: list[tuple[str, dict[str, Any]]
                     await asyncio.sleep(delay)
             if sent is not None:
                 sent[key] = time.monotonic()
-            await producer.send(topic, key=key.encode(), value=orjson.dumps(body))
+            await producer.send(topic, key=key.encode(), value=orjson.dumps(body), headers=token_headers(settings))
         await producer.flush()
     return time.monotonic() - start
 

@@ -31,7 +31,28 @@ def bootstrap() -> str:
     return [line.split("=", 1)[1] for line in out.splitlines() if line.startswith("KAFKA_BOOTSTRAP_SERVERS=")][-1]
 
 
+SERVICE_TOKENS = {"scheduler": "scheduler", "controllers": "controller-manager", "endpoints": "endpoints"}
+
+
+def secure_cluster() -> Path:
+    """The benchmarks run the cluster as shipped: a token per component (`kafkube init`),
+    the API authorising every request, every state record signed (`kafkube keys init`).
+    Made once per run into bench/results/credentials; the env points every process at it."""
+    from services.cli.credentials import init_credentials
+    from services.cli.keys import CONTROL_PLANE, init_keys
+
+    directory = RESULTS / "credentials"
+    if "KAFKUBE_TOKEN_AUTH_FILE" not in os.environ:
+        init_credentials(directory, nodes=[], bootstrap_servers="unused:9092")
+        init_keys(directory / "keys")
+        os.environ.update(KAFKUBE_TOKEN_AUTH_FILE=str(directory / "tokens.csv"),
+                          KAFKUBE_TOKEN_FILE=str(directory / "tokens" / "admin.token"),
+                          KAFKUBE_BUS_KEYS_FILE=str(directory / "keys" / CONTROL_PLANE))
+    return directory
+
+
 async def fresh_settings(partitions: int = 6) -> Settings:
+    secure_cluster()
     settings = Settings.from_env(bootstrap_servers=bootstrap(), topic_prefix=f"bench{secrets.token_hex(3)}.",
                                  partitions=partitions, instance="bench")  # KAFKUBE_KAFKA_* from the env
     await ensure_topics(settings, Topics(settings.topic_prefix).specs())
@@ -44,6 +65,8 @@ class Service:
     def __init__(self, settings: Settings, *args: str) -> None:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
                "KAFKUBE_TOPIC_PREFIX": settings.topic_prefix, "KAFKUBE_PARTITIONS": str(settings.partitions)}
+        if identity := SERVICE_TOKENS.get(args[0]):  # others (api, hollow fleet): the admin's
+            env["KAFKUBE_TOKEN_FILE"] = str(secure_cluster() / "tokens" / f"{identity}.token")
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.log = (RESULTS / f"{args[0]}-{settings.topic_prefix}log").open("wb")
         self.proc = subprocess.Popen([KAFKUBE, "serve", *args], env=env, stdout=self.log,

@@ -13,6 +13,8 @@ views are synced (`fleet.synced`), before its nodes start the 100,000 hollow pod
 
 from __future__ import annotations
 
+from typing import Any
+
 import argparse
 import asyncio
 import time
@@ -22,6 +24,7 @@ import orjson
 
 from bench.common import Service, fresh_settings, report
 from services.runtime.bus import make_producer
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
@@ -56,11 +59,14 @@ def pod(i: int) -> dict[str, object]:
 async def seed(settings: Settings, count: int) -> float:
     topic = Topics(settings.topic_prefix).desired("pods")
     start = time.monotonic()
+    trust = bus_trust(settings)
     async with make_producer(settings) as producer:
         for i in range(count):
             body = pod(i)
             key = f"default/{body['metadata']['name']}".encode()  # type: ignore[index]
-            await producer.send(topic, key=key, value=orjson.dumps(body))
+            value = orjson.dumps(body)  # signed as the API signs, or no service would trust it
+            await producer.send(topic, key=key, value=value,
+                                headers=list(trust.sign_desired(topic, key.decode(), value)))
         await producer.flush()
     return time.monotonic() - start
 
@@ -68,7 +74,8 @@ async def seed(settings: Settings, count: int) -> float:
 async def informer_rebuild(settings: Settings) -> tuple[float, int]:
     topic = Topics(settings.topic_prefix).desired("pods")
     start = time.monotonic()
-    async with Informer(settings, [topic], follow=False) as view:
+    informer: Informer[Any] = Informer(settings, [topic], follow=False, trust=bus_trust(settings))  # checks as services do
+    async with informer as view:
         await view.wait_synced()
         return time.monotonic() - start, len(view.items(topic))
 
