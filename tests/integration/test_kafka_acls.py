@@ -94,11 +94,11 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBr
                        stdin=subprocess.DEVNULL)
 
 
-async def _send(settings: Settings, topic: str) -> None:
+async def _send(settings: Settings, topic: str, value: bytes | None = b"{}") -> None:
     producer = AIOKafkaProducer(**client_options(settings), enable_idempotence=True, request_timeout_ms=10000)
     await producer.start()
     try:
-        await producer.send_and_wait(topic, key=b"default/x", value=b"{}")
+        await producer.send_and_wait(topic, key=b"default/x", value=value)
     finally:
         await producer.stop()
 
@@ -121,7 +121,8 @@ async def test_the_broker_enforces_each_principals_acls(secure_broker: SecureBro
     with pytest.raises(TopicAuthorizationFailedError):  # another principal's observed topic
         await _send(secure_broker.settings(SCHEDULER), topics.observed("services"))
 
-    await _send(api, topics.desired("pods"))  # the API is desired state's one writer
+    # The API is desired state's one writer (a tombstone: no junk for the next test's CLI to read).
+    await _send(api, topics.desired("pods"), None)
 
     wrong = secure_broker.settings(USER, password="not-" + secure_broker.password(USER))
     with pytest.raises(KafkaUnavailable, match="refused the credentials"):
