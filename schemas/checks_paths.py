@@ -13,12 +13,13 @@ absolute (upstream only requires it, which ``schemas.checks_pod`` does).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
-from typing import Any
 
 from schemas.validation import FieldError
 
-Json = Mapping[str, Any]
+from schemas.json_access import Json
+from schemas.json_access import items as _items
+from schemas.json_access import obj as _obj
+from schemas.json_access import text as _text
 
 RELATIVE_MSG = "must be a relative path"
 BACKSTEP_MSG = "must not contain '..'"
@@ -26,16 +27,6 @@ RESERVED_MSG = "must not start with '..'"
 EXCLUSIVE_MSG = "subPathExpr and subPath are mutually exclusive"
 
 
-def _obj(value: object) -> Json:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _items(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def no_backsteps(value: str, path: str) -> list[FieldError]:

@@ -8,11 +8,11 @@ reads ``corev1.PodSpec``: an absent key or ``null`` is Go's nil.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-Json = Mapping[str, Any]
+from schemas.json_access import Json, items, obj, text  # noqa: F401 - re-exported to the checks
 CheckLevel = Literal["baseline", "restricted"]
 
 
@@ -45,17 +45,6 @@ class Check:
     versions: tuple[VersionedCheck, ...]
 
 
-def obj(value: object) -> Json:
-    """A JSON object, or {} for nil and anything else."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def items(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def containers(spec: Json) -> Iterator[Json]:
