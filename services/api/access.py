@@ -15,6 +15,7 @@ from schemas.auth import UserInfo
 from schemas.records import Op, WriteRequest
 from schemas.registry import KindInfo
 from services.api.authn import Authenticator
+from services.api.cluster_views import bounded_barrier
 from services.api.decide import Outcome, rejected
 from services.api.merge_patch import merge_patch
 from services.api.service_accounts import is_default_service_account
@@ -72,7 +73,7 @@ class AccessControl:
         """None when RBAC allows `attrs`; else the Forbidden answer. A deny is asked again
         after a read barrier: a binding committed just before is then seen."""
         if not self.policy.authorize(user, attrs).allowed:
-            await self._rbac.barrier()
+            await bounded_barrier(self._rbac.barrier(), what="rbac")
             decision = self.policy.authorize(user, attrs)
             if not decision.allowed:
                 return rejected("Forbidden", forbidden_message(user, attrs, reason=decision.reason))

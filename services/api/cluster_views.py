@@ -5,7 +5,8 @@ barrier, so an object committed before the request is always seen."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,8 +15,10 @@ import orjson
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
+from services.runtime.logging import get_logger
 from services.runtime.topics import Topics
 
+log = get_logger(__name__)
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 POD_SECURITY_LABELS = "pod-security.kubernetes.io/"
 Phase = Literal["Active", "Terminating"] | None
@@ -64,9 +67,21 @@ class ClusterObjectView:
         """The decoded object, or None when it does not exist (after a read barrier)."""
         found = self._informer.get(self._topic, name)
         if found is None:
-            await self._informer.barrier()
+            await bounded_barrier(self._informer.barrier(), what=self._topic)
             found = self._informer.get(self._topic, name)
         return found
+
+
+BARRIER_TIMEOUT_S = 10.0
+
+
+async def bounded_barrier(barrier: Awaitable[None], *, what: str) -> None:
+    """A read barrier that cannot hold a partition of the API forever: after
+    BARRIER_TIMEOUT_S the decision is made on the view as it stands (logged)."""
+    try:
+        await asyncio.wait_for(barrier, BARRIER_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        log.warning("view.barrier_timeout", view=what, seconds=BARRIER_TIMEOUT_S)
 
 
 @dataclass(frozen=True, slots=True)
