@@ -56,10 +56,11 @@ ProcessorFactory = Callable[[int], PartitionProcessor]
 
 
 class _Owned:
-    def __init__(self, processor: PartitionProcessor, producer: AIOKafkaProducer) -> None:
+    def __init__(self, processor: PartitionProcessor, producer: AIOKafkaProducer, committed: int) -> None:
         self.processor = processor
         self.producer = producer
         self.fenced = False
+        self.committed = committed  # the group's committed offset, as far as this owner knows
 
 
 class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -107,6 +108,26 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                 if records and (owned := self._owned.get(tp.partition)) and not owned.fenced]
         # partitions are independent (own producer, own state): their transactions overlap
         await asyncio.gather(*(self._transact(consumer, tp, owned, records) for tp, owned, records in work))
+        await self._commit_skipped(consumer, {tp for tp, _owned, _records in work})
+
+    async def _commit_skipped(self, consumer: AIOKafkaConsumer, worked: set[TopicPartition]) -> None:
+        """Commit the position of partitions whose reading moved past records it never
+        returns (an aborted transaction's, transaction markers): with only those after
+        the last commit, the committed offset would stay behind the end for good, and
+        whoever waits for it (the takeover fence of the scheduler and the controllers)
+        would wait for good."""
+        for tp in consumer.assignment():
+            owned = self._owned.get(tp.partition)
+            if tp in worked or owned is None or owned.fenced:
+                continue
+            position = await consumer.position(tp)
+            if position > owned.committed:
+                try:
+                    await consumer.commit({tp: position})
+                except KafkaError as exc:  # a rebalance under way: the next round tries again
+                    log.debug("partition.commit_skipped_failed", partition=tp.partition, error=str(exc))
+                    continue
+                owned.committed = position
 
     async def _take(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
         """Own a partition: fence old producers, load state, resume at the committed offset."""
@@ -130,7 +151,7 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             await consumer.seek_to_beginning(tp)
         else:
             consumer.seek(tp, committed)
-        self._owned[tp.partition] = _Owned(processor, producer)
+        self._owned[tp.partition] = _Owned(processor, producer, committed or 0)
         log.info("partition.owned", group=self._group, partition=tp.partition, offset=committed)
 
     async def _transact(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
@@ -158,6 +179,7 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             await asyncio.sleep(0.5)
             return
         owned.processor.committed()
+        owned.committed = records[-1].offset + 1
 
     async def _release(self, partitions: set[int]) -> None:
         for partition in partitions:
