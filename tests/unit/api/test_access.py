@@ -191,3 +191,27 @@ def test_asking_for_another_user_needs_the_right_to_review() -> None:
                           name="q", body=body)
     assert events(decide_all(review, token="t-admin"))[0]["message"] == "yes"
     assert events(decide_all(review, token="t-bob"))[0]["reason"] == "Rejected"
+
+
+@pytest.mark.parametrize("kind, namespace, token, who", [
+    ("Role", "team-a", "t-bob", "bob"),                      # view in team-a: reads only
+    ("RoleBinding", "team-a", "t-bob", "bob"),
+    ("ClusterRole", None, "t-alice", "alice"),               # edit in team-a: nothing cluster-wide
+    ("ClusterRoleBinding", None, None, "system:anonymous"),
+])
+def test_the_rbac_kinds_are_refused_to_users_without_the_right(kind: str, namespace: str | None,
+                                                               token: str | None, who: str) -> None:
+    meta: dict[str, Any] = {"name": "grab", **({"namespace": namespace} if namespace else {})}
+    body: dict[str, Any] = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta}
+    if kind.endswith("Binding"):
+        body.update(roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                    subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": who}])
+    else:
+        body["rules"] = [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]
+    request = WriteRequest(op=Op.CREATE, apiVersion="rbac.authorization.k8s.io/v1", kind=kind,
+                           namespace=namespace, name="grab", body=body)
+    out = decide_all(request, token=token)
+    (event,), (audit,) = events(out), audits(out)
+    assert event["reason"] == "Rejected" and f'User "{who}" cannot create resource' in event["message"]
+    assert audit["decision"] == "forbid" and audit["objectRef"]["resource"] == kind.lower() + "s"
+    assert [o for o in out if o.topic.startswith(TOPICS.desired(""))] == []
