@@ -1,10 +1,11 @@
-"""From a pod's container spec to the runtime's ContainerConfig (pure).
+"""From a pod's container spec to the runtime's ContainerConfig (pure but for the subPath check).
 
 Resolves the environment as the kubelet does: `envFrom` (ConfigMaps and Secrets, with
 prefix) first, then `env` in order (`value`, `valueFrom.configMapKeyRef`,
 `secretKeyRef`, `fieldRef`, `resourceFieldRef`), with `$(VAR)` expansion in env
 values, command and args; maps resources to Docker limits and volumeMounts to bind
-mounts, plus the ServiceAccount token volume (read-only at
+mounts (a `subPath` made and checked beneath its volume by `pathjail`, the
+one I/O here), plus the ServiceAccount token volume (read-only at
 /var/run/secrets/kubernetes.io/serviceaccount, unless the container mounts something there). A missing required ConfigMap/Secret (or key) raises `ConfigError`, which the
 sync shows as the waiting reason CreateContainerConfigError. Called by
 `services.kubelet.sync` before each container start.
@@ -15,13 +16,13 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from schemas.pod import Container, EnvVarSource, Pod
 from schemas.quantity import cpu_millis, memory_bytes, parse_quantity
+from services.kubelet.pathjail import PathEscapeError, prepare_subpath
 from services.kubelet.runtime.base import ContainerConfig, Mount, PodRef
 from services.runtime.podnet import service_env
 
@@ -73,7 +74,10 @@ def mounts(container: Container, volume_paths: Mapping[str, str]) -> list[Mount]
         if host is None or not vm.mount_path:
             raise ConfigError(f'unable to find volume "{vm.name}" for container "{container.name}"')
         if vm.sub_path:
-            host = os.path.join(host, vm.sub_path)
+            try:
+                host = prepare_subpath(host, vm.sub_path, volume=vm.name or "", container=container.name or "")
+            except PathEscapeError as exc:
+                raise ConfigError(str(exc)) from None
         result.append(Mount(host_path=host, container_path=vm.mount_path, read_only=bool(vm.read_only)))
     token_dir = volume_paths.get(SERVICE_ACCOUNT_VOLUME)
     if token_dir is not None and not any(m.container_path.rstrip("/") == SERVICE_ACCOUNT_MOUNT for m in result):

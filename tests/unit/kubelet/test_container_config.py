@@ -4,6 +4,7 @@ expansion, resources and mounts; missing required references fail as Kubernetes 
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,14 +76,16 @@ def test_optional_references_may_be_missing() -> None:
     assert config.env == {}
 
 
-def test_resources_and_mounts() -> None:
+def test_resources_and_mounts(tmp_path: Path) -> None:
+    (tmp_path / "cfg").mkdir()
     config = build({"resources": {"limits": {"memory": "64Mi", "cpu": "500m"}, "requests": {"cpu": "250m"}},
                     "volumeMounts": [{"name": "data", "mountPath": "/data"},
                                      {"name": "cfg", "mountPath": "/etc/x", "readOnly": True,
                                       "subPath": "sub"}]},
-                   paths={"data": "/v/data", "cfg": "/v/cfg"})
+                   paths={"data": "/v/data", "cfg": str(tmp_path / "cfg")})
     assert config.memory_limit_bytes == 64 * 1024 * 1024
     assert config.nano_cpus == 500_000_000 and config.cpu_shares == 256
     assert [(m.host_path, m.container_path, m.read_only) for m in config.mounts] == \
-        [("/v/data", "/data", False), ("/v/cfg/sub", "/etc/x", True)]
+        [("/v/data", "/data", False), (str(tmp_path / "cfg/sub"), "/etc/x", True)]
+    assert (tmp_path / "cfg/sub").is_dir()  # made by the kubelet, as upstream, not by Docker
     assert build({"resources": {"limits": {"cpu": "1"}}}).cpu_shares == 1024
