@@ -33,6 +33,7 @@ from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
 from services.kubelet.sync import ClusterDns, PodSyncer, Views
 from services.kubelet.tokens import TokenClient, TokenManager
+from services.kubelet.tmpfs import MemoryMedium
 from services.kubelet.volumes import VolumeManager
 from services.runtime.identity import node_token_headers
 from services.runtime.workqueue import WorkQueue
@@ -61,6 +62,7 @@ class KubeletConfig:
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     dns: ClusterDns | None = field(default_factory=ClusterDns)
     service_account_tokens: bool = True  # request and mount pods' ServiceAccount tokens
+    secret_tmpfs: Path | None = None  # secret volumes in memory (tmpfs.MemoryMedium's fallback); None: on disk
 
     @classmethod
     def from_env(cls, node: str, runtime: str, env: dict[str, str] | None = None) -> "KubeletConfig":
@@ -77,7 +79,8 @@ class KubeletConfig:
                    resync_s=float(e.get("KAFKUBE_RESYNC_SECONDS", "5")),
                    relist_s=float(e.get("KAFKUBE_RELIST_SECONDS", "2")),
                    workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "8")), backoff=backoff,
-                   dns=_cluster_dns(e), service_account_tokens=_tokens_on(e, runtime))
+                   dns=_cluster_dns(e), service_account_tokens=_tokens_on(e, runtime),
+                   secret_tmpfs=None if runtime == "hollow" else Path(e.get("KAFKUBE_KUBELET_SECRET_TMPFS", "/run/kafkube")))
 
 
 def _tokens_on(env: dict[str, str], runtime: str) -> bool:
@@ -239,7 +242,9 @@ class Kubelet:
         self.pods = pods
         probes = ProbeManager(self.runtime, emitter, self.queue.add)
         logs = LogStreamer(self.runtime, emitter)
-        volumes = VolumeManager(self.config.root, self.node)
+        secret_tmpfs = self.config.secret_tmpfs
+        volumes = VolumeManager(self.config.root, self.node,
+                                memory=MemoryMedium(fallback=secret_tmpfs) if secret_tmpfs else None)
         views = Views(pod=pods.get, pod_known=pods.known,
                       configmaps=lambda: objects("configmaps"), secrets=lambda: objects("secrets"),
                       services=lambda: objects("services"), dns=self.config.dns)

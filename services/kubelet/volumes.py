@@ -12,22 +12,37 @@ holds) is `<pod>/volumes/kube-api-access/serviceaccount/` with `token`, `namespa
 `ca.crt`, each 0644 (the projected volume's default mode), replaced atomically when the
 token is renewed; Kafkube's API is Kafka, not an HTTPS server, so there is no API server
 CA and `ca.crt` is present but empty.
+
+Secret volumes and the token volume are memory-backed (`tmpfs.MemoryMedium`: a tmpfs
+mounted on the volume directory, else a directory under the shared tmpfs
+`KAFKUBE_KUBELET_SECRET_TMPFS`, default /run/kafkube; never on disk) when the manager has
+a medium (Docker nodes; hollow nodes keep them on disk). Files are written through
+`pathjail` directory descriptors (`O_NOFOLLOW`, no path followed), so a symlink a
+container planted in a volume never redirects a write of the kubelet (root) elsewhere.
+`cleanup` unmounts what is mounted under the pod's directory, then removes it and the
+pod's fallback directory.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import shutil
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from schemas.pod import KeyToPath, Pod, Volume
 from services.kubelet.container_config import SERVICE_ACCOUNT_VOLUME, ConfigError, Store
+from services.kubelet.pathjail import PathEscapeError, open_dir_beneath
+from services.kubelet.tmpfs import MediumError, MemoryMedium
 
 DEFAULT_MODE = 0o644
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class VolumeError(ConfigError):
@@ -37,8 +52,10 @@ class VolumeError(ConfigError):
 
 
 class VolumeManager:
-    def __init__(self, root: Path, node: str) -> None:
+    def __init__(self, root: Path, node: str, *, memory: MemoryMedium | None = None) -> None:
         self.base = root / node / "pods"
+        self.memory = memory  # None: secret volumes on disk (hollow nodes, unit tests)
+        self.fallback_base = (memory.fallback if memory else root) / node / "pods"
 
     def pod_dir(self, uid: str) -> Path:
         return self.base / uid
@@ -57,23 +74,41 @@ class VolumeManager:
             except VolumeError as exc:
                 raise VolumeError(f'MountVolume.SetUp failed for volume "{volume.name}" : {exc}') from None
         if token is not None:
-            target = self._dir(meta.uid, "kube-api-access", "serviceaccount")
-            files = {"token": token.encode(), "namespace": namespace.encode(), "ca.crt": b""}
-            _write_files(target, files, None, DEFAULT_MODE, False)
+            try:
+                target = self._secret_dir(meta.uid, "kube-api-access", "serviceaccount")
+                files = {"token": token.encode(), "namespace": namespace.encode(), "ca.crt": b""}
+                _write_files(target, files, None, DEFAULT_MODE, False)
+            except VolumeError as exc:
+                raise VolumeError(f'MountVolume.SetUp failed for volume "kube-api-access" : {exc}') from None
             paths[SERVICE_ACCOUNT_VOLUME] = str(target)
         return paths
 
     def cleanup(self, uid: str) -> None:
+        if self.memory is not None and self.pod_dir(uid).exists():
+            self.memory.unmount_below(self.pod_dir(uid))
         shutil.rmtree(self.pod_dir(uid), ignore_errors=True)
+        shutil.rmtree(self.fallback_base / uid, ignore_errors=True)
 
     def known_uids(self) -> list[str]:
-        return [p.name for p in self.base.iterdir()] if self.base.is_dir() else []
+        """Pods with a directory here or in the shared tmpfs (for the adoption's clean-up)."""
+        found = {p.name for base in (self.base, self.fallback_base) if base.is_dir() for p in base.iterdir()}
+        return sorted(found)
 
     # -- one volume ----------------------------------------------------------------------
     def _dir(self, uid: str, kind: str, name: str) -> Path:
         path = self.pod_dir(uid) / "volumes" / kind / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def _secret_dir(self, uid: str, kind: str, name: str) -> Path:
+        """A secret-holding volume's directory, memory-backed when the manager has a medium."""
+        path = self._dir(uid, kind, name)
+        if self.memory is None:
+            return path
+        try:
+            return self.memory.place(path, self.fallback_base / uid / kind / name)
+        except MediumError as exc:
+            raise VolumeError(str(exc)) from None
 
     def _one(self, uid: str, namespace: str, volume: Volume, configmaps: Store, secrets: Store) -> str:
         name = volume.name or ""
@@ -96,7 +131,7 @@ class VolumeManager:
             obj = secrets.get(f"{namespace}/{ssrc.secret_name}")
             if obj is None and not ssrc.optional:
                 raise VolumeError(f'secret "{ssrc.secret_name}" not found')
-            target = self._dir(uid, "secret", name)
+            target = self._secret_dir(uid, "secret", name)
             _write_files(target, _secret_files(obj), ssrc.items, ssrc.default_mode, bool(ssrc.optional))
             return str(target)
         return str(self._dir(uid, "empty-dir", name))  # emptyDir, and sources we do not model
@@ -127,27 +162,71 @@ def _b64(raw: str) -> bytes:
 
 def _write_files(target: Path, data: Mapping[str, bytes], items: list[KeyToPath] | None,
                  default_mode: int | None, optional: bool) -> None:
-    """Write the projected files; remove files no longer projected."""
-    wanted: dict[str, tuple[bytes, int]] = {}
-    mode = DEFAULT_MODE if default_mode is None else default_mode
-    if items:
-        for item in items:
-            if item.key not in data:
-                if optional:
-                    continue
-                raise VolumeError(f"configmap references non-existent config key: {item.key}")
-            wanted[item.path] = (data[item.key], item.mode if item.mode is not None else mode)
-    else:
-        wanted = {k: (v, mode) for k, v in data.items()}
+    """Write the projected files, each through its directory's descriptor (no symlink
+    followed); remove the entries no longer projected."""
+    wanted = _projection(data, items, default_mode, optional)
     for rel, (content, file_mode) in wanted.items():
-        path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_bytes() != content:
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_bytes(content)
-            os.replace(tmp, path)
-        if (path.stat().st_mode & 0o7777) != file_mode:
-            os.chmod(path, file_mode)
-    for existing in target.rglob("*"):
-        if existing.is_file() and str(existing.relative_to(target)) not in wanted:
-            existing.unlink()
+        parent, name = os.path.split(rel)
+        try:
+            dir_fd = open_dir_beneath(str(target), parent, create=True)
+        except PathEscapeError as exc:
+            raise VolumeError(f"cannot write {rel!r}: {exc}") from None
+        try:
+            _write_at(dir_fd, name, content, file_mode)
+        except OSError as exc:
+            raise VolumeError(f"cannot write {rel!r}: {exc.strerror}") from None
+        finally:
+            os.close(dir_fd)
+    for dirpath, _dirs, files, dir_fd in os.fwalk(str(target)):
+        for name in files:
+            if os.path.normpath(os.path.join(os.path.relpath(dirpath, target), name)) not in wanted:
+                os.unlink(name, dir_fd=dir_fd)
+
+
+def _projection(data: Mapping[str, bytes], items: list[KeyToPath] | None, default_mode: int | None,
+                optional: bool) -> dict[str, tuple[bytes, int]]:
+    """Relative path -> (content, mode) of every file to project. Pure."""
+    mode = DEFAULT_MODE if default_mode is None else default_mode
+    if not items:
+        return {k: (v, mode) for k, v in data.items()}
+    wanted: dict[str, tuple[bytes, int]] = {}
+    for item in items:
+        if item.key not in data:
+            if optional:
+                continue
+            raise VolumeError(f"configmap references non-existent config key: {item.key}")
+        wanted[os.path.normpath(item.path)] = (data[item.key], item.mode if item.mode is not None else mode)
+    return wanted
+
+
+def _write_at(dir_fd: int, name: str, content: bytes, mode: int) -> None:
+    """Replace `name` in the directory atomically unless it already holds `content` with
+    `mode`. Whatever is there (a symlink, a FIFO) is never opened through."""
+    if _holds(dir_fd, name, content, mode):
+        return
+    tmp = f".{name}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp, dir_fd=dir_fd)
+    fd = os.open(tmp, _CREATE_FLAGS, mode, dir_fd=dir_fd)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fchmod(fd, mode)  # the umask trimmed the mode of os.open
+    finally:
+        os.close(fd)
+    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
+def _holds(dir_fd: int, name: str, content: bytes, mode: int) -> bool:
+    try:
+        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or stat.S_IMODE(info.st_mode) != mode or info.st_size != len(content):
+            return False
+        return os.read(fd, len(content) + 1) == content
+    finally:
+        os.close(fd)

@@ -1,0 +1,117 @@
+"""Memory-backed directories for secret volumes (I/O).
+
+Upstream mounts a tmpfs per secret volume so a secret never reaches the node's disk.
+`MemoryMedium.place(path, fallback)` makes the volume directory memory-backed and says
+which way it did, in this order:
+
+1. `path` is already a tmpfs mount point (a kubelet restart): kept;
+2. a fresh tmpfs is mounted on `path` (`nosuid,nodev,noexec,size=…,mode=0755`; needs
+   CAP_SYS_ADMIN in the host's mount namespace, the case of a kubelet run as root on
+   the host);
+3. otherwise `fallback`, a directory under an existing tmpfs (`KAFKUBE_KUBELET_SECRET_TMPFS`,
+   default `/run/kafkube`), checked to be tmpfs in `/proc/self/mounts`;
+4. otherwise `MediumError`: the volume is not set up (FailedMount), never silently on disk.
+
+`unmount_below(dir)` detaches every mount under a pod's directory before it is removed.
+The pure part (`parse_mounts`, `fs_type`) reads `/proc/self/mounts` text. Used by
+`services.kubelet.volumes.VolumeManager`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.kubelet.pathjail import within
+from services.runtime.logging import get_logger
+
+log = get_logger(__name__)
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MNT_DETACH = 2
+DEFAULT_SIZE = 64 * 1024 * 1024
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class MediumError(Exception):
+    """No memory-backed place for a secret volume. Not retriable by the kubelet."""
+
+    retriable = False
+
+
+def parse_mounts(text: str) -> list[tuple[str, str]]:
+    """(mount point, fs type) of each line of /proc/self/mounts, octal escapes decoded. Pure."""
+    found = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        if len(fields) >= 3:
+            found.append((_unescape(fields[1]), fields[2]))
+    return found
+
+
+def _unescape(raw: str) -> str:
+    return raw.encode().decode("unicode_escape") if "\\" in raw else raw
+
+
+def fs_type(path: str, mounts: list[tuple[str, str]]) -> str | None:
+    """The fs type of the deepest mount holding `path` (the last one mounted there wins). Pure."""
+    best: tuple[int, str] | None = None
+    for point, kind in mounts:
+        if within(point, path) and (best is None or len(point) >= best[0]):
+            best = (len(point), kind)
+    return best[1] if best else None
+
+
+def read_mounts() -> list[tuple[str, str]]:
+    return parse_mounts(Path("/proc/self/mounts").read_text())
+
+
+@dataclass
+class MemoryMedium:
+    """Places secret volumes in memory (see the module docstring)."""
+
+    fallback: Path = Path("/run/kafkube")  # the shared tmpfs directory of step 3
+    size_bytes: int = DEFAULT_SIZE
+    _mounted: set[str] = field(default_factory=set)
+
+    def place(self, path: Path, fallback: Path) -> Path:
+        """The directory to use for a secret volume whose home is `path`."""
+        where = str(path)
+        if where in self._mounted:
+            return path
+        mounts = read_mounts()
+        if (where, "tmpfs") in mounts:
+            self._mounted.add(where)
+            return path
+        error = self._mount(where)
+        if error is None:
+            self._mounted.add(where)
+            log.info("kubelet.secret_medium", path=where, medium="tmpfs-mount")
+            return path
+        if self._tmpfs_parent(fallback, mounts):
+            fallback.mkdir(mode=0o700, parents=True, exist_ok=True)
+            log.info("kubelet.secret_medium", path=str(fallback), medium="shared-tmpfs", mount_error=error)
+            return fallback
+        raise MediumError(f"no tmpfs for the volume: mounting one failed ({error}) and "
+                          f"{fallback.parent} is not on a tmpfs")
+
+    @staticmethod
+    def _tmpfs_parent(path: Path, mounts: list[tuple[str, str]]) -> bool:
+        existing = next((p for p in [path, *path.parents] if p.exists()), Path("/"))
+        return fs_type(str(existing.resolve()), mounts) == "tmpfs"
+
+    def _mount(self, where: str) -> str | None:
+        options = f"size={self.size_bytes},mode=0755".encode()
+        if _libc.mount(b"tmpfs", where.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) == 0:
+            return None
+        return os.strerror(ctypes.get_errno())
+
+    def unmount_below(self, directory: Path) -> None:
+        """Detach every mount at or under `directory` (deepest first)."""
+        top = os.path.realpath(directory)
+        points = sorted({p for p, _ in read_mounts() if within(top, p)}, key=len, reverse=True)
+        for point in points:
+            if _libc.umount2(point.encode(), MNT_DETACH) != 0:
+                log.warning("kubelet.unmount_failed", path=point, error=os.strerror(ctypes.get_errno()))
+            self._mounted.discard(point)
