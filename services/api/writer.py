@@ -23,6 +23,7 @@ from schemas.auth import ANONYMOUS_USER, AuditRecord, Decision, UserInfo
 from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
 from schemas.podsecurity import NamespacePolicy, namespace_policy
 from schemas.registry import KindInfo, lookup_kind
+from schemas.secret_fields import error_text
 from services.api.access import AccessControl
 from services.api.audit import audit_record
 from services.api.pod_security import AUDIT_ANNOTATION
@@ -262,7 +263,7 @@ class RequestPartition:
     def _malformed(self, record: Any, exc: Exception, now: datetime) -> Out:
         key = record.key.decode("utf-8", "replace") if record.key else None
         involved = involved_object(api_version=None, kind=None, name=key)
-        message = f"malformed write request at {record.topic}/{record.partition}/{record.offset}: {exc}"
+        message = f"malformed write request at {record.topic}/{record.partition}/{record.offset}: {error_text(exc)}"
         event = make_event(reason="Rejected", message=message[:4000], involved=involved,
                            component="api", instance=self._settings.instance, now=now,
                            type_="Warning", extra_annotations={STATUS_REASON_ANNOTATION: "BadRequest"})
