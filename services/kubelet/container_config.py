@@ -6,8 +6,11 @@ prefix) first, then `env` in order (`value`, `valueFrom.configMapKeyRef`,
 values, command and args; maps resources to Docker limits and volumeMounts to bind
 mounts (a `subPath` made and checked beneath its volume by `pathjail`, the
 one I/O here), plus the ServiceAccount token volume (read-only at
-/var/run/secrets/kubernetes.io/serviceaccount, unless the container mounts something there). A missing required ConfigMap/Secret (or key) raises `ConfigError`, which the
-sync shows as the waiting reason CreateContainerConfigError. Called by
+/var/run/secrets/kubernetes.io/serviceaccount, unless the container mounts something there),
+and the securityContext to the runtime's ContainerSecurity (`security_context`). A missing
+required ConfigMap/Secret (or key), or a securityContext that cannot be honoured (runAsNonRoot
+with a root image), raises `ConfigError`, which the sync shows as the waiting reason
+CreateContainerConfigError. Called by
 `services.kubelet.sync` before each container start.
 """
 
@@ -23,7 +26,8 @@ from typing import Any
 from schemas.pod import Container, EnvVarSource, Pod
 from schemas.quantity import cpu_millis, memory_bytes, parse_quantity
 from services.kubelet.pathjail import PathEscapeError, prepare_subpath
-from services.kubelet.runtime.base import ContainerConfig, Mount, PodRef
+from services.kubelet.runtime.base import ContainerConfig, ImageUser, Mount, PodRef
+from services.kubelet.security_context import SecurityContextError, container_security
 from services.runtime.podnet import service_env
 
 Store = Mapping[str, Any]  # "namespace/name" -> the object as JSON
@@ -48,7 +52,12 @@ def pod_ref(pod: Pod) -> PodRef:
 def container_config(pod: Pod, container: Container, *, configmaps: Store, secrets: Store,
                      volume_paths: Mapping[str, str], attempt: int, role: str = "app",
                      pod_ip: str | None = None, host_ip: str | None = None,
-                     services: Store | None = None) -> ContainerConfig:
+                     services: Store | None = None, image_user: ImageUser | None = None) -> ContainerConfig:
+    """`image_user`: the image's user, needed when `security_context.needs_image_user` says so."""
+    try:
+        security = container_security(pod, container, image_user=image_user)
+    except SecurityContextError as exc:
+        raise ConfigError(str(exc)) from None
     env = resolve_env(pod, container, configmaps=configmaps, secrets=secrets,
                       pod_ip=pod_ip, host_ip=host_ip, services=services)
     command = [expand(a, env) for a in container.command] if container.command else None
@@ -63,7 +72,7 @@ def container_config(pod: Pod, container: Container, *, configmaps: Store, secre
         memory_limit_bytes=memory_bytes(limits["memory"]) if "memory" in limits else None,
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if "cpu" in limits else None,
         cpu_shares=max(MIN_SHARES, cpu_millis(cpu_request) * 1024 // 1000) if cpu_request else None,
-        attempt=attempt,
+        attempt=attempt, security=security,
     )
 
 

@@ -26,11 +26,13 @@ from services.kubelet.backoff import BackoffPolicy, BackoffState
 from services.kubelet.cache import ContainerCache
 from services.kubelet.container_config import ConfigError, Store, container_config, pod_ref
 from services.kubelet.emit import Emitter
+from services.kubelet.fs_group import own_volumes
 from services.kubelet.logs import LogStreamer
 from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import (
     INFRA_CONTAINER, ContainerInfo, ContainerRuntime, RuntimeFailure, SandboxConfig,
 )
+from services.kubelet.security_context import needs_image_user, pod_sysctls
 from services.kubelet.status import pod_status
 from services.kubelet.tokens import TokenError, TokenManager, wants_token
 from services.kubelet.volumes import VolumeError, VolumeManager
@@ -277,11 +279,13 @@ class PodSyncer:
         if not await self._image(pod, spec, memory):
             return
         try:
+            image_user = await self.runtime.image_user(spec.image or "") if needs_image_user(pod, spec) else None
+            own_volumes(pod, paths)  # fsGroup
             config = container_config(pod, spec, configmaps=self.views.configmaps(),
                                       secrets=self.views.secrets(), services=self.views.services(),
                                       volume_paths=paths,
                                       attempt=action.attempt, role="init" if init else "app",
-                                      pod_ip=sandbox.ip, host_ip=self.host_ip)
+                                      pod_ip=sandbox.ip, host_ip=self.host_ip, image_user=image_user)
             info = await self.runtime.create_and_start(sandbox, config)
         except ConfigError as exc:
             return await self._failed(pod, spec, memory, exc.reason, str(exc))
@@ -370,4 +374,5 @@ def sandbox_config(pod: Pod, dns: ClusterDns | None = None) -> SandboxConfig:
                       "dnsConfig": (spec.model_extra or {}).get("dnsConfig")}  # dnsConfig is kept as extra
         servers, searches, options = dns_for_pod(dns_fields, ref.namespace, dns.server, dns.domain)
     return SandboxConfig(pod=ref, hostname=hostname[:63], host_network=bool(spec and spec.host_network),
-                         port_bindings=ports, dns_servers=servers, dns_search=searches, dns_options=options)
+                         port_bindings=ports, dns_servers=servers, dns_search=searches, dns_options=options,
+                         sysctls=pod_sysctls(pod))

@@ -49,6 +49,41 @@ class Mount(_Frozen):
     read_only: bool = False
 
 
+class SELinuxLabel(_Frozen):
+    """SELinux context parts (Docker `label=<part>:<value>`); empty parts are not set."""
+
+    user: str = ""
+    role: str = ""
+    type: str = ""
+    level: str = ""
+
+
+class ContainerSecurity(_Frozen):
+    """A container's effective security settings (the kubelet resolved the pod's and the
+    container's securityContext): what CRI's LinuxContainerSecurityContext carries."""
+
+    run_as_user: int | None = None
+    run_as_username: str | None = None  # the image's user name, when runAsGroup is set without runAsUser
+    run_as_group: int | None = None
+    supplemental_groups: list[int] = Field(default_factory=list)  # fsGroup first, then supplementalGroups
+    privileged: bool = False
+    read_only_rootfs: bool = False
+    cap_add: list[str] = Field(default_factory=list)  # "CAP_NET_ADMIN" form, or "ALL"
+    cap_drop: list[str] = Field(default_factory=list)
+    no_new_privs: bool = False
+    seccomp: Literal["RuntimeDefault", "Unconfined", "Localhost"] = "RuntimeDefault"
+    seccomp_localhost: str | None = None  # Localhost: the profile's path under the kubelet's seccomp dir
+    unmasked_proc: bool = False  # procMount Unmasked: no masked or read-only /proc paths
+    selinux: SELinuxLabel | None = None
+
+
+class ImageUser(_Frozen):
+    """The user an image runs as (Config.User): a numeric uid, or a name, or neither (root)."""
+
+    uid: int | None = None
+    username: str = ""
+
+
 class ContainerConfig(_Frozen):
     """Everything needed to create one app or init container of a pod."""
 
@@ -66,6 +101,7 @@ class ContainerConfig(_Frozen):
     cpu_shares: int | None = None  # from cpu requests (1 cpu = 1024)
     attempt: int = 0
     stop_signal: str | None = None
+    security: ContainerSecurity = Field(default_factory=ContainerSecurity)
 
 
 class SandboxConfig(_Frozen):
@@ -78,6 +114,7 @@ class SandboxConfig(_Frozen):
     dns_search: list[str] = Field(default_factory=list)
     dns_options: list[str] = Field(default_factory=list)  # resolv.conf options, e.g. "ndots:5"
     port_bindings: list[tuple[int, int, str]] = Field(default_factory=list)  # (containerPort, hostPort, proto)
+    sysctls: dict[str, str] = Field(default_factory=dict)  # the pod's sysctls: set in the sandbox's namespaces
 
 
 class ContainerInfo(_Frozen):
@@ -130,6 +167,10 @@ class ContainerRuntime(Protocol):
     node: str
 
     async def ensure_image(self, image: str, policy: Literal["Always", "IfNotPresent", "Never"]) -> ImageStatus: ...
+
+    async def image_user(self, image: str) -> ImageUser:
+        """The user `image` (present on the node) runs as, for runAsNonRoot checks."""
+        ...
 
     async def run_sandbox(self, config: SandboxConfig) -> ContainerInfo: ...
 

@@ -10,8 +10,10 @@ by `docker_logs`, and every aiodocker error is translated by `docker_errors.boun
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -27,6 +29,7 @@ from services.kubelet.runtime.base import (
     ExecResult,
     ImageStatus,
     ImageUnavailable,
+    ImageUser,
     LogChunk,
     SandboxConfig,
 )
@@ -39,7 +42,7 @@ from services.kubelet.runtime.errors import (
     ContainerStartFailed,
     RuntimeApiError,
 )
-from services.kubelet.runtime.docker_parse import container_info
+from services.kubelet.runtime.docker_parse import container_info, image_user
 from services.runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -47,12 +50,22 @@ log = get_logger(__name__)
 EXEC_TIMEOUT_EXIT = 124  # like coreutils `timeout`
 
 
+def default_seccomp_dir() -> Path:
+    """KAFKUBE_KUBELET_SECCOMP_DIR, else `seccomp` under KAFKUBE_KUBELET_ROOT (upstream's
+    kubelet reads `<root-dir>/seccomp`)."""
+    explicit = os.environ.get("KAFKUBE_KUBELET_SECCOMP_DIR")
+    return Path(explicit) if explicit else Path(os.environ.get("KAFKUBE_KUBELET_ROOT", "/var/lib/kafkube")) / "seccomp"
+
+
 class DockerRuntime:
-    """ContainerRuntime on the Docker Engine at `docker_url` (default: DOCKER_HOST / socket)."""
+    """ContainerRuntime on the Docker Engine at `docker_url` (default: DOCKER_HOST / socket);
+    Localhost seccomp profiles are read from `seccomp_dir` (default: `default_seccomp_dir()`)."""
 
     def __init__(self, node: str, *, docker_url: str | None = None,
-                 pause_image: str = cfg.DEFAULT_PAUSE_IMAGE, pull_timeout_s: float = 30.0) -> None:
+                 pause_image: str = cfg.DEFAULT_PAUSE_IMAGE, pull_timeout_s: float = 30.0,
+                 seccomp_dir: Path | None = None) -> None:
         self.node = node
+        self._seccomp_dir = seccomp_dir or default_seccomp_dir()
         self._url = docker_url
         self._pause_image = pause_image
         self._pull_timeout_s = pull_timeout_s
@@ -113,6 +126,10 @@ class DockerRuntime:
             return ImageStatus(present=True, pulled=False, error=f"{message} (using the local image)")
         return ImageStatus(present=False, error=message)
 
+    async def image_user(self, image: str) -> ImageUser:
+        with boundary(f"inspect image {image}"):
+            return image_user(await self._docker.images.inspect(image))
+
     async def _image_present(self, image: str) -> bool:
         try:
             with boundary(f"inspect image {image}"):
@@ -163,9 +180,21 @@ class DockerRuntime:
         Raises ImageUnavailable (image absent), ContainerStartFailed (e.g. command not found;
         the container is removed), ContainerNotRunning / ContainerNotFound (the sandbox is
         stopped / gone)."""
-        body = cfg.container_body(sandbox, config, node=self.node)
+        body = cfg.container_body(sandbox, config, node=self.node,
+                                  seccomp_profile=self._seccomp_profile(config.security.seccomp_localhost))
         name = cfg.container_name(config.pod, config.name, config.attempt)
         return await self._create_and_start(name, body, what=f"container {config.name} of {config.pod.key}")
+
+    def _seccomp_profile(self, name: str | None) -> str | None:
+        """The text of Localhost profile `name` (relative, checked by the kubelet); a missing
+        or unreadable file refuses the container (400), as the Engine would."""
+        if name is None:
+            return None
+        path = self._seccomp_dir / name
+        try:
+            return path.read_text()
+        except OSError as exc:
+            raise RuntimeApiError(400, f'cannot load seccomp profile "{path}": {exc.strerror or exc}') from None
 
     async def _create_and_start(self, name: str, body: dict[str, Any], *, what: str) -> ContainerInfo:
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from services.kubelet.runtime.docker_security import docker_user, security_host_config
 from services.kubelet.runtime.base import (
     INFRA_CONTAINER,
     LABEL_ATTEMPT,
@@ -72,6 +73,8 @@ def _port_key(container_port: int, proto: str) -> str:
 def sandbox_body(config: SandboxConfig, *, node: str, image: str, attempt: int) -> JSON:
     """Create body of the pod's infra container."""
     host: JSON = {"IpcMode": "shareable"}
+    if config.sysctls:
+        host["Sysctls"] = dict(config.sysctls)  # net.*, kernel.shm*...: the sandbox's namespaces
     body: JSON = {
         "Image": image,
         "Labels": labels(config.pod, node=node, container=INFRA_CONTAINER, role="infra", attempt=attempt),
@@ -97,17 +100,20 @@ def sandbox_body(config: SandboxConfig, *, node: str, image: str, attempt: int) 
     return body
 
 
-def container_body(sandbox: ContainerInfo, config: ContainerConfig, *, node: str) -> JSON:
+def container_body(sandbox: ContainerInfo, config: ContainerConfig, *, node: str,
+                   seccomp_profile: str | None = None) -> JSON:
     """Create body of an app/init container joining `sandbox`'s namespaces.
 
     Kubernetes semantics: `command` replaces the image ENTRYPOINT (and then the image CMD is
     dropped, as the Engine does when Entrypoint is given), `args` replace the image CMD.
-    No restart policy: the kubelet restarts containers itself.
+    No restart policy: the kubelet restarts containers itself. The securityContext's
+    fields come from `docker_security` (`seccomp_profile`: a Localhost profile's JSON).
     """
     host: JSON = {
         "NetworkMode": f"container:{sandbox.id}",
         "IpcMode": f"container:{sandbox.id}",
         "RestartPolicy": {"Name": "no"},
+        **security_host_config(config.security, seccomp_profile=seccomp_profile),
     }
     if config.mounts:
         host["Binds"] = [
@@ -136,4 +142,6 @@ def container_body(sandbox: ContainerInfo, config: ContainerConfig, *, node: str
         body["WorkingDir"] = config.working_dir
     if config.stop_signal:
         body["StopSignal"] = config.stop_signal
+    if (user := docker_user(config.security)) is not None:
+        body["User"] = user
     return body

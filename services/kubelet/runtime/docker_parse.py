@@ -1,7 +1,7 @@
 """Pure parsers of Docker Engine API answers into the runtime contract's models.
 
-`docker.py` calls `container_info` on `GET /containers/{id}/json` bodies and the log
-helpers on `GET /containers/{id}/logs?timestamps=1` chunks. No I/O here.
+`docker.py` calls `container_info` on `GET /containers/{id}/json` bodies, `image_user` on
+`GET /images/{name}/json` bodies and the log helpers on `GET /containers/{id}/logs?timestamps=1` chunks. No I/O here.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from services.kubelet.runtime.base import (
     LABEL_ROLE,
     LABEL_UID,
     ContainerInfo,
+    ImageUser,
     LogChunk,
     PodRef,
 )
@@ -130,3 +131,12 @@ class LogAssembler:
         chunk = LogChunk(stream=self._stream, timestamp=self._stamp or datetime.now(UTC), line=self._text)
         self._text, self._stamp = "", None
         return [chunk]
+
+
+def image_user(body: dict[str, Any]) -> ImageUser:
+    """The image's `Config.User` ("", "1000", "1000:50", "nobody", "nobody:staff"): the uid
+    when numeric, else the name (the group part does not matter to runAsNonRoot)."""
+    user = str((body.get("Config") or {}).get("User") or "").split(":", 1)[0].strip()
+    if not user:
+        return ImageUser()
+    return ImageUser(uid=int(user)) if user.isdigit() else ImageUser(username=user)

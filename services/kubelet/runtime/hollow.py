@@ -33,6 +33,7 @@ from services.kubelet.runtime.base import (
     ExecResult,
     ImageStatus,
     ImageUnavailable,
+    ImageUser,
     LogChunk,
     PodRef,
     Role,
@@ -93,6 +94,10 @@ class HollowRuntime:
         if policy == "Never":
             return ImageStatus(present=False, error=f'Container image "{image}" is not present with pull policy of Never')
         return ImageStatus(present=False, error=f'failed to pull image "{image}": hollow image is missing')
+
+    async def image_user(self, image: str) -> ImageUser:
+        """Hollow images set no USER: they run as root, as busybox does."""
+        return ImageUser()
 
     async def run_sandbox(self, config: SandboxConfig) -> ContainerInfo:
         current = self._containers.get(self._sandboxes.get(config.pod.uid, ""))
