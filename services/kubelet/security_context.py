@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from schemas.pod import Container, Pod
 from schemas.security_context import (
-    PodSecurityContext, SecurityContext, SELinuxOptions, SeccompProfile,
+    PodSecurityContext, SeccompProfile, SeccompProfileType, SecurityContext, SELinuxOptions,
 )
 from services.kubelet.runtime.base import ContainerSecurity, ImageUser, SELinuxLabel
 from services.runtime.logging import get_logger
@@ -155,7 +155,7 @@ def _image_identity(user: ImageUser) -> tuple[int | None, str]:
     return (None, user.username) if user.username else (0, "")
 
 
-def _seccomp(profile: SeccompProfile | None) -> tuple[str, str | None]:
+def _seccomp(profile: SeccompProfile | None) -> tuple[SeccompProfileType, str | None]:
     if profile is None or profile.type == "RuntimeDefault":
         return "RuntimeDefault", None
     if profile.type == "Unconfined":
