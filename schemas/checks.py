@@ -7,7 +7,6 @@ run on the parsed model. Pure functions: input in, ``FieldError`` list out.
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,8 @@ from schemas.checks_pod import (
     check_port_number,
     non_negative,
 )
-from schemas.core import ConfigMap, Endpoints, Pod, ReplicationController, Secret, Service
+from schemas.checks_data import DATA_MAX_BYTES, check_base64, check_data_keys, check_secret
+from schemas.core import ConfigMap, Endpoints, Pod, ReplicationController, Service
 from schemas.meta import IntOrString, LabelSelector, Resource
 from schemas.pod import PodTemplateSpec
 from schemas.rbac import RBAC_CHECKS, RBAC_NAME_CHECKS
@@ -38,7 +38,6 @@ from schemas.validation import (
 NameCheck = Callable[[str], list[str]]
 NAME_CHECKS: dict[str, NameCheck] = {"Namespace": is_dns1123_label, "Service": is_dns1035_label,
                                      **RBAC_NAME_CHECKS}
-DATA_MAX_BYTES = 1024 * 1024
 TEMPLATE_POLICIES = ("Always",)
 
 
@@ -272,30 +271,6 @@ def check_endpoints(ep: Endpoints) -> list[FieldError]:
     return errs
 
 
-def _check_keys(field: str, data: dict[str, str] | None) -> list[FieldError]:
-    errs: list[FieldError] = []
-    for key in data or {}:
-        errs += _invalid(f"{field}[{key}]", key, is_config_map_key(key))
-    return errs
-
-
-def _base64_error(text: str) -> str | None:
-    try:
-        binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-        return f"illegal base64 data: {exc}"
-    return None
-
-
-def _check_base64(field: str, data: dict[str, str] | None) -> list[FieldError]:
-    errs: list[FieldError] = []
-    for key, value in (data or {}).items():
-        problem = _base64_error(value)
-        if problem:
-            errs.append(FieldError(f"{field}[{key}]", "Invalid", OMITTED, problem))
-    return errs
-
-
 def _too_big(total: int) -> list[FieldError]:
     if total <= DATA_MAX_BYTES:
         return []
@@ -303,21 +278,13 @@ def _too_big(total: int) -> list[FieldError]:
 
 
 def check_config_map(cm: ConfigMap) -> list[FieldError]:
-    errs = _check_keys("data", cm.data) + _check_keys("binaryData", cm.binary_data)
-    errs += _check_base64("binaryData", cm.binary_data)
+    errs = check_data_keys("data", cm.data) + check_data_keys("binaryData", cm.binary_data)
+    errs += check_base64("binaryData", cm.binary_data, OMITTED)
     for key in set(cm.data or {}) & set(cm.binary_data or {}):
         errs.append(FieldError(f"data[{key}]", "Invalid", key,
                                "duplicate of key present in binaryData"))
     total = sum(len(v.encode()) for v in (cm.data or {}).values())
     total += sum(len(v) * 3 // 4 for v in (cm.binary_data or {}).values())
-    return errs + _too_big(total)
-
-
-def check_secret(secret: Secret) -> list[FieldError]:
-    errs = _check_keys("data", secret.data) + _check_keys("stringData", secret.string_data)
-    errs += _check_base64("data", secret.data)
-    total = sum(len(v) * 3 // 4 for v in (secret.data or {}).values())
-    total += sum(len(v.encode()) for v in (secret.string_data or {}).values())
     return errs + _too_big(total)
 
 

@@ -18,6 +18,7 @@ import orjson
 import yaml
 
 from schemas.limits import INT64_MAX, INT64_MIN, MAX_DEPTH, MAX_NODES, MAX_OUTPUT_BYTES
+from schemas.secret_fields import REDACTED, holds_values, is_secret
 
 YAML_PREFIX = "error converting YAML to JSON: "
 _SEPARATOR = re.compile(r"^(---|\.\.\.)[ \t]*(#.*)?$")
@@ -124,17 +125,21 @@ class Budget:
 
 
 class _OutOfRange(DocumentError):
-    """An integer wider than 64 bits, reported with the path where it stands."""
+    """An integer wider than 64 bits, reported with the path where it stands (and
+    without the number when it stands where a Secret keeps its values)."""
 
-    def __init__(self, value: int, path: tuple[str, ...] = ()) -> None:
-        self.value, self.path = value, path
+    def __init__(self, value: int, path: tuple[str, ...] = (), *, redacted: bool = False) -> None:
+        self.value, self.path, self.redacted = value, path, redacted
         where = "".join(path).lstrip(".")
-        text = str(value) if value.bit_length() < 4000 else f"an integer of {value.bit_length()} bits"
+        if redacted:
+            text = f'"{REDACTED}"'
+        else:
+            text = str(value) if value.bit_length() < 4000 else f"an integer of {value.bit_length()} bits"
         super().__init__(f"{where + ': ' if where else ''}Invalid value: {text}: "
                          "must be a 64-bit integer")
 
-    def at(self, segment: str) -> _OutOfRange:
-        return _OutOfRange(self.value, (segment, *self.path))
+    def at(self, segment: str, *, redacted: bool = False) -> _OutOfRange:
+        return _OutOfRange(self.value, (segment, *self.path), redacted=redacted or self.redacted)
 
 
 def _key(key: object) -> str:
@@ -173,13 +178,14 @@ def to_json_like(value: object, budget: Budget | None = None, depth: int = 0) ->
 
 def _mapping(value: dict[Any, Any], budget: Budget, depth: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    secret = depth == 0 and is_secret(value.get("kind"))
     for k, v in value.items():
         key = _key(k)
         budget.spend(len(key))
         try:
             out[key] = to_json_like(v, budget, depth + 1)
         except _OutOfRange as exc:
-            raise exc.at(f".{key}") from None
+            raise exc.at(f".{key}", redacted=secret and holds_values((key,))) from None
     return out
 
 

@@ -29,6 +29,7 @@ from schemas.limits import MAX_DOCUMENTS, MAX_REQUEST_BYTES, entity_too_large
 from schemas.meta import INT32_MAX, INT32_MESSAGE, INT32_MIN, INT64_MAX, INT64_MESSAGE, INT64_MIN, Resource
 from schemas.paths import field_path
 from schemas.registry import KindInfo, lookup_kind
+from schemas.secret_fields import REDACTED, holds_values, is_secret
 from schemas.validation import FieldError, ManifestInvalid, not_supported
 
 __all__ = ["DocumentResult", "split_documents", "unknown_fields", "validate_object"]
@@ -90,16 +91,19 @@ _TYPE_MESSAGES = {
 }
 
 
-def _field_error(model: type[BaseModel], err: Any) -> FieldError:
+def _field_error(model: type[BaseModel], err: Any, *, secret: bool = False) -> FieldError:
+    """One pydantic error as a field error; a Secret's value is shown as upstream's
+    ``"<secret contents redacted>"``."""
     path = field_path(model, err["loc"])
     kind = err["type"]
     if kind == "missing":
         return FieldError(path, "Required")
+    shown = REDACTED if secret and holds_values(err["loc"]) else err["input"]
     if kind == "literal_error":
         supported = sorted(re.findall(r"'((?:[^'\\]|\\.)*)'", err["ctx"]["expected"]))
-        return not_supported(path, err["input"], supported)
+        return not_supported(path, shown, supported)
     detail = _TYPE_MESSAGES.get(kind) or _range_message(err) or err["msg"].removeprefix("Value error, ")
-    return FieldError(path, "Invalid", err["input"], detail)
+    return FieldError(path, "Invalid", shown, detail)
 
 
 def _range_message(err: Any) -> str | None:
@@ -140,7 +144,8 @@ def _parse(info: KindInfo, doc: dict[str, Any]) -> tuple[Resource | None, list[F
     try:
         resource = info.model.model_validate(doc, by_alias=True, by_name=False)
     except ValidationError as exc:
-        return None, [_field_error(info.model, e) for e in exc.errors(include_url=False)]
+        secret = is_secret(info.kind)
+        return None, [_field_error(info.model, e, secret=secret) for e in exc.errors(include_url=False)]
     except RecursionError:
         return None, [FieldError("", "Invalid", detail="document is nested too deeply")]
     return resource, []

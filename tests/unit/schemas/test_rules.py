@@ -247,7 +247,7 @@ def test_configmap_and_secret_rules():
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
               "data": {"token": "not base64!"}}
     (message,) = errors_of(secret)
-    assert message.startswith("data[token]: Invalid value: <omitted>: illegal base64 data")
+    assert message == 'data[token]: Invalid value: "<secret contents redacted>": illegal base64 data at input byte 3'
     assert "not base64" not in message
     assert errors_of({**secret, "data": None, "stringData": {"a b": "x"}}) == [
         f'stringData[a b]: Invalid value: "a b": {CONFIG_KEY_MSG}']
