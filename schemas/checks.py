@@ -26,7 +26,6 @@ from schemas.validation import (
     ANNOTATIONS_MAX_BYTES,
     OMITTED,
     FieldError,
-    is_config_map_key,
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
