@@ -3,7 +3,9 @@ Rejected answers) out, in one transaction with the consumed offsets.
 
 It authenticates each record's `kafkube.token` (an unknown token is answered
 Unauthorized and audited; nothing of the record is read) and hands the token on with
-every request it makes, so the request writer authorises the author, not the intake."""
+every request it makes, so the request writer authorises the author, not the intake.
+A Secret's values are opened from their manifest sealing and encrypted for storage here
+(services/api/secret_storage.py), so `kafkube.requests` never holds them in clear."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from schemas.auth import TOKEN_HEADER
 from schemas.records import REQUEST_ID_HEADER, SourceRef, header_value
 from services.api.audit import refused_manifest
 from services.api.authn import Authenticator
+from services.api.secret_storage import SecretStorage
 from services.api.translate import ManifestRecord, translate
 from services.runtime.bus import encode
 from services.runtime.config import Settings
@@ -31,10 +34,12 @@ log = get_logger(__name__)
 class ManifestPartition:
     """Stateless: every batch maps to requests and rejections."""
 
-    def __init__(self, settings: Settings, topics: Topics, authenticator: Authenticator) -> None:
+    def __init__(self, settings: Settings, topics: Topics, authenticator: Authenticator,
+                 secrets: SecretStorage | None = None) -> None:
         self._settings = settings
         self._topics = topics
         self._authn = authenticator
+        self._secrets = secrets  # Secret values opened from the manifest, encrypted before `requests`
 
     async def start(self) -> None:
         return None
@@ -50,7 +55,7 @@ class ManifestPartition:
         headers = tuple(record.headers or ())
         manifest = ManifestRecord(record.topic, record.partition, record.offset, record.value, headers)
         user = self._authn.of_record(headers)
-        result = translate(manifest, instance=self._settings.instance, now=now, user=user)
+        result = translate(manifest, instance=self._settings.instance, now=now, user=user, secrets=self._secrets)
         if result.failure:
             log.error("manifest.internal_error", topic=record.topic, partition=record.partition,
                       offset=record.offset, traceback=result.failure)

@@ -204,6 +204,11 @@ def _env_references(container: Doc) -> Iterator[tuple[str, str]]:
                 yield resource, str(_dict(env_from[field]).get("name") or "")
 
 
+def referenced_names(pod: Doc, resource: str) -> frozenset[str]:
+    """The names of the objects of `resource` ("secrets", "configmaps") a pod's spec uses."""
+    return frozenset(name for used, name in _api_references(pod) if used == resource and name)
+
+
 READ_RESTRICTED = {"Secret": "secrets", "secrets": "secrets", "ConfigMap": "configmaps",
                    "configmaps": "configmaps"}
 

@@ -2,7 +2,8 @@
 client can ask them. `SelfSubjectReview` (authentication.k8s.io/v1: who am I?) and
 `SelfSubjectAccessReview` / `SubjectAccessReview` (authorization.k8s.io/v1: may I, or
 may that user, do VERB on RESOURCE?), as `kubectl auth whoami` and `kubectl auth can-i`
-ask them. The answer event's annotation `kafkube.io/review` holds the result as JSON.
+ask them, and `SealingKeyReview` (kafkube.io/v1: the public key `kafkube apply` seals
+Secret values for, services/runtime/manifest_sealing.py). The answer event's annotation `kafkube.io/review` holds the result as JSON.
 Pure; called by `services.api.writer`."""
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from services.api.decide import Outcome, rejected
 from services.api.rbac import Attributes, Policy
 
 REVIEW_ANNOTATION = "kafkube.io/review"
+SEALING_KEY_REVIEW = ("kafkube.io/v1", "SealingKeyReview")
 REVIEW_KINDS = {("authentication.k8s.io/v1", "SelfSubjectReview"),
                 ("authorization.k8s.io/v1", "SelfSubjectAccessReview"),
-                ("authorization.k8s.io/v1", "SubjectAccessReview")}
+                ("authorization.k8s.io/v1", "SubjectAccessReview"), SEALING_KEY_REVIEW}
+NO_SEALING_KEY = ("the server could not find the requested resource (sealingkey): the API stores Secret values "
+                  "as sent (no KAFKUBE_ENCRYPTION_CONFIG that encrypts secrets)")
 REVIEWER = Attributes(verb="create", api_group="authorization.k8s.io", resource="subjectaccessreviews",
                       subresource="", namespace="", name="")
 
@@ -28,8 +32,14 @@ def is_review(request: WriteRequest) -> bool:
     return (request.api_version, request.kind) in REVIEW_KINDS
 
 
-def review(request: WriteRequest, user: UserInfo, policy: Policy) -> Outcome:
-    """The answer to one review asked by `user`."""
+def review(request: WriteRequest, user: UserInfo, policy: Policy, *,
+           sealing_key: tuple[str, str] | None = None) -> Outcome:
+    """The answer to one review asked by `user`. `sealing_key`: the API's manifest key
+    (fingerprint, base64 X25519 public key) that `kafkube apply` seals Secret values for."""
+    if (request.api_version, request.kind) == SEALING_KEY_REVIEW:
+        if sealing_key is None:
+            return rejected("NotFound", NO_SEALING_KEY)
+        return _answer(f"sealing key {sealing_key[0]}", {"keyId": sealing_key[0], "publicKey": sealing_key[1]})
     if request.kind == "SelfSubjectReview":
         info = {"username": user.name, "uid": user.uid, "groups": list(user.groups)}
         return _answer(f"username: {user.name}", {"userInfo": info})

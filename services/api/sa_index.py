@@ -1,8 +1,10 @@
 """The API's existence index of ServiceAccounts and pods, across all partitions: what a
-ServiceAccount token's verification (is its ServiceAccount, is its pod, still there?)
-and a TokenRequest's pod binding look up. It follows `desired.serviceaccounts` and
+ServiceAccount token's verification (is its ServiceAccount, is its pod, still there?),
+a TokenRequest's pod binding and a kubelet's SecretRequest (does its pod use the
+Secret?) look up. It follows `desired.serviceaccounts` and
 `desired.pods` (bus-trusted, as the other API views) and keeps per key only a uid, and
-for a pod its node and deletion time: a few dozen bytes per pod, not the pod.
+for a pod its node, deletion time and the Secrets it uses: a few dozen bytes per pod,
+not the pod.
 
 Shared by the API's intake and writer (both authenticate): each enters it
 (`async with index`), the first start waits until it is synced, the last leaves stops it.
@@ -17,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from services.api.rbac_node import referenced_names
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
@@ -29,6 +32,7 @@ class PodFacts:
     node: str
     service_account: str
     deleting_since: float | None = None  # metadata.deletionTimestamp, seconds since the epoch
+    secrets: frozenset[str] = frozenset()  # the Secrets its spec uses (the Node authorizer's edges)
 
     def deleted_before(self, when: float) -> bool:
         return self.deleting_since is not None and self.deleting_since < when
@@ -44,7 +48,7 @@ def pod_facts(doc: dict[str, Any]) -> PodFacts:
         except ValueError:
             since = 0.0  # unreadable: treat as long deleting
     return PodFacts(str(meta.get("uid") or ""), str(spec.get("nodeName") or ""),
-                    str(spec.get("serviceAccountName") or "default"), since)
+                    str(spec.get("serviceAccountName") or "default"), since, referenced_names(doc, "secrets"))
 
 
 class ServiceAccountIndex:

@@ -1,7 +1,8 @@
 """Wiring of the API service: topics, the cluster views (namespaces, nodes, RBAC), the
 authenticator (static tokens and ServiceAccount tokens, checked against the
-ServiceAccount index), the manifest intake and the request writer (which also answers
-TokenRequests), run under the process supervisor by `kafkube serve api`."""
+ServiceAccount index), Secret storage (encryption at rest from KAFKUBE_ENCRYPTION_CONFIG),
+the manifest intake and the request writer (which also answers TokenRequests and
+SecretRequests), run under the process supervisor by `kafkube serve api`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from services.api.intake import ManifestPartition
 from services.api.rbac_view import RbacView, bootstrap_requests
 from services.api.sa_index import ServiceAccountIndex
 from services.api.sa_tokens import ServiceAccountVerifier, TokenIssuer
+from services.api.secret_reads import SecretReads
+from services.api.secret_storage import SecretStorage
 from services.api.service_accounts import TokenRequests, default_service_account
 from services.api.writer import RequestPartition
 from services.runtime.bus import encode, make_producer
@@ -43,8 +46,13 @@ def api_components(settings: Settings) -> dict[str, Component]:
                     "writes one): without it no ServiceAccount token is issued or accepted, and kubelets "
                     "cannot mount one into pods")
     tokens = TokenRequests(issuer, index, trust.ring)
+    secrets = SecretStorage.from_path(settings.encryption_config)
+    if not secrets.encrypts:
+        log.warning("api.no_encryption", hint="set KAFKUBE_ENCRYPTION_CONFIG (kafkube init writes one): without it "
+                    "Secret values are stored in clear in kafkube.desired.secrets and kafkube.requests")
+    secret_reads = SecretReads(secrets, index, trust.ring)
     intake = TransactionalLoop(settings, topics.manifests, group="api-intake",
-                               factory=lambda _p: ManifestPartition(settings, topics, authenticator))
+                               factory=lambda _p: ManifestPartition(settings, topics, authenticator, secrets))
 
     async def run_intake() -> None:
         async with index:  # ServiceAccount tokens are authenticated against it
@@ -59,7 +67,8 @@ def api_components(settings: Settings) -> dict[str, Component]:
             access = AccessControl(authenticator, rbac, bootstrap=_by_key(bootstrap_writes()))
             writer = TransactionalLoop(
                 settings, topics.requests, group="api-writer",
-                factory=lambda p: RequestPartition(settings, topics, views, access, p, trust=trust, tokens=tokens))
+                factory=lambda p: RequestPartition(settings, topics, views, access, p, trust=trust, tokens=tokens,
+                                                   secrets=secrets, secret_reads=secret_reads))
             await ensure_bootstrap(settings, topics)
             async with index:
                 await writer.run()

@@ -22,15 +22,15 @@ from pydantic import ValidationError
 
 from schemas.auth import UserInfo
 from schemas.records import Op, WriteRequest
-from schemas.tokens import (DEFAULT_EXPIRATION_S, MAX_EXPIRATION_S, MIN_EXPIRATION_S, RECIPIENT_ANNOTATION,
-                            SEALING_KEY_ID_ANNOTATION, TOKEN_REQUEST_API_VERSION, TOKEN_REQUEST_KIND, TokenRequest,
-                            TokenRequestStatus, sealing_context)
+from schemas.tokens import (DEFAULT_EXPIRATION_S, MAX_EXPIRATION_S, MIN_EXPIRATION_S, TOKEN_REQUEST_API_VERSION,
+                            TOKEN_REQUEST_KIND, TokenRequest, TokenRequestStatus, sealing_context)
 from services.api.decide import Outcome, rejected
 from services.api.rbac import Attributes, forbidden
 from services.api.reviews import REVIEW_ANNOTATION
 from services.api.sa_index import PodFacts
 from services.api.sa_tokens import API_AUDIENCES, Binding, TokenIssuer
-from services.runtime.sealing import SealError, Sealed, node_key_from_masters, seal_for_node, seal_for_recipient
+from services.api.sealed_answers import no_recipient, seal_for_requester
+from services.runtime.sealing import SealError
 from services.runtime.signing import KeyRing
 
 DEFAULT_NAME = "default"
@@ -123,30 +123,16 @@ class TokenRequests:
         annotations = (tr.metadata.annotations if tr.metadata else None) or {}
         context = sealing_context(request.id, namespace, name, binding.pod_uid)
         try:
-            sealed = self._seal(user, annotations, token.encode(), context)
+            sealed = seal_for_requester(self._ring, user, annotations, token.encode(), context)
         except SealError as exc:
             return rejected("BadRequest", f"the token cannot be sealed for its requester: {exc}")
         if sealed is None:
-            return rejected("BadRequest", f"a TokenRequest needs a recipient key (annotation {RECIPIENT_ANNOTATION}: "
-                            "a base64 X25519 public key): Kafkube never sends a token in clear")
+            return rejected("BadRequest", no_recipient("TokenRequest", "token"))
         expires = datetime.fromtimestamp(claims.expires_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         status = TokenRequestStatus(expiration_timestamp=expires, sealed=sealed.to_json())
         return Outcome("Created", f'token for serviceaccount "{namespace}/{name}" issued, expires {expires}',
                        details={REVIEW_ANNOTATION: orjson.dumps(
                            {"status": status.model_dump(by_alias=True)}).decode()})
-
-    def _seal(self, user: UserInfo, annotations: dict[str, str], token: bytes, context: bytes) -> Sealed | None:
-        if recipient := annotations.get(RECIPIENT_ANNOTATION):
-            return seal_for_recipient(recipient, token, context)
-        node = user.node_name()
-        if not node:
-            return None
-        key = node_key_from_masters(self._ring, node, annotations.get(SEALING_KEY_ID_ANNOTATION, "")) \
-            if self._ring is not None else None
-        if key is None:
-            raise SealError("the API holds no observed master key to derive the node's key from "
-                            f"(an insecure bus); send annotation {RECIPIENT_ANNOTATION}")
-        return seal_for_node(key, token, context)
 
 
 def _invalid(tr: TokenRequest) -> str | None:

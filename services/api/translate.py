@@ -9,6 +9,7 @@ import secrets
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Literal
 from uuid import uuid4
 
@@ -22,6 +23,7 @@ from schemas.records import (OP_HEADER, PROPAGATION_HEADER, REQUEST_ID_HEADER, O
 from schemas.records import header_value as header
 from schemas.registry import lookup_kind
 from services.api.admission import AdmissionError, admit
+from services.api.secret_storage import SecretStorage, SecretValueError
 from schemas.validation import format_value
 from services.runtime.events import STATUS_REASON_ANNOTATION, involved_object, make_event
 
@@ -47,18 +49,20 @@ class Translation:
     failure: str | None = None  # the traceback of a fault of Kafkube's own
 
 
-def translate(record: ManifestRecord, *, instance: str, now: datetime, user: UserInfo | None) -> Translation:
+def translate(record: ManifestRecord, *, instance: str, now: datetime, user: UserInfo | None,
+              secrets: SecretStorage | None = None) -> Translation:
     """Every document of the record gives exactly one request or one rejection; a fault
     of this code gives one InternalError answer for the record, and no request. `user` is
     the record's authenticated author (None: its token is unknown, so it is refused
-    Unauthorized before anything in it is read, as kube-apiserver does)."""
+    Unauthorized before anything in it is read, as kube-apiserver does). `secrets`: how
+    Secret values are opened from the manifest and stored (None: as sent)."""
     request_id = header(record.headers, REQUEST_ID_HEADER) or uuid4().hex
     if user is None:
         out = Translation()
         _rejecter(out, record, request_id, instance, now)(0, None, "Unauthorized", status_reason="Unauthorized")
         return out
     try:
-        return _translate(record, request_id, user.name, instance=instance, now=now)
+        return _translate(record, request_id, user.name, instance=instance, now=now, secrets=secrets)
     except Exception as exc:  # noqa: BLE001 - a bug must answer, never stop the intake
         out = Translation(failure=traceback.format_exc())
         reject = _rejecter(out, record, request_id, instance, now)
@@ -68,7 +72,7 @@ def translate(record: ManifestRecord, *, instance: str, now: datetime, user: Use
 
 
 def _translate(record: ManifestRecord, request_id: str, principal: str, *, instance: str,
-               now: datetime) -> Translation:
+               now: datetime, secrets: SecretStorage | None) -> Translation:
     out = Translation()
     op_name = (header(record.headers, OP_HEADER) or "apply").lower()
     reject = _rejecter(out, record, request_id, instance, now)
@@ -96,31 +100,47 @@ def _translate(record: ManifestRecord, request_id: str, principal: str, *, insta
             continue
         try:
             out.requests.append(_request(doc.doc, MANIFEST_OPS[op_name], request_id, source,
-                                         principal=principal,
-                                         propagation=policy))
+                                         principal=principal, propagation=policy, secrets=secrets))
         except AdmissionError as exc:
             reject(index, doc.doc, str(exc), status_reason=exc.status_reason)
     return out
 
 
 def _request(doc: dict[str, Any], op: Op, request_id: str, source: SourceRef, *,
-             principal: str, propagation: Policy | None = None) -> WriteRequest:
+             principal: str, propagation: Policy | None = None, secrets: SecretStorage | None = None) -> WriteRequest:
     body = _named(doc)
+    secret = secrets is not None and op is not Op.DELETE and (body.get("apiVersion"), body.get("kind")) == ("v1", "Secret")
     if op is Op.DELETE:
         info = _kind(body)
         _require_name(body)
     else:
+        if secret:
+            given = body.get("metadata")
+            where = str((given if isinstance(given, dict) else {}).get("namespace") or "default")
+            body = _secret_values(body, lambda: secrets.open_manifest(body, where))  # type: ignore[union-attr]
         info = admit(body).info  # validate early, so bad input is answered at once
     meta = body.get("metadata") or {}
     namespace = (meta.get("namespace") or "default") if info.namespaced else None
     if info.namespaced:
         body = {**body, "metadata": {**meta, "namespace": namespace}}
+    if secret:
+        body = _secret_values(body, lambda: secrets.to_storage(body))  # type: ignore[union-attr]
     if len(orjson.dumps(body)) > MAX_REQUEST_BYTES:
         raise AdmissionError("RequestEntityTooLarge", entity_too_large())
     return WriteRequest(id=request_id, op=op, apiVersion=body["apiVersion"], kind=body["kind"],
                         namespace=namespace, name=body["metadata"]["name"], body=body,
                         principal=principal, writer="api-intake", source=source,
                         propagationPolicy=propagation if op is Op.DELETE else None)
+
+
+def _secret_values(body: dict[str, Any], step: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """A Secret's values opened from the manifest or encrypted for storage (`step`): a
+    value that cannot be is refused Invalid, the Secret named, the value never echoed."""
+    try:
+        return step() or body
+    except SecretValueError as exc:
+        meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        raise AdmissionError("Invalid", f'Secret "{_str((meta or {}).get("name"))}" is invalid: {exc}') from None
 
 
 def _named(doc: dict[str, Any]) -> dict[str, Any]:

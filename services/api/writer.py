@@ -10,7 +10,7 @@ as the consumed offset. A crash therefore never applies a request twice or loses
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from uuid import uuid4
@@ -28,6 +28,8 @@ from services.api.access import AccessControl
 from services.api.audit import audit_record
 from services.api.pod_security import AUDIT_ANNOTATION
 from services.api.reviews import is_review, review
+from services.api.secret_reads import SecretReads, is_secret_request
+from services.api.secret_storage import SecretStorage, SecretValueError
 from services.api.service_accounts import TokenRequests, default_service_account, is_token_request
 from services.api.allocation import Ranges, Share
 from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews, NamespaceFacts
@@ -55,9 +57,12 @@ class RequestPartition:
     """State and decisions for one partition of `kafkube.requests`."""
 
     def __init__(self, settings: Settings, topics: Topics, views: ClusterViews, access: AccessControl,
-                 partition: int, *, trust: BusTrust, tokens: TokenRequests | None = None) -> None:
+                 partition: int, *, trust: BusTrust, tokens: TokenRequests | None = None,
+                 secrets: SecretStorage | None = None, secret_reads: SecretReads | None = None) -> None:
         self._settings = settings
         self._tokens = tokens  # answers TokenRequests (None: no ServiceAccount tokens here)
+        self._secrets = secrets or SecretStorage(None)  # Secret values: opened to decide, encrypted to store
+        self._secret_reads = secret_reads  # answers SecretRequests (None: none here)
         self._topics = topics
         self._views = views
         self._access = access
@@ -103,7 +108,7 @@ class RequestPartition:
         now = datetime.now(timezone.utc)
         try:
             request = WriteRequest.model_validate_json(record.value or b"")
-            question = is_review(request) or is_token_request(request)
+            question = is_review(request) or is_token_request(request) or is_secret_request(request)
             info = None if question else lookup_kind(request.api_version, request.kind)
         except Exception as exc:  # noqa: BLE001 - any undecodable record is answered
             return [self._malformed(record, exc, now)]
@@ -143,24 +148,48 @@ class RequestPartition:
                       namespace_phase=await self._namespace_phase(request, current),
                       addresses=self._address_book() if request.kind == "Service" else None,
                       pod_security=await self._pod_security(request))
+        if decided.topic == self._topics.desired("secrets") and self._secrets.codec is not None:
+            return self._decide_secret(request, current, ctx)
         outcome = decide(request, current, ctx)
         log.debug("request.decided", key=request.key, op=request.op, reason=outcome.reason)
         return outcome
 
+    def _decide_secret(self, request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
+        """A Secret decided on its values in clear (validation, merge, "unchanged"), stored encrypted."""
+        try:
+            plain_request = request.model_copy(update={"body": self._secrets.from_storage(request.body, stored=False)})
+        except SecretValueError as exc:
+            return rejected("Invalid", str(exc))
+        try:
+            plain_current = self._secrets.from_storage(current)
+        except SecretValueError as exc:
+            return rejected("InternalError", f"Internal error occurred: {exc}")
+        outcome = decide(plain_request, plain_current, ctx)
+        if outcome.write and outcome.stored is not None:
+            outcome = replace(outcome, stored=self._secrets.to_storage(outcome.stored))
+        return outcome
+
     async def _question(self, decided: Decided, record: Any, now: datetime) -> Outcome:
-        """A review, or a TokenRequest (answered on the partition of its ServiceAccount)."""
+        """A review, a TokenRequest (answered on the partition of its ServiceAccount) or a
+        SecretRequest (on the partition of its Secret)."""
         request, user = decided.request, decided.user
         assert user is not None
-        if not is_token_request(request):
-            return review(request, user, self._access.policy)
-        if self._tokens is None:
-            return rejected("NotFound", "the server could not find the requested resource (serviceaccounts/token)")
+        if not is_token_request(request) and not is_secret_request(request):
+            return review(request, user, self._access.policy, sealing_key=self._secrets.manifest_key)
+        answerer = self._tokens if is_token_request(request) else self._secret_reads
+        if answerer is None:
+            resource = "serviceaccounts/token" if is_token_request(request) else "secrets"
+            return rejected("NotFound", f"the server could not find the requested resource ({resource})")
         owner = partition_for(request.key, self._settings.partitions)
         if owner != record.partition:
             return rejected("BadRequest", f"the request for {request.key} belongs on partition {owner} of "
                             f"{record.topic}, not {record.partition}")
-        service_account = self._current(self._topics.desired("serviceaccounts"), request.key)
-        outcome = await self._tokens.answer(request, user, self._access, service_account, now)
+        if isinstance(answerer, SecretReads):
+            outcome = await answerer.answer(request, user, self._access,
+                                            self._current(self._topics.desired("secrets"), request.key))
+        else:
+            service_account = self._current(self._topics.desired("serviceaccounts"), request.key)
+            outcome = await answerer.answer(request, user, self._access, service_account, now)
         decided.denied = outcome.status_reason == "Forbidden"
         return outcome
 

@@ -38,6 +38,7 @@ class Settings(BaseModel):
     kafka_password: str | None = Field(default=None, repr=False)
     kafka_ca_file: str | None = None  # SASL_SSL: the CA bundle (default: the system's)
     service_account_key_file: str | None = None  # the API's ServiceAccount token keys (services/api/sa_tokens.py)
+    encryption_config: str | None = None  # the API's EncryptionConfiguration for Secrets (schemas/encryption.py)
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -57,6 +58,7 @@ class Settings(BaseModel):
         values.update(token=read_token(env), token_auth_file=env.get("KAFKUBE_TOKEN_AUTH_FILE") or None,
                       node_token_dir=env.get("KAFKUBE_NODE_TOKEN_DIR") or None,
                       service_account_key_file=env.get("KAFKUBE_SERVICE_ACCOUNT_KEY_FILE") or None,
+                      encryption_config=env.get("KAFKUBE_ENCRYPTION_CONFIG") or None,
                       pod_security_level=env.get("KAFKUBE_POD_SECURITY_LEVEL") or "baseline")
         values.update(kafka_security_from_env(env))
         values.update(overrides)

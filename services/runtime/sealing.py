@@ -134,10 +134,11 @@ def open_for_node(node_key: tuple[str, bytes], sealed: Sealed, context: bytes) -
 
 # -- x25519-v1 ---------------------------------------------------------------------------------
 class Recipient:
-    """A requester's one-off X25519 key pair: send `public` with the request, `open` the answer."""
+    """An X25519 key pair: a requester's one-off pair (send `public` with the request, `open`
+    the answer), or the API's manifest key (services/api/secret_storage.py)."""
 
-    def __init__(self) -> None:
-        self._private = X25519PrivateKey.generate()
+    def __init__(self, private: X25519PrivateKey | None = None) -> None:
+        self._private = private or X25519PrivateKey.generate()
         self.public = self._private.public_key().public_bytes(serialization.Encoding.Raw,
                                                               serialization.PublicFormat.Raw)
 
