@@ -11,9 +11,11 @@ import yaml
 from aiokafka import TopicPartition
 
 from schemas.registry import KindInfo
+from schemas.secret_fields import LAST_APPLIED
 from services.cli.client import Client
 from services.cli.describe_pod import render_pod_body
 from services.cli.printers import age, describe_service_lines, objects
+from services.cli.secret_view import describe_secret
 from services.runtime.bus import make_consumer, partition_for, partitions_of
 
 EVENT_HEADERS = ["NAMESPACE", "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
@@ -46,6 +48,9 @@ async def describe(client: Client, info: KindInfo, names: tuple[str, ...], names
             click.echo(f'Error from server (NotFound): {resource} "{name}" not found', err=True)
             code = 1
             continue
+        if info.kind == "Secret":  # kubectl's layout: key sizes, no values, no events
+            click.echo(describe_secret(shown[key]))
+            continue
         events = await object_events(client, key, info.kind)
         click.echo(render(shown[key], events, endpoints.get(key)))
     return code
@@ -57,7 +62,8 @@ def render(obj: dict[str, Any], events: list[dict[str, Any]], endpoints: dict[st
     if meta.get("namespace"):
         lines.append(f"Namespace:    {meta['namespace']}")
     lines.append(f"Labels:       {_pairs(meta.get('labels'))}")
-    lines.append(f"Annotations:  {_pairs(meta.get('annotations'))}")
+    shown_annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    lines.append(f"Annotations:  {_pairs(shown_annotations)}")
     lines.append(f"CreationTimestamp:  {meta.get('creationTimestamp', '<unknown>')}")
     fields: tuple[str, ...] = ("spec", "data", "status")
     if obj.get("kind") == "Pod":

@@ -18,7 +18,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.records import PRINCIPAL_HEADER, WRITER_HEADER, header_value
+from schemas.secret_fields import is_secret
 from services.cli.client import Client
+from services.cli.secret_view import is_value_path
 from services.runtime.bus import make_consumer, partition_for, partitions_of
 
 Obj = dict[str, Any]
@@ -49,13 +51,21 @@ def parse_instant(text: str, now: datetime | None = None) -> datetime:
 
 
 def changes(before: Obj | None, after: Obj | None, *, limit: int = 4) -> str:
-    """What changed between two versions, as dotted paths (`spec.replicas: 2 -> 3`)."""
+    """What changed between two versions, as dotted paths (`spec.replicas: 2 -> 3`); a
+    Secret's values only by key (`data.password: changed`, `data.token: added`)."""
     if before is None or after is None:
         return ""
     old, new = _flat(_content(before)), _flat(_content(after))
+    secret = is_secret(after.get("kind"))
     paths = sorted(set(old) | set(new), key=lambda p: (p not in new, p))
-    shown = [f"{p}: {_short(old.get(p))} -> {_short(new.get(p))}" for p in paths if old.get(p) != new.get(p)]
+    shown = [_change(p, old, new, hide=secret and is_value_path(p)) for p in paths if old.get(p) != new.get(p)]
     return ", ".join(shown[:limit]) + (f" (+{len(shown) - limit} more)" if len(shown) > limit else "")
+
+
+def _change(path: str, old: dict[str, Any], new: dict[str, Any], *, hide: bool) -> str:
+    if not hide:
+        return f"{path}: {_short(old.get(path))} -> {_short(new.get(path))}"
+    return f"{path}: {'added' if path not in old else 'removed' if path not in new else 'changed'}"
 
 
 def _content(obj: Obj) -> Obj:

@@ -20,6 +20,7 @@ from services.cli.files import Document, ManifestFileError, read_documents
 from services.cli.history import history_rows, parse_instant, state_at, versions
 from services.cli.logs import LogsError, pick_container, pod_lines
 from services.cli.printers import merged, objects, render_table, table, to_json, to_yaml
+from services.cli.secret_view import redacted
 from services.cli.keys import keys
 from services.cli.serve import serve
 from services.cli.config import cli_settings
@@ -326,7 +327,7 @@ async def _history(info: KindInfo, name: str, namespace: str, revision: str | No
         if not chosen:
             click.echo(f"error: no revision {revision} of {_ref(info, name)}", err=True)
             return 1
-        click.echo(to_yaml(chosen))
+        click.echo(to_yaml([redacted(o) for o in chosen]))  # a Secret's values only by `get -o yaml`
         return 0
     headers = ["REVISION", "TIME", "CHANGE", "BY", "GENERATION", "WHAT CHANGED"]
     click.echo(table(headers, history_rows(found)))
