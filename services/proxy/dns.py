@@ -6,7 +6,10 @@ endpoint IPs; `_<port>._<proto>.<svc>.<ns>.svc.<domain>` SRV -> port + service n
 `answer(query, view)` is the pure resolver: authoritative answers for the domain,
 NXDOMAIN for unknown names in it, NOERROR without records (NODATA) for a known name of
 another type (AAAA), and REFUSED for every other name (no upstream). `DnsServer` puts it
-on `ip:53` (UDP and TCP). Parsing and encoding: dnslib (see README).
+on `ip:53` (UDP and TCP); a TCP client gets `read_s` for each read (the length prefix
+and the message, and the wait for its next query) and at most `max_tcp` TCP clients are
+served at once (further ones are closed at accept), so a slow or silent client holds
+nothing for long. Parsing and encoding: dnslib (see README).
 """
 
 from __future__ import annotations
@@ -101,8 +104,10 @@ def _records(reply: DNSRecord, question: Any, name: str, view: DnsView) -> None:
 class DnsServer:
     """UDP and TCP on `ip:port`; `view` is swapped whole when Services change."""
 
-    def __init__(self, ip: str, port: int, view: DnsView) -> None:
+    def __init__(self, ip: str, port: int, view: DnsView, *, max_tcp: int = 64, read_s: float = 10.0) -> None:
         self.ip, self.port, self.view = ip, port, view
+        self.max_tcp, self.read_s = max_tcp, read_s
+        self.tcp_clients = 0
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
 
@@ -122,15 +127,23 @@ class DnsServer:
             self._tcp.close()
 
     async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
-            while True:
-                size = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2), 30))[0]
-                reply = answer(await reader.readexactly(size), self.view)
-                if reply is None:
-                    break
-                writer.write(struct.pack("!H", len(reply)) + reply)
-                await writer.drain()
-        writer.close()
+        if self.tcp_clients >= self.max_tcp:
+            log.info("dns.tcp_limit", limit=self.max_tcp)
+            writer.close()
+            return
+        self.tcp_clients += 1
+        try:
+            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
+                while True:
+                    size = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2), self.read_s))[0]
+                    reply = answer(await asyncio.wait_for(reader.readexactly(size), self.read_s), self.view)
+                    if reply is None:
+                        break
+                    writer.write(struct.pack("!H", len(reply)) + reply)
+                    await asyncio.wait_for(writer.drain(), self.read_s)
+        finally:
+            self.tcp_clients -= 1
+            writer.close()
 
 
 class _Udp(asyncio.DatagramProtocol):

@@ -5,6 +5,12 @@ A frontend's backends change under it (`balancer.update`); established TCP conne
 and UDP sessions keep their backend (no connection is dropped by an endpoints change;
 one to a vanished backend ends when that backend stops answering). Closing a frontend
 (Service deleted) closes its listener and its connections. Used by `services.proxy.service`.
+
+Limits (`policy.Limits`): a TCP connection takes a slot of its Service's `Budget`
+(shared by all the Service's frontends) or is closed at once when none is left; one
+with no byte in either direction for `idle_s` is closed. A UDP frontend keeps at most
+`max_sessions` client sessions (datagrams of further clients are dropped until one
+expires).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import socket
 import time
 from typing import Any
 
+from services.proxy.policy import Limits
 from services.proxy.table import Backend, Frontend, RoundRobin
 from services.runtime.logging import get_logger
 
@@ -24,9 +31,41 @@ CONNECT_TRIES = 3
 CHUNK = 64 * 1024
 
 
+class Budget:
+    """Connection slots of one Service; `full` says when the last refusal was logged."""
+
+    def __init__(self, service: str, limit: int) -> None:
+        self.service, self.limit, self.used = service, limit, 0
+        self.full = False
+
+    def take(self) -> bool:
+        if self.used >= self.limit:
+            if not self.full:
+                log.warning("proxy.conn_limit", service=self.service, limit=self.limit)
+            self.full = True
+            return False
+        self.used += 1
+        return True
+
+    def give_back(self) -> None:
+        self.used -= 1
+        if self.used < self.limit:
+            self.full = False
+
+
+class _Activity:
+    """The last time a byte crossed a connection in either direction."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+
 class TcpFrontend:
-    def __init__(self, frontend: Frontend, balancer: RoundRobin) -> None:
+    def __init__(self, frontend: Frontend, balancer: RoundRobin, *, budget: Budget | None = None,
+                 idle_s: float = 3600.0) -> None:
         self.frontend, self.balancer = frontend, balancer
+        self.budget = budget or Budget("", 1 << 30)
+        self.idle_s = idle_s
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
         self.accepted = 0
@@ -45,6 +84,9 @@ class TcpFrontend:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if not self.budget.take():
+            writer.close()
+            return
         self._conns.add(task)
         self.accepted += 1
         try:
@@ -52,13 +94,19 @@ class TcpFrontend:
             if upstream is None:
                 return
             up_reader, up_writer = upstream
+            activity = _Activity()
             try:
-                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+                await asyncio.gather(_pipe(reader, up_writer, activity, self.idle_s),
+                                     _pipe(up_reader, writer, activity, self.idle_s))
             finally:
                 up_writer.close()
+        except TimeoutError:  # before OSError, its base class
+            log.info("proxy.idle_closed", frontend=_show(self.frontend), service=self.budget.service,
+                     idle_s=self.idle_s)
         except (ConnectionError, OSError):
             pass
         finally:
+            self.budget.give_back()
             self._conns.discard(task)
             writer.close()
 
@@ -82,24 +130,43 @@ class TcpFrontend:
         return None
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy until EOF, then half-close the other side."""
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, activity: _Activity,
+                idle_s: float) -> None:
+    """Copy until EOF, then half-close the other side. TimeoutError when neither
+    direction moved a byte for `idle_s` (the caller closes both sides)."""
     try:
-        while data := await reader.read(CHUNK):
+        while data := await _read(reader, activity, idle_s):
+            activity.last = time.monotonic()
             writer.write(data)
             await writer.drain()
         if writer.can_write_eof():
             writer.write_eof()
+    except TimeoutError:
+        raise
     except (ConnectionError, OSError):
         writer.close()
+
+
+async def _read(reader: asyncio.StreamReader, activity: _Activity, idle_s: float) -> bytes:
+    while True:
+        left = activity.last + idle_s - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        try:
+            return await asyncio.wait_for(reader.read(CHUNK), left)
+        except asyncio.TimeoutError:
+            continue  # the other direction may have moved meanwhile: re-check
 
 
 class UdpFrontend(asyncio.DatagramProtocol):
     """Datagrams from one client address go to one backend while the session lives;
     replies come back from the frontend address. Sessions idle for `idle_s` end."""
 
-    def __init__(self, frontend: Frontend, balancer: RoundRobin, *, idle_s: float = 60.0) -> None:
+    def __init__(self, frontend: Frontend, balancer: RoundRobin, *, idle_s: float = 60.0,
+                 max_sessions: int = 1024) -> None:
         self.frontend, self.balancer, self.idle_s = frontend, balancer, idle_s
+        self.max_sessions = max_sessions
+        self._full = False
         self._transport: asyncio.DatagramTransport | None = None
         self._sessions: dict[Any, _UdpSession] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -118,6 +185,11 @@ class UdpFrontend(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Any) -> None:
         session = self._sessions.get(addr)
         if session is None or session.closed:
+            if session is None and len(self._sessions) >= self.max_sessions:
+                if not self._full:
+                    log.warning("proxy.udp_session_limit", frontend=_show(self.frontend), limit=self.max_sessions)
+                self._full = True
+                return
             backend = self.balancer.pick()
             if backend is None:
                 return
@@ -137,6 +209,7 @@ class UdpFrontend(asyncio.DatagramProtocol):
                 if session.closed or now - session.last > self.idle_s:
                     session.close()
                     self._sessions.pop(addr, None)
+            self._full = len(self._sessions) >= self.max_sessions
 
     async def close(self) -> None:
         if self._sweeper is not None:
@@ -202,12 +275,13 @@ def _show(front: Frontend) -> str:
     return f"{front.ip}:{front.port}/{front.protocol}"
 
 
-async def open_frontend(frontend: Frontend, balancer: RoundRobin, *, udp_idle_s: float) -> TcpFrontend | UdpFrontend:
+async def open_frontend(frontend: Frontend, balancer: RoundRobin, *, limits: Limits,
+                        budget: Budget) -> TcpFrontend | UdpFrontend:
     front: TcpFrontend | UdpFrontend
     if frontend.protocol == "UDP":
-        front = UdpFrontend(frontend, balancer, idle_s=udp_idle_s)
+        front = UdpFrontend(frontend, balancer, idle_s=limits.udp_idle_s, max_sessions=limits.udp_sessions_per_port)
     else:
-        front = TcpFrontend(frontend, balancer)
+        front = TcpFrontend(frontend, balancer, budget=budget, idle_s=limits.tcp_idle_s)
     await front.start()
     return front
 

@@ -6,6 +6,9 @@ dirty; one loop recomputes the pure `table.frontends`, then: closes the listener
 longer wanted, syncs the ClusterIPs on the local interface (`addresses`), opens the new
 listeners and hands every listener its current backends; the DNS server gets a new
 `DnsView`. Listeners that fail to open (port in use) are retried every few seconds.
+NodePorts bind the addresses `policy.nodeport_ips` chose at start; Endpoints addresses
+outside the pod network are left out of the table and logged once each
+(`proxy.backend_refused`; the proxy has no event emitter).
 On shutdown every listener closes and the interface (with its addresses) is deleted;
 after a SIGKILL the next start adopts the interface and removes stale addresses.
 """
@@ -18,11 +21,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from services.proxy.addresses import InterfaceError, LocalAddresses
+from services.proxy.addresses import InterfaceError, LocalAddresses, node_ipv4, primary_address
 from services.proxy.dns import DnsServer, DnsView
-from services.proxy.forward import TcpFrontend, UdpFrontend, close_quietly, open_frontend
+from services.proxy.forward import Budget, TcpFrontend, UdpFrontend, close_quietly, open_frontend
+from services.proxy.policy import DEFAULT_POD_CIDR, Limits, PodNetwork, nodeport_ips, refused_backends
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
-from services.proxy.table import Frontend, Route, RoundRobin, frontends, local_addresses
+from services.proxy.table import Frontend, Route, RoundRobin, endpoint_ips, frontends, local_addresses
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
@@ -42,7 +46,9 @@ class ProxyOptions:
     dns_port: int = 53
     domain: str = DEFAULT_CLUSTER_DOMAIN
     dns: bool = True
-    udp_idle_s: float = 60.0
+    limits: Limits = Limits()
+    pod_network: PodNetwork = PodNetwork.parse(DEFAULT_POD_CIDR)
+    nodeport_addresses: str | None = None  # CIDRs, or None/"primary": primary address + 127.0.0.1
 
     @classmethod
     def from_env(cls, node: str | None = None) -> "ProxyOptions":
@@ -52,7 +58,9 @@ class ProxyOptions:
                    dns_port=int(env.get("KAFKUBE_CLUSTER_DNS_PORT", "53")),
                    domain=env.get("KAFKUBE_CLUSTER_DOMAIN", DEFAULT_CLUSTER_DOMAIN),
                    dns=env.get("KAFKUBE_CLUSTER_DNS", "on").lower() not in ("off", "0", "false"),
-                   udp_idle_s=float(env.get("KAFKUBE_PROXY_UDP_IDLE_S", "60")))
+                   limits=Limits.from_env(env),
+                   pod_network=PodNetwork.parse(env.get("KAFKUBE_POD_CIDR", DEFAULT_POD_CIDR)),
+                   nodeport_addresses=env.get("KAFKUBE_NODEPORT_ADDRESSES"))
 
 
 def proxy_components(settings: Settings, *, node: str | None = None) -> dict[str, Component]:
@@ -74,6 +82,9 @@ class Proxy:
         self._balancers: dict[Frontend, RoundRobin] = {}
         self._failed: set[Frontend] = set()
         self._dns: DnsServer | None = None
+        self._budgets: dict[str, Budget] = {}
+        self._refused: set[tuple[str, str]] = set()
+        self._node_ips: tuple[str, ...] = ()
 
     @property
     def reserved(self) -> set[Frontend]:
@@ -83,6 +94,9 @@ class Proxy:
     async def run(self) -> None:
         self._view.add_handler(lambda _change: self._dirty.set())
         await self._addresses.ensure()
+        o = self._options
+        self._node_ips = nodeport_ips(o.nodeport_addresses, await node_ipv4(skip=o.interface), primary_address())
+        log.info("proxy.nodeport_addresses", addresses=list(self._node_ips), setting=o.nodeport_addresses)
         try:
             async with self._view:
                 await self._view.wait_synced()
@@ -101,7 +115,9 @@ class Proxy:
 
     async def reconcile(self) -> None:
         services, endpoints = self._view.items(self._svc_t), self._endpoints()
-        table = frontends(services, endpoints, reserved=self.reserved)
+        self._log_refused(endpoints)
+        table = frontends(services, endpoints, reserved=self.reserved, node_ips=self._node_ips,
+                          allowed=self._options.pod_network.allows)
         for front in [f for f in self._open if f not in table]:
             await close_quietly(self._open.pop(front))
             self._balancers.pop(front, None)
@@ -130,8 +146,9 @@ class Proxy:
             balancer.update(route.backends)
             return
         balancer = RoundRobin(route.backends)
+        budget = self._budgets.setdefault(route.service, Budget(route.service, self._options.limits.tcp_conns_per_service))
         try:
-            self._open[front] = await open_frontend(front, balancer, udp_idle_s=self._options.udp_idle_s)
+            self._open[front] = await open_frontend(front, balancer, limits=self._options.limits, budget=budget)
         except OSError as exc:
             self._failed.add(front)
             log.warning("proxy.listen_failed", frontend=_show(front), service=route.service, error=str(exc))
@@ -144,7 +161,9 @@ class Proxy:
         if self._dns is not None:
             self._dns.view = view
             return
-        server = DnsServer(self._options.dns_ip, self._options.dns_port, view)
+        limits = self._options.limits
+        server = DnsServer(self._options.dns_ip, self._options.dns_port, view,
+                           max_tcp=limits.dns_tcp_conns, read_s=limits.dns_tcp_read_s)
         try:
             await server.start()
         except OSError as exc:
@@ -153,6 +172,16 @@ class Proxy:
             log.warning("dns.listen_failed", error=str(exc))
             return
         self._dns = server
+
+    def _log_refused(self, endpoints: dict[str, Any]) -> None:
+        """Log each Endpoints address outside the pod network once (it is never dialled)."""
+        refused = refused_backends({k: endpoint_ips(v) for k, v in endpoints.items()}, self._options.pod_network)
+        for key, ip in sorted(refused - self._refused):
+            namespace, _, name = key.partition("/")
+            log.warning("proxy.backend_refused", kind="Endpoints", namespace=namespace, name=name, ip=ip,
+                        reason="not in the pod network",
+                        pod_cidr=[str(n) for n in self._options.pod_network.networks])
+        self._refused = refused
 
     async def _shutdown(self) -> None:
         for front in list(self._open):

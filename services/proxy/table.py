@@ -1,20 +1,21 @@
 """The proxy's routing table, from Services and Endpoints. Pure.
 
-`frontends(services, endpoints)` says, for every address the proxy must listen on
-(a Service port's `clusterIP:port`, and `0.0.0.0:nodePort` for NodePort/LoadBalancer
-Services), which Service port it serves and which ready backends it spreads over.
+`frontends(services, endpoints, node_ips=..., allowed=...)` says, for every address the
+proxy must listen on (a Service port's `clusterIP:port`, and `<node ip>:nodePort` for
+each of `node_ips` for NodePort/LoadBalancer Services), which Service port it serves and
+which ready backends it spreads over (only addresses `allowed` says yes to: the pod
+network, see `policy.PodNetwork`).
 `RoundRobin` picks a backend per new connection. Called by `services.proxy.service`.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Obj = Mapping[str, Any]
-ANY_ADDRESS = "0.0.0.0"
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -24,6 +25,7 @@ class Frontend:
     ip: str
     port: int
     protocol: str  # TCP | UDP
+    node_port: bool = False  # on a node address (not a ClusterIP held on the proxy's interface)
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -60,25 +62,34 @@ def subsets_of(endpoints: Obj | None) -> list[Obj]:
     return list((endpoints.get("status") or {}).get("subsets") or [])
 
 
-def ready_backends(subsets: Iterable[Obj], port_name: str, protocol: str) -> tuple[Backend, ...]:
-    """Ready addresses x the endpoint port named like the Service port (and same protocol)."""
+def ready_backends(subsets: Iterable[Obj], port_name: str, protocol: str,
+                   allowed: Callable[[str], bool] = lambda _ip: True) -> tuple[Backend, ...]:
+    """Ready `allowed` addresses x the endpoint port named like the Service port (and same protocol)."""
     found: set[Backend] = set()
     for subset in subsets:
         ports = [p for p in subset.get("ports") or []
                  if (p.get("name") or "") == port_name and (p.get("protocol") or "TCP") == protocol]
         for port in ports:
             for address in subset.get("addresses") or []:
-                if address.get("ip"):
+                if address.get("ip") and allowed(str(address["ip"])):
                     found.add(Backend(str(address["ip"]), int(port["port"])))
     return tuple(sorted(found))
 
 
+def endpoint_ips(endpoints: Obj | None) -> set[str]:
+    """Every address (ready or not) of an Endpoints object."""
+    return {str(a["ip"]) for s in subsets_of(endpoints)
+            for a in [*(s.get("addresses") or []), *(s.get("notReadyAddresses") or [])] if a.get("ip")}
+
+
 def frontends(services: Mapping[str, Obj], endpoints: Mapping[str, Obj | None],
-              *, reserved: Iterable[Frontend] = ()) -> dict[Frontend, Route]:
+              *, reserved: Iterable[Frontend] = (), node_ips: Iterable[str] = (),
+              allowed: Callable[[str], bool] = lambda _ip: True) -> dict[Frontend, Route]:
     """Every listening address and its route. `reserved` addresses (the DNS server's)
     are skipped; of two Services claiming one nodePort the first by key wins."""
     table: dict[Frontend, Route] = {}
     taken = set(reserved)
+    node_ips = tuple(node_ips)
     for key in sorted(services):
         ip = cluster_ip(services[key])
         if ip is None:
@@ -88,10 +99,10 @@ def frontends(services: Mapping[str, Obj], endpoints: Mapping[str, Obj | None],
             if not sp.get("port"):
                 continue
             protocol, name = sp.get("protocol") or "TCP", sp.get("name") or ""
-            route = Route(key, name, ready_backends(subsets, name, protocol))
+            route = Route(key, name, ready_backends(subsets, name, protocol, allowed))
             wanted = [Frontend(ip, int(sp["port"]), protocol)]
             if sp.get("nodePort"):
-                wanted.append(Frontend(ANY_ADDRESS, int(sp["nodePort"]), protocol))
+                wanted += [Frontend(n, int(sp["nodePort"]), protocol, node_port=True) for n in node_ips]
             for front in wanted:
                 if front not in taken and front not in table and protocol in ("TCP", "UDP"):
                     table[front] = route
@@ -100,7 +111,7 @@ def frontends(services: Mapping[str, Obj], endpoints: Mapping[str, Obj | None],
 
 def local_addresses(table: Mapping[Frontend, Route]) -> set[str]:
     """The ClusterIPs the node must hold locally (on the proxy's interface)."""
-    return {f.ip for f in table if f.ip != ANY_ADDRESS}
+    return {f.ip for f in table if not f.node_port}
 
 
 @dataclass(slots=True)

@@ -29,11 +29,12 @@ def test_cluster_ip_frontend_gets_the_ready_backends_of_its_port() -> None:
     assert local_addresses(table) == {"10.96.0.5"}
 
 
-def test_node_port_listens_on_all_addresses_too() -> None:
+def test_node_port_listens_on_the_node_addresses_only() -> None:
     table = frontends({"default/web": svc(type="NodePort", ports=[
-        {"name": "http", "port": 80, "nodePort": 30080}, {"name": "dns", "port": 53, "protocol": "UDP"}])}, {})
-    assert set(table) == {Frontend("10.96.0.5", 80, "TCP"), Frontend("0.0.0.0", 30080, "TCP"),
-                          Frontend("10.96.0.5", 53, "UDP")}
+        {"name": "http", "port": 80, "nodePort": 30080}, {"name": "dns", "port": 53, "protocol": "UDP"}])}, {},
+        node_ips=("127.0.0.1", "192.168.1.5"))
+    assert set(table) == {Frontend("10.96.0.5", 80, "TCP"), Frontend("127.0.0.1", 30080, "TCP", node_port=True),
+                          Frontend("192.168.1.5", 30080, "TCP", node_port=True), Frontend("10.96.0.5", 53, "UDP")}
     assert all(r.backends == () for r in table.values())
     assert local_addresses(table) == {"10.96.0.5"}
 
@@ -61,3 +62,9 @@ def test_round_robin_spreads_and_survives_updates() -> None:
     assert picks == {a, c}
     assert rr.pick(exclude=[a, c]) is None
     assert RoundRobin().pick() is None
+
+
+def test_backends_outside_the_allowed_network_are_left_out() -> None:
+    table = frontends({"default/web": svc()}, {"default/web": observed(SUBSET)},
+                      allowed=lambda ip: ip != "172.17.0.3")
+    assert table[Frontend("10.96.0.5", 80, "TCP")].backends == (Backend("172.17.0.2", 8080),)
