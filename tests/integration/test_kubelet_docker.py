@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from services.kubelet.runtime.base import LABEL_NODE
+from services.kubelet.tmpfs import MemoryMedium
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, answers, cli, desired, read_all
@@ -65,6 +66,7 @@ def node(docker_ready: None, settings: Settings, services: Callable[..., Service
                              capture_output=True, text=True).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+        MemoryMedium().unmount_below(tmp_path)  # secret tmpfs mounts a killed kubelet left
 
 
 def apply(settings: Settings, tmp_path: Path, text: str) -> None:
