@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from services.api.rbac_node import referenced_names
+from schemas.pod_references import referenced_names
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer

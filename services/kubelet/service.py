@@ -32,6 +32,7 @@ from services.kubelet.node import NodeConfig, heartbeat, host_address
 from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
 from services.kubelet.sync import ClusterDns, PodSyncer, Views
+from services.kubelet.secrets import SecretClient, SecretValues
 from services.kubelet.tokens import TokenClient, TokenManager
 from services.kubelet.tmpfs import MemoryMedium
 from services.kubelet.volumes import VolumeManager
@@ -251,7 +252,9 @@ class Kubelet:
         syncer = PodSyncer(node=self.node, runtime=self.runtime, cache=self.cache, views=views,
                            volumes=volumes, probes=probes, logs=logs, emitter=emitter,
                            wake_after=self.queue.add_after, host_ip=self.config.node.address,
-                           backoff=self.config.backoff, tokens=self._tokens(emitter))
+                           backoff=self.config.backoff, tokens=self._tokens(emitter),
+                           secret_values=SecretValues(SecretClient(self.settings, self.node, emitter.request,
+                                                                   node_key=self._node_key())))
         phase = random.random() if stagger else 0.0
         tasks: list[asyncio.Task[Any]] = []
         try:
@@ -281,9 +284,12 @@ class Kubelet:
         insecure bus: then an X25519 key per request)."""
         if not self.config.service_account_tokens:
             return None
+        return TokenManager(TokenClient(self.settings, self.node, emitter.request, node_key=self._node_key()))
+
+    def _node_key(self) -> tuple[str, bytes] | None:
+        """This node's sealing key, which opens what the API seals for it (None on an insecure bus)."""
         ring = self.trust.ring
-        key = own_node_key(ring, self.node) if ring is not None else None
-        return TokenManager(TokenClient(self.settings, self.node, emitter.request, node_key=key))
+        return own_node_key(ring, self.node) if ring is not None else None
 
     async def _resume_logs(self, logs: LogStreamer) -> None:
         """Find where the adopted containers' log streams stopped before the restart."""

@@ -32,6 +32,7 @@ from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import (
     INFRA_CONTAINER, ContainerInfo, ContainerRuntime, RuntimeFailure, SandboxConfig,
 )
+from services.kubelet.secrets import SecretValues
 from services.kubelet.security_context import needs_image_user, pod_sysctls
 from services.kubelet.status import pod_status
 from services.kubelet.tokens import TokenError, TokenManager, wants_token
@@ -79,11 +80,13 @@ class PodSyncer:
     def __init__(self, *, node: str, runtime: ContainerRuntime, cache: ContainerCache, views: Views,
                  volumes: VolumeManager, probes: ProbeManager, logs: LogStreamer, emitter: Emitter,
                  wake_after: Callable[[str, float], None], host_ip: str,
-                 backoff: BackoffPolicy = BackoffPolicy(), tokens: TokenManager | None = None) -> None:
+                 backoff: BackoffPolicy = BackoffPolicy(), tokens: TokenManager | None = None,
+                 secret_values: SecretValues | None = None) -> None:
         self.node, self.runtime, self.cache, self.views = node, runtime, cache, views
         self.volumes, self.probes, self.logs, self.emitter = volumes, probes, logs, emitter
         self.wake_after, self.host_ip, self.backoff_policy = wake_after, host_ip, backoff
         self.tokens = tokens  # None: no ServiceAccount tokens mounted (a hollow node)
+        self.secret_values = secret_values  # opens encrypted Secrets through the API (None: as stored)
         self.memory: dict[str, PodMemory] = {}  # pod key -> memory
 
     # -- the sync ------------------------------------------------------------------------
@@ -165,7 +168,7 @@ class PodSyncer:
             return None
         try:
             paths = self.volumes.prepare(pod, configmaps=self.views.configmaps(),
-                                         secrets=self.views.secrets(), token=await self._token(pod))
+                                         secrets=await self._secrets(pod), token=await self._token(pod))
             memory.waiting.pop("__volumes__", None)
             return paths
         except ConfigError as exc:
@@ -173,6 +176,11 @@ class PodSyncer:
                 await self.emitter.event(pod, "FailedMount", str(exc), type_="Warning")
             memory.waiting["__volumes__"] = ("ContainerCreating", str(exc))
             return None
+
+    async def _secrets(self, pod: Pod) -> Store:
+        """The Secrets as the pod's volumes and env read them: encrypted ones opened by the API."""
+        store = self.views.secrets()
+        return store if self.secret_values is None else await self.secret_values.store_for(pod, store)
 
     async def _token(self, pod: Pod) -> str | None:
         """The pod's ServiceAccount token to mount (None: it gets none)."""
@@ -282,7 +290,7 @@ class PodSyncer:
             image_user = await self.runtime.image_user(spec.image or "") if needs_image_user(pod, spec) else None
             own_volumes(pod, paths)  # fsGroup
             config = container_config(pod, spec, configmaps=self.views.configmaps(),
-                                      secrets=self.views.secrets(), services=self.views.services(),
+                                      secrets=await self._secrets(pod), services=self.views.services(),
                                       volume_paths=paths,
                                       attempt=action.attempt, role="init" if init else "app",
                                       pod_ip=sandbox.ip, host_ip=self.host_ip, image_user=image_user)

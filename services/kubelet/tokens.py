@@ -14,27 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import orjson
-from aiokafka import TopicPartition
 
 from schemas.pod import Pod
-from schemas.records import REQUEST_ID_ANNOTATION, Op, WriteRequest
+from schemas.records import Op, WriteRequest
 from schemas.tokens import (DEFAULT_EXPIRATION_S, RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION,
                             TOKEN_REQUEST_API_VERSION, TOKEN_REQUEST_KIND, sealing_context)
-from services.runtime.bus import make_consumer, partition_for, partitions_of
+from services.kubelet.questions import REVIEW_ANNOTATION, QuestionTimeout, Send, ask_api
 from services.runtime.config import Settings
-from services.runtime.events import STATUS_REASON_ANNOTATION, event_key, involved_object
+from services.runtime.events import STATUS_REASON_ANNOTATION
 from services.runtime.logging import get_logger
 from services.runtime.sealing import Recipient, SealError, Sealed, open_for_node
-from services.runtime.topics import Topics
 
 log = get_logger(__name__)
-REVIEW_ANNOTATION = "kafkube.io/review"  # the answer's status (services/api/reviews.py)
 REFRESH_AT = 0.8  # of a token's lifetime
 
 
@@ -61,9 +57,6 @@ def service_account_of(pod: Pod) -> str:
     return (pod.spec.service_account_name if pod.spec else None) or "default"
 
 
-Send = Callable[[WriteRequest], Awaitable[None]]
-
-
 class TokenClient:
     """Sends TokenRequests as one node (`send`: the emitter's, with the node's token) and
     opens their answers with `node_key` ((master id, key); None: an X25519 key per request)."""
@@ -72,7 +65,6 @@ class TokenClient:
                  timeout_s: float = 30.0, lifetime_s: int = DEFAULT_EXPIRATION_S) -> None:
         self._settings, self._node, self._send = settings, node, send
         self._node_key, self._timeout_s, self._lifetime_s = node_key, timeout_s, lifetime_s
-        self._events = Topics(settings.topic_prefix).events
 
     def request_for(self, pod: Pod, recipient: Recipient | None) -> WriteRequest:
         meta = pod.metadata
@@ -92,7 +84,10 @@ class TokenClient:
         recipient = Recipient() if self._node_key is None else None
         request = self.request_for(pod, recipient)
         began = time.time()
-        answer = await self._ask(request)
+        try:
+            answer = await ask_api(self._settings, self._send, request, timeout_s=self._timeout_s)
+        except QuestionTimeout as exc:
+            raise TokenError(str(exc)) from None
         annotations = (answer.get("metadata") or {}).get("annotations") or {}
         if answer.get("reason") != "Created":
             reason = annotations.get(STATUS_REASON_ANNOTATION, answer.get("reason"))
@@ -107,39 +102,6 @@ class TokenClient:
         except (KeyError, TypeError, ValueError, SealError) as exc:
             raise TokenError(f"the answer to the TokenRequest for {request.key} cannot be used: {exc}") from None
         return IssuedToken(opened.decode(), began, max(expires, began + 1))
-
-    async def _ask(self, request: WriteRequest) -> dict[str, Any]:
-        """Send `request`; its answer event (read from the partition it is keyed to)."""
-        involved = involved_object(api_version=request.api_version, kind=request.kind, name=request.name,
-                                   namespace=request.namespace)
-        consumer = make_consumer(self._settings)
-        await consumer.start()
-        try:
-            partitions = await partitions_of(consumer, self._events)
-            tp = TopicPartition(self._events, partition_for(event_key(involved), len(partitions)))
-            consumer.assign([tp])
-            end = (await consumer.end_offsets([tp]))[tp]
-            consumer.seek(tp, end)
-            await self._send(request)
-            return await asyncio.wait_for(self._answer(consumer, request.id), self._timeout_s)
-        except asyncio.TimeoutError:
-            raise TokenError(f"no answer to the TokenRequest for {request.key} within {self._timeout_s:.0f}s") from None
-        finally:
-            await consumer.stop()
-
-    @staticmethod
-    async def _answer(consumer: Any, request_id: str) -> dict[str, Any]:
-        while True:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    try:
-                        event = orjson.loads(record.value or b"null")
-                    except orjson.JSONDecodeError:
-                        continue
-                    if isinstance(event, dict) and ((event.get("metadata") or {}).get("annotations") or {}).get(
-                            REQUEST_ID_ANNOTATION) == request_id:
-                        return event
 
 
 class TokenManager:
