@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import orjson
 import pytest
@@ -27,10 +27,11 @@ def b64(text: str) -> str:
 
 def manifest(password: str) -> str:
     """A Secret as kubectl's client-side apply stores it: its values in an annotation too."""
-    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "default"},
-            "type": "Opaque", "data": {"username": b64("admin")}, "stringData": {"password": password}}
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                            "metadata": {"name": "db", "namespace": "default"},
+                            "data": {"username": b64("admin")}, "stringData": {"password": password}}
     applied = orjson.dumps(body).decode()
-    body["metadata"] = {**body["metadata"], "annotations": {LAST_APPLIED: applied, "team": "payments"}}
+    body["metadata"]["annotations"] = {LAST_APPLIED: applied, "team": "payments"}
     return yaml.safe_dump(body)
 
 
