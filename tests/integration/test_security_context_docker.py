@@ -1,19 +1,27 @@
 """securityContext on real Docker containers: what a process inside sees (`id`, a write to
 `/`, CapEff and NoNewPrivs in /proc/self/status, an fsGroup-owned emptyDir, a pod sysctl,
 a Localhost seccomp profile), and runAsNonRoot refusing a root image (and a missing
-seccomp profile refusing a container) before any container is created."""
+seccomp profile refusing a container) before any container is created. What Pod Security
+`baseline` keeps out of the API (Unconfined seccomp, Unmasked /proc) is checked on
+DockerRuntime directly. (A privileged container cannot start where the Engine itself runs
+without every capability, as on these machines: its mapping has unit tests only.)"""
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.kubelet.runtime.base import LABEL_CONTAINER, LABEL_NODE
+from services.kubelet.runtime.base import (
+    LABEL_CONTAINER, LABEL_NODE, ContainerConfig, ContainerSecurity, ImageUser, PodRef, SandboxConfig,
+)
+from services.kubelet.runtime.docker import DockerRuntime
 from services.runtime.config import Settings
 from tests.integration.test_kubelet_docker import (  # noqa: F401 (fixture)
     Node, apply, container, log_lines, node, pod_events, status_of,
@@ -141,6 +149,36 @@ async def test_run_as_non_root_refuses_a_root_image(settings: Settings, node: No
     failed = [e["message"] for e in events if e["reason"] == "Failed" and "runAsNonRoot" in e["message"]]
     assert failed and all(re.fullmatch("Error: " + pattern, m) for m in failed), failed
     assert "Started container c" not in [e["message"] for e in events]
+
+
+@pytest.fixture
+async def runtime(docker_ready: None) -> AsyncIterator[DockerRuntime]:
+    async with DockerRuntime(f"sc-{secrets.token_hex(4)}") as rt:
+        try:
+            yield rt
+        finally:
+            for info in await rt.list_managed():
+                await rt.remove(info.id)
+
+
+async def test_unconfined_and_unmasked_reach_docker(runtime: DockerRuntime) -> None:
+    assert await runtime.image_user(IMAGE) == ImageUser()  # busybox sets no USER: root
+    pod = PodRef(namespace="default", name="p", uid=secrets.token_hex(16))
+    sandbox = await runtime.run_sandbox(SandboxConfig(pod=pod, hostname="p"))
+    probe = ("grep -E '^(Seccomp|CapEff):' /proc/self/status | tr -d '\\t' | tr '\\n' ' '; "
+             "echo masked:$(grep -c ' /proc/timer_list ' /proc/self/mounts) ro:$(grep -c ' /proc/sys ' /proc/self/mounts)")
+    seen: dict[str, dict[str, str]] = {}
+    for name, security in {"default": ContainerSecurity(),
+                           "open": ContainerSecurity(seccomp="Unconfined", unmasked_proc=True)}.items():
+        config = ContainerConfig(pod=pod, name=name, role="app", image=IMAGE, command=["sleep", "60"],
+                                 security=security)
+        info = await runtime.create_and_start(sandbox, config)
+        result = await runtime.exec(info.id, ["sh", "-c", probe], timeout_s=10)
+        assert result.exit_code == 0, result.output
+        seen[name] = dict(item.split(":", 1) for item in result.output.split())
+    assert seen["default"]["Seccomp"] == "2" and seen["default"]["masked"] != "0" and seen["default"]["ro"] != "0"
+    assert seen["open"]["Seccomp"] == "0" and seen["open"]["masked"] == "0" and seen["open"]["ro"] == "0"
+    assert seen["open"]["CapEff"] == seen["default"]["CapEff"]  # Docker's default set either way
 
 
 def _status(lines: list[str], tag: str) -> dict[str, str]:
