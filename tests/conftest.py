@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from services.kubelet.tmpfs import MemoryMedium
 from tests.availability import unavailable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,8 +70,10 @@ def kafka_bootstrap() -> str:
 
 
 @pytest.fixture(scope="session")
-def docker_ready() -> None:
-    """A Docker Engine answers `docker info` (start one with scripts/docker.sh ensure)."""
+def docker_ready(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A Docker Engine answers `docker info` (start one with scripts/docker.sh ensure).
+    At the end of the session, the secret tmpfs mounts that killed kubelets left under
+    the session's temporary directory are detached (so pytest can remove it)."""
     try:
         proc = subprocess.run(
             ["docker", "info", "--format", "{{.ServerVersion}}"],
@@ -86,6 +89,8 @@ def docker_ready() -> None:
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         unavailable(f"no Docker Engine: docker info failed (run scripts/docker.sh ensure):\n{tail}")
+    yield
+    MemoryMedium().unmount_below(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session", autouse=True)
