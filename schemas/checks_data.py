@@ -30,7 +30,7 @@ def check_data_keys(field: str, data: dict[str, str] | None) -> list[FieldError]
 
 def base64_problem(text: str) -> str | None:
     """Why ``text`` is not standard padded base64, in Go's words; None when it decodes."""
-    offset = _corrupt_offset(text.encode("utf-8"))
+    offset = _corrupt_offset(text.encode("utf-8", "surrogatepass"))
     return None if offset is None else f"illegal base64 data at input byte {offset}"
 
 
@@ -81,7 +81,7 @@ def check_secret(secret: Secret) -> list[FieldError]:
     errs = check_data_keys("data", secret.data) + check_data_keys("stringData", secret.string_data)
     errs += check_base64("data", secret.data, REDACTED)
     sizes = {k: decoded_size(v) for k, v in (secret.data or {}).items()}
-    sizes |= {k: len(v.encode("utf-8")) for k, v in (secret.string_data or {}).items()}
+    sizes |= {k: len(v.encode("utf-8", "surrogatepass")) for k, v in (secret.string_data or {}).items()}
     if sum(sizes.values()) > DATA_MAX_BYTES:
         errs.append(FieldError("data", "TooLong", detail=f"may not be more than {DATA_MAX_BYTES} bytes"))
     return errs

@@ -80,7 +80,7 @@ def test_a_number_beyond_64_bits_in_a_secrets_data_is_not_echoed() -> None:
 
 @pytest.mark.parametrize(("text", "offset"), [
     ("YWJj", None), ("", None), ("YQ==", None), ("YWI=", None), ("YWJ", 0), ("YWJjZA", 4), ("YQ=", 3),
-    ("YQ=x", 2), ("Y===", 1), ("=AAA", 0), ("YWJj!", 4), ("YQ==YQ==", 4), ("YWJj\nYWJj", 4), ("éYWJ", 0),
+    ("YQ=x", 2), ("Y===", 1), ("=AAA", 0), ("YWJj!", 4), ("YQ==YQ==", 4), ("YWJj\nYWJj", 4), ("éYWJ", 0), ("YW\ud800", 2),
 ])
 def test_base64_problems_are_named_by_gos_byte_offset(text: str, offset: int | None) -> None:
     expected = None if offset is None else f"illegal base64 data at input byte {offset}"
