@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.kubelet.runtime.docker_security import docker_user, security_host_config
 from services.kubelet.runtime.base import (
     INFRA_CONTAINER,
     LABEL_ATTEMPT,
@@ -30,6 +29,7 @@ from services.kubelet.runtime.base import (
     Role,
     SandboxConfig,
 )
+from services.kubelet.runtime.docker_security import docker_user, security_host_config
 
 DEFAULT_PAUSE_IMAGE = "kafkube/pause:1.0"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
