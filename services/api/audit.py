@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from schemas.auth import AuditObject, AuditRecord, Decision, UserInfo
 from schemas.records import SourceRef, WriteRequest
-
-OP_VERBS = {"create": "create", "ensure": "create", "apply": "apply", "update": "update", "patch": "patch",
-            "delete": "delete", "bind": "create"}
+from services.api.rbac_policy import OP_VERBS
 
 
 def audit_record(request: WriteRequest, *, resource: str | None, user: UserInfo, decision: Decision,
                  reason: str, answer: str, record: str, verb: str | None = None,
                  annotations: dict[str, str] | None = None) -> AuditRecord:
     """The audit record of one decided request; `record` is the request record's
-    topic/partition/offset, `answer` the reason given to the writer (Created, Forbidden...)."""
+    topic/partition/offset, `answer` the reason given to the writer (Created, Forbidden...).
+    The verb is RBAC's for the op (an APPLY is audited as `apply`: whether it created or
+    patched is in the answer)."""
     return AuditRecord(
-        auditID=request.id, verb=verb or OP_VERBS.get(request.op.value, request.op.value), user=user,
+        auditID=request.id, verb=verb or OP_VERBS.get(request.op, request.op.value), user=user,
         objectRef=AuditObject(apiVersion=request.api_version, resource=resource,
                               namespace=request.namespace, name=request.name),
         decision=decision, reason=reason[:2000], responseStatus=answer, source=request.source,

@@ -4,16 +4,23 @@ pod template that violates `warn` is admitted with a warning (`kubectl apply` pr
 it); an `audit` violation is noted on the audit record. Levels come from the
 namespace's `pod-security.kubernetes.io/*` labels, else the cluster's default
 (`KAFKUBE_POD_SECURITY_LEVEL`, `baseline`: safer than Kubernetes' own `privileged`).
-Pure; called by `services.api.decide` when an object is created or replaced."""
+Pure; called by `services.api.decide` when an object is created or replaced.
+
+Every pod of a ReplicaSet is its template, named: the checks' result is memoised per
+(level, version, the pod's annotations and spec), the only inputs the
+checks read (`schemas.podsecurity_*`), so a namespace's new levels apply at once and a
+changed template is a new key. Messages that name the pod are built per request."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.podsecurity import LevelVersion, NamespacePolicy, evaluate, pod_template, violation_message, warning_message
+from schemas.podsecurity import (LevelVersion, NamespacePolicy, PodParts, Violation, evaluate, pod_template,
+                                 violation_message, warning_message)
 
 AUDIT_ANNOTATION = "pod-security.kubernetes.io/audit-violations"
+CACHED_VERDICTS = 4096  # distinct (level, version, pod template) results kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +39,10 @@ def check_pod_security(obj: dict[str, Any], policy: NamespacePolicy | None, *, c
     if parts is None or policy is None:
         return ADMITTED
     is_pod = obj.get("kind") == "Pod"
+    key = _checked(parts)
 
-    def violations(mode: LevelVersion) -> list[Any]:
-        return evaluate(mode.level, mode.version, parts.metadata, parts.spec)
+    def violations(mode: LevelVersion) -> list[Violation]:
+        return [] if mode.level == "privileged" else _memoised(mode, parts, key)
 
     refusal = None
     if is_pod and creating and (found := violations(policy.enforce)):
@@ -45,3 +53,23 @@ def check_pod_security(obj: dict[str, Any], policy: NamespacePolicy | None, *, c
     audited = violations(policy.audit)
     audit = warning_message(policy.audit.level, policy.audit.version, audited) if audited else None
     return PodSecurityVerdict(refusal, warnings, audit)
+
+
+def _checked(parts: PodParts) -> str:
+    """What the checks read of a pod, as one exact key: `repr` tells apart every JSON value
+    (1, 1.0 and True; NaN and null), and keeps key order (messages list fields in it)."""
+    return repr((parts.metadata.get("annotations"), parts.spec))
+
+
+_verdicts: dict[tuple[LevelVersion, str], tuple[Violation, ...]] = {}
+
+
+def _memoised(mode: LevelVersion, parts: PodParts, key: str) -> list[Violation]:
+    """`evaluate` of the pod, once per (mode, key); the oldest result goes past CACHED_VERDICTS."""
+    found = _verdicts.get((mode, key))
+    if found is None:
+        found = tuple(evaluate(mode.level, mode.version, parts.metadata, parts.spec))
+        if len(_verdicts) >= CACHED_VERDICTS:
+            del _verdicts[next(iter(_verdicts))]
+        _verdicts[(mode, key)] = found
+    return list(found)

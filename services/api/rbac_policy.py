@@ -9,6 +9,9 @@ the user `system:serviceaccount:<ns>:<name>`; the first rule that allows the req
 An aggregated ClusterRole holds the union of the rules of the ClusterRoles its selectors
 match, as upstream's aggregation controller would store them (computed here, and again
 when any ClusterRole changes). Members of `system:masters` may do anything.
+Decisions are memoised per (user, groups, attributes) until the next `apply`; a
+request's object name is part of the key only where some rule names resources
+(`resourceNames`) of its group and resource, the only place a rule reads it.
 
 Also here: `forbidden_message` (the API server's wording) and `request_attributes` (which
 verb a Kafkube write request is). The API's access control calls these through
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,6 +40,7 @@ RBAC_KINDS = {"roles": "Role", "clusterroles": "ClusterRole", "rolebindings": "R
 """The desired topics (plurals) the authorizer follows, and their kinds."""
 
 Doc = Mapping[str, Any]
+CACHED_DECISIONS = 4096  # (user, groups, attributes) decisions kept between policy changes
 
 
 # -- request attributes --------------------------------------------------------------------
@@ -59,13 +63,18 @@ class Attributes:
         return f"{self.resource}/{self.subresource}" if self.subresource else self.resource
 
 
+OP_VERBS = {Op.CREATE: "create", Op.ENSURE: "create", Op.UPDATE: "update", Op.PATCH: "patch",
+            Op.DELETE: "delete", Op.BIND: "create"}
+"""RBAC's verb of each write op; APPLY's depends on whether the object exists. The audit
+records use it too (`services.api.audit`)."""
+
+
 def request_attributes(op: Op, info: KindInfo, *, namespace: str | None, name: str,
                        exists: bool) -> Attributes:
     """What a write request asks, in RBAC's verbs: CREATE and ENSURE create; APPLY patches
     an object that exists and creates one that does not (kubectl apply); a BIND is a create
     of `pods/binding` (the scheduler's Binding); UPDATE, PATCH, DELETE as named."""
-    verb = {Op.CREATE: "create", Op.ENSURE: "create", Op.UPDATE: "update", Op.PATCH: "patch",
-            Op.DELETE: "delete", Op.BIND: "create"}.get(op) or ("patch" if exists else "create")
+    verb = OP_VERBS.get(op) or ("patch" if exists else "create")
     subresource = "binding" if op is Op.BIND else ""
     named = name if verb != "create" or subresource else ""
     return Attributes(verb, info.group, info.plural, subresource, namespace or "", named)
@@ -276,6 +285,9 @@ class Policy:
     bindings: dict[tuple[str, str], Binding] = field(default_factory=dict)  # (namespace, name)
     _by_subject: dict[SubjectKey, set[tuple[str, str]]] = field(default_factory=dict)
     _aggregated: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    _decisions: dict[tuple[str, tuple[str, ...], Attributes], Decision] = field(
+        default_factory=dict, compare=False, repr=False)
+    _named: dict[tuple[str, str, str], bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, objects: Iterable[Doc]) -> Policy:
@@ -292,6 +304,8 @@ class Policy:
         """Record the object stored at `key` of `kind` (or its plural); None: it is gone."""
         kind = RBAC_KINDS.get(kind, kind)
         namespace, _, name = key.rpartition("/")
+        self._decisions.clear()
+        self._named.clear()
         if kind == "Role":
             self._set(self.roles, (namespace, name), None if obj is None else rules_of(obj))
         elif kind == "ClusterRole":
@@ -380,7 +394,35 @@ class Policy:
         return binding.describe(subject), rules, error
 
     def authorize(self, user: UserInfo, attrs: Attributes) -> Decision:
-        """Allowed when a rule bound to `user` (for `attrs.namespace`) allows `attrs`."""
+        """Allowed when a rule bound to `user` (for `attrs.namespace`) allows `attrs`;
+        the same decision as `decide`, memoised until the policy changes."""
+        if attrs.name and not self._names_matter(attrs):
+            attrs = replace(attrs, name="")  # no rule reads it: every name is decided alike
+        key = (user.name, user.groups, attrs)
+        decision = self._decisions.get(key)
+        if decision is None:
+            if len(self._decisions) >= CACHED_DECISIONS:
+                self._decisions.clear()
+            decision = self._decisions[key] = self.decide(user, attrs)
+        return decision
+
+    def _names_matter(self, attrs: Attributes) -> bool:
+        """Does any rule with `resourceNames` match the group and resource of `attrs`?
+        (Rule.allows reads the name only then.) An aggregated role's rules are those of the
+        plain ClusterRoles it selects, all among the rules walked here."""
+        if attrs.path is not None:
+            return False
+        key = (attrs.api_group, attrs.combined_resource, attrs.subresource)
+        if key not in self._named:
+            rules = [*(r for rs in self.roles.values() for r in rs),
+                     *(r for role in self.cluster_roles.values() for r in role.rules)]
+            self._named[key] = any(
+                rule.resource_names and (ALL in rule.api_groups or attrs.api_group in rule.api_groups)
+                and rule._resource_matches(attrs.combined_resource, attrs.subresource) for rule in rules)
+        return self._named[key]
+
+    def decide(self, user: UserInfo, attrs: Attributes) -> Decision:
+        """RBAC's decision, worked out from the bindings (`authorize` memoises it)."""
         if MASTERS_GROUP in user.groups:
             return Decision(True, f'allowed by group "{MASTERS_GROUP}"')
         errors: list[str] = []
