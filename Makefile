@@ -98,7 +98,7 @@ up:
 			$(VENV_BIN)/kafkube serve "$${@:4}" & pids+=($$!)
 	}
 	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" KAFKUBE_SERVICE_ACCOUNT_KEY_FILE="$$state/service-account.key" \
-		run kafkube-api admin control-plane api
+		KAFKUBE_ENCRYPTION_CONFIG="$$state/encryption-config.yaml" run kafkube-api admin control-plane api
 	run kafkube-scheduler scheduler control-plane scheduler
 	run kafkube-controllers controller-manager control-plane controllers
 	run kafkube-endpoints endpoints control-plane endpoints

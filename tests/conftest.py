@@ -119,7 +119,8 @@ def bus_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session", autouse=True)
 def cluster_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """This session's credentials (`kafkube init`): the API's token file, a token per
-    component and per node. Every `kafkube` child presents one (tests/integration/kafkit.py
+    component and per node, the ServiceAccount key and the encryption configuration (every
+    API of the session encrypts Secrets at rest, as the shipped deployments do). Every `kafkube` child presents one (tests/integration/kafkit.py
     `env_for` picks the service's identity; the admin's by default, as for the CLI)."""
     from services.cli.credentials import init_credentials
 
@@ -128,7 +129,8 @@ def cluster_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     names = {"KAFKUBE_TOKEN_AUTH_FILE": str(directory / "tokens.csv"),
              "KAFKUBE_NODE_TOKEN_DIR": str(directory / "tokens"),
              "KAFKUBE_TOKEN_FILE": str(directory / "tokens" / "admin.token"),
-             "KAFKUBE_SERVICE_ACCOUNT_KEY_FILE": str(directory / "service-account.key")}
+             "KAFKUBE_SERVICE_ACCOUNT_KEY_FILE": str(directory / "service-account.key"),
+             "KAFKUBE_ENCRYPTION_CONFIG": str(directory / "encryption-config.yaml")}
     previous = {name: os.environ.get(name) for name in names}
     os.environ.update(names)
     yield directory

@@ -3,21 +3,26 @@ start. It writes the API's token file (`tokens.csv`, kube-apiserver's format) wi
 admin in `system:masters` and one identity per component and node; a token file per
 identity under `tokens/` (for `KAFKUBE_TOKEN_FILE`); the key the API signs and verifies
 ServiceAccount tokens with (`service-account.key`, for `KAFKUBE_SERVICE_ACCOUNT_KEY_FILE`
-of every API replica: one hex key a line, the first signs); and the admin's CLI config
+of every API replica: one hex key a line, the first signs); the API's encryption at
+rest of Secrets (`encryption-config.yaml`, for `KAFKUBE_ENCRYPTION_CONFIG`); and the admin's CLI config
 (`admin.config`, kubeconfig-shaped). Every file is readable by its owner only.
 Existing files are kept, so running it again adds nodes without changing any token."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from schemas.encryption import API_VERSION as ENCRYPTION_API_VERSION
+from schemas.encryption import KIND as ENCRYPTION_KIND
 from schemas.auth import CONTROLLER_MANAGER_USER, MASTERS_GROUP, NODE_USER_PREFIX, NODES_GROUP, SCHEDULER_USER
 from services.cli.config import KafkubeConfig, save_config
 
@@ -69,6 +74,24 @@ def service_account_key(directory: Path) -> Path:
     return path
 
 
+ENCRYPTION_CONFIG = "encryption-config.yaml"
+
+
+def encryption_config(directory: Path) -> Path:
+    """DIR/encryption-config.yaml, written once: Secrets encrypted at rest with AES-GCM
+    (a 256-bit key named by its date), `identity` last so Secrets stored before it read."""
+    path = directory / ENCRYPTION_CONFIG
+    if not path.exists():
+        key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        _write_private(path, "# the API's EncryptionConfiguration (KAFKUBE_ENCRYPTION_CONFIG): rotate by adding a "
+                       "key first, restarting the API and re-applying the Secrets\n"
+                       f"apiVersion: {ENCRYPTION_API_VERSION}\nkind: {ENCRYPTION_KIND}\nresources:\n"
+                       "  - resources: [secrets]\n    providers:\n      - aesgcm:\n          keys:\n"
+                       f"            - name: key-{time.strftime('%Y%m%d')}\n              secret: {key}\n"
+                       "      - identity: {}\n")
+    return path
+
+
 def token_file_text(rows: list[tuple[str, Identity]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -90,6 +113,7 @@ def init_credentials(directory: Path, *, nodes: list[str], bootstrap_servers: st
              for f in known if f not in by_file and f.startswith("node-")]
     _write_private(directory / "tokens.csv", token_file_text(rows))
     service_account_key(directory)
+    encryption_config(directory)
     admin = directory / "admin.config"
     config = KafkubeConfig.model_validate({
         "current-context": "kafkube-admin",
@@ -113,4 +137,5 @@ def init(directory: Path, nodes: tuple[str, ...], bootstrap_servers: str, topic_
     click.echo(f"token file:   {directory / 'tokens.csv'} (KAFKUBE_TOKEN_AUTH_FILE of the API)")
     click.echo(f"tokens:       {directory / 'tokens'}/<component>.token (KAFKUBE_TOKEN_FILE of each service)")
     click.echo(f"SA key:       {directory / SERVICE_ACCOUNT_KEY} (KAFKUBE_SERVICE_ACCOUNT_KEY_FILE of the API)")
+    click.echo(f"encryption:   {directory / ENCRYPTION_CONFIG} (KAFKUBE_ENCRYPTION_CONFIG of the API)")
     click.echo(f"admin config: {admin} (export KAFKUBE_CONFIG={admin})")

@@ -17,6 +17,7 @@ from services.cli import auth_commands, config_commands, credentials
 from services.cli import describe as describing
 from services.cli.client import Answer, Client, read_events
 from services.cli.files import Document, ManifestFileError, read_documents
+from services.cli.secrets import opened, sealed
 from services.cli.history import history_rows, parse_instant, state_at, versions
 from services.cli.logs import LogsError, pick_container, pod_lines
 from services.cli.printers import merged, objects, render_table, table, to_json, to_yaml
@@ -101,6 +102,8 @@ async def _publish(docs: list[Document], op: str, timeout: float,
                    headers: list[tuple[str, bytes]] | None = None) -> int:
     client = _client()
     await client.connect()
+    if op != "delete":
+        docs = await sealed(client, docs, timeout)
     # Namespaces go first, and are answered before what may live in them (as kubectl orders).
     first = [d for d in docs if d.obj.get("kind") == "Namespace" and op != "delete"]
     rest = [d for d in docs if d not in first]
@@ -183,6 +186,8 @@ async def _get(infos: list[KindInfo], names: tuple[str, ...], namespace: str, al
             desired = await state_at(client, client.topics.desired(info.plural), when)
             observed = await state_at(client, client.topics.observed(info.plural), when)
         objs = _select(info, objects(desired, observed), names, namespace, all_ns)
+        if info.plural == "secrets" and output in ("yaml", "json") and when is None:
+            objs = await opened(client, objs)
         for missing in sorted(set(names) - {o["metadata"]["name"] for o in objs}):
             click.echo(f'Error from server (NotFound): {_resource_name(info)} "{missing}" not found', err=True)
             code = 1

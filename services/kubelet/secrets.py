@@ -14,19 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from schemas.pod import Pod
 from schemas.pod_references import referenced_names
-from schemas.records import Op, WriteRequest
-from schemas.secret_requests import SECRET_REQUEST_API_VERSION, SECRET_REQUEST_KIND, sealing_context
-from schemas.tokens import RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION
 from services.kubelet.container_config import ConfigError
-from services.kubelet.questions import REVIEW_ANNOTATION, QuestionTimeout, Send, ask_api
+from services.kubelet.questions import QuestionTimeout, Send, ask_api
 from services.runtime.config import Settings
-from services.runtime.events import STATUS_REASON_ANNOTATION
 from services.runtime.logging import get_logger
-from services.runtime.sealing import Recipient, SealError, Sealed, open_for_node
+from services.runtime.sealing import Recipient
+from services.runtime.secret_requests import SecretReadError, answer_data, secret_request
 from services.runtime.secret_values import has_encrypted_data
 
 log = get_logger(__name__)
@@ -41,44 +36,21 @@ class SecretClient:
         self._settings, self._node, self._send = settings, node, send
         self._node_key, self._timeout_s = node_key, timeout_s
 
-    def request_for(self, pod: Pod, name: str, recipient: Recipient | None) -> WriteRequest:
-        meta = pod.metadata
-        assert meta is not None and meta.name and meta.uid
-        namespace = meta.namespace or "default"
-        annotations = ({RECIPIENT_ANNOTATION: recipient.public_b64} if recipient is not None
-                       else {SEALING_KEY_ID_ANNOTATION: self._node_key[0]} if self._node_key else {})
-        body = {"apiVersion": SECRET_REQUEST_API_VERSION, "kind": SECRET_REQUEST_KIND,
-                "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
-                "spec": {"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": meta.name, "uid": meta.uid}}}
-        return WriteRequest(op=Op.CREATE, apiVersion=SECRET_REQUEST_API_VERSION, kind=SECRET_REQUEST_KIND,
-                            namespace=namespace, name=name, body=body, writer=f"kubelet/{self._node}",
-                            principal=f"system:node:{self._node}")
-
     async def read(self, pod: Pod, name: str) -> dict[str, Any]:
         """The Secret's `data` (base64 of the plain values); ConfigError when refused or unanswered."""
+        meta = pod.metadata
+        assert meta is not None and meta.name and meta.uid
         recipient = Recipient() if self._node_key is None else None
-        request = self.request_for(pod, name, recipient)
+        request = secret_request(meta.namespace or "default", name, writer=f"kubelet/{self._node}",
+                                 principal=f"system:node:{self._node}", pod=(meta.name, meta.uid),
+                                 recipient=recipient, node_key_id=self._node_key[0] if self._node_key else "")
         try:
             answer = await ask_api(self._settings, self._send, request, timeout_s=self._timeout_s)
+            return answer_data(answer, request, pod_uid=meta.uid, recipient=recipient, node_key=self._node_key)
         except QuestionTimeout as exc:
             raise ConfigError(f'secret "{name}": {exc}') from None
-        annotations = (answer.get("metadata") or {}).get("annotations") or {}
-        if answer.get("reason") != "Reviewed":
-            if annotations.get(STATUS_REASON_ANNOTATION) == "NotFound":
-                raise ConfigError(f'secret "{name}" not found')
-            raise ConfigError(f'secret "{name}": {answer.get("message")}')
-        try:
-            status = orjson.loads(annotations.get(REVIEW_ANNOTATION) or b"{}")["status"]
-            sealed = Sealed.of(status["sealed"])
-            context = sealing_context(request.id, request.namespace or "", name, pod.metadata.uid or "")  # type: ignore[union-attr]
-            opened = (recipient.open(sealed, context) if recipient is not None
-                      else open_for_node(self._node_key, sealed, context))  # type: ignore[arg-type]
-            data = orjson.loads(opened)["data"]
-        except (KeyError, TypeError, ValueError, SealError) as exc:
-            raise ConfigError(f'secret "{name}": the API\'s answer cannot be used: {exc}') from None
-        if not isinstance(data, dict):
-            raise ConfigError(f'secret "{name}": the API\'s answer holds no data')
-        return data
+        except SecretReadError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 class SecretValues:
