@@ -1,6 +1,7 @@
 """What the CLI shows of a Secret: its keys and their sizes, never its values.
 
-`kafkube describe secret` prints kubectl's layout (`describe_secret`); `kafkube history`
+`kafkube describe secret` prints kubectl's layout (`describe_secret`, sizes from
+`services.runtime.secret_values.plaintext_size`); `kafkube history`
 names the Secret's keys that were added, changed or removed (`is_value_path`, used by
 `services.cli.history.changes`) and prints an old revision through `redacted`. Only
 `kafkube get secret -o yaml|json` prints values, as kubectl does. Pure.
@@ -8,33 +9,23 @@ names the Secret's keys that were added, changed or removed (`is_value_path`, us
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from schemas.secret_fields import LAST_APPLIED, is_secret
+from services.runtime.secret_values import is_encrypted, plaintext_size
 
-ENCRYPTED_PREFIX = b"k8s:enc:"  # a value encrypted at rest: k8s:enc:<provider>:v1:<key>:<ciphertext>
 MAX_ANNOTATION_LEN = 140  # kubectl's describe folds longer annotations
 _VALUE_PREFIXES = ("data.", "stringData.")
 _LAST_APPLIED_PATH = f"metadata.annotations.{LAST_APPLIED}"
 
 
-def plaintext_size(value: str) -> int | None:
-    """Bytes of a stored `data` value once decoded; None when it is encrypted at rest
-    (or does not decode). The one place to swap for the runtime's own helper, which also
-    sizes the values of the AEAD providers."""
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return None if raw.startswith(ENCRYPTED_PREFIX) else len(raw)
-
-
 def size_text(value: object) -> str:
-    """`12 bytes`, or `<encrypted>` when the size is not known."""
+    """`12 bytes` (the value's size in clear, also for most values encrypted at rest),
+    `<encrypted>` when the provider pads (aescbc), `<unknown>` when it does not decode."""
     size = plaintext_size(value) if isinstance(value, str) else None
-    return "<encrypted>" if size is None else f"{size} bytes"
+    if size is not None:
+        return f"{size} bytes"
+    return "<encrypted>" if isinstance(value, str) and is_encrypted(value) else "<unknown>"
 
 
 def is_value_path(path: str) -> bool:
