@@ -1,0 +1,58 @@
+"""The kubelet's view of a pod's Secrets: encrypted ones are asked of the API once per
+resourceVersion and shown in clear; plain ones, and Secrets the pod does not use, are
+left as stored."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+from schemas.pod import Pod
+from services.kubelet.secrets import SecretValues
+
+ENCRYPTED = base64.b64encode(b"k8s:enc:aesgcm:v1:k1:" + b"\x00" * 40).decode()
+PLAIN = base64.b64encode(b"plain").decode()
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def read(self, pod: Pod, name: str) -> dict[str, Any]:
+        self.asked.append(name)
+        return {"password": base64.b64encode(f"opened-{name}".encode()).decode()}
+
+
+def secret(name: str, value: str, version: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "a", "resourceVersion": version},
+            "data": {"password": value}}
+
+
+POD = Pod.model_validate({
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a", "uid": "u"},
+    "spec": {"volumes": [{"name": "v", "secret": {"secretName": "enc"}}],
+             "containers": [{"name": "c", "image": "i", "envFrom": [{"secretRef": {"name": "plain"}}]}]}})
+
+
+def test_encrypted_secrets_are_opened_once_per_version() -> None:
+    client = FakeClient()
+    values = SecretValues(client)  # type: ignore[arg-type]
+    store = {"a/enc": secret("enc", ENCRYPTED, "5"), "a/plain": secret("plain", PLAIN, "6"),
+             "a/unused": secret("unused", ENCRYPTED, "7")}
+    seen = asyncio.run(values.store_for(POD, store))
+    assert base64.b64decode(seen["a/enc"]["data"]["password"]) == b"opened-enc"
+    assert seen["a/plain"] is store["a/plain"] and seen["a/unused"] is store["a/unused"]
+    assert len(seen) == 3 and set(seen) == set(store)
+    asyncio.run(values.store_for(POD, store))
+    assert client.asked == ["enc"]  # kept while the version holds
+    store["a/enc"] = secret("enc", ENCRYPTED, "9")
+    asyncio.run(values.store_for(POD, store))
+    assert client.asked == ["enc", "enc"]  # asked again once it changed
+
+
+def test_a_pod_without_encrypted_secrets_gets_the_store_itself() -> None:
+    client = FakeClient()
+    store = {"a/plain": secret("plain", PLAIN, "1")}
+    assert asyncio.run(SecretValues(client).store_for(POD, store)) is store  # type: ignore[arg-type]
+    assert client.asked == []
