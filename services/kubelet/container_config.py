@@ -19,13 +19,14 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from schemas.pod import Container, EnvVarSource, Pod
 from schemas.quantity import cpu_millis, memory_bytes, parse_quantity
-from services.kubelet.pathjail import PathEscapeError, prepare_subpath
+from services.kubelet.pathjail import SUBPATH_BINDS, PathEscapeError, prepare_subpath
 from services.kubelet.runtime.base import ContainerConfig, ImageUser, Mount, PodRef
 from services.kubelet.security_context import SecurityContextError, container_security
 from services.runtime.podnet import service_env
@@ -78,13 +79,16 @@ def container_config(pod: Pod, container: Container, *, configmaps: Store, secre
 
 def mounts(container: Container, volume_paths: Mapping[str, str]) -> list[Mount]:
     result = []
-    for vm in container.volume_mounts or []:
+    binds = volume_paths.get(SUBPATH_BINDS)
+    for index, vm in enumerate(container.volume_mounts or []):
         host = volume_paths.get(vm.name or "")
         if host is None or not vm.mount_path:
             raise ConfigError(f'unable to find volume "{vm.name}" for container "{container.name}"')
         if vm.sub_path:
+            bind_at = os.path.join(binds, vm.name or "", container.name or "", str(index)) if binds else None
             try:
-                host = prepare_subpath(host, vm.sub_path, volume=vm.name or "", container=container.name or "")
+                host = prepare_subpath(host, vm.sub_path, volume=vm.name or "", container=container.name or "",
+                                       bind_at=bind_at)
             except PathEscapeError as exc:
                 raise ConfigError(str(exc)) from None
         result.append(Mount(host_path=host, container_path=vm.mount_path, read_only=bool(vm.read_only)))

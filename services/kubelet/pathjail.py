@@ -15,11 +15,12 @@ files) under a volume root must never follow such a link out of the root.
 - `open_dir_beneath(root, rel, create=...)`: the same walk, returning an `O_DIRECTORY`
   file descriptor, for writing files with `dir_fd` (never through a path).
 
-- `prepare_subpath(...)`: the subPath step, with upstream's error messages.
+- `prepare_subpath(...)`: the subPath step, with upstream's error messages; on a node
+  that may mount, the checked directory is bind-mounted by descriptor onto a
+  kubelet-only path (`<pod>/volume-subpaths/<volume>/<container>/<index>`, as upstream)
+  and that is what the Engine binds: no window between check and bind.
 
-Callers: `container_config.mounts` (subPath, right before each container is created:
-the re-check at bind time; what remains is the short window between this check and
-Docker's own bind),
+Callers: `container_config.mounts` (subPath, right before each container is created),
 `volumes._write_files` (projected files).
 """
 
@@ -30,9 +31,11 @@ import errno
 import os
 import stat
 
+from services.kubelet.syscalls import MS_BIND, mount, umount
 from services.runtime.logging import get_logger
 
 log = get_logger(__name__)
+SUBPATH_BINDS = "@subpaths"  # volume_paths key of the pod's kubelet-only bind directory (no volume name has an @)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _ANY_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -62,14 +65,20 @@ def within(root: str, path: str) -> bool:
 def resolve_beneath(root: str, rel: str, *, create: bool = False) -> str:
     """The host path of `rel` under `root`, checked as the module says; with `create`,
     missing directories are made (mode 0750, as upstream's subPath directories)."""
+    real, fd = _open_beneath(root, rel, create=create)
+    os.close(fd)
+    return real
+
+
+def _open_beneath(root: str, rel: str, *, create: bool) -> tuple[str, int]:
+    """`resolve_beneath`, also returning an O_PATH descriptor of the checked path."""
     check_relative(rel)
     real_root = os.path.realpath(root)
     real = os.path.realpath(os.path.join(real_root, rel))
     if not within(real_root, real):
         raise PathEscapeError(f"subpath {rel!r} not within volume path {root!r}")
     parts = [] if real == real_root else os.path.relpath(real, real_root).split("/")
-    os.close(_walk(real_root, parts, create=create, last_dir=False))
-    return real
+    return real, _walk(real_root, parts, create=create, last_dir=False)
 
 
 def open_dir_beneath(root: str, rel: str, *, create: bool = False) -> int:
@@ -109,18 +118,50 @@ def _open_child(parent: int, name: str, *, create: bool, as_dir: bool, shown: st
     return child
 
 
-def prepare_subpath(volume_dir: str, sub_path: str, *, volume: str, container: str) -> str:
+def prepare_subpath(volume_dir: str, sub_path: str, *, volume: str, container: str,
+                    bind_at: str | None = None) -> str:
     """Upstream's subPath step of `makeMounts`: the host path to bind for a volumeMount
-    with `subPath`, made (missing directories) and checked beneath the volume. The error
-    says what upstream says (no host detail for the pod's owner); the log has it all."""
+    with `subPath`, made (missing directories) and checked beneath the volume. With
+    `bind_at` (a kubelet-only path, no container can touch it), the opened descriptor
+    itself is bind-mounted there (`/proc/self/fd/N`, as upstream) and that path is
+    returned, so what the Engine binds is what was checked; when the kubelet may not
+    mount, the checked path is returned (logged). The error says what upstream says
+    (no host detail for the pod's owner); the log has it all."""
     try:
         check_relative(sub_path)
     except PathEscapeError as exc:
         raise PathEscapeError(f"unable to provision SubPath `{sub_path}`: {exc}") from None
     try:
-        return resolve_beneath(volume_dir, sub_path, create=True)
+        real, fd = _open_beneath(volume_dir, sub_path, create=True)
     except (PathEscapeError, OSError) as exc:
         log.warning("kubelet.subpath_refused", volume=volume, container=container, sub_path=sub_path,
                     volume_dir=volume_dir, error=str(exc))
         raise PathEscapeError(f'failed to prepare subPath for volumeMount "{volume}" of container '
                               f'"{container}"') from None
+    try:
+        if bind_at is None:
+            return real
+        error = _bind_fd(fd, bind_at)
+        if error is None:
+            return bind_at
+        log.warning("kubelet.subpath_bind_failed", volume=volume, container=container, path=real, error=error)
+        return real
+    finally:
+        os.close(fd)
+
+
+def _bind_fd(fd: int, target: str) -> str | None:
+    """Bind-mount the object behind `fd` on `target` (made anew: a directory or an empty
+    file like the source; a previous bind there is detached first)."""
+    umount(target)  # a container's previous start; EINVAL when nothing is mounted
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.isdir(target) and not os.path.islink(target):
+            os.rmdir(target)
+        else:
+            os.unlink(target)
+    os.makedirs(os.path.dirname(target), mode=0o750, exist_ok=True)
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.mkdir(target, 0o750)
+    else:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640))
+    return mount(f"/proc/self/fd/{fd}", target, None, MS_BIND)

@@ -12,26 +12,24 @@ which way it did, in this order:
    default `/run/kafkube`), checked to be tmpfs in `/proc/self/mounts`;
 4. otherwise `MediumError`: the volume is not set up (FailedMount), never silently on disk.
 
-`unmount_below(dir)` detaches every mount under a pod's directory before it is removed.
+`unmount_below(dir)` detaches every mount under a pod's directory (secret tmpfs, subPath
+binds) before it is removed.
 The pure part (`parse_mounts`, `fs_type`) reads `/proc/self/mounts` text. Used by
 `services.kubelet.volumes.VolumeManager`.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.kubelet.pathjail import within
+from services.kubelet.syscalls import MS_NODEV, MS_NOEXEC, MS_NOSUID, mount, umount
 from services.runtime.logging import get_logger
 
 log = get_logger(__name__)
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
-MNT_DETACH = 2
 DEFAULT_SIZE = 64 * 1024 * 1024
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class MediumError(Exception):
@@ -102,16 +100,13 @@ class MemoryMedium:
         return fs_type(str(existing.resolve()), mounts) == "tmpfs"
 
     def _mount(self, where: str) -> str | None:
-        options = f"size={self.size_bytes},mode=0755".encode()
-        if _libc.mount(b"tmpfs", where.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) == 0:
-            return None
-        return os.strerror(ctypes.get_errno())
+        return mount("tmpfs", where, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"size={self.size_bytes},mode=0755")
 
     def unmount_below(self, directory: Path) -> None:
         """Detach every mount at or under `directory` (deepest first)."""
         top = os.path.realpath(directory)
         points = sorted({p for p, _ in read_mounts() if within(top, p)}, key=len, reverse=True)
         for point in points:
-            if _libc.umount2(point.encode(), MNT_DETACH) != 0:
-                log.warning("kubelet.unmount_failed", path=point, error=os.strerror(ctypes.get_errno()))
+            if (error := umount(point)) is not None:
+                log.warning("kubelet.unmount_failed", path=point, error=error)
             self._mounted.discard(point)

@@ -37,7 +37,7 @@ from typing import Any
 
 from schemas.pod import KeyToPath, Pod, Volume
 from services.kubelet.container_config import SERVICE_ACCOUNT_VOLUME, ConfigError, Store
-from services.kubelet.pathjail import PathEscapeError, open_dir_beneath
+from services.kubelet.pathjail import SUBPATH_BINDS, PathEscapeError, open_dir_beneath
 from services.kubelet.tmpfs import MediumError, MemoryMedium
 
 DEFAULT_MODE = 0o644
@@ -81,6 +81,8 @@ class VolumeManager:
             except VolumeError as exc:
                 raise VolumeError(f'MountVolume.SetUp failed for volume "kube-api-access" : {exc}') from None
             paths[SERVICE_ACCOUNT_VOLUME] = str(target)
+        if self.memory is not None:  # a node that mounts: subPaths are bound by descriptor here
+            paths[SUBPATH_BINDS] = str(self.pod_dir(meta.uid) / "volume-subpaths")
         return paths
 
     def cleanup(self, uid: str) -> None:

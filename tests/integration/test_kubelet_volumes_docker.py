@@ -6,6 +6,7 @@ the host's root through another container's subPath (CreateContainerConfigError)
 from __future__ import annotations
 
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,9 @@ async def test_a_planted_symlink_to_root_is_not_followed_by_a_subpath(settings: 
     assert node.containers("label=io.kafkube.container=victim") == []
     (pod_dir,) = pod_dirs(tmp_path, node)
     assert (pod_dir / "volumes/empty-dir/shared/escape").is_symlink()
+    (bystander,) = node.containers("label=io.kafkube.container=bystander")
+    binds = subprocess.run(["docker", "inspect", "-f", "{{json .HostConfig.Binds}}", bystander],
+                           capture_output=True, text=True, check=True).stdout
+    bound = f"{pod_dir}/volume-subpaths/shared/bystander/0"
+    assert f"{bound}:/fine" in binds  # the checked directory, bound by descriptor where no container reaches
+    assert bound in [p for p, _ in read_mounts()]

@@ -15,6 +15,7 @@ from schemas.pod import Pod
 from services.kubelet.container_config import ConfigError, mounts
 from services.kubelet.pathjail import PathEscapeError, check_relative, open_dir_beneath, prepare_subpath, \
     resolve_beneath, within
+from services.kubelet.tmpfs import MemoryMedium, read_mounts
 from services.kubelet.volumes import VolumeError, VolumeManager
 
 
@@ -130,3 +131,41 @@ def test_a_secret_file_replaced_by_a_link_is_restored(tmp_path: Path) -> None:
     os.symlink("/etc/hostname", target / "key")
     manager.prepare(pod, configmaps={}, secrets=secrets)
     assert (target / "key").read_bytes() == b"v" and stat.S_IMODE((target / "key").lstat().st_mode) == 0o400
+
+
+@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true", reason="bind mounts need root")
+def test_a_subpath_is_bound_by_descriptor_so_a_later_swap_changes_nothing(volume: Path, tmp_path: Path) -> None:
+    (volume / "data/inner/file").write_text("mine")
+    binds = tmp_path / "volume-subpaths"
+    try:
+        bound = prepare_subpath(str(volume), "data/inner", volume="v", container="c", bind_at=str(binds / "v/c/0"))
+        assert bound == str(binds / "v/c/0") and bound in [p for p, _ in read_mounts()]
+        one_file = prepare_subpath(str(volume), "data/inner/file", volume="v", container="c",
+                                   bind_at=str(binds / "v/c/1"))
+        assert Path(one_file).read_text() == "mine" and Path(one_file).is_file()
+        os.rename(volume / "data/inner", volume / "data/moved")  # the container swaps the checked directory
+        os.symlink("/", volume / "data/inner")
+        assert sorted(p.name for p in Path(bound).iterdir()) == ["file"]  # the bind holds what was checked
+        with pytest.raises(PathEscapeError, match="failed to prepare subPath"):  # the next start is refused
+            prepare_subpath(str(volume), "data/inner", volume="v", container="c", bind_at=str(binds / "v/c/0"))
+    finally:
+        MemoryMedium().unmount_below(tmp_path)
+    assert not any(p.startswith(str(tmp_path)) for p, _ in read_mounts())
+
+
+@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true", reason="bind mounts need root")
+def test_a_node_that_mounts_binds_subpaths_under_the_pod_and_cleans_them(tmp_path: Path) -> None:
+    manager = VolumeManager(tmp_path / "root", "n1", memory=MemoryMedium(fallback=tmp_path / "unused"))
+    pod = Pod.model_validate({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns", "uid": "u3"},
+                              "spec": {"volumes": [{"name": "scratch", "emptyDir": {}}], "containers": [
+                                  {"name": "c", "image": "i", "volumeMounts": [
+                                      {"name": "scratch", "mountPath": "/m", "subPath": "sub"}]}]}})
+    try:
+        paths = manager.prepare(pod, configmaps={}, secrets={})
+        (mount,) = mounts(pod.spec.containers[0], paths)  # type: ignore[union-attr,index]
+        assert mount.host_path == str(manager.pod_dir("u3") / "volume-subpaths/scratch/c/0")
+        assert mount.host_path in [p for p, _ in read_mounts()]
+    finally:
+        manager.cleanup("u3")
+    assert not any(p.startswith(str(tmp_path)) for p, _ in read_mounts())
+    assert not manager.pod_dir("u3").exists()
