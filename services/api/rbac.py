@@ -7,7 +7,7 @@ Pure decisions, no I/O (the policy's records arrive through `services.api.rbac_v
 - `forbidden_message(user, attrs, reason=...)`: the API server's Forbidden wording
 - `escalation_problem(user, policy, obj, namespace, old=...)`: granting more than one holds
   (`rbac_escalation`)
-- `node_restriction(user, attrs, current, new)`, `node_may_read(...)`: kubelets (`rbac_node`)
+- `node_restriction(user, attrs, current, new)`: kubelets (`rbac_node`)
 - `bootstrap_policy()`: the default ClusterRoles and ClusterRoleBindings (`rbac_bootstrap`)
 
 The flow in the writer: authenticate → `request_attributes` → `authorize` (deny:
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from services.api.rbac_bootstrap import bootstrap_policy
 from services.api.rbac_escalation import escalation_problem
-from services.api.rbac_node import node_may_read, node_restriction
+from services.api.rbac_node import node_restriction
 from services.api.rbac_policy import (
     RBAC_KINDS,
     Attributes,
@@ -34,6 +34,6 @@ from services.api.rbac_policy import (
 
 __all__ = [
     "RBAC_KINDS", "Attributes", "Decision", "Policy", "Rule", "bootstrap_policy",
-    "escalation_problem", "forbidden", "forbidden_message", "node_may_read", "node_restriction",
+    "escalation_problem", "forbidden", "forbidden_message", "node_restriction",
     "request_attributes", "service_account_user",
 ]

@@ -1,15 +1,15 @@
-"""What a kubelet's identity may do beyond its RBAC role: Kubernetes' NodeRestriction
-admission plugin (a node changes only its own Node and the pods bound to it) and the Node
-authorizer's rule for Secrets and ConfigMaps (a node reads only those its pods use).
+"""What a kubelet's identity may write beyond its RBAC role: Kubernetes' NodeRestriction
+admission plugin (a node changes only its own Node and the pods bound to it). The Node
+authorizer's rule for reads (a node reads only the Secrets its pods use) is applied where
+Secrets are read: services/api/secret_reads.py.
 
 Pure: the caller hands in the stored objects. Called by the API's writer after RBAC has
-allowed a request from a user in `system:nodes` (`node_restriction`), and by whatever
-serves reads to kubelets (`node_may_read`, with the pods bound to that node).
+allowed a request from a user in `system:nodes`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from schemas.auth import UserInfo
@@ -167,20 +167,3 @@ def _forbidden_labels(new: Doc, old: Doc) -> list[str]:
 
 
 # -- the Node authorizer's Secret and ConfigMap rule -----------------------------------------
-READ_RESTRICTED = {"Secret": "secrets", "secrets": "secrets", "ConfigMap": "configmaps",
-                   "configmaps": "configmaps"}
-
-
-def node_may_read(node: str, kind: str, namespace: str, name: str, pods_on_node: Iterable[Doc]) -> bool:
-    """May the kubelet of `node` read this Secret or ConfigMap (`kind` as kind or plural)?
-    Only when a pod bound to `node` in `namespace` uses it. Other kinds are not this
-    rule's business (True)."""
-    resource = READ_RESTRICTED.get(kind)
-    if resource is None:
-        return True
-    for pod in pods_on_node:
-        if _node_of(pod) != node or _meta(pod).get("namespace", "default") != namespace:
-            continue
-        if (resource, name) in set(_api_references(pod)):
-            return True
-    return False
