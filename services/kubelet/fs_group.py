@@ -1,12 +1,18 @@
 """The pod's fsGroup on its volumes' files (I/O; upstream's volume.SetVolumeOwnership).
 
-The sync calls `own_volumes` before each container start, after the volumes are
-prepared. For each emptyDir, configMap and secret volume (never a hostPath, which is the
-node's own) every file and directory gets group `fsGroup` and the group bits: read and
-write (emptyDir) or read only (configMap, secret), plus execute and set-group-id on
-directories so new files inherit the group. With fsGroupChangePolicy OnRootMismatch a
-volume whose root already has the group and the set-group-id bit is left alone.
-Symlinks are not followed. A kubelet that may not chown (not root) logs it and goes on.
+The sync calls `own_volumes` after each `VolumeManager.prepare`. For each emptyDir,
+configMap and secret volume (never a hostPath, which is the node's own) every regular
+file and directory gets group `fsGroup` and the group bits: read and write (emptyDir) or
+read only (configMap, secret), plus execute and set-group-id on directories so files made
+later inherit the group. An emptyDir is owned once, when its root lacks the group (what
+containers write there afterwards inherits it); configMap and secret files on every call,
+since `prepare` rewrites them. `fsGroupChangePolicy` changes nothing here: these volumes
+are set up by this kubelet, never re-mounted with old files.
+
+A volume may hold whatever a container put there (symlinks, FIFOs, device nodes): the walk
+holds each directory open and never follows a link, each entry is opened `O_PATH |
+O_NOFOLLOW` (no device is opened) and only regular files and directories are changed,
+through that descriptor. A kubelet that may not chown (not root) logs it and goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from pathlib import Path
 
 from schemas.pod import Pod
 from services.kubelet.security_context import SecurityContextError, fs_group
@@ -26,7 +31,7 @@ READ_WRITE, READ_ONLY, EXECUTE = 0o660, 0o440, 0o110
 
 def own_volumes(pod: Pod, volume_paths: Mapping[str, str]) -> None:
     try:
-        gid, on_root_mismatch = fs_group(pod)
+        gid = fs_group(pod)
     except SecurityContextError:  # container_config reports it as CreateContainerConfigError
         return
     if gid is None or pod.spec is None:
@@ -36,22 +41,17 @@ def own_volumes(pod: Pod, volume_paths: Mapping[str, str]) -> None:
         if path is None or not (volume.empty_dir or volume.config_map or volume.secret):
             continue
         try:
-            set_ownership(Path(path), gid, read_only=volume.empty_dir is None,
-                          only_on_root_mismatch=on_root_mismatch)
+            if volume.empty_dir is None or not _owned(path, gid):
+                set_ownership(path, gid, read_only=volume.empty_dir is None)
         except OSError as exc:
             log.warning("volume.fs_group_failed", volume=volume.name, path=path, gid=gid, error=str(exc))
 
 
-def set_ownership(root: Path, gid: int, *, read_only: bool, only_on_root_mismatch: bool = False) -> None:
-    if only_on_root_mismatch and _owned(root, gid):
-        return
-    for directory, _, files in os.walk(root):  # symlinked directories are not entered
-        for name in [directory, *(os.path.join(directory, f) for f in files)]:
-            info = os.lstat(name)
-            if stat.S_ISLNK(info.st_mode):
-                continue
-            os.lchown(name, -1, gid)
-            os.chmod(name, owned_mode(info.st_mode, read_only=read_only))
+def set_ownership(root: str, gid: int, *, read_only: bool) -> None:
+    """Every regular file and directory under `root` (itself included) to group `gid`."""
+    for _, _, files, dir_fd in os.fwalk(root):  # never enters a symlinked directory
+        for name in [".", *files]:
+            _own_at(dir_fd, name, gid, read_only=read_only)
 
 
 def owned_mode(mode: int, *, read_only: bool) -> int:
@@ -63,6 +63,22 @@ def owned_mode(mode: int, *, read_only: bool) -> int:
     return bits
 
 
-def _owned(root: Path, gid: int) -> bool:
-    info = root.stat()
+def _own_at(dir_fd: int, name: str, gid: int, *, read_only: bool) -> None:
+    try:
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW, dir_fd=dir_fd)
+    except FileNotFoundError:  # removed while we walked
+        return
+    try:
+        info = os.fstat(fd)
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+            return  # a symlink, FIFO, socket or device: left as it is
+        handle = f"/proc/self/fd/{fd}"  # the very inode opened, whatever the name is now
+        os.chown(handle, -1, gid)
+        os.chmod(handle, owned_mode(info.st_mode, read_only=read_only))
+    finally:
+        os.close(fd)
+
+
+def _owned(root: str, gid: int) -> bool:
+    info = os.stat(root)
     return info.st_gid == gid and bool(info.st_mode & stat.S_ISGID)

@@ -141,11 +141,9 @@ def pod_sysctls(pod: Pod) -> dict[str, str]:
         return {}
 
 
-def fs_group(pod: Pod) -> tuple[int | None, bool]:
-    """The pod's fsGroup, and whether volumes whose root already has it are left as they are
-    (fsGroupChangePolicy OnRootMismatch)."""
-    sc = pod_security_context(pod)
-    return sc.fs_group, sc.fs_group_change_policy == "OnRootMismatch"
+def fs_group(pod: Pod) -> int | None:
+    """The pod's fsGroup (`services.kubelet.fs_group` applies it to the pod's volumes)."""
+    return pod_security_context(pod).fs_group
 
 
 def _image_identity(user: ImageUser) -> tuple[int | None, str]:

@@ -169,6 +169,7 @@ class PodSyncer:
         try:
             paths = self.volumes.prepare(pod, configmaps=self.views.configmaps(),
                                          secrets=await self._secrets(pod), token=await self._token(pod))
+            own_volumes(pod, paths)  # fsGroup
             memory.waiting.pop("__volumes__", None)
             return paths
         except ConfigError as exc:
@@ -288,7 +289,6 @@ class PodSyncer:
             return
         try:
             image_user = await self.runtime.image_user(spec.image or "") if needs_image_user(pod, spec) else None
-            own_volumes(pod, paths)  # fsGroup
             config = container_config(pod, spec, configmaps=self.views.configmaps(),
                                       secrets=await self._secrets(pod), services=self.views.services(),
                                       volume_paths=paths,

@@ -1,5 +1,6 @@
 """fs_group: the pod's fsGroup on its emptyDir, configMap and secret volumes (group, group
-bits, set-group-id directories), never on a hostPath; OnRootMismatch skips owned volumes."""
+bits, set-group-id directories), never on a hostPath, never through a symlink and never
+opening a FIFO; an emptyDir once, projected files on every call."""
 
 from __future__ import annotations
 
@@ -9,18 +10,27 @@ from pathlib import Path
 
 import pytest
 
+from schemas.pod import Pod
 from services.kubelet.fs_group import own_volumes, owned_mode, set_ownership
 from tests.unit.kubelet.helpers import pod
 
 GID = 4321
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another group needs root")
 
 
 def tree(root: Path) -> Path:
     (root / "sub").mkdir(parents=True)
     (root / "sub" / "file").write_text("x")
-    os.chmod(root / "sub" / "file", 0o600)
-    (root / "link").symlink_to("/etc/hostname")
+    os.chmod(root / "sub" / "file", 0o400)
     return root
+
+
+def group(path: Path) -> int:
+    return path.lstat().st_gid
+
+
+def a_pod(**volumes: dict[str, object]) -> Pod:
+    return pod("web", securityContext={"fsGroup": GID}, volumes=[{"name": k, **v} for k, v in volumes.items()])
 
 
 @pytest.mark.parametrize(("mode", "read_only", "expected"), [
@@ -34,27 +44,45 @@ def test_owned_mode(mode: int, read_only: bool, expected: int) -> None:
     assert owned_mode(mode, read_only=read_only) == expected
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another group needs root")
+@needs_root
 def test_volumes_get_the_group_but_host_paths_do_not(tmp_path: Path) -> None:
     data, config, host = tree(tmp_path / "data"), tree(tmp_path / "cfg"), tree(tmp_path / "host")
-    the_pod = pod("web", securityContext={"fsGroup": GID}, volumes=[
-        {"name": "data", "emptyDir": {}}, {"name": "cfg", "configMap": {"name": "c"}},
-        {"name": "host", "hostPath": {"path": str(host)}}])
-    own_volumes(the_pod, {"data": str(data), "cfg": str(config), "host": str(host)})
-    assert (data / "sub" / "file").stat().st_gid == GID
+    own_volumes(a_pod(data={"emptyDir": {}}, cfg={"configMap": {"name": "c"}},
+                      host={"hostPath": {"path": str(host)}}),
+                {"data": str(data), "cfg": str(config), "host": str(host)})
+    assert group(data / "sub" / "file") == GID and group(data) == GID
     assert stat.S_IMODE((data / "sub" / "file").stat().st_mode) == 0o660
-    assert stat.S_IMODE((config / "sub" / "file").stat().st_mode) == 0o640
     assert (data / "sub").stat().st_mode & stat.S_ISGID
-    assert (host / "sub" / "file").stat().st_gid != GID
-    assert Path("/etc/hostname").stat().st_gid != GID  # the symlink was not followed
+    assert group(config / "sub" / "file") == GID
+    assert stat.S_IMODE((config / "sub" / "file").stat().st_mode) == 0o440
+    assert group(host / "sub" / "file") != GID
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another group needs root")
-def test_on_root_mismatch_leaves_an_owned_volume(tmp_path: Path) -> None:
-    root = tree(tmp_path / "v")
-    os.chown(root, -1, GID)
-    os.chmod(root, 0o2775)
-    set_ownership(root, GID, read_only=False, only_on_root_mismatch=True)
-    assert (root / "sub" / "file").stat().st_gid != GID
-    set_ownership(root, GID, read_only=False)
-    assert (root / "sub" / "file").stat().st_gid == GID
+@needs_root
+def test_links_and_fifos_planted_in_a_volume_are_left_alone(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("host")
+    os.chmod(outside / "secret", 0o600)
+    data = tree(tmp_path / "data")
+    (data / "to-file").symlink_to(outside / "secret")
+    (data / "to-dir").symlink_to(outside)
+    os.mkfifo(data / "fifo")
+    set_ownership(str(data), GID, read_only=False)  # would hang opening the FIFO for reading
+    assert group(outside / "secret") != GID and stat.S_IMODE((outside / "secret").stat().st_mode) == 0o600
+    assert group(outside) != GID and group(data / "fifo") != GID
+    assert group(data / "sub" / "file") == GID
+
+
+@needs_root
+def test_an_empty_dir_is_owned_once_projected_files_every_time(tmp_path: Path) -> None:
+    data, config = tree(tmp_path / "data"), tree(tmp_path / "cfg")
+    the_pod = a_pod(data={"emptyDir": {}}, cfg={"secret": {"secretName": "s"}})
+    paths = {"data": str(data), "cfg": str(config)}
+    own_volumes(the_pod, paths)
+    for root in (data, config):  # as a container (data) and a rewrite by prepare (cfg) would
+        (root / "new").write_text("y")
+        os.chown(root / "new", -1, 0)
+    own_volumes(the_pod, paths)
+    assert group(data / "new") == 0  # the emptyDir's root already had the group
+    assert group(config / "new") == GID

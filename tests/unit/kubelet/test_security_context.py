@@ -135,9 +135,9 @@ def test_pod_only_fields() -> None:
     the_pod = pod("web", securityContext={"fsGroup": 2000, "fsGroupChangePolicy": "OnRootMismatch",
                                           "sysctls": [{"name": "net.ipv4.ip_local_port_range", "value": "1024 65000"},
                                                       {"name": "kernel.shm_rmid_forced", "value": "1"}]})
-    assert fs_group(the_pod) == (2000, True)
+    assert fs_group(the_pod) == 2000
     assert pod_sysctls(the_pod) == {"net.ipv4.ip_local_port_range": "1024 65000", "kernel.shm_rmid_forced": "1"}
-    assert fs_group(pod("web")) == (None, False) and pod_sysctls(pod("web")) == {}
+    assert fs_group(pod("web")) is None and pod_sysctls(pod("web")) == {}
     assert pod_sysctls(pod("web", securityContext={"sysctls": "bad"})) == {}
 
 
