@@ -1,6 +1,6 @@
 """Pod Security Standards: levels, policy versions, the checks per level, namespace policy.
 
-Pure code for the API's PodSecurity admission (not wired yet): ``namespace_policy`` reads a
+Pure code for the API's PodSecurity admission (services/api/pod_security.py): ``namespace_policy`` reads a
 namespace's ``pod-security.kubernetes.io/*`` labels, ``evaluate`` runs the checks of one
 level and version on a pod (its metadata and spec as stored JSON, camelCase), and
 ``violation_message`` / ``warning_message`` word the result exactly as upstream's
