@@ -1,5 +1,5 @@
 """securityContext on real Docker containers: what a process inside sees (`id`, a write to
-`/`, CapEff and NoNewPrivs in /proc/self/status, an fsGroup-owned emptyDir, a pod sysctl,
+`/`, CapEff and NoNewPrivs in /proc/self/status, an fsGroup-owned emptyDir and 0400 secret, a pod sysctl,
 a Localhost seccomp profile), and runAsNonRoot refusing a root image (and a missing
 seccomp profile refusing a container) before any container is created. What Pod Security
 `baseline` keeps out of the API (Unconfined seccomp, Unmasked /proc) is checked on
@@ -43,6 +43,11 @@ async def test_users_read_only_root_capabilities_and_no_new_privileges(settings:
     status_line = "grep -E \"^(CapEff|NoNewPrivs)\" /proc/self/status | tr -d \"\\t\" | tr \"\\n\" \" \""
     apply(settings, tmp_path, f"""\
         apiVersion: v1
+        kind: Secret
+        metadata: {{name: locked-secret}}
+        stringData: {{password: only-for-the-group}}
+        ---
+        apiVersion: v1
         kind: Pod
         metadata: {{name: locked}}
         spec:
@@ -54,13 +59,15 @@ async def test_users_read_only_root_capabilities_and_no_new_privileges(settings:
             fsGroup: 2000
             supplementalGroups: [4000]
             sysctls: [{{name: net.ipv4.ip_local_port_range, value: "20000 30000"}}]
-          volumes: [{{name: data, emptyDir: {{}}}}]
+          volumes:
+          - {{name: data, emptyDir: {{}}}}
+          - {{name: sec, secret: {{secretName: locked-secret, defaultMode: 0400}}}}
           containers:
           - name: ids
             image: {IMAGE}
             securityContext: {{runAsUser: 1000}}
-            volumeMounts: [{{name: data, mountPath: /data}}]
-            command: [sh, -c, 'echo "ids $(id -u) $(id -g) groups $(id -G)"; echo "data $(stat -c %g /data) $(touch /data/f && echo writable)"; echo "ids-status $({status_line})"; echo sysctl $(cat /proc/sys/net/ipv4/ip_local_port_range)']
+            volumeMounts: [{{name: data, mountPath: /data}}, {{name: sec, mountPath: /etc/sec}}]
+            command: [sh, -c, 'echo "ids $(id -u) $(id -g) groups $(id -G)"; echo "data $(stat -c %g /data) $(touch /data/f && echo writable)"; echo "secret $(cat /etc/sec/password)"; echo "ids-status $({status_line})"; echo sysctl $(cat /proc/sys/net/ipv4/ip_local_port_range)']
           - name: readonly
             image: {IMAGE}
             securityContext: {{readOnlyRootFilesystem: true, runAsUser: 0}}
@@ -89,13 +96,14 @@ async def test_users_read_only_root_capabilities_and_no_new_privileges(settings:
     async def output() -> Any:
         lines = await log_lines(settings, "locked")
         tags = {line.split(" ", 1)[0] for line in lines}
-        return lines if {"ids", "data", "ids-status", "caps-status", "nocaps-status", "sysctl"} <= tags \
+        return lines if {"ids", "data", "secret", "ids-status", "caps-status", "nocaps-status", "sysctl"} <= tags \
             and any(line.startswith("rootfs-") for line in lines) \
             and any(line.startswith("mkdir-") for line in lines) else None
 
     lines = await eventually(output, timeout=60, what="the containers' output")
     assert "ids 1000 3000 groups 3000 2000 4000" in lines, lines
     assert "data 2000 writable" in lines, lines  # the emptyDir is the fsGroup's, and group-writable
+    assert "secret only-for-the-group" in lines, lines  # 0400 becomes 0440, group fsGroup
     assert "rootfs-read-only" in lines and "rootfs-writable" not in lines
     assert "sysctl 20000 30000" in lines, lines  # set on the sandbox, whose network namespace it is
     assert "mkdir-denied" in lines and "mkdir-allowed" not in lines
