@@ -122,6 +122,8 @@ class Proxy:
             await close_quietly(self._open.pop(front))
             self._balancers.pop(front, None)
             log.info("proxy.closed", frontend=_show(front))
+        served = {route.service for route in table.values()}
+        self._budgets = {key: budget for key, budget in self._budgets.items() if key in served}
         wanted = local_addresses(table) | ({self._options.dns_ip} if self._options.dns else set())
         retry = bool(self._failed)
         self._failed = set()
