@@ -215,6 +215,10 @@ async def _exercise(settings: Settings, services: Callable[..., ServiceProcess],
     # a NodePort answers on the host's loopback
     body = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{node_port}/", timeout=5).read())
     assert body.decode().strip() in names
+    # ... and on the node's addresses only, never on the wildcard address
+    listening = subprocess.run(["ss", "-Htln", f"sport = :{node_port}"], capture_output=True, text=True).stdout
+    bound = {line.split()[3].rsplit(":", 1)[0] for line in listening.splitlines()}
+    assert "127.0.0.1" in bound and not bound & {"0.0.0.0", "*", "[::]"}, listening
     # DNS: the FQDN resolves to the ClusterIP; the short name works through the search path
     lookup = await sh(runtime, client, "nslookup web.default.svc.cluster.local")
     assert cluster_ip in lookup, lookup
