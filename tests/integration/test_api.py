@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import textwrap
 from pathlib import Path
 from typing import Any, Callable
@@ -14,9 +15,11 @@ import orjson
 import pytest
 
 from schemas.records import Op, WriteRequest
+from services.api.secret_storage import SecretStorage
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.identity import token_headers
+from services.runtime.secret_values import is_encrypted
 from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, cli, desired, publish, wait_for_answers
 
@@ -143,8 +146,10 @@ async def test_manifest_topic_accepts_multi_document_yaml_and_delete_header(
     assert "metadata.name: Invalid value: \"Bad_Name\"" in by_doc["1"]["message"]
     source = by_doc["1"]["metadata"]["annotations"]["kafkube.io/source"]
     assert source == f"{settings.topic_prefix}manifests/{partition}/{offset}"
-    secrets = await desired(settings, "secrets")
-    assert secrets["default/two"]["data"] == {"password": "aHVudGVyMg=="}
+    stored = (await desired(settings, "secrets"))["default/two"]  # stringData merged, encrypted at rest
+    opened = SecretStorage.from_path(os.environ["KAFKUBE_ENCRYPTION_CONFIG"]).from_storage(stored)
+    assert is_encrypted(stored["data"]["password"]) and opened is not None
+    assert opened["data"] == {"password": "aHVudGVyMg=="}
 
     rid2 = uuid4().hex
     await publish(settings, [b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n"], op="delete",
