@@ -1,10 +1,11 @@
 """What the proxy may listen on and dial, from its settings. Pure.
 
 - `PodNetwork`: the pod CIDRs (`KAFKUBE_POD_CIDR`, comma-separated, default
-  `172.17.0.0/16`, Docker's default bridge where the kubelet puts pods). An Endpoints
-  address outside them is never dialled: whoever can write an Endpoints object (a
-  Service without selector) could otherwise point a ClusterIP at the node's own
-  services (127.0.0.1:2379-style) or any host the node reaches.
+  `172.17.0.0/16`, Docker's default bridge where the kubelet puts pods), minus the
+  node's own addresses (the bridge's gateway 172.17.0.1 is one). An Endpoints address
+  outside is never dialled: whoever can write an Endpoints object (a Service without
+  selector) could otherwise point a ClusterIP at the node's own services or any host
+  the node reaches.
 - `nodeport_ips(setting, local, primary)`: the addresses NodePorts bind, as kube-proxy's
   `--nodeport-addresses`: CIDRs select the node's local addresses inside them; unset or
   `primary` means the node's primary address plus 127.0.0.1 (kube-proxy's iptables
@@ -28,6 +29,7 @@ LOOPBACK = "127.0.0.1"
 @dataclass(frozen=True, slots=True)
 class PodNetwork:
     networks: tuple[ipaddress.IPv4Network, ...]
+    node_ips: frozenset[str] = frozenset()  # the node's own addresses (the bridge gateway is in the CIDR)
 
     @classmethod
     def parse(cls, text: str) -> "PodNetwork":
@@ -42,7 +44,11 @@ class PodNetwork:
             address = ipaddress.IPv4Address(ip)
         except ValueError:
             return False
-        return any(address in net for net in self.networks)
+        return ip not in self.node_ips and any(address in net for net in self.networks)
+
+    def without(self, node_ips: Iterable[str]) -> "PodNetwork":
+        """The same network minus the node's own addresses."""
+        return PodNetwork(self.networks, frozenset(node_ips))
 
 
 def nodeport_ips(setting: str | None, local: Iterable[str], primary: str) -> tuple[str, ...]:

@@ -85,6 +85,7 @@ class Proxy:
         self._budgets: dict[str, Budget] = {}
         self._refused: set[tuple[str, str]] = set()
         self._node_ips: tuple[str, ...] = ()
+        self._pod_network = options.pod_network
 
     @property
     def reserved(self) -> set[Frontend]:
@@ -95,7 +96,9 @@ class Proxy:
         self._view.add_handler(lambda _change: self._dirty.set())
         await self._addresses.ensure()
         o = self._options
-        self._node_ips = nodeport_ips(o.nodeport_addresses, await node_ipv4(skip=o.interface), primary_address())
+        local = await node_ipv4(skip=o.interface)
+        self._node_ips = nodeport_ips(o.nodeport_addresses, local, primary_address())
+        self._pod_network = o.pod_network.without([*local, primary_address()])
         log.info("proxy.nodeport_addresses", addresses=list(self._node_ips), setting=o.nodeport_addresses)
         try:
             async with self._view:
@@ -117,7 +120,7 @@ class Proxy:
         services, endpoints = self._view.items(self._svc_t), self._endpoints()
         self._log_refused(endpoints)
         table = frontends(services, endpoints, reserved=self.reserved, node_ips=self._node_ips,
-                          allowed=self._options.pod_network.allows)
+                          allowed=self._pod_network.allows)
         for front in [f for f in self._open if f not in table]:
             await close_quietly(self._open.pop(front))
             self._balancers.pop(front, None)
@@ -177,12 +180,12 @@ class Proxy:
 
     def _log_refused(self, endpoints: dict[str, Any]) -> None:
         """Log each Endpoints address outside the pod network once (it is never dialled)."""
-        refused = refused_backends({k: endpoint_ips(v) for k, v in endpoints.items()}, self._options.pod_network)
+        refused = refused_backends({k: endpoint_ips(v) for k, v in endpoints.items()}, self._pod_network)
         for key, ip in sorted(refused - self._refused):
             namespace, _, name = key.partition("/")
             log.warning("proxy.backend_refused", kind="Endpoints", namespace=namespace, name=name, ip=ip,
-                        reason="not in the pod network",
-                        pod_cidr=[str(n) for n in self._options.pod_network.networks])
+                        reason="not a pod address (outside the pod network, or the node's own)",
+                        pod_cidr=[str(n) for n in self._pod_network.networks])
         self._refused = refused
 
     async def _shutdown(self) -> None:

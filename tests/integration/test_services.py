@@ -21,6 +21,7 @@ import pytest
 from schemas.records import Observed, ObservedMeta
 from services.kubelet.runtime.base import ContainerConfig, ContainerInfo, PodRef, SandboxConfig
 from services.kubelet.runtime.docker import DockerRuntime
+from services.proxy.addresses import primary_address
 from services.runtime.podnet import pod_dns_config
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
@@ -262,3 +263,50 @@ async def _until_served(runtime: DockerRuntime, client: ContainerInfo, url: str,
             return replies
         assert time.monotonic() < deadline, f"{url} not served: {replies}"
         await asyncio.sleep(0.5)
+
+
+@pytest.mark.docker
+async def test_proxy_never_dials_an_endpoints_address_outside_the_pod_network(
+        settings: Settings, services: Callable[..., ServiceProcess], docker_ready: None,
+        proxy_env: dict[str, str], tmp_path: Path) -> None:
+    """A Service without selector whose hand-written Endpoints names the node's own
+    addresses (its primary one, outside the pod network, and the Docker bridge's gateway,
+    inside it): the proxy listens on the ClusterIP but never connects to them, and says why."""
+    dialled: list[int] = []
+
+    async def sentinel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        dialled.append(1)
+        writer.close()
+
+    server = await asyncio.start_server(sentinel, "0.0.0.0", 0)
+    port = server.sockets[0].getsockname()[1]
+    primary = primary_address()
+    services("api")
+    proxy = services("proxy", "--node", "n1")
+    try:
+        apply(settings, tmp_path, textwrap.dedent("""\
+            apiVersion: v1
+            kind: Service
+            metadata: {name: sneaky}
+            spec: {ports: [{port: 80, targetPort: 8080}]}
+            """), textwrap.dedent(f"""\
+            apiVersion: v1
+            kind: Endpoints
+            metadata: {{name: sneaky}}
+            subsets: [{{addresses: [{{ip: {primary}}}, {{ip: 172.17.0.1}}], ports: [{{port: {port}}}]}}]
+            """))
+        svc = json.loads(cli(settings, "get", "svc", "sneaky", "-o", "json").stdout)
+        cluster_ip = svc["spec"]["clusterIP"]
+        deadline = time.monotonic() + 60
+        while proxy.logs().count("proxy.backend_refused") < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        refused = [line for line in proxy.logs().splitlines() if "proxy.backend_refused" in line]
+        assert len(refused) == 2 and all('"name": "sneaky"' in line for line in refused), proxy.logs()[-2000:]
+        assert {ip for ip in (primary, "172.17.0.1") if any(f'"ip": "{ip}"' in line for line in refused)} == \
+            {primary, "172.17.0.1"}
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(cluster_ip, 80), 10)
+        assert await asyncio.wait_for(reader.read(10), 10) == b""  # no backend: closed
+        writer.close()
+        assert dialled == []
+    finally:
+        server.close()

@@ -14,6 +14,8 @@ def test_pod_network_allows_pod_ips_only() -> None:
     assert net.allows("172.17.0.9") and net.allows("10.244.3.4")
     for ip in ("127.0.0.1", "10.96.0.1", "169.254.169.254", "192.168.1.5", "not-an-ip", "::1"):
         assert not net.allows(ip), ip
+    assert not net.without(["172.17.0.1"]).allows("172.17.0.1")  # the node's bridge address
+    assert net.without(["172.17.0.1"]).allows("172.17.0.2")
     with pytest.raises(ValueError):
         PodNetwork.parse(" , ")
     with pytest.raises(ValueError):
