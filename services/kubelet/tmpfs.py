@@ -71,28 +71,37 @@ class MemoryMedium:
 
     fallback: Path = Path("/run/kafkube")  # the shared tmpfs directory of step 3
     size_bytes: int = DEFAULT_SIZE
-    _mounted: set[str] = field(default_factory=set)
+    _placed: dict[str, Path] = field(default_factory=dict)  # volume home -> where it went
 
     def place(self, path: Path, fallback: Path) -> Path:
-        """The directory to use for a secret volume whose home is `path`."""
+        """The directory to use for a secret volume whose home is `path` (decided once
+        per volume; the pod's later syncs get the same answer without a log line)."""
         where = str(path)
-        if where in self._mounted:
-            return path
+        if where in self._placed:
+            return self._placed[where]
         mounts = read_mounts()
         if (where, "tmpfs") in mounts:
-            self._mounted.add(where)
+            self._placed[where] = path
             return path
         error = self._mount(where)
         if error is None:
-            self._mounted.add(where)
+            self._placed[where] = path
             log.info("kubelet.secret_medium", path=where, medium="tmpfs-mount")
             return path
         if self._tmpfs_parent(fallback, mounts):
-            fallback.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.fallback.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.fallback, 0o700)  # host users stay out; containers bind the volume itself
+            fallback.mkdir(mode=0o755, parents=True, exist_ok=True)
+            self._placed[where] = fallback
             log.info("kubelet.secret_medium", path=str(fallback), medium="shared-tmpfs", mount_error=error)
             return fallback
         raise MediumError(f"no tmpfs for the volume: mounting one failed ({error}) and "
                           f"{fallback.parent} is not on a tmpfs")
+
+    def forget_below(self, directory: Path) -> None:
+        """Forget the placements of the volumes under a removed pod directory."""
+        top = os.path.realpath(directory)
+        self._placed = {k: v for k, v in self._placed.items() if not within(top, k)}
 
     @staticmethod
     def _tmpfs_parent(path: Path, mounts: list[tuple[str, str]]) -> bool:
@@ -109,4 +118,4 @@ class MemoryMedium:
         for point in points:
             if (error := umount(point)) is not None:
                 log.warning("kubelet.unmount_failed", path=point, error=error)
-            self._mounted.discard(point)
+        self.forget_below(directory)

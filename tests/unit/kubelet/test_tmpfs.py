@@ -69,6 +69,8 @@ def test_without_a_mount_the_shared_tmpfs_is_used_and_checked(tmp_path: Path, mo
     try:
         paths = manager.prepare(a_pod(), configmaps={}, secrets=SECRETS, token="tok")
         assert paths["s"] == str(shared / "n1/pods/u7/secret/s")
+        assert stat.S_IMODE(Path(paths["s"]).stat().st_mode) == 0o755  # readable by any container user
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o700  # but host users stay out
         assert fs_type(paths["s"], read_mounts()) == "tmpfs" and (Path(paths["s"]) / "k").read_bytes() == b"hush"
         assert manager.known_uids() == ["u7"]
         manager.cleanup("u7")
