@@ -19,8 +19,8 @@ mounted on the volume directory, else a directory under the shared tmpfs
 a medium (Docker nodes; hollow nodes keep them on disk). Files are written through
 `pathjail` directory descriptors (`O_NOFOLLOW`, no path followed), so a symlink a
 container planted in a volume never redirects a write of the kubelet (root) elsewhere.
-`cleanup` unmounts what is mounted under the pod's directory, then removes it and the
-pod's fallback directory.
+`cleanup` unmounts what is mounted under the pod's directory (secret tmpfs, subPath
+binds), then removes it and the pod's shared-tmpfs directory.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ class VolumeManager:
     def prepare(self, pod: Pod, *, configmaps: Store, secrets: Store,
                 token: str | None = None) -> dict[str, str]:
         """Create or refresh every volume of the pod; return name -> host path (with
-        `token`, the ServiceAccount token volume under SERVICE_ACCOUNT_VOLUME)."""
+        `token`, the ServiceAccount token volume under SERVICE_ACCOUNT_VOLUME; on a node
+        with a memory medium, the pod's kubelet-only subPath bind directory under
+        SUBPATH_BINDS, for `container_config.mounts`)."""
         meta = pod.metadata
         assert meta is not None and meta.uid
         namespace = meta.namespace or "default"
