@@ -1,69 +1,20 @@
-"""How the CLI shows objects: kubectl's tables, YAML/JSON, ages. Pure functions."""
+"""How the CLI shows objects: kubectl's tables, YAML/JSON. Pure functions; the columns of
+each kind and the merge of desired with observed are `schemas.printing` (shared with the
+HTTP API's server-side tables)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 import yaml
 
-Row = list[str]
-Obj = dict[str, Any]
+from schemas.printing import COLUMNS, Obj, Row, age, merged, objects
 
-
-def merged(desired: Obj, observed: Obj | None) -> Obj:
-    """One object as a user sees it: desired metadata and spec, observed status
-    (for Endpoints, which have no status, the observed `subsets`)."""
-    if observed and observed.get("status") is not None:
-        if desired.get("kind") == "Endpoints" and "subsets" in observed["status"]:
-            return {**desired, "subsets": observed["status"]["subsets"]}
-        return {**desired, "status": observed["status"]}
-    return desired
-
-
-def from_observed(observed: Obj) -> Obj | None:
-    """An object that only exists observed (Endpoints written by the endpoints
-    controller: no desired object), in its Kubernetes shape; None for other kinds."""
-    if observed.get("kind") != "Endpoints":
-        return None
-    meta = {k: v for k, v in (observed.get("metadata") or {}).items() if k in ("name", "namespace", "uid")}
-    meta["creationTimestamp"] = observed.get("observedAt")
-    return {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta,
-            "subsets": (observed.get("status") or {}).get("subsets") or []}
-
-
-def objects(desired: dict[str, Obj], observed: dict[str, Obj]) -> dict[str, Obj]:
-    """Every object of one kind as `get` shows it, by key: desired merged with observed,
-    plus the observed-only ones (`from_observed`)."""
-    shown = {k: merged(v, observed.get(k)) for k, v in desired.items()}
-    for key, value in observed.items():
-        if key not in shown and (obj := from_observed(value)) is not None:
-            shown[key] = obj
-    return shown
-
-
-def age(timestamp: str | None, now: datetime) -> str:
-    """kubectl's short human duration: 45s, 2m30s, 3h, 5d."""
-    if not timestamp:
-        return "<unknown>"
-    then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    s = max(0, int((now - then).total_seconds()))
-    m, h, d = s // 60, s // 3600, s // 86400
-    if s < 120:
-        return f"{s}s"
-    if m < 10:
-        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
-    if h < 3:
-        return f"{m}m"
-    if h < 8:
-        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
-    if h < 48:
-        return f"{h}h"
-    if d < 8:
-        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
-    return f"{d}d" if d < 730 else f"{d // 365}y{d % 365}d"
+__all__ = ["COLUMNS", "age", "merged", "objects", "render_table", "table", "to_json", "to_yaml",
+           "describe_service_lines"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Row]) -> str:
@@ -83,142 +34,6 @@ def to_yaml(objs: list[Obj]) -> str:
 def to_json(objs: list[Obj]) -> str:
     body: Any = objs[0] if len(objs) == 1 else {"apiVersion": "v1", "kind": "List", "items": objs}
     return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
-
-
-# -- columns per kind -------------------------------------------------------------------
-def _status(o: Obj) -> Obj:
-    return o.get("status") or {}
-
-
-def _spec(o: Obj) -> Obj:
-    return o.get("spec") or {}
-
-
-def _pod_columns(o: Obj) -> Row:
-    statuses = _status(o).get("containerStatuses") or []
-    total = len(_spec(o).get("containers") or [])
-    ready = sum(1 for c in statuses if c.get("ready"))
-    restarts = sum(int(c.get("restartCount", 0)) for c in statuses)
-    return [f"{ready}/{total}", pod_phase(o), str(restarts)]
-
-
-def pod_phase(o: Obj) -> str:
-    """The STATUS column: a waiting/terminated reason if any, else the phase."""
-    if o["metadata"].get("deletionTimestamp"):
-        return "Terminating"
-    for c in _status(o).get("containerStatuses") or []:
-        state = c.get("state") or {}
-        for key in ("waiting", "terminated"):
-            reason = (state.get(key) or {}).get("reason")
-            if reason:
-                return str(reason)
-    return str(_status(o).get("phase") or "Pending")
-
-
-def _pod_wide(o: Obj) -> Row:
-    return [_status(o).get("podIP") or "<none>", _spec(o).get("nodeName") or "<none>",
-            "<none>", "<none>"]
-
-
-def _deploy_columns(o: Obj) -> Row:
-    st = _status(o)
-    return [f"{st.get('readyReplicas', 0)}/{_spec(o).get('replicas', 1)}",
-            str(st.get("updatedReplicas", 0)), str(st.get("availableReplicas", 0))]
-
-
-def _rs_columns(o: Obj) -> Row:
-    st = _status(o)
-    return [str(_spec(o).get("replicas", 1)), str(st.get("replicas", 0)),
-            str(st.get("readyReplicas", 0))]
-
-
-def _svc_columns(o: Obj) -> Row:
-    spec = _spec(o)
-    ports = ",".join(
-        f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/"
-        f"{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
-    kind = spec.get("type", "ClusterIP")
-    return [kind, spec.get("clusterIP") or "<none>", _external_ip(o, kind), ports or "<none>"]
-
-
-def _external_ip(o: Obj, kind: str) -> str:
-    """kubectl's EXTERNAL-IP: externalName, or externalIPs + load-balancer ingress."""
-    spec = _spec(o)
-    if kind == "ExternalName":
-        return str(spec.get("externalName") or "<none>")
-    ingress = ((_status(o).get("loadBalancer") or {}).get("ingress")) or []
-    ips = list(spec.get("externalIPs") or []) + [i.get("ip") or i.get("hostname") or "" for i in ingress]
-    if ips:
-        return ",".join(ips)
-    return "<pending>" if kind == "LoadBalancer" else "<none>"
-
-
-def _endpoints_columns(o: Obj) -> Row:
-    """kubectl's ENDPOINTS: ip:port per ready address and port (ports outer), the
-    first three, then "+ N more..."; bare IPs for a subset without ports."""
-    subsets = o.get("subsets") if "subsets" in o else _status(o).get("subsets")
-    pairs = []
-    for s in subsets or []:
-        addresses = [a.get("ip") for a in s.get("addresses") or []]
-        if not s.get("ports"):
-            pairs += addresses
-        for p in s.get("ports") or []:
-            pairs += [f"{ip}:{p.get('port')}" for ip in addresses]
-    shown = ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
-    return [shown or "<none>"]
-
-
-def _node_columns(o: Obj) -> Row:
-    conditions = {c.get("type"): c.get("status") for c in _status(o).get("conditions") or []}
-    ready = {"True": "Ready", "False": "NotReady"}.get(conditions.get("Ready", ""), "Unknown")
-    if _spec(o).get("unschedulable"):
-        ready += ",SchedulingDisabled"
-    roles = [k.split("/", 1)[1] for k in (o["metadata"].get("labels") or {})
-             if k.startswith("node-role.kubernetes.io/")]
-    version = (_status(o).get("nodeInfo") or {}).get("kubeletVersion", "")
-    return [ready, ",".join(roles) or "<none>", version]
-
-
-def _event_object(o: Obj) -> str:
-    inv = o.get("involvedObject") or {}
-    return f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}"
-
-
-def _role_ref(o: Obj) -> Row:
-    ref = o.get("roleRef") or {}
-    return [f"{ref.get('kind', '')}/{ref.get('name', '')}"]
-
-
-def _binding_subjects(o: Obj) -> Row:
-    """kubectl's wide USERS, GROUPS, SERVICEACCOUNTS (service accounts as namespace:name)."""
-    subjects = o.get("subjects") or []
-    users = [s.get("name", "") for s in subjects if s.get("kind") == "User"]
-    groups = [s.get("name", "") for s in subjects if s.get("kind") == "Group"]
-    accounts = [f"{s.get('namespace', '')}:{s.get('name', '')}" for s in subjects
-                if s.get("kind") == "ServiceAccount"]
-    return [", ".join(users), ", ".join(groups), ", ".join(accounts)]
-
-
-Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
-COLUMNS: dict[str, Columns] = {
-    "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
-             ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"], _pod_wide),
-    "deployments": (["READY", "UP-TO-DATE", "AVAILABLE"], _deploy_columns, [], None),
-    "replicasets": (["DESIRED", "CURRENT", "READY"], _rs_columns, [], None),
-    "replicationcontrollers": (["DESIRED", "CURRENT", "READY"], _rs_columns, [], None),
-    "services": (["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"], _svc_columns, [], None),
-    "endpoints": (["ENDPOINTS"], _endpoints_columns, [], None),
-    "configmaps": (["DATA"], lambda o: [str(len(o.get("data") or {}) + len(o.get("binaryData") or {}))], [], None),
-    "secrets": (["TYPE", "DATA"], lambda o: [o.get("type", "Opaque"), str(len(o.get("data") or {}))], [], None),
-    "namespaces": (["STATUS"], lambda o: ["Terminating" if o["metadata"].get("deletionTimestamp") else "Active"], [], None),
-    "nodes": (["STATUS", "ROLES"], lambda o: _node_columns(o)[:2], ["VERSION"], lambda o: _node_columns(o)[2:]),
-    "events": (["TYPE", "REASON", "OBJECT", "MESSAGE"],
-               lambda o: [o.get("type", ""), o.get("reason", ""), _event_object(o), o.get("message", "")], [], None),
-    "serviceaccounts": (["SECRETS"], lambda o: [str(len(o.get("secrets") or []))], [], None),
-    "rolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
-    "clusterrolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
-}
-"""Kinds not listed (roles, clusterroles) print NAME and AGE only."""
 
 
 def render_table(plural: str, objs: list[Obj], *, now: datetime | None = None,
@@ -243,7 +58,7 @@ def render_table(plural: str, objs: list[Obj], *, now: datetime | None = None,
 def describe_service_lines(svc: Obj, endpoints: Obj | None) -> list[str]:
     """The body of `kubectl describe service` between Annotations and Events (for
     `describe.render`, like `render_pod_body`); `endpoints` as `objects` shows them."""
-    spec = _spec(svc)
+    spec = svc.get("spec") or {}
     kind = spec.get("type", "ClusterIP")
     selector = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items()) or "<none>"
     lines = [("Selector", selector), ("Type", kind)]
