@@ -155,3 +155,16 @@ def test_manifest_sealing_round_trip_and_binding() -> None:
     rotated = SecretStorage(codec(config(keyed("aesgcm", ("key2", K32B), ("key1", K32)))))
     assert rotated.manifest_key != storage.manifest_key
     assert rotated.open_manifest(sealed, "prod")["data"] == opened["data"]  # the old key still opens
+
+
+def test_a_rewrite_after_rotation_moves_every_value_to_the_new_key() -> None:
+    old = SecretStorage(codec(config(keyed("aesgcm", ("key1", K32)))))
+    stored = old.to_storage(secret(password="hunter2"))
+    rotated = SecretStorage(codec(config(keyed("secretbox", ("key2", K32B)), keyed("aesgcm", ("key1", K32)))))
+    opened = rotated.from_storage(stored)  # what the writer decides on
+    rewritten = rotated.to_storage(opened)
+    assert rewritten is not None and base64.b64decode(rewritten["data"]["password"]).startswith(
+        b"k8s:enc:secretbox:v1:key2:")
+    assert rotated.from_storage(rewritten) == opened
+    with pytest.raises(SecretValueError):
+        old.from_storage(rewritten)  # the old key alone no longer reads it
