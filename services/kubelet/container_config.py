@@ -69,7 +69,7 @@ def container_config(pod: Pod, container: Container, *, configmaps: Store, secre
     return ContainerConfig(
         pod=pod_ref(pod), name=container.name or "", role=role,  # type: ignore[arg-type]
         image=container.image or "", command=command, args=args, env=env,
-        working_dir=container.working_dir, mounts=mounts(container, volume_paths),
+        working_dir=container.working_dir, mounts=mounts(container, volume_paths, read_only=projected_volumes(pod)),
         memory_limit_bytes=memory_bytes(limits["memory"]) if "memory" in limits else None,
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if "cpu" in limits else None,
         cpu_shares=max(MIN_SHARES, cpu_millis(cpu_request) * 1024 // 1000) if cpu_request else None,
@@ -77,7 +77,21 @@ def container_config(pod: Pod, container: Container, *, configmaps: Store, secre
     )
 
 
-def mounts(container: Container, volume_paths: Mapping[str, str]) -> list[Mount]:
+PROJECTED_SOURCES = ("configMap", "secret", "projected", "downwardAPI")
+
+
+def projected_volumes(pod: Pod) -> frozenset[str]:
+    """The volumes whose files the kubelet writes (configMap, secret, projected,
+    downwardAPI): mounted read-only whatever the volumeMount says, as upstream does."""
+    volumes = (pod.spec.volumes if pod.spec else None) or []
+    return frozenset(v.name or "" for v in volumes
+                     if v.config_map is not None or v.secret is not None
+                     or any(k in (v.model_extra or {}) for k in PROJECTED_SOURCES))
+
+
+def mounts(container: Container, volume_paths: Mapping[str, str],
+           read_only: frozenset[str] = frozenset()) -> list[Mount]:
+    """The container's binds; the volumes named in `read_only` are always read-only."""
     result = []
     binds = volume_paths.get(SUBPATH_BINDS)
     for index, vm in enumerate(container.volume_mounts or []):
@@ -91,7 +105,8 @@ def mounts(container: Container, volume_paths: Mapping[str, str]) -> list[Mount]
                                        bind_at=bind_at)
             except PathEscapeError as exc:
                 raise ConfigError(str(exc)) from None
-        result.append(Mount(host_path=host, container_path=vm.mount_path, read_only=bool(vm.read_only)))
+        result.append(Mount(host_path=host, container_path=vm.mount_path,
+                            read_only=bool(vm.read_only) or (vm.name or "") in read_only))
     token_dir = volume_paths.get(SERVICE_ACCOUNT_VOLUME)
     if token_dir is not None and not any(m.container_path.rstrip("/") == SERVICE_ACCOUNT_MOUNT for m in result):
         result.append(Mount(host_path=token_dir, container_path=SERVICE_ACCOUNT_MOUNT, read_only=True))

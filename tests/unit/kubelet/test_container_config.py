@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from schemas.pod import Container
-from services.kubelet.container_config import ConfigError, container_config, expand
+from schemas.pod import Container, Pod
+from services.kubelet.container_config import ConfigError, container_config, expand, mounts, projected_volumes
 from tests.unit.kubelet.helpers import pod
 
 CONFIGMAPS = {"default/cfg": {"data": {"mode": "fast", "level": "3"}}}
@@ -89,3 +89,17 @@ def test_resources_and_mounts(tmp_path: Path) -> None:
         [("/v/data", "/data", False), (str(tmp_path / "cfg/sub"), "/etc/x", True)]
     assert (tmp_path / "cfg/sub").is_dir()  # made by the kubelet, as upstream, not by Docker
     assert build({"resources": {"limits": {"cpu": "1"}}}).cpu_shares == 1024
+
+
+def test_secret_and_config_map_volumes_are_mounted_read_only() -> None:
+    pod = Pod.model_validate({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a", "uid": "u"},
+        "spec": {"volumes": [{"name": "s", "secret": {"secretName": "x"}}, {"name": "c", "configMap": {"name": "y"}},
+                             {"name": "p", "projected": {"sources": []}}, {"name": "e", "emptyDir": {}}],
+                 "containers": [{"name": "c", "image": "i"}]}})
+    assert projected_volumes(pod) == {"s", "c", "p"}
+    container = Container.model_validate({"name": "c", "image": "i", "volumeMounts": [
+        {"name": n, "mountPath": f"/{n}", "readOnly": False} for n in ("s", "c", "p", "e")]})
+    paths = {n: f"/v/{n}" for n in ("s", "c", "p", "e")}
+    assert [(m.container_path, m.read_only) for m in mounts(container, paths, projected_volumes(pod))] == \
+        [("/s", True), ("/c", True), ("/p", True), ("/e", False)]
