@@ -13,11 +13,13 @@ changed template is a new key. Messages that name the pod are built per request.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from schemas.podsecurity import (LevelVersion, NamespacePolicy, PodParts, Violation, evaluate, pod_template,
-                                 violation_message, warning_message)
+from schemas.podsecurity import (Level, LevelVersion, NamespacePolicy, PodParts, Violation, evaluate,
+                                 namespace_policy, pod_template, violation_message, warning_message)
 
 AUDIT_ANNOTATION = "pod-security.kubernetes.io/audit-violations"
 CACHED_VERDICTS = 4096  # distinct (level, version, pod template) results kept
@@ -31,6 +33,20 @@ class PodSecurityVerdict:
 
 
 ADMITTED = PodSecurityVerdict()
+
+
+def namespace_levels(labels: Mapping[str, str], default: Level) -> NamespacePolicy:
+    """`namespace_policy` of a namespace's Pod Security labels, memoised per (labels,
+    default): the writer asks for it at every pod. Labels that are not strings are not kept."""
+    try:
+        return _levels(tuple(sorted(labels.items())), default)
+    except TypeError:  # an unhashable label value: worked out each time
+        return namespace_policy(labels, default)
+
+
+@lru_cache(maxsize=256)
+def _levels(labels: tuple[tuple[str, str], ...], default: Level) -> NamespacePolicy:
+    return namespace_policy(dict(labels), default)
 
 
 def check_pod_security(obj: dict[str, Any], policy: NamespacePolicy | None, *, creating: bool) -> PodSecurityVerdict:

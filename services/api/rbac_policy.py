@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -285,8 +285,7 @@ class Policy:
     bindings: dict[tuple[str, str], Binding] = field(default_factory=dict)  # (namespace, name)
     _by_subject: dict[SubjectKey, set[tuple[str, str]]] = field(default_factory=dict)
     _aggregated: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
-    _decisions: dict[tuple[str, tuple[str, ...], Attributes], Decision] = field(
-        default_factory=dict, compare=False, repr=False)
+    _decisions: dict[tuple[object, ...], Decision] = field(default_factory=dict, compare=False, repr=False)
     _named: dict[tuple[str, str, str], bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -396,9 +395,9 @@ class Policy:
     def authorize(self, user: UserInfo, attrs: Attributes) -> Decision:
         """Allowed when a rule bound to `user` (for `attrs.namespace`) allows `attrs`;
         the same decision as `decide`, memoised until the policy changes."""
-        if attrs.name and not self._names_matter(attrs):
-            attrs = replace(attrs, name="")  # no rule reads it: every name is decided alike
-        key = (user.name, user.groups, attrs)
+        name = attrs.name if attrs.name and self._names_matter(attrs) else ""  # else no rule reads it
+        key = (user.name, user.groups, attrs.verb, attrs.api_group, attrs.resource, attrs.subresource,
+               attrs.namespace, name, attrs.path)
         decision = self._decisions.get(key)
         if decision is None:
             if len(self._decisions) >= CACHED_DECISIONS:

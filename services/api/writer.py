@@ -21,12 +21,12 @@ from aiokafka.errors import KafkaError
 from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, WRITER_HEADER, Op, WriteRequest
 from schemas.auth import ANONYMOUS_USER, AuditRecord, Decision, UserInfo
 from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
-from schemas.podsecurity import NamespacePolicy, namespace_policy
+from schemas.podsecurity import NamespacePolicy
 from schemas.registry import KindInfo, lookup_kind
 from schemas.secret_fields import error_text
 from services.api.access import AccessControl
 from services.api.audit import audit_record
-from services.api.pod_security import AUDIT_ANNOTATION
+from services.api.pod_security import AUDIT_ANNOTATION, namespace_levels
 from services.api.reviews import is_review, review
 from services.api.secret_reads import SecretReads, is_secret_request
 from services.api.secret_storage import SecretStorage, SecretValueError
@@ -219,7 +219,7 @@ class RequestPartition:
             return None
         local = self._current(self._topics.desired("namespaces"), request.namespace)
         facts = NamespaceFacts.of(local) if local is not None else await self._views.namespace(request.namespace)
-        return namespace_policy(facts.pod_security if facts else {}, self._settings.pod_security_level)
+        return namespace_levels(facts.pod_security if facts else {}, self._settings.pod_security_level)
 
     async def _namespace_phase(self, request: WriteRequest, current: Any) -> Any:
         if request.namespace is None or current is not None or request.op not in CREATING_OPS:

@@ -21,7 +21,7 @@ from schemas.records import Op, WriteRequest
 from services.api.access import AccessControl
 from services.api.authn import Authenticator, parse_token_file
 from services.api.cluster_views import NamespaceFacts
-from services.api.pod_security import PodSecurityVerdict, check_pod_security
+from services.api.pod_security import PodSecurityVerdict, check_pod_security, namespace_levels
 from services.api.rbac import Attributes, Policy
 from services.api.writer import RequestPartition
 from services.runtime.bus import encode, partition_for
@@ -187,6 +187,16 @@ def test_pods_of_one_template_are_evaluated_once_per_level(monkeypatch: Any) -> 
         verdict = check_pod_security(pod, policy, creating=True)
         assert verdict.refusal is None and verdict.audit and 'would violate PodSecurity "restricted:latest"' in verdict.audit
     assert calls == ["baseline", "restricted"]
+
+
+@given(st.dictionaries(st.sampled_from([
+    "pod-security.kubernetes.io/enforce", "pod-security.kubernetes.io/enforce-version",
+    "pod-security.kubernetes.io/warn", "pod-security.kubernetes.io/audit-version"]),
+    st.sampled_from(["privileged", "baseline", "restricted", "v1.22", "latest", "bogus", ""])),
+    st.sampled_from(["privileged", "baseline", "restricted"]))
+def test_memoised_namespace_levels_equal_reading_the_labels(labels: dict[str, str], default: Any) -> None:
+    assert namespace_levels(labels, default) == namespace_policy(labels, default)
+    assert namespace_levels(labels, default) == namespace_policy(labels, default)
 
 
 class Namespaces:
