@@ -37,7 +37,9 @@ from typing import Any
 
 from schemas.pod import KeyToPath, Pod, Volume
 from services.kubelet.container_config import SERVICE_ACCOUNT_VOLUME, ConfigError, Store
+from services.kubelet.fs_group import owned_mode
 from services.kubelet.pathjail import SUBPATH_BINDS, PathEscapeError, open_dir_beneath
+from services.kubelet.security_context import SecurityContextError, fs_group
 from services.kubelet.tmpfs import MediumError, MemoryMedium
 
 DEFAULT_MODE = 0o644
@@ -69,17 +71,18 @@ class VolumeManager:
         meta = pod.metadata
         assert meta is not None and meta.uid
         namespace = meta.namespace or "default"
+        gid = _fs_group(pod)
         paths: dict[str, str] = {}
         for volume in (pod.spec.volumes if pod.spec else None) or []:
             try:
-                paths[volume.name or ""] = self._one(meta.uid, namespace, volume, configmaps, secrets)
+                paths[volume.name or ""] = self._one(meta.uid, namespace, volume, configmaps, secrets, gid)
             except VolumeError as exc:
                 raise VolumeError(f'MountVolume.SetUp failed for volume "{volume.name}" : {exc}') from None
         if token is not None:
             try:
                 target = self._secret_dir(meta.uid, "kube-api-access", "serviceaccount")
                 files = {"token": token.encode(), "namespace": namespace.encode(), "ca.crt": b""}
-                _write_files(target, files, None, DEFAULT_MODE, False)
+                _write_files(target, files, None, DEFAULT_MODE, False, gid)
             except VolumeError as exc:
                 raise VolumeError(f'MountVolume.SetUp failed for volume "kube-api-access" : {exc}') from None
             paths[SERVICE_ACCOUNT_VOLUME] = str(target)
@@ -114,7 +117,8 @@ class VolumeManager:
         except MediumError as exc:
             raise VolumeError(str(exc)) from None
 
-    def _one(self, uid: str, namespace: str, volume: Volume, configmaps: Store, secrets: Store) -> str:
+    def _one(self, uid: str, namespace: str, volume: Volume, configmaps: Store, secrets: Store,
+             gid: int | None) -> str:
         name = volume.name or ""
         if volume.host_path is not None:
             path = Path(volume.host_path.path)
@@ -128,7 +132,7 @@ class VolumeManager:
                 raise VolumeError(f'configmap "{src.name}" not found')
             data = _configmap_files(obj)
             target = self._dir(uid, "configmap", name)
-            _write_files(target, data, src.items, src.default_mode, bool(src.optional))
+            _write_files(target, data, src.items, src.default_mode, bool(src.optional), gid)
             return str(target)
         if volume.secret is not None:
             ssrc = volume.secret
@@ -136,7 +140,7 @@ class VolumeManager:
             if obj is None and not ssrc.optional:
                 raise VolumeError(f'secret "{ssrc.secret_name}" not found')
             target = self._secret_dir(uid, "secret", name)
-            _write_files(target, _secret_files(obj), ssrc.items, ssrc.default_mode, bool(ssrc.optional))
+            _write_files(target, _secret_files(obj), ssrc.items, ssrc.default_mode, bool(ssrc.optional), gid)
             return str(target)
         return str(self._dir(uid, "empty-dir", name))  # emptyDir, and sources we do not model
 
@@ -164,19 +168,30 @@ def _b64(raw: str) -> bytes:
         return raw.encode()
 
 
+def _fs_group(pod: Pod) -> int | None:
+    try:
+        return fs_group(pod)
+    except SecurityContextError:  # container_config reports it as CreateContainerConfigError
+        return None
+
+
 def _write_files(target: Path, data: Mapping[str, bytes], items: list[KeyToPath] | None,
-                 default_mode: int | None, optional: bool) -> None:
+                 default_mode: int | None, optional: bool, gid: int | None = None) -> None:
     """Write the projected files, each through its directory's descriptor (no symlink
-    followed); remove the entries no longer projected."""
+    followed); remove the entries no longer projected. With an fsGroup `gid` each file is
+    written group-owned with upstream's group-read mode, so the ownership pass
+    (services/kubelet/fs_group.py) finds it done and a sync rewrites nothing."""
     wanted = _projection(data, items, default_mode, optional)
     for rel, (content, file_mode) in wanted.items():
+        if gid is not None:
+            file_mode = stat.S_IMODE(owned_mode(stat.S_IFREG | file_mode, read_only=True))
         parent, name = os.path.split(rel)
         try:
             dir_fd = open_dir_beneath(str(target), parent, create=True)
         except PathEscapeError as exc:
             raise VolumeError(f"cannot write {rel!r}: {exc}") from None
         try:
-            _write_at(dir_fd, name, content, file_mode)
+            _write_at(dir_fd, name, content, file_mode, gid)
         except OSError as exc:
             raise VolumeError(f"cannot write {rel!r}: {exc.strerror}") from None
         finally:
@@ -203,10 +218,10 @@ def _projection(data: Mapping[str, bytes], items: list[KeyToPath] | None, defaul
     return wanted
 
 
-def _write_at(dir_fd: int, name: str, content: bytes, mode: int) -> None:
+def _write_at(dir_fd: int, name: str, content: bytes, mode: int, gid: int | None = None) -> None:
     """Replace `name` in the directory atomically unless it already holds `content` with
-    `mode`. Whatever is there (a symlink, a FIFO) is never opened through."""
-    if _holds(dir_fd, name, content, mode):
+    `mode` (and group `gid`). Whatever is there (a symlink, a FIFO) is never opened through."""
+    if _holds(dir_fd, name, content, mode, gid):
         return
     tmp = f".{name}.tmp"
     with contextlib.suppress(FileNotFoundError):
@@ -217,12 +232,14 @@ def _write_at(dir_fd: int, name: str, content: bytes, mode: int) -> None:
         while view:
             view = view[os.write(fd, view):]
         os.fchmod(fd, mode)  # the umask trimmed the mode of os.open
+        if gid is not None and os.geteuid() == 0:
+            os.fchown(fd, -1, gid)
     finally:
         os.close(fd)
     os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 
-def _holds(dir_fd: int, name: str, content: bytes, mode: int) -> bool:
+def _holds(dir_fd: int, name: str, content: bytes, mode: int, gid: int | None = None) -> bool:
     try:
         fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
     except OSError:
@@ -230,6 +247,8 @@ def _holds(dir_fd: int, name: str, content: bytes, mode: int) -> bool:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or stat.S_IMODE(info.st_mode) != mode or info.st_size != len(content):
+            return False
+        if gid is not None and os.geteuid() == 0 and info.st_gid != gid:
             return False
         return os.read(fd, len(content) + 1) == content
     finally:

@@ -86,3 +86,19 @@ def test_an_empty_dir_is_owned_once_projected_files_every_time(tmp_path: Path) -
     own_volumes(the_pod, paths)
     assert group(data / "new") == 0  # the emptyDir's root already had the group
     assert group(config / "new") == GID
+
+
+@needs_root
+def test_projected_files_are_written_owned_so_a_resync_rewrites_nothing(tmp_path: Path) -> None:
+    from services.kubelet.volumes import VolumeManager
+
+    the_pod = a_pod(cfg={"secret": {"secretName": "s", "defaultMode": 0o400}})
+    secrets = {"default/s": {"data": {"key": "dmFsdWU="}}}
+    manager = VolumeManager(tmp_path, "n1")
+    path = Path(manager.prepare(the_pod, configmaps={}, secrets=secrets)["cfg"]) / "key"
+    own_volumes(the_pod, {"cfg": str(path.parent)})
+    first = path.stat()
+    assert stat.S_IMODE(first.st_mode) == 0o440 and first.st_gid == GID and path.read_bytes() == b"value"
+    manager.prepare(the_pod, configmaps={}, secrets=secrets)
+    own_volumes(the_pod, {"cfg": str(path.parent)})
+    assert path.stat().st_ino == first.st_ino  # not replaced: no moment where only root could read it
