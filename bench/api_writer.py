@@ -11,7 +11,7 @@ Batches of `--batch` records, as the transactional loop hands them over.
 
 Prints the best of `--repeat` runs (CPU time of this process). `--profile FILE` writes a
 cProfile of the last run (`python -m pstats FILE`). `--without-security` replaces Pod
-Security, RBAC (with NodeRestriction and escalation), the audit record and the desired
+Security (and the namespace's levels), RBAC (with NodeRestriction and escalation), the audit record and the desired
 record's signature by no-ops, to measure what they cost: a measurement aid only, the API
 has no such mode.
 """
@@ -123,6 +123,7 @@ def without_security() -> None:
     async def allow(*_args: Any) -> Outcome | None:
         return None
 
+    setattr(RequestPartition, "_pod_security", allow)  # no namespace levels looked up
     setattr(decide_module, "check_pod_security", lambda *_args, **_kw: ADMITTED)
     setattr(AccessControl, "authorize", allow)
     setattr(Decided, "audit", lambda _self, _outcome: None)  # encoded as an empty record
