@@ -37,7 +37,8 @@ ADMITTED = PodSecurityVerdict()
 
 def namespace_levels(labels: Mapping[str, str], default: Level) -> NamespacePolicy:
     """`namespace_policy` of a namespace's Pod Security labels, memoised per (labels,
-    default): the writer asks for it at every pod. Labels that are not strings are not kept."""
+    default): the writer asks for it at every pod (a label value that cannot be hashed is
+    read each time)."""
     try:
         return _levels(tuple(sorted(labels.items())), default)
     except TypeError:  # an unhashable label value: worked out each time
