@@ -62,7 +62,7 @@ class SecretValues:
 
     async def store_for(self, pod: Pod, store: Store) -> Store:
         namespace = (pod.metadata.namespace if pod.metadata else None) or "default"
-        names = referenced_names(pod.model_dump(by_alias=True, exclude_none=True), "secrets")
+        names = secret_names(pod)
         opened: dict[str, Any] = {}
         for name in sorted(names):
             key = f"{namespace}/{name}"
@@ -78,6 +78,28 @@ class SecretValues:
                          secret=key, resource_version=version)
             opened[key] = {**stored, "data": held[1]}
         return _Overlay(store, opened) if opened else store
+
+
+def secret_names(pod: Pod) -> frozenset[str]:
+    """The Secrets a pod's volumes, env, envFrom and imagePullSecrets use, read off the typed
+    pod (a sync asks at every pass, so no dump of the pod); projected volumes, kept as
+    extra fields, go through schemas.pod_references on their JSON."""
+    spec = pod.spec
+    if spec is None:
+        return frozenset()
+    names = {ref.name for ref in spec.image_pull_secrets or () if ref.name}
+    for volume in spec.volumes or ():
+        if volume.secret is not None and volume.secret.secret_name:
+            names.add(volume.secret.secret_name)
+        elif (projected := (volume.model_extra or {}).get("projected")) is not None:
+            names |= referenced_names({"spec": {"volumes": [{"projected": projected}]}}, "secrets")
+    for container in [*(spec.init_containers or ()), *(spec.containers or ())]:
+        names |= {source.secret_ref.name for source in container.env_from or ()
+                  if source.secret_ref is not None and source.secret_ref.name}
+        names |= {var.value_from.secret_key_ref.name for var in container.env or ()
+                  if var.value_from is not None and var.value_from.secret_key_ref is not None
+                  and var.value_from.secret_key_ref.name}
+    return frozenset(names)
 
 
 class _Overlay(Mapping[str, Any]):

@@ -9,7 +9,8 @@ import base64
 from typing import Any
 
 from schemas.pod import Pod
-from services.kubelet.secrets import SecretValues
+from schemas.pod_references import referenced_names
+from services.kubelet.secrets import SecretValues, secret_names
 
 ENCRYPTED = base64.b64encode(b"k8s:enc:aesgcm:v1:k1:" + b"\x00" * 40).decode()
 PLAIN = base64.b64encode(b"plain").decode()
@@ -56,3 +57,17 @@ def test_a_pod_without_encrypted_secrets_gets_the_store_itself() -> None:
     store = {"a/plain": secret("plain", PLAIN, "1")}
     assert asyncio.run(SecretValues(client).store_for(POD, store)) is store  # type: ignore[arg-type]
     assert client.asked == []
+
+
+def test_the_typed_walk_finds_what_the_json_walk_finds() -> None:
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a", "uid": "u"},
+            "spec": {"imagePullSecrets": [{"name": "pull"}],
+                     "volumes": [{"name": "v", "secret": {"secretName": "vol"}},
+                                 {"name": "w", "projected": {"sources": [{"secret": {"name": "proj"}},
+                                                                         {"configMap": {"name": "cm"}}]}}],
+                     "initContainers": [{"name": "i", "image": "i", "envFrom": [{"secretRef": {"name": "init"}}]}],
+                     "containers": [{"name": "c", "image": "i", "env": [
+                         {"name": "A", "valueFrom": {"secretKeyRef": {"name": "env", "key": "k"}}},
+                         {"name": "B", "valueFrom": {"configMapKeyRef": {"name": "cm2", "key": "k"}}}]}]}}
+    expected = {"pull", "vol", "proj", "init", "env"}
+    assert secret_names(Pod.model_validate(body)) == expected == referenced_names(body, "secrets")
