@@ -1,5 +1,6 @@
 """`kafkube config`: view and switch the contexts of the CLI's config file, as
-`kubectl config` does (view, current-context, get-contexts, use-context)."""
+`kubectl config` does (view, current-context, get-contexts, use-context), and `kubeconfig`
+(services.cli.kubeconfig: a kubeconfig for kubectl against `kafkube serve apiserver`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import click
 
 from services.cli.config import ConfigError, KafkubeConfig, config_path, load_config, save_config
+from services.cli.kubeconfig import kubeconfig_command
 
 
 def _load() -> KafkubeConfig:
@@ -26,6 +28,9 @@ def _load() -> KafkubeConfig:
 @click.group("config")
 def config() -> None:
     """View and switch contexts of the CLI config (KAFKUBE_CONFIG, ~/.kafkube/config)."""
+
+
+config.add_command(kubeconfig_command)
 
 
 @config.command("view")

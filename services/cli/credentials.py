@@ -4,7 +4,8 @@ admin in `system:masters` and one identity per component and node; a token file 
 identity under `tokens/` (for `KAFKUBE_TOKEN_FILE`); the key the API signs and verifies
 ServiceAccount tokens with (`service-account.key`, for `KAFKUBE_SERVICE_ACCOUNT_KEY_FILE`
 of every API replica: one hex key a line, the first signs); the API's encryption at
-rest of Secrets (`encryption-config.yaml`, for `KAFKUBE_ENCRYPTION_CONFIG`); and the admin's CLI config
+rest of Secrets (`encryption-config.yaml`, for `KAFKUBE_ENCRYPTION_CONFIG`); the cluster CA and the
+HTTP API's serving certificate (`ca.crt`, `apiserver.crt`/`apiserver.key`: services.cli.tls); and the admin's CLI config
 (`admin.config`, kubeconfig-shaped). Every file is readable by its owner only.
 Existing files are kept, so running it again adds nodes without changing any token."""
 
@@ -25,6 +26,7 @@ from schemas.encryption import API_VERSION as ENCRYPTION_API_VERSION
 from schemas.encryption import KIND as ENCRYPTION_KIND
 from schemas.auth import CONTROLLER_MANAGER_USER, MASTERS_GROUP, NODE_USER_PREFIX, NODES_GROUP, SCHEDULER_USER
 from services.cli.config import KafkubeConfig, save_config
+from services.cli.tls import SERVER_CERT, SERVER_KEY, apiserver_pki
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def init_credentials(directory: Path, *, nodes: list[str], bootstrap_servers: st
     _write_private(directory / "tokens.csv", token_file_text(rows))
     service_account_key(directory)
     encryption_config(directory)
+    apiserver_pki(directory)
     admin = directory / "admin.config"
     config = KafkubeConfig.model_validate({
         "current-context": "kafkube-admin",
@@ -138,4 +141,6 @@ def init(directory: Path, nodes: tuple[str, ...], bootstrap_servers: str, topic_
     click.echo(f"tokens:       {directory / 'tokens'}/<component>.token (KAFKUBE_TOKEN_FILE of each service)")
     click.echo(f"SA key:       {directory / SERVICE_ACCOUNT_KEY} (KAFKUBE_SERVICE_ACCOUNT_KEY_FILE of the API)")
     click.echo(f"encryption:   {directory / ENCRYPTION_CONFIG} (KAFKUBE_ENCRYPTION_CONFIG of the API)")
+    click.echo(f"HTTP API:     {directory / SERVER_CERT}, {directory / SERVER_KEY} (KAFKUBE_APISERVER_CERT_FILE, "
+               f"KAFKUBE_APISERVER_KEY_FILE of the apiserver; CA {directory / 'ca.crt'})")
     click.echo(f"admin config: {admin} (export KAFKUBE_CONFIG={admin})")

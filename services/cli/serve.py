@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import click
 
+from services.apiserver.options import ApiServerOptions, NoCertificate
 from services.cli.credentials import SERVICE_ACCOUNT_KEY, init_credentials
 from services.runtime import buskeys, gcpolicy
 from services.runtime.bus import ensure_topics, wait_for_kafka
@@ -20,7 +21,7 @@ from services.runtime.trust import BusKeysError
 from services.runtime.supervisor import Component, supervise
 from services.runtime.topics import Topics
 
-SERVICES = ("api", "scheduler", "kubelet", "endpoints", "proxy", "controllers", "all")
+SERVICES = ("api", "apiserver", "scheduler", "kubelet", "endpoints", "proxy", "controllers", "all")
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,29 @@ class KubeletOptions:
     runtime: str  # docker | hollow
 
 
-def components_for(service: str, settings: Settings, kubelet: KubeletOptions) -> dict[str, Component]:
+def _apiserver(service: str, settings: Settings, options: ApiServerOptions | None) -> dict[str, Component]:
+    """`serve apiserver`; in `all` only with a certificate (its own credentials write one):
+    the HTTP API serves HTTPS only."""
+    options = options or ApiServerOptions.from_env()
+    if service == "all" and not (options.cert_file and options.key_file):
+        get_logger("kafkube.serve").warning("serve.no_apiserver", hint="set KAFKUBE_APISERVER_CERT_FILE and "
+                                            "KAFKUBE_APISERVER_KEY_FILE to run the HTTP API in `all`")
+        return {}
+    from services.apiserver.service import apiserver_components
+
+    return apiserver_components(settings, options)
+
+
+def components_for(service: str, settings: Settings, kubelet: KubeletOptions,
+                   apiserver: ApiServerOptions | None = None) -> dict[str, Component]:
     """The components of one service; `all` is the control plane plus the given kubelets."""
     components: dict[str, Component] = {}
     if service in ("api", "all"):
         from services.api.service import api_components
 
         components |= api_components(settings)
+    if service in ("apiserver", "all"):
+        components |= _apiserver(service, settings, apiserver)
     if service in ("scheduler", "all"):
         from services.scheduler.service import scheduler_components
 
@@ -71,18 +88,19 @@ def _kubelets(settings: Settings, kubelet: KubeletOptions) -> dict[str, Componen
     return components
 
 
-async def _serve(service: str, settings: Settings, kubelet: KubeletOptions) -> int:
+async def _serve(service: str, settings: Settings, kubelet: KubeletOptions, apiserver: ApiServerOptions) -> int:
     log = get_logger("kafkube.serve")
     try:
         _bus_keys(service, settings)
         await wait_for_kafka(settings)
         await ensure_topics(settings, Topics(settings.topic_prefix).specs())
-    except (KafkaUnavailable, TopicMisconfigured, BusKeysError) as exc:
+        components = components_for(service, settings, kubelet, apiserver)
+    except (KafkaUnavailable, TopicMisconfigured, BusKeysError, NoCertificate, OSError) as exc:
         log.error("serve.cannot_start", error=str(exc))
         click.echo(f"error: {exc}", err=True)
         return 1
     log.info("serve.started", bootstrap=settings.bootstrap_servers, prefix=settings.topic_prefix)
-    return await supervise(components_for(service, settings, kubelet))
+    return await supervise(components)
 
 
 def _bus_keys(service: str, settings: Settings) -> None:
@@ -93,11 +111,15 @@ def _bus_keys(service: str, settings: Settings) -> None:
     buskeys.bus_trust(settings)  # raises BusKeysError naming KAFKUBE_BUS_KEYS_FILE
 
 
+def _state_dir() -> Path:
+    return Path(os.environ.get("KAFKUBE_STATE_DIR") or "~/.kafkube/cluster").expanduser()
+
+
 def _own_credentials(settings: Settings, nodes: tuple[str, ...]) -> Settings:
     """`serve all` without a token file is a whole cluster: it writes its credentials, as
     k3s does, into KAFKUBE_STATE_DIR (default ~/.kafkube/cluster) and runs with them: the
     control plane as the admin, each kubelet as its node. Says where the admin config is."""
-    directory = Path(os.environ.get("KAFKUBE_STATE_DIR") or "~/.kafkube/cluster").expanduser()
+    directory = _state_dir()
     admin = init_credentials(directory, nodes=list(nodes), bootstrap_servers=settings.bootstrap_servers,
                              topic_prefix=settings.topic_prefix)
     token = (directory / "tokens" / "admin.token").read_text(encoding="utf-8").strip()
@@ -126,7 +148,9 @@ def serve(service: str, nodes: tuple[str, ...], count: int, node_prefix: str, ru
         raise click.UsageError("kubelet needs --node NAME or --nodes COUNT")
     settings = Settings.from_env()
     configure_logging(service=service, level=log_level, instance=settings.instance)
+    apiserver = ApiServerOptions.from_env()
     if service == "all" and not settings.token_auth_file:
         settings = _own_credentials(settings, nodes)
+        apiserver = apiserver.with_credentials_of(_state_dir())
     gcpolicy.install()
-    sys.exit(asyncio.run(_serve(service, settings, KubeletOptions(nodes, runtime))))
+    sys.exit(asyncio.run(_serve(service, settings, KubeletOptions(nodes, runtime), apiserver)))

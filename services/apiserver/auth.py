@@ -1,0 +1,76 @@
+"""Authentication and authorisation at the door, with the API's own pieces (one RBAC
+implementation): the bearer token is checked by `services.api.authn` (the static token
+file `KAFKUBE_TOKEN_AUTH_FILE` and, with `KAFKUBE_SERVICE_ACCOUNT_KEY_FILE`, the
+ServiceAccount tokens the API issues), reads are authorised against the live RBAC policy
+of `services.api.rbac_view`. Writes are not authorised here: they carry the caller's
+token to the API, which decides them as every other write. Anonymous requests are
+refused (401), as kube-apiserver with `--anonymous-auth=false`.
+Used by `services.apiserver.app` (who is asking) and `resources` (may they read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.auth import UserInfo
+from services.api.authn import Authenticator, TokenVerifier, authenticator_for
+from services.api.rbac import Attributes, forbidden_message
+from services.api.rbac_view import RbacView
+from services.api.sa_index import ServiceAccountIndex
+from services.api.sa_tokens import ServiceAccountVerifier, TokenIssuer
+from services.runtime.config import Settings
+from services.runtime.topics import Topics
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header. Pure."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated HTTP caller: who, and the token their writes carry to the API."""
+
+    user: UserInfo
+    token: str
+
+
+class Door:
+    """Who is asking (`authenticate`), and may they read (`forbidden`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        topics = Topics(settings.topic_prefix)
+        self._index = ServiceAccountIndex(settings, topics)
+        issuer = TokenIssuer.from_file(settings.service_account_key_file)
+        verifiers: tuple[TokenVerifier, ...] = (ServiceAccountVerifier(issuer, self._index),) if issuer else ()
+        self._authn: Authenticator = authenticator_for(settings.token_auth_file, verifiers=verifiers)
+        self._rbac = RbacView(settings, topics, name="apiserver-rbac")
+
+    def authenticate(self, authorization: str | None) -> Caller | None:
+        """The caller of a request; None without a token or with one no source knows."""
+        token = bearer_token(authorization)
+        if token is None:
+            return None
+        user = self._authn.authenticate(token)
+        return Caller(user, token) if user is not None else None
+
+    def forbidden(self, caller: Caller, attrs: Attributes) -> str | None:
+        """None when RBAC allows `attrs`; else kube-apiserver's Forbidden message."""
+        decision = self._rbac.policy.authorize(caller.user, attrs)
+        return None if decision.allowed else forbidden_message(caller.user, attrs, reason=decision.reason)
+
+    def allowed(self, caller: Caller, attrs: Attributes) -> tuple[bool, str]:
+        """RBAC's decision and its reason (SelfSubjectAccessReview)."""
+        decision = self._rbac.policy.authorize(caller.user, attrs)
+        return decision.allowed, decision.reason
+
+    async def start(self) -> None:
+        await self._index.__aenter__()
+        await self._rbac.start()
+
+    async def wait_synced(self) -> None:
+        await self._rbac.wait_synced()
+
+    async def stop(self) -> None:
+        await self._rbac.stop()
+        await self._index.__aexit__(None, None, None)

@@ -1,0 +1,82 @@
+"""The resource endpoints under `/api/v1/...` and `/apis/<group>/<version>/...`: parse
+the path (`services.apiserver.paths`), authorise reads at the door with RBAC, and hand
+the request to `reads`, `watch` or `writes`. Registered by `services.apiserver.app`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.api.rbac import Attributes
+from services.apiserver import reads, watch, writes
+from services.apiserver.auth import Caller, Door
+from services.apiserver.http import error, status_response
+from services.apiserver.scale import SCALABLE, serve_scale
+from services.apiserver.paths import ResourcePath, UnknownPath, parse
+from services.apiserver.selectors import SelectorError
+from services.apiserver.status import failure
+from services.apiserver.store import ObjectStore
+
+WRITES = {"POST": writes.create, "PUT": writes.update, "PATCH": writes.patch, "DELETE": writes.delete}
+
+
+def read_verb(path: ResourcePath, watching: bool) -> str:
+    """RBAC's verb of a GET: get (one object), list, or watch."""
+    return "watch" if watching else "get" if path.name else "list"
+
+
+def _unknown(request: web.Request) -> web.Response:
+    return status_response(failure("NotFound", "the server could not find the requested resource"))
+
+
+def _method_not_allowed(request: web.Request, path: ResourcePath) -> web.Response:
+    return error("MethodNotAllowed", f"the server does not allow this method on the requested resource "
+                 f"({request.method} {path.info.plural}{'/' + path.subresource if path.subresource else ''})")
+
+
+class Resources:
+    """One aiohttp handler for every resource path."""
+
+    def __init__(self, store: ObjectStore, door: Door, writer: writes.Writer) -> None:
+        self._store, self._door, self._writer = store, door, writer
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            path = parse(request.path)
+        except UnknownPath:
+            return _unknown(request)
+        caller: Caller = request["caller"]
+        if path.subresource == "scale" and path.info.plural in SCALABLE:
+            return await self._scale(request, path, caller)
+        if path.subresource and path.subresource != "status":
+            return _unknown(request)
+        if request.method == "GET":
+            return await self._read(request, path, caller)
+        handler = WRITES.get(request.method)
+        if handler is None or path.subresource or (request.method == "POST") == bool(path.name):
+            return _method_not_allowed(request, path)
+        return await handler(request, self._writer, path, caller)
+
+    async def _scale(self, request: web.Request, path: ResourcePath, caller: Caller) -> web.Response:
+        """Reads of a Scale are authorised here (`get` of `<plural>/scale`); writes by the API,
+        as a patch of the object."""
+        if request.method == "GET":
+            attrs = Attributes("get", path.info.group, path.info.plural, "scale", path.namespace, path.name)
+            if refusal := self._door.forbidden(caller, attrs):
+                return error("Forbidden", refusal, name=path.name, group=path.info.group, kind=path.info.plural)
+        return await serve_scale(request, self._writer, path, caller)
+
+    async def _read(self, request: web.Request, path: ResourcePath, caller: Caller) -> web.StreamResponse:
+        watching = request.query.get("watch") in ("1", "true")
+        attrs = Attributes(read_verb(path, watching), path.info.group, path.info.plural, path.subresource,
+                           path.namespace, path.name)
+        if refusal := self._door.forbidden(caller, attrs):
+            return error("Forbidden", refusal, name=path.name, group=path.info.group, kind=path.info.plural)
+        if watching:
+            try:
+                wanted = reads.predicate(request.query, path)
+            except SelectorError as exc:
+                return error("BadRequest", str(exc))
+            return await watch.serve_watch(request, self._store, path, wanted)
+        if path.name:
+            return reads.get_one(request, self._store, path)
+        return reads.list_all(request, self._store, path)

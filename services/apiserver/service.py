@@ -1,0 +1,63 @@
+"""Wiring of `kafkube serve apiserver`: the object store, the door (authentication and
+the RBAC view), the requests/answers channel, and the HTTPS server on
+`KAFKUBE_APISERVER_ADDRESS`, run as one component under the process supervisor.
+Nothing is served until the store and RBAC view have read their topics to the end."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+from aiohttp import web
+
+from services.apiserver.answers import Requests
+from services.apiserver.app import build_app
+from services.apiserver.auth import Door
+from services.apiserver.options import ApiServerOptions, NoCertificate
+from services.apiserver.resources import Resources
+from services.apiserver.store import ObjectStore
+from services.apiserver.writes import Writer
+from services.runtime.config import Settings
+from services.runtime.logging import get_logger
+from services.runtime.supervisor import Component
+
+log = get_logger(__name__)
+
+
+def tls_context(options: ApiServerOptions) -> ssl.SSLContext:
+    if not options.cert_file or not options.key_file:
+        raise NoCertificate("set KAFKUBE_APISERVER_CERT_FILE and KAFKUBE_APISERVER_KEY_FILE "
+                            "(kafkube init DIR writes DIR/apiserver.crt and DIR/apiserver.key)")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(options.cert_file, options.key_file)
+    return context
+
+
+def apiserver_components(settings: Settings, options: ApiServerOptions) -> dict[str, Component]:
+    context = tls_context(options)  # a missing certificate stops `serve` before anything starts
+
+    async def run() -> None:
+        store, door, requests = ObjectStore(settings), Door(settings), Requests(settings)
+        await store.start()
+        await door.start()
+        await requests.start()
+        runner: web.AppRunner | None = None
+        try:
+            await store.wait_synced()
+            await door.wait_synced()
+            app = build_app(store, door, Resources(store, door, Writer(store, requests)))
+            runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+            await runner.setup()
+            host, port = options.host_port
+            await web.TCPSite(runner, host, port, ssl_context=context).start()
+            log.info("apiserver.listening", url=options.url)
+            await asyncio.Event().wait()
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            await requests.stop()
+            await door.stop()
+            await store.stop()
+
+    return {"apiserver": run}

@@ -1,0 +1,220 @@
+"""POST, PUT, PATCH and DELETE: each becomes one `WriteRequest` on `kafkube.requests`
+with the caller's token (`services.apiserver.answers`); the API decides it (authn, RBAC,
+admission, optimistic concurrency) and its answer becomes the HTTP response: on success
+the object as the store holds it after a read barrier (the client reads its own write),
+on a rejection the `Status` of the API's reason. Merge patches go to the API as they are
+(its PATCH is RFC 7386); JSON and strategic merge patches are applied here to the stored
+object and sent as an UPDATE that expects its resourceVersion, retried on a Conflict.
+Called by `services.apiserver.resources`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from schemas.records import Op, WriteRequest
+from services.apiserver.answers import Answer, Requests
+from services.apiserver.auth import Caller
+from services.apiserver.http import BadBody, error, json_body, json_response
+from services.apiserver.jsonpatch import PatchError, json_patch
+from services.apiserver.paths import ResourcePath
+from services.apiserver.reads import key_of
+from services.apiserver.smp import StrategicPatchError, strategic_merge
+from services.apiserver.status import failure, not_found, success
+from services.apiserver.store import ObjectStore
+
+Obj = dict[str, Any]
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+PATCH_RETRIES = 3
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # upstream's SimpleNameGenerator alphabet
+
+
+@dataclass(frozen=True)
+class Writer:
+    """What a write needs: the store to answer from, the requests to send."""
+
+    store: ObjectStore
+    requests: Requests
+
+
+def generated_name(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_NAME_CHARS) for _ in range(5))
+
+
+def _prepared(body: Obj, path: ResourcePath, *, name: str | None = None) -> Obj:
+    """The body with its namespace and name as the path says, or BadBody (upstream's wording)."""
+    meta = dict(body.get("metadata") or {})
+    if path.info.namespaced:
+        if meta.get("namespace") and meta["namespace"] != path.namespace:
+            raise BadBody("the namespace of the provided object does not match the namespace sent on the request")
+        meta["namespace"] = path.namespace
+    if name is not None and meta.get("name") and meta["name"] != name:
+        raise BadBody(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+    if not meta.get("name") and name:
+        meta["name"] = name
+    if not meta.get("name") and meta.get("generateName"):
+        meta["name"] = generated_name(str(meta["generateName"]))
+    if body.get("kind", path.info.kind) != path.info.kind:
+        raise BadBody(f"the kind of the object ({body.get('kind')}) does not match the URL ({path.info.kind})")
+    prepared = {k: v for k, v in body.items() if k != "status"}  # status is observed, never written here
+    return {**prepared, "apiVersion": path.info.api_version, "kind": path.info.kind, "metadata": meta}
+
+
+def _request(op: Op, path: ResourcePath, caller: Caller, *, name: str, body: Obj | None = None,
+             expected: str | None = None, **options: Any) -> WriteRequest:
+    return WriteRequest(op=op, apiVersion=path.info.api_version, kind=path.info.kind,
+                        namespace=path.namespace or None, name=name, body=body, expectedResourceVersion=expected,
+                        principal=caller.user.name, writer="apiserver", **options)
+
+
+def _refusal(answer: Answer | None, path: ResourcePath, name: str) -> web.Response | None:
+    if answer is None:
+        return error("Timeout", "the server was unable to return a response in the time allotted, "
+                     "but may still be processing the request")
+    if not answer.rejected:
+        return None
+    status = failure(answer.status_reason or "BadRequest", answer.message, name=name, group=path.info.group,
+                     kind=path.info.plural)
+    return json_response(status, status=status["code"])
+
+
+async def _answered(writer: Writer, request: WriteRequest, caller: Caller, path: ResourcePath,
+                    *, created: bool = False) -> web.Response:
+    answer = await writer.requests.send(request, token=caller.token)
+    if (refusal := _refusal(answer, path, request.name)) is not None:
+        return refusal
+    await writer.store.barrier()
+    obj = writer.store.get(path.info, key_of(path, request.name))
+    if obj is None:
+        return json_response(not_found(path.info.plural, path.info.group, request.name), status=404)
+    return json_response(obj, status=201 if created and answer and answer.reason == "Created" else 200)
+
+
+async def create(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
+    try:
+        body = _prepared(await json_body(request), path)
+    except BadBody as exc:
+        return error(exc.reason, str(exc))
+    name = body["metadata"].get("name")
+    if not name:
+        return error("Invalid", f"{path.info.kind} is invalid: metadata.name: Required value: name or "
+                     "generateName is required")
+    return await _answered(writer, _request(Op.CREATE, path, caller, name=name, body=body), caller, path,
+                           created=True)
+
+
+async def update(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
+    try:
+        body = _prepared(await json_body(request), path, name=path.name)
+    except BadBody as exc:
+        return error(exc.reason, str(exc))
+    expected = body["metadata"].get("resourceVersion") or None
+    return await _answered(writer, _request(Op.UPDATE, path, caller, name=path.name, body=body, expected=expected),
+                           caller, path)
+
+
+def _patcher(content_type: str, patch: Any) -> Callable[[Obj], Obj] | None:
+    if content_type == JSON_PATCH:
+        return lambda current: json_patch(current, patch)
+    if content_type == STRATEGIC_PATCH:
+        return lambda current: strategic_merge(current, patch)
+    return None
+
+
+async def patch(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
+    content_type = request.content_type
+    if content_type == APPLY_PATCH:
+        return error("UnsupportedMediaType", "server-side apply (application/apply-patch+yaml) is not served yet; "
+                     "use client-side kubectl apply")
+    if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH):
+        return error("UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media "
+                     f"types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_PATCH}")
+    try:
+        body = await json_body(request, kind=list if content_type == JSON_PATCH else dict)
+    except BadBody as exc:
+        return error(exc.reason, str(exc))
+    apply = _patcher(content_type, body)
+    if apply is None:  # a merge patch: the API applies it to what it stores
+        return await merge_patch_request(writer, path, caller, body)
+    return await _patched_update(writer, path, caller, apply)
+
+
+async def merge_patch_request(writer: Writer, path: ResourcePath, caller: Caller, body: Obj) -> web.Response:
+    """A merge patch (without status) as the API's PATCH, at the resourceVersion it names if any."""
+    merge = {k: v for k, v in body.items() if k != "status"}
+    expected = (merge.get("metadata") or {}).get("resourceVersion") or None
+    return await _answered(writer, _request(Op.PATCH, path, caller, name=path.name, body=merge, expected=expected),
+                           caller, path)
+
+
+async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
+                          apply: Callable[[Obj], Obj]) -> web.Response:
+    """Apply a patch to the stored object and UPDATE at its resourceVersion; a Conflict
+    (someone wrote in between) reads again and retries, as kube-apiserver's patcher does."""
+    for attempt in range(PATCH_RETRIES):
+        current = writer.store.desired(path.info, key_of(path))
+        if current is None:
+            return json_response(not_found(path.info.plural, path.info.group, path.name), status=404)
+        try:
+            new = apply(current)
+        except (PatchError, StrategicPatchError) as exc:
+            return error("Invalid", f"the patch does not apply: {exc}", name=path.name, group=path.info.group,
+                         kind=path.info.plural)
+        if not isinstance(new, dict):
+            return error("Invalid", "the patch does not leave an object")
+        new = {k: v for k, v in new.items() if k != "status"}
+        expected = str((current.get("metadata") or {}).get("resourceVersion") or "") or None
+        request = _request(Op.UPDATE, path, caller, name=path.name, body=new, expected=expected)
+        answer = await writer.requests.send(request, token=caller.token)
+        if answer is not None and answer.status_reason == "Conflict" and attempt < PATCH_RETRIES - 1:
+            await writer.store.barrier()
+            continue
+        if (refusal := _refusal(answer, path, path.name)) is not None:
+            return refusal
+        break
+    await writer.store.barrier()
+    obj = writer.store.get(path.info, key_of(path))
+    return json_response(obj) if obj is not None else \
+        json_response(not_found(path.info.plural, path.info.group, path.name), status=404)
+
+
+async def _delete_options(request: web.Request) -> Obj:
+    """DeleteOptions from the body (kubectl sends one) and the query (which wins)."""
+    options: Obj = {}
+    if request.can_read_body:
+        try:
+            options = await json_body(request)
+        except BadBody:
+            options = {}
+    for field in ("propagationPolicy", "gracePeriodSeconds"):
+        if field in request.query:
+            options[field] = request.query[field]
+    return options
+
+
+async def delete(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
+    options = await _delete_options(request)
+    policy = options.get("propagationPolicy")
+    if policy not in (None, "Background", "Foreground", "Orphan"):
+        return error("BadRequest", f"propagationPolicy: Unsupported value: {policy!r}")
+    grace = options.get("gracePeriodSeconds")
+    expected = (options.get("preconditions") or {}).get("resourceVersion") or None
+    delete_request = _request(Op.DELETE, path, caller, name=path.name, expected=expected,
+                              propagationPolicy=policy,
+                              gracePeriodSeconds=int(grace) if grace not in (None, "") else None)
+    answer = await writer.requests.send(delete_request, token=caller.token)
+    if (refusal := _refusal(answer, path, path.name)) is not None:
+        return refusal
+    await writer.store.barrier()
+    obj = writer.store.get(path.info, key_of(path))
+    if obj is not None:  # graceful deletion or finalizers: the object, with its deletionTimestamp
+        return json_response(obj)
+    return json_response(success(name=path.name, group=path.info.group, kind=path.info.plural,
+                                 uid=answer.uid if answer else None))
