@@ -1,0 +1,170 @@
+"""The real kubectl (/usr/bin/kubectl, 1.32) against `kafkube serve apiserver` in front of
+`kafkube serve api`, on the real broker: discovery, apply (client-side, so strategic merge
+patch on the second apply), get with tables, -o json, -l, --field-selector, patch (merge,
+json), scale, delete, a watch, and the door refusing unauthenticated (401) and
+unauthorised (403) callers. Without OpenAPI documents kubectl needs --validate=false."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from services.runtime.config import Settings
+from tests.integration.kafkit import ServiceProcess, cli, credentials_dir
+
+pytestmark = pytest.mark.kafka
+
+KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+MANIFESTS = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default, labels: {app: x}}
+data: {mode: fast}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: other, namespace: default, labels: {app: other}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: main, image: busybox:1.36, command: [sleep, "3600"], ports: [{containerPort: 80}]}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Kubectl:
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = kubeconfig
+
+    def __call__(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([KUBECTL, "--kubeconfig", str(self.kubeconfig), "--request-timeout=20s", *args],
+                              input=stdin, capture_output=True, text=True, timeout=60)
+        if check:
+            assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
+        return done
+
+    def json(self, *args: str) -> dict[str, object]:
+        return json.loads(self(*args, "-o", "json").stdout)  # type: ignore[no-any-return]
+
+
+def kubeconfig_for(settings: Settings, tmp_path: Path, port: int, *, token_file: str | None = None) -> Path:
+    extra = {"KAFKUBE_TOKEN_FILE": token_file} if token_file else {}
+    made = cli(settings, "config", "kubeconfig", "--server", f"https://127.0.0.1:{port}",
+               "--certificate-authority", str(credentials_dir() / "ca.crt"), extra_env=extra)
+    assert made.returncode == 0, made.stderr
+    path = tmp_path / f"kubeconfig-{len(list(tmp_path.glob('kubeconfig-*')))}"
+    path.write_text(made.stdout)
+    return path
+
+
+@pytest.fixture
+def apiserver(settings: Settings, services: Callable[..., ServiceProcess], tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> tuple[Kubectl, int]:
+    """`serve api` and `serve apiserver` on a free port; kubectl as the session's admin, once
+    the apiserver is ready and the API has created the built-in namespaces."""
+    port = free_port()
+    monkeypatch.setenv("KAFKUBE_APISERVER_ADDRESS", f"127.0.0.1:{port}")
+    monkeypatch.setenv("KAFKUBE_APISERVER_CERT_FILE", str(credentials_dir() / "apiserver.crt"))
+    monkeypatch.setenv("KAFKUBE_APISERVER_KEY_FILE", str(credentials_dir() / "apiserver.key"))
+    services("api")
+    server = services("apiserver")
+    kubectl = Kubectl(kubeconfig_for(settings, tmp_path, port))
+    deadline = time.monotonic() + 60
+    while kubectl("get", "namespace", "default", check=False).returncode != 0:
+        assert server.alive(), f"the apiserver stopped:\n{server.logs()[-3000:]}"
+        assert time.monotonic() < deadline, "the default namespace was not served within 60 s"
+        time.sleep(0.5)
+    return kubectl, port
+
+
+def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl, int], tmp_path: Path) -> None:
+    kubectl, _ = apiserver
+    assert kubectl("get", "--raw", "/readyz").stdout.strip() == "ok"
+    assert "kube-system" in kubectl("get", "ns").stdout
+    resources = kubectl("api-resources").stdout
+    assert "deployments" in resources and "deploy" in resources and "selfsubjectaccessreviews" in resources
+
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(MANIFESTS)
+    applied = kubectl("apply", "--validate=false", "-f", str(manifest)).stdout
+    assert "configmap/settings created" in applied and "deployment.apps/web created" in applied
+    table = kubectl("get", "deploy").stdout.splitlines()
+    assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]  # the server's Table
+    assert table[1].split()[:2] == ["web", "0/2"]
+    deploy = kubectl.json("get", "deploy", "web")
+    assert deploy["kind"] == "Deployment" and deploy["spec"]["replicas"] == 2  # type: ignore[index]
+
+    assert kubectl("get", "cm", "-l", "app=x", "-o", "name").stdout.split() == ["configmap/settings"]
+    assert kubectl("get", "cm", "--field-selector", "metadata.name=other", "-o", "name").stdout.split() == \
+        ["configmap/other"]
+
+    # a second client-side apply is a strategic merge patch: the container keeps its ports
+    manifest.write_text(MANIFESTS.replace("replicas: 2", "replicas: 3").replace("busybox:1.36", "busybox:1.37"))
+    assert "deployment.apps/web configured" in kubectl("apply", "--validate=false", "-f", str(manifest)).stdout
+    container = kubectl.json("get", "deploy", "web")["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
+    assert container["image"] == "busybox:1.37" and container["ports"][0]["containerPort"] == 80
+
+    kubectl("patch", "cm", "settings", "--type", "merge", "-p", '{"data":{"extra":"1"}}')
+    kubectl("patch", "cm", "settings", "--type", "json", "-p", '[{"op":"replace","path":"/data/mode","value":"slow"}]')
+    assert kubectl.json("get", "cm", "settings")["data"] == {"mode": "slow", "extra": "1"}
+    kubectl("label", "cm", "settings", "tier=fe")
+    assert kubectl("get", "cm", "-l", "tier=fe", "-o", "name").stdout.split() == ["configmap/settings"]
+    kubectl("scale", "deploy", "web", "--replicas=1")
+    assert kubectl.json("get", "deploy", "web")["spec"]["replicas"] == 1  # type: ignore[index]
+
+    conflict = kubectl("create", "-f", str(manifest), "--validate=false", check=False)
+    assert conflict.returncode != 0 and "AlreadyExists" in conflict.stderr
+
+    watch = subprocess.Popen([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "get", "cm", "--watch",
+                              "--output-watch-events"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)
+        assert 'configmap "other" deleted' in kubectl("delete", "cm", "other").stdout
+    finally:
+        time.sleep(2)
+        watch.terminate()
+        seen = watch.communicate(timeout=10)[0]
+    events = {tuple(line.split()[:2]) for line in seen.splitlines()}
+    assert {("ADDED", "settings"), ("ADDED", "other"), ("DELETED", "other")} <= events, seen
+    missing = kubectl("get", "cm", "other", check=False)
+    assert missing.returncode != 0 and 'configmaps "other" not found' in missing.stderr
+
+
+def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
+        apiserver: tuple[Kubectl, int], settings: Settings, tmp_path: Path) -> None:
+    kubectl, port = apiserver
+    stranger = tmp_path / "stranger"
+    stranger.write_text(kubectl.kubeconfig.read_text().replace("token: ", "token: wrong-"))
+    refused = Kubectl(stranger)("get", "pods", check=False)
+    assert refused.returncode != 0 and "Unauthorized" in refused.stderr
+
+    scheduler = Kubectl(kubeconfig_for(settings, tmp_path, port, token_file=str(credentials_dir() / "tokens" /
+                                                                                "scheduler.token")))
+    assert scheduler("get", "services").returncode == 0  # the scheduler may list Services
+    read = scheduler("get", "secrets", check=False)
+    assert read.returncode != 0 and \
+        'User "system:kube-scheduler" cannot list resource "secrets" in API group "" in the namespace "default"' \
+        in read.stderr
+    write = scheduler("create", "-f", "-", "--validate=false", check=False,  # refused by the API's own RBAC
+                      stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nope","namespace":"default"}}')
+    assert write.returncode != 0 and 'cannot create resource "configmaps"' in write.stderr, write.stderr
