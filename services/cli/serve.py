@@ -31,12 +31,12 @@ class KubeletOptions:
 
 
 def _apiserver(service: str, settings: Settings, options: ApiServerOptions | None) -> dict[str, Component]:
-    """`serve apiserver`; in `all` only with a certificate (its own credentials write one):
-    the HTTP API serves HTTPS only."""
+    """`serve apiserver`; in `all` only when KAFKUBE_APISERVER_ADDRESS is set (opt-in: a
+    development cluster must not fail for a port already taken) and a certificate is known
+    (`all`'s own credentials write one): the HTTP API serves HTTPS only."""
     options = options or ApiServerOptions.from_env()
-    if service == "all" and not (options.cert_file and options.key_file):
-        get_logger("kafkube.serve").warning("serve.no_apiserver", hint="set KAFKUBE_APISERVER_CERT_FILE and "
-                                            "KAFKUBE_APISERVER_KEY_FILE to run the HTTP API in `all`")
+    if service == "all" and not (os.environ.get("KAFKUBE_APISERVER_ADDRESS") and options.cert_file
+                                 and options.key_file):
         return {}
     from services.apiserver.service import apiserver_components
 

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,6 +149,26 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
     assert {("ADDED", "settings"), ("ADDED", "other"), ("DELETED", "other")} <= events, seen
     missing = kubectl("get", "cm", "other", check=False)
     assert missing.returncode != 0 and 'configmaps "other" not found' in missing.stderr
+
+
+def watch_events(kubectl: Kubectl, resource_version: str) -> list[dict[str, Any]]:
+    raw = kubectl("get", "--raw", "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=2"
+                  f"&resourceVersion={resource_version}").stdout
+    return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+
+def test_a_watch_resumes_exactly_from_a_list_and_expires_otherwise(apiserver: tuple[Kubectl, int]) -> None:
+    kubectl, _ = apiserver
+    kubectl("create", "-f", "-", "--validate=false", stdin='{"apiVersion":"v1","kind":"ConfigMap",'
+            '"metadata":{"name":"watched","namespace":"default"}}')
+    listed = json.loads(kubectl("get", "--raw", "/api/v1/namespaces/default/configmaps").stdout)
+    kubectl("label", "cm", "watched", "seen=yes")
+    events = watch_events(kubectl, listed["metadata"]["resourceVersion"])
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("MODIFIED", "watched")]
+    assert events[0]["object"]["metadata"]["labels"] == {"seen": "yes"}
+    own = listed["items"][0]["metadata"]["resourceVersion"]  # an object's: not a position this server keeps
+    expired = watch_events(kubectl, own)
+    assert [(e["type"], e["object"]["code"], e["object"]["reason"]) for e in expired] == [("ERROR", 410, "Expired")]
 
 
 def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
