@@ -51,6 +51,8 @@ class Resources:
             return _unknown(request)
         if request.method == "GET":
             return await self._read(request, path, caller)
+        if request.query.get("dryRun"):
+            return error("BadRequest", "dryRun is not served yet: the request was not applied")
         handler = WRITES.get(request.method)
         if handler is None or path.subresource or (request.method == "POST") == bool(path.name):
             return _method_not_allowed(request, path)
