@@ -81,7 +81,7 @@ class KubeletConfig:
                    relist_s=float(e.get("KAFKUBE_RELIST_SECONDS", "2")),
                    workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "8")), backoff=backoff,
                    dns=_cluster_dns(e), service_account_tokens=_tokens_on(e, runtime),
-                   secret_tmpfs=None if runtime == "hollow" else Path(e.get("KAFKUBE_KUBELET_SECRET_TMPFS", "/run/kafkube")))
+                   secret_tmpfs=None if runtime == "hollow" else Path(e.get("KAFKUBE_KUBELET_SECRET_TMPFS", "/dev/shm/kafkube")))
 
 
 def _tokens_on(env: dict[str, str], runtime: str) -> bool:

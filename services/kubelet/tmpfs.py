@@ -9,7 +9,7 @@ which way it did, in this order:
    CAP_SYS_ADMIN in the host's mount namespace, the case of a kubelet run as root on
    the host);
 3. otherwise `fallback`, a directory under an existing tmpfs (`KAFKUBE_KUBELET_SECRET_TMPFS`,
-   default `/run/kafkube`), checked to be tmpfs in `/proc/self/mounts`;
+   default `/dev/shm/kafkube`), checked to be tmpfs in `/proc/self/mounts`;
 4. otherwise `MediumError`: the volume is not set up (FailedMount), never silently on disk.
 
 `unmount_below(dir)` detaches every mount under a pod's directory (secret tmpfs, subPath
@@ -69,7 +69,7 @@ def read_mounts() -> list[tuple[str, str]]:
 class MemoryMedium:
     """Places secret volumes in memory (see the module docstring)."""
 
-    fallback: Path = Path("/run/kafkube")  # the shared tmpfs directory of step 3
+    fallback: Path = Path("/dev/shm/kafkube")  # the shared tmpfs directory of step 3
     size_bytes: int = DEFAULT_SIZE
     _placed: dict[str, Path] = field(default_factory=dict)  # volume home -> where it went
 

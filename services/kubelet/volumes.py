@@ -15,7 +15,7 @@ CA and `ca.crt` is present but empty.
 
 Secret volumes and the token volume are memory-backed (`tmpfs.MemoryMedium`: a tmpfs
 mounted on the volume directory, else a directory under the shared tmpfs
-`KAFKUBE_KUBELET_SECRET_TMPFS`, default /run/kafkube; never on disk) when the manager has
+`KAFKUBE_KUBELET_SECRET_TMPFS`, default /dev/shm/kafkube; never on disk) when the manager has
 a medium (Docker nodes; hollow nodes keep them on disk). Files are written through
 `pathjail` directory descriptors (`O_NOFOLLOW`, no path followed), so a symlink a
 container planted in a volume never redirects a write of the kubelet (root) elsewhere.
