@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from services.apiserver import discovery, reviews
+from services.apiserver import discovery, protobuf, reviews
 from services.apiserver.auth import Door
-from services.apiserver.http import BadBody, error, json_body, json_response, status_response
+from services.apiserver.http import PROTOBUF, BadBody, error, json_body, json_response, status_response
 from services.apiserver.resources import Resources
 from services.apiserver.status import failure, unauthorized
 from services.apiserver.store import ObjectStore
@@ -61,9 +61,10 @@ async def _openapi(_request: web.Request) -> web.Response:
 def _review(door: Door) -> Handler:
     async def review(request: web.Request) -> web.Response:
         try:
-            body = await json_body(request)
-        except BadBody as exc:
-            return error(exc.reason, str(exc))
+            body = protobuf.access_review(await request.read()) if request.content_type == PROTOBUF \
+                else await json_body(request)
+        except (BadBody, protobuf.ProtobufError) as exc:
+            return error(getattr(exc, "reason", "BadRequest"), str(exc))
         attrs = reviews.review_attributes(body)
         if attrs is None:
             return error("Invalid", "SelfSubjectAccessReview is invalid: spec: exactly one of "

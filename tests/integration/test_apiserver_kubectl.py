@@ -1,8 +1,8 @@
 """The real kubectl (/usr/bin/kubectl, 1.32) against `kafkube serve apiserver` in front of
 `kafkube serve api`, on the real broker: discovery, apply (client-side, so strategic merge
 patch on the second apply), get with tables, -o json, -l, --field-selector, patch (merge,
-json), scale, delete, a watch, and the door refusing unauthenticated (401) and
-unauthorised (403) callers. Without OpenAPI documents kubectl needs --validate=false."""
+json), scale, delete, watches, `auth can-i`, and the door refusing unauthenticated (401)
+and unauthorised (403) callers. Without OpenAPI documents kubectl needs --validate=false."""
 
 from __future__ import annotations
 
@@ -186,6 +186,10 @@ def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
     assert read.returncode != 0 and \
         'User "system:kube-scheduler" cannot list resource "secrets" in API group "" in the namespace "default"' \
         in read.stderr
+    assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"  # a protobuf review
+    assert scheduler("auth", "can-i", "list", "pods", "-n", "kube-system").stdout.strip() == "yes"
+    denied = scheduler("auth", "can-i", "create", "configmaps", check=False)
+    assert denied.returncode == 1 and denied.stdout.strip() == "no"
     write = scheduler("create", "-f", "-", "--validate=false", check=False,  # refused by the API's own RBAC
                       stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nope","namespace":"default"}}')
     assert write.returncode != 0 and 'cannot create resource "configmaps"' in write.stderr, write.stderr
