@@ -2,9 +2,10 @@
 ServiceAccount token's verification (is its ServiceAccount, is its pod, still there?),
 a TokenRequest's pod binding and a kubelet's SecretRequest (does its pod use the
 Secret?) look up. It follows `desired.serviceaccounts` and
-`desired.pods` (bus-trusted, as the other API views) and keeps per key only a uid, and
-for a pod its node, deletion time and the Secrets it uses: a few dozen bytes per pod,
-not the pod.
+`desired.pods` (bus-trusted, as the other API views) and keeps per ServiceAccount its uid
+and per pod its record, read into facts (uid, node, deletion time, the Secrets it uses)
+only when looked up: the controllers and the scheduler write every pod several times,
+and decoding each version cost the API more than any lookup does.
 
 Shared by the API's intake and writer (both authenticate): each enters it
 (`async with index`), the first start waits until it is synced, the last leaves stops it.
@@ -60,10 +61,9 @@ class ServiceAccountIndex:
         self._lock = asyncio.Lock()
 
     def _decode(self, topic: str, raw: bytes) -> Any:
-        doc = orjson.loads(raw)
         if topic == self._pod_topic:
-            return pod_facts(doc)
-        return str((doc.get("metadata") or {}).get("uid") or "")
+            return raw  # decoded when looked up: most pod versions never are (a pod is written ~3 times)
+        return str((orjson.loads(raw).get("metadata") or {}).get("uid") or "")
 
     async def __aenter__(self) -> ServiceAccountIndex:
         async with self._lock:
@@ -86,7 +86,7 @@ class ServiceAccountIndex:
 
     def pod(self, namespace: str, name: str) -> PodFacts | None:
         found = self._informer.get(self._pod_topic, f"{namespace}/{name}")
-        return found if isinstance(found, PodFacts) else None
+        return pod_facts(orjson.loads(found)) if isinstance(found, bytes) else None
 
     # -- with a read barrier on a miss (a TokenRequest's bound pod) ------------------------------
     async def lookup_pod(self, namespace: str, name: str, uid: str = "") -> PodFacts | None:
