@@ -7,7 +7,7 @@ resourceVersions: an object's own is the offset of the request that wrote it in 
 `kafkube.requests` partition (docs/architecture.md), comparable only within its
 partition. A list's is this process's position in its change log, `<epoch>.<seq>`:
 exact to resume a watch from on this process while the change is still in the log
-(`since`); anything else is answered 410 Expired (services.apiserver.watch).
+(`services.apiserver.changelog`); anything else is answered 410 Expired (`watch`).
 Secrets are served without their values (`data`, `stringData` and the last-applied
 annotation are removed): the values are stored encrypted and decrypted only for the
 `kafkube` CLI's sealed reads. Used by `services.apiserver.resources` and `watch`."""
@@ -16,32 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from schemas.printing import from_observed, merged
 from schemas.registry import ALL_KINDS, KindInfo
 from schemas.secret_fields import LAST_APPLIED
+from services.apiserver.changelog import ChangeLog, Expired, WatchEvent
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
 
 Obj = dict[str, Any]
-HISTORY = 20_000  # changes kept for watches to resume from
-
-
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
-    seq: int
-    type: str  # ADDED | MODIFIED | DELETED
-    plural: str
-    object: Obj
-
-
-class Expired(LookupError):
-    """A resourceVersion this process cannot resume a watch from exactly."""
+__all__ = ["Expired", "ObjectStore", "WatchEvent", "shown"]
 
 
 def shown(info: KindInfo, desired: Obj | None, observed: Obj | None) -> Obj | None:
@@ -65,7 +52,7 @@ def shown(info: KindInfo, desired: Obj | None, observed: Obj | None) -> Obj | No
 class ObjectStore:
     """Every object of every kind, and the change log watches read."""
 
-    def __init__(self, settings: Settings, *, history: int = HISTORY) -> None:
+    def __init__(self, settings: Settings) -> None:
         topics = Topics(settings.topic_prefix)
         self._desired = {info.plural: topics.desired(info.plural) for info in ALL_KINDS}
         self._observed = {info.plural: topics.observed(info.plural) for info in ALL_KINDS}
@@ -75,16 +62,14 @@ class ObjectStore:
         self._informer: Informer[Any] = Informer(settings, list(self._by_topic), name="apiserver-store",
                                                  trust=bus_trust(settings))
         self._informer.add_handler(self._on_change)
-        self.epoch = uuid.uuid4().hex[:8]
-        self._seq = 0
-        self._log: deque[WatchEvent] = deque(maxlen=history)
+        self._log = ChangeLog(uuid.uuid4().hex[:8])
         self._tick = asyncio.Event()
 
     # -- reads ---------------------------------------------------------------------
     @property
     def resource_version(self) -> str:
         """This process's position in its change log: a list's resourceVersion."""
-        return f"{self.epoch}.{self._seq}"
+        return self._log.resource_version
 
     def get(self, info: KindInfo, key: str) -> Obj | None:
         return shown(info, self._informer.get(self._desired[info.plural], key),
@@ -106,14 +91,7 @@ class ObjectStore:
 
     def since(self, resource_version: str) -> list[WatchEvent]:
         """The changes after `resource_version` (a list's, from this process), or Expired."""
-        epoch, _, number = resource_version.partition(".")
-        if epoch != self.epoch or not number.isdigit() or int(number) > self._seq:
-            raise Expired(f"resourceVersion {resource_version} is not one this server can resume from")
-        seq = int(number)
-        oldest = self._log[0].seq if self._log else self._seq + 1
-        if seq < oldest - 1:
-            raise Expired(f"too old resource version: {resource_version} ({self.epoch}.{oldest - 1})")
-        return [e for e in self._log if e.seq > seq]
+        return self._log.since(resource_version)
 
     async def changed(self, timeout_s: float) -> None:
         """Return when a change arrives or after `timeout_s`."""
@@ -150,10 +128,7 @@ class ObjectStore:
         else:
             desired = self._informer.get(self._desired[info.plural], change.key)
             before, after = shown(info, desired, change.old), shown(info, desired, change.new)
-        if before == after:
+        if self._log.record(info.plural, before, after) is None:
             return
-        kind = "ADDED" if before is None else "DELETED" if after is None else "MODIFIED"
-        self._seq += 1
-        self._log.append(WatchEvent(self._seq, kind, info.plural, after if after is not None else before))  # type: ignore[arg-type]
         self._tick.set()
         self._tick = asyncio.Event()
