@@ -11,6 +11,8 @@ from typing import Any
 
 from schemas.registry import ALL_KINDS, KindInfo
 
+IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets"})
+"""Kinds in the `all` category (`kubectl get all`), as upstream lists them."""
 SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers"})
 """Kinds with the `scale` subresource (services.apiserver.scale)."""
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -73,6 +75,8 @@ def _resources(info: KindInfo) -> list[dict[str, Any]]:
                             "kind": info.kind, "verbs": VERBS}
     if info.short_names:
         main["shortNames"] = list(info.short_names)
+    if info.plural in IN_ALL:
+        main["categories"] = ["all"]
     listed = [main]
     if info.plural in WITH_STATUS:
         listed.append({"name": f"{info.plural}/status", "singularName": "", "namespaced": info.namespaced,

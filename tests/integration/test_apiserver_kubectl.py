@@ -112,6 +112,7 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
     table = kubectl("get", "deploy").stdout.splitlines()
     assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]  # the server's Table
     assert table[1].split()[:2] == ["web", "0/2"]
+    assert "deployment.apps/web" in kubectl("get", "all").stdout  # the `all` category
     deploy = kubectl.json("get", "deploy", "web")
     assert deploy["kind"] == "Deployment" and deploy["spec"]["replicas"] == 2  # type: ignore[index]
 
@@ -151,9 +152,8 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
     assert missing.returncode != 0 and 'configmaps "other" not found' in missing.stderr
 
 
-def watch_events(kubectl: Kubectl, resource_version: str) -> list[dict[str, Any]]:
-    raw = kubectl("get", "--raw", "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=2"
-                  f"&resourceVersion={resource_version}").stdout
+def watch_events(kubectl: Kubectl, query: str) -> list[dict[str, Any]]:
+    raw = kubectl("get", "--raw", f"/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=2&{query}").stdout
     return [json.loads(line) for line in raw.splitlines() if line.strip()]
 
 
@@ -163,12 +163,15 @@ def test_a_watch_resumes_exactly_from_a_list_and_expires_otherwise(apiserver: tu
             '"metadata":{"name":"watched","namespace":"default"}}')
     listed = json.loads(kubectl("get", "--raw", "/api/v1/namespaces/default/configmaps").stdout)
     kubectl("label", "cm", "watched", "seen=yes")
-    events = watch_events(kubectl, listed["metadata"]["resourceVersion"])
+    events = watch_events(kubectl, f"resourceVersion={listed['metadata']['resourceVersion']}")
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("MODIFIED", "watched")]
     assert events[0]["object"]["metadata"]["labels"] == {"seen": "yes"}
     own = listed["items"][0]["metadata"]["resourceVersion"]  # an object's: not a position this server keeps
-    expired = watch_events(kubectl, own)
+    expired = watch_events(kubectl, f"resourceVersion={own}")
     assert [(e["type"], e["object"]["code"], e["object"]["reason"]) for e in expired] == [("ERROR", 410, "Expired")]
+    initial = watch_events(kubectl, "sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")
+    assert [e["type"] for e in initial] == ["ADDED", "BOOKMARK"]
+    assert initial[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
 
 def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
