@@ -81,6 +81,8 @@ def _resources(info: KindInfo) -> list[dict[str, Any]]:
     if info.plural in WITH_STATUS:
         listed.append({"name": f"{info.plural}/status", "singularName": "", "namespaced": info.namespaced,
                        "kind": info.kind, "verbs": ["get"]})
+    if info.plural == "pods":
+        listed.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
     if info.plural in SCALABLE:
         listed.append({"name": f"{info.plural}/scale", "singularName": "", "namespaced": info.namespaced,
                        "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})

@@ -10,11 +10,13 @@ from services.api.rbac import Attributes
 from services.apiserver import reads, watch, writes
 from services.apiserver.auth import Caller, Door
 from services.apiserver.http import error, status_response
+from services.apiserver.logs import serve_log
 from services.apiserver.scale import SCALABLE, serve_scale
 from services.apiserver.paths import ResourcePath, UnknownPath, parse
 from services.apiserver.selectors import SelectorError
 from services.apiserver.status import failure
 from services.apiserver.store import ObjectStore
+from services.runtime.config import Settings
 
 WRITES = {"POST": writes.create, "PUT": writes.update, "PATCH": writes.patch, "DELETE": writes.delete}
 
@@ -36,8 +38,8 @@ def _method_not_allowed(request: web.Request, path: ResourcePath) -> web.Respons
 class Resources:
     """One aiohttp handler for every resource path."""
 
-    def __init__(self, store: ObjectStore, door: Door, writer: writes.Writer) -> None:
-        self._store, self._door, self._writer = store, door, writer
+    def __init__(self, settings: Settings, store: ObjectStore, door: Door, writer: writes.Writer) -> None:
+        self._settings, self._store, self._door, self._writer = settings, store, door, writer
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -47,6 +49,11 @@ class Resources:
         caller: Caller = request["caller"]
         if path.subresource == "scale" and path.info.plural in SCALABLE:
             return await self._scale(request, path, caller)
+        if path.subresource == "log" and path.info.plural == "pods" and request.method == "GET":
+            attrs = Attributes("get", "", "pods", "log", path.namespace, path.name)
+            if refusal := self._door.forbidden(caller, attrs):
+                return error("Forbidden", refusal, name=path.name, kind="pods")
+            return await serve_log(request, self._settings, self._store, path)
         if path.subresource and path.subresource != "status":
             return _unknown(request)
         if request.method == "GET":

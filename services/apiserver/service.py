@@ -46,7 +46,7 @@ def apiserver_components(settings: Settings, options: ApiServerOptions) -> dict[
         try:
             await store.wait_synced()
             await door.wait_synced()
-            app = build_app(store, door, Resources(store, door, Writer(store, requests)))
+            app = build_app(store, door, Resources(settings, store, door, Writer(store, requests)))
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
             await runner.setup()
             host, port = options.host_port

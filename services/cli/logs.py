@@ -1,75 +1,18 @@
-"""`kafkube logs`: a pod's container output from `kafkube.logs`.
-
-Log lines are keyed by pod key, so one pod's lines are all in one partition: read
-that partition from the beginning (or follow it), keep this pod's container's lines."""
+"""`kafkube logs`: a pod's container output from `kafkube.logs`, read by
+`services.runtime.podlogs` (shared with the HTTP API's `pods/log`)."""
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
-
-import orjson
-from aiokafka import TopicPartition
 
 from services.cli.client import Client
-from services.runtime.bus import make_consumer, partition_for, partitions_of
+from services.runtime import podlogs
+from services.runtime.podlogs import LogsError, pick_container
+
+__all__ = ["LogsError", "pick_container", "pod_lines"]
 
 
-class LogsError(Exception):
-    pass
-
-
-def pick_container(pod: dict[str, Any], container: str | None) -> str:
-    """The container to show, as kubectl picks it (the only one, or the one named)."""
-    names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
-    names += [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]
-    if container:
-        if container not in names:
-            raise LogsError(f'container {container} is not valid for pod {pod["metadata"]["name"]}')
-        return container
-    if len(names) == 1 or (names and len((pod.get("spec") or {}).get("containers") or []) == 1):
-        return names[0]
-    raise LogsError(f"a container name must be specified for pod {pod['metadata']['name']}, "
-                    f"choose one of: [{' '.join(names)}]")
-
-
-async def pod_lines(client: Client, pod_key: str, container: str, *, follow: bool,
-                    tail: int | None) -> AsyncIterator[str]:
+def pod_lines(client: Client, pod_key: str, container: str, *, follow: bool,
+              tail: int | None) -> AsyncIterator[str]:
     """The container's lines, oldest first; with `tail`, only the last N of what exists."""
-    consumer = make_consumer(client.settings)
-    await consumer.start()
-    try:
-        topic = client.topics.logs
-        tp = TopicPartition(topic, partition_for(pod_key, len(await partitions_of(consumer, topic))))
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        backlog: deque[str] = deque(maxlen=tail if tail is not None and tail >= 0 else None)
-        caught_up = False
-        while True:
-            batch = await consumer.getmany(tp, timeout_ms=300)
-            lines = [line for r in batch.get(tp, []) if (line := _line(r, pod_key, container)) is not None]
-            if caught_up:
-                for line in lines:
-                    yield line
-            else:
-                backlog.extend(lines)
-                if await consumer.position(tp) >= end or not batch:
-                    caught_up = True
-                    for line in backlog:
-                        yield line
-                    if not follow:
-                        return
-    finally:
-        await consumer.stop()
-
-
-def _line(record: Any, pod_key: str, container: str) -> str | None:
-    if record.value is None or record.key is None or record.key.decode() != pod_key:
-        return None
-    try:
-        value = orjson.loads(record.value)
-    except orjson.JSONDecodeError:
-        return None
-    return str(value.get("line", "")) if value.get("container") == container else None
+    return podlogs.pod_lines(client.settings, client.topics.logs, pod_key, container, follow=follow, tail=tail)

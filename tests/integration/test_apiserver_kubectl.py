@@ -1,7 +1,7 @@
 """The real kubectl (/usr/bin/kubectl, 1.32) against `kafkube serve apiserver` in front of
 `kafkube serve api`, on the real broker: discovery, apply (client-side, so strategic merge
 patch on the second apply), get with tables, -o json, -l, --field-selector, patch (merge,
-json), scale, delete, watches, `auth can-i`, and the door refusing unauthenticated (401)
+json), scale, delete, watches, `auth can-i`, `logs`, and the door refusing unauthenticated (401)
 and unauthorised (403) callers. Without OpenAPI documents kubectl needs --validate=false."""
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from schemas.records import LogLine
+from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
+from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, cli, credentials_dir
 
 pytestmark = pytest.mark.kafka
@@ -150,6 +154,23 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
     assert {("ADDED", "settings"), ("ADDED", "other"), ("DELETED", "other")} <= events, seen
     missing = kubectl("get", "cm", "other", check=False)
     assert missing.returncode != 0 and 'configmaps "other" not found' in missing.stderr
+
+
+async def test_kubectl_logs_reads_kafkube_logs(apiserver: tuple[Kubectl, int], settings: Settings) -> None:
+    kubectl, _ = apiserver
+    kubectl("create", "-f", "-", "--validate=false", stdin='{"apiVersion":"v1","kind":"Pod","metadata":{"name":'
+            '"logger","namespace":"default"},"spec":{"containers":[{"name":"main","image":"busybox:1.36"}]}}')
+    async with make_producer(settings) as producer:  # as the pod's kubelet writes them
+        for n in range(3):
+            line = LogLine(namespace="default", pod="logger", container="main", stream="stdout",
+                           timestamp=datetime(2026, 1, 1, 0, 0, n, tzinfo=timezone.utc), line=f"line {n}")
+            await producer.send_and_wait(Topics(settings.topic_prefix).logs, key=b"default/logger",
+                                         value=encode(line))
+    assert kubectl("logs", "logger").stdout.splitlines() == ["line 0", "line 1", "line 2"]
+    tail = kubectl("logs", "logger", "--tail=1", "--timestamps").stdout.splitlines()
+    assert len(tail) == 1 and tail[0].startswith("2026-01-01T00:00:02") and tail[0].endswith(" line 2")
+    wrong = kubectl("logs", "logger", "-c", "nope", check=False)
+    assert wrong.returncode != 0 and "container nope is not valid for pod logger" in wrong.stderr
 
 
 def watch_events(kubectl: Kubectl, query: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ def test_subresources_status_and_scale() -> None:
     assert names["deployments/scale"]["kind"] == "Scale" and names["deployments/scale"]["group"] == "autoscaling"
     core = discovery.resource_list("", "v1")
     assert core is not None and "configmaps/status" not in {r["name"] for r in core["resources"]}
+    assert {r["name"]: r["verbs"] for r in core["resources"]}["pods/log"] == ["get"]
     categories = {r["name"]: r.get("categories") for r in core["resources"]}
     assert categories["pods"] == ["all"] and categories["configmaps"] is None
     assert core["groupVersion"] == "v1"
