@@ -15,13 +15,14 @@ def audit_record(request: WriteRequest, *, resource: str | None, user: UserInfo,
     """The audit record of one decided request; `record` is the request record's
     topic/partition/offset, `answer` the reason given to the writer (Created, Forbidden...).
     The verb is RBAC's for the op (an APPLY is audited as `apply`: whether it created or
-    patched is in the answer)."""
-    return AuditRecord(
-        auditID=request.id, verb=verb or OP_VERBS.get(request.op, request.op.value), user=user,
-        objectRef=AuditObject(apiVersion=request.api_version, resource=resource,
-                              namespace=request.namespace, name=request.name),
-        decision=decision, reason=reason[:2000], responseStatus=answer, source=request.source,
-        requestRecord=record, writer=request.writer, annotations=annotations or {})
+    patched is in the answer). Built without validation: every field comes from a
+    validated request and the API's own decision (one per request, on the hot path)."""
+    return AuditRecord.model_construct(
+        audit_id=request.id, verb=verb or OP_VERBS.get(request.op, request.op.value), user=user,
+        object_ref=AuditObject.model_construct(api_version=request.api_version, resource=resource,
+                                               namespace=request.namespace, name=request.name),
+        decision=decision, reason=reason[:2000], response_status=answer, source=request.source,
+        request_record=record, writer=request.writer, annotations=annotations or {})
 
 
 def refused_manifest(*, request_id: str, user: UserInfo | None, source: SourceRef, reason: str) -> AuditRecord:
