@@ -1,6 +1,7 @@
 """The aiohttp application: health and discovery endpoints, the resource endpoints
-(`services.apiserver.resources`), `kubectl auth can-i`'s review, and the authentication
-middleware (every path but the health checks needs a known bearer token: 401 otherwise).
+(`services.apiserver.resources`), `kubectl auth can-i`'s review, the authentication
+middleware (every path but the health checks needs a known bearer token: 401 otherwise)
+and the one that turns every failure into a `Status`.
 Built by `services.apiserver.service`."""
 
 from __future__ import annotations
@@ -10,15 +11,37 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
 from services.apiserver import discovery, protobuf, reviews
 from services.apiserver.auth import Door
 from services.apiserver.http import PROTOBUF, BadBody, error, json_body, json_response, status_response
 from services.apiserver.resources import Resources
 from services.apiserver.status import failure, unauthorized
 from services.apiserver.store import ObjectStore
+from services.runtime.logging import get_logger
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = get_logger(__name__)
 PUBLIC = frozenset({"/healthz", "/livez", "/readyz"})
+
+
+@web.middleware
+async def errors_as_status(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure as a `Status`: aiohttp's own (413 for a body over 3 MiB, 405...) with
+    its code, a fault of this server as a logged 500 InternalError."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 413:
+            return status_response(failure("RequestEntityTooLarge", entity_too_large()))
+        reason = {405: "MethodNotAllowed", 404: "NotFound"}.get(exc.status, "BadRequest")
+        return status_response(failure(reason, exc.reason, code=exc.status))
+    except Exception as exc:  # noqa: BLE001 - one place turns a bug into an answer
+        log.exception("apiserver.request_failed", method=request.method, path=request.path)
+        return status_response(failure("InternalError", f"an error on the server ({type(exc).__name__}) "
+                                       "has prevented the request from succeeding"))
 
 
 def _authentication(door: Door) -> Middleware:
@@ -83,7 +106,7 @@ def _health(store: ObjectStore, *, ready: bool) -> Handler:
 
 
 def build_app(store: ObjectStore, door: Door, resources: Resources) -> web.Application:
-    app = web.Application(middlewares=[_authentication(door)], client_max_size=3 * 1024 * 1024)
+    app = web.Application(middlewares=[errors_as_status, _authentication(door)], client_max_size=MAX_REQUEST_BYTES)
     router = app.router
     router.add_get("/healthz", _health(store, ready=False))
     router.add_get("/livez", _health(store, ready=False))
