@@ -73,6 +73,20 @@ class Requests:
             self._events.seek(tp, offset)
         self._task = asyncio.create_task(self._follow(), name="apiserver-answers")
 
+    async def __aenter__(self) -> Requests:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def failed(self) -> None:
+        """Return (raising its error) only if the answers consumer stopped: the process
+        must then stop too, as every write would wait for an answer it cannot see."""
+        assert self._task is not None
+        await asyncio.shield(self._task)
+        raise RuntimeError("the answers consumer stopped")
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -64,13 +64,18 @@ class Door:
         decision = self._rbac.policy.authorize(caller.user, attrs)
         return decision.allowed, decision.reason
 
-    async def start(self) -> None:
+    async def __aenter__(self) -> Door:
+        """Follow the ServiceAccounts and the RBAC topics; returns once RBAC is read to the
+        end (never authorise against a policy not yet read)."""
         await self._index.__aenter__()
-        await self._rbac.start()
+        try:
+            await self._rbac.start()
+            await self._rbac.wait_synced()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
 
-    async def wait_synced(self) -> None:
-        await self._rbac.wait_synced()
-
-    async def stop(self) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self._rbac.stop()
         await self._index.__aexit__(None, None, None)

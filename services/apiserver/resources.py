@@ -18,6 +18,9 @@ from services.apiserver.status import failure
 from services.apiserver.store import ObjectStore
 from services.runtime.config import Settings
 
+SECRET_WRITES = ("Secrets are not written through the HTTP API yet: their values would cross kafkube.requests "
+                 "in clear; use `kafkube apply -f` (it seals them for the API). Reading (without values) and "
+                 "deleting are served.")
 WRITES = {"POST": writes.create, "PUT": writes.update, "PATCH": writes.patch, "DELETE": writes.delete}
 
 
@@ -60,6 +63,8 @@ class Resources:
             return await self._read(request, path, caller)
         if request.query.get("dryRun"):
             return error("BadRequest", "dryRun is not served yet: the request was not applied")
+        if path.info.kind == "Secret" and request.method in ("POST", "PUT", "PATCH"):
+            return error("MethodNotAllowed", SECRET_WRITES, name=path.name, kind="secrets")
         handler = WRITES.get(request.method)
         if handler is None or path.subresource or (request.method == "POST") == bool(path.name):
             return _method_not_allowed(request, path)

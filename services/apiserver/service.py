@@ -5,7 +5,6 @@ Nothing is served until the store and RBAC view have read their topics to the en
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 
 from aiohttp import web
@@ -38,26 +37,16 @@ def apiserver_components(settings: Settings, options: ApiServerOptions) -> dict[
     context = tls_context(options)  # a missing certificate stops `serve` before anything starts
 
     async def run() -> None:
-        store, door, requests = ObjectStore(settings), Door(settings), Requests(settings)
-        await store.start()
-        await door.start()
-        await requests.start()
-        runner: web.AppRunner | None = None
-        try:
-            await store.wait_synced()
-            await door.wait_synced()
+        async with ObjectStore(settings) as store, Door(settings) as door, Requests(settings) as requests:
             app = build_app(store, door, Resources(settings, store, door, Writer(store, requests)))
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
             await runner.setup()
-            host, port = options.host_port
-            await web.TCPSite(runner, host, port, ssl_context=context).start()
-            log.info("apiserver.listening", url=options.url)
-            await asyncio.Event().wait()
-        finally:
-            if runner is not None:
+            try:
+                host, port = options.host_port
+                await web.TCPSite(runner, host, port, ssl_context=context).start()
+                log.info("apiserver.listening", url=options.url)
+                await requests.failed()
+            finally:
                 await runner.cleanup()
-            await requests.stop()
-            await door.stop()
-            await store.stop()
 
     return {"apiserver": run}

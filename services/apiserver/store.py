@@ -119,6 +119,19 @@ class ObjectStore:
     async def stop(self) -> None:
         await self._informer.stop()
 
+    async def __aenter__(self) -> ObjectStore:
+        """Start following and return once every topic is read to its end."""
+        await self.start()
+        try:
+            await self.wait_synced()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     # -- the change log ------------------------------------------------------------
     def _on_change(self, change: Change[Any]) -> None:
         info, family = self._by_topic[change.topic]

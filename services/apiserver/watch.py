@@ -12,7 +12,6 @@ matching is not sent as DELETED). Called by `services.apiserver.resources`."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -44,7 +43,8 @@ def _mine(path: ResourcePath, wanted: Predicate, obj: dict[str, Any]) -> bool:
     return (not path.namespace or (obj.get("metadata") or {}).get("namespace") == path.namespace) and wanted(obj)
 
 
-async def serve_watch(request: web.Request, store: ObjectStore, path: ResourcePath, wanted: Predicate) -> web.StreamResponse:
+async def serve_watch(request: web.Request, store: ObjectStore, path: ResourcePath,
+                      wanted: Predicate) -> web.StreamResponse:
     query = request.query
     rv = query.get("resourceVersion", "")
     initial = query.get("sendInitialEvents") == "true" or rv in ("", "0")
@@ -63,21 +63,27 @@ async def serve_watch(request: web.Request, store: ObjectStore, path: ResourcePa
         else:
             store.since(rv)  # Expired now, before any event, when it cannot be served
             cursor = rv
-        await _follow(response, store, path, wanted, cursor, deadline=time.monotonic() + timeout_s,
+        await _follow(request, response, store, path, wanted, cursor, deadline=time.monotonic() + timeout_s,
                       bookmarks=bookmarks)
     except Expired as exc:
         await response.write(_line("ERROR", expired(str(exc))))
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
         pass  # the client went away
     return response
 
 
-async def _follow(response: web.StreamResponse, store: ObjectStore, path: ResourcePath, wanted: Predicate,
-                  cursor: str, *, deadline: float, bookmarks: bool) -> None:
+def _connected(request: web.Request) -> bool:
+    """Is the client still there? A quiet watch notices a departure within a bookmark period."""
+    return request.transport is not None and not request.transport.is_closing()
+
+
+async def _follow(request: web.Request, response: web.StreamResponse, store: ObjectStore, path: ResourcePath,
+                  wanted: Predicate, cursor: str, *, deadline: float, bookmarks: bool) -> None:
     quiet_since = time.monotonic()
-    while (left := deadline - time.monotonic()) > 0:
+    while (left := deadline - time.monotonic()) > 0 and _connected(request):
         events, cursor = store.since(cursor), store.resource_version
-        lines = [_line(e.type, e.object) for e in events if e.plural == path.info.plural and _mine(path, wanted, e.object)]
+        lines = [_line(e.type, e.object) for e in events
+                 if e.plural == path.info.plural and _mine(path, wanted, e.object)]
         if lines:
             await response.write(b"".join(lines))
             quiet_since = time.monotonic()
