@@ -4,7 +4,7 @@ writes them to `kafkube.audit` in the same transaction as the decision."""
 
 from __future__ import annotations
 
-from schemas.auth import AuditObject, AuditRecord, Decision, UserInfo
+from schemas.auth import AuditObject, AuditRecord, Decision, UserInfo, utcnow
 from schemas.records import SourceRef, WriteRequest
 from services.api.rbac_policy import OP_VERBS
 
@@ -22,7 +22,8 @@ def audit_record(request: WriteRequest, *, resource: str | None, user: UserInfo,
         object_ref=AuditObject.model_construct(api_version=request.api_version, resource=resource,
                                                namespace=request.namespace, name=request.name),
         decision=decision, reason=reason[:2000], response_status=answer, source=request.source,
-        request_record=record, writer=request.writer, annotations=annotations or {})
+        request_record=record, writer=request.writer, annotations=annotations or {},
+        stage_timestamp=utcnow())  # given: model_construct inspects a default factory at every call
 
 
 def refused_manifest(*, request_id: str, user: UserInfo | None, source: SourceRef, reason: str) -> AuditRecord:
