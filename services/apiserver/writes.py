@@ -48,7 +48,7 @@ def generated_name(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_NAME_CHARS) for _ in range(5))
 
 
-def _prepared(body: Obj, path: ResourcePath, *, name: str | None = None) -> Obj:
+def prepared_body(body: Obj, path: ResourcePath, *, name: str | None = None) -> Obj:
     """The body with its namespace and name as the path says, or BadBody (upstream's wording)."""
     meta = dict(body.get("metadata") or {})
     if path.info.namespaced:
@@ -99,7 +99,7 @@ async def _answered(writer: Writer, request: WriteRequest, caller: Caller, path:
 
 async def create(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
     try:
-        body = _prepared(await json_body(request), path)
+        body = prepared_body(await json_body(request), path)
     except BadBody as exc:
         return error(exc.reason, str(exc))
     name = body["metadata"].get("name")
@@ -112,7 +112,7 @@ async def create(request: web.Request, writer: Writer, path: ResourcePath, calle
 
 async def update(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
     try:
-        body = _prepared(await json_body(request), path, name=path.name)
+        body = prepared_body(await json_body(request), path, name=path.name)
     except BadBody as exc:
         return error(exc.reason, str(exc))
     expected = body["metadata"].get("resourceVersion") or None
