@@ -20,6 +20,7 @@ from services.runtime.topics import Topics
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKUBE = str(Path(sys.executable).with_name("kafkube"))
+UNGUARDED = "KAFKUBE_BENCH_UNGUARDED"  # the API without its security checks (bench/unguarded.py)
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -32,6 +33,15 @@ def bootstrap() -> str:
 
 
 SERVICE_TOKENS = {"scheduler": "scheduler", "controllers": "controller-manager", "endpoints": "endpoints"}
+
+
+def without_security() -> None:
+    """The cluster of this run without its security checks, to measure what they cost:
+    the API as bench/unguarded.py runs it and no record signatures (KAFKUBE_INSECURE_BUS);
+    the tokens stay (every process still presents one)."""
+    secure_cluster()
+    os.environ.pop("KAFKUBE_BUS_KEYS_FILE", None)
+    os.environ.update({"KAFKUBE_INSECURE_BUS": "1", UNGUARDED: "1"})
 
 
 def secure_cluster() -> Path:
@@ -69,7 +79,9 @@ class Service:
             env["KAFKUBE_TOKEN_FILE"] = str(secure_cluster() / "tokens" / f"{identity}.token")
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.log = (RESULTS / f"{args[0]}-{settings.topic_prefix}log").open("wb")
-        self.proc = subprocess.Popen([KAFKUBE, "serve", *args], env=env, stdout=self.log,
+        command = ([sys.executable, "-m", "bench.unguarded"] if args[0] == "api" and env.get(UNGUARDED)
+                   else [KAFKUBE])  # bench.throughput --without-security
+        self.proc = subprocess.Popen([*command, "serve", *args], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def rss_mib(self) -> float:

@@ -4,6 +4,10 @@ publication of the manifests until every pod is observed Running, with the times
 which all pods were created and bound, and the RSS and CPU of every process at the end.
 
     .venv/bin/python -m bench.throughput [--pods 10000] [--nodes 1000] [--deployments 10] [--partitions 6]
+                                         [--without-security]
+
+`--without-security` runs the same cluster without its security checks (bench/common.py
+`without_security`), so alternating runs with and without it measure what they cost.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from typing import Any
 
 from bench.cluster import Cluster, PodTimes, progress, publish, wait_nodes_ready
-from bench.common import fresh_settings, report
+from bench.common import fresh_settings, report, without_security
 
 NAME = "density"
 
@@ -88,5 +92,9 @@ if __name__ == "__main__":
     parser.add_argument("--deployments", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--without-security", action="store_true",
+                        help="measure what security costs: the API without its checks, no record signatures")
     args = parser.parse_args()
+    if args.without_security:
+        without_security()
     asyncio.run(main(args.pods, args.nodes, args.deployments, args.timeout, args.partitions))
