@@ -120,6 +120,9 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
     deploy = kubectl.json("get", "deploy", "web")
     assert deploy["kind"] == "Deployment" and deploy["spec"]["replicas"] == 2  # type: ignore[index]
 
+    everywhere = kubectl("get", "cm", "-A", "-l", "app=x").stdout.splitlines()
+    assert everywhere[0].split() == ["NAMESPACE", "NAME", "DATA", "AGE"] and everywhere[1].split()[:3] == \
+        ["default", "settings", "1"]
     assert kubectl("get", "cm", "-l", "app=x", "-o", "name").stdout.split() == ["configmap/settings"]
     assert kubectl("get", "cm", "--field-selector", "metadata.name=other", "-o", "name").stdout.split() == \
         ["configmap/other"]
