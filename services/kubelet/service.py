@@ -28,7 +28,7 @@ from services.kubelet.backoff import BackoffPolicy
 from services.kubelet.cache import ContainerCache
 from services.kubelet.emit import Emitter
 from services.kubelet.logs import LogStreamer, last_sent
-from services.kubelet.node import NodeConfig, heartbeat, host_address
+from services.kubelet.node import NodeConfig, heartbeat
 from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
 from services.kubelet.sync import ClusterDns, PodSyncer, Views
@@ -41,6 +41,7 @@ from services.runtime.workqueue import WorkQueue
 from services.runtime.bus import make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
+from services.runtime.hostnet import node_address
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
@@ -72,7 +73,7 @@ class KubeletConfig:
             name=node, runtime=runtime, labels=_pairs(e.get("KAFKUBE_NODE_LABELS", "")),
             taints=_taints(e.get("KAFKUBE_NODE_TAINTS", "")), cpu=e.get("KAFKUBE_NODE_CPU"),
             memory=e.get("KAFKUBE_NODE_MEMORY"), pods=e.get("KAFKUBE_NODE_PODS", "110"),
-            address=e.get("KAFKUBE_NODE_IP") or host_address(),
+            address=e.get("KAFKUBE_NODE_IP") or node_address(),
             heartbeat_s=float(e.get("KAFKUBE_HEARTBEAT_SECONDS", "10")))
         backoff = BackoffPolicy(initial_s=float(e.get("KAFKUBE_BACKOFF_INITIAL_SECONDS", "10")),
                                 max_s=float(e.get("KAFKUBE_BACKOFF_MAX_SECONDS", "300")))

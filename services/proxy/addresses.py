@@ -6,14 +6,12 @@ at the proxy's socket. Like kube-proxy's IPVS mode `kube-ipvs0`.
 A `dummy` link when the kernel has the module; otherwise an empty `bridge` (no ports,
 so no traffic leaves through it: it only makes its addresses local). Driven with the
 `ip` command (iproute2); needs CAP_NET_ADMIN. Also the node's own addresses, for the
-NodePorts (`primary_address`, `node_ipv4`). Used by `services.proxy.service`.
+NodePorts (`node_ipv4`; the primary one is services.runtime.hostnet's). Used by `services.proxy.service`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 
 import orjson
 
@@ -89,19 +87,6 @@ class LocalAddresses:
 
     async def delete(self) -> None:
         await _ip("link", "del", "dev", self.name, check=False)
-
-
-def primary_address() -> str:
-    """The node's primary IPv4 address (the source of its default route; no packet is
-    sent), or `KAFKUBE_NODE_IP` when set, as the kubelet reports it."""
-    if os.environ.get("KAFKUBE_NODE_IP"):
-        return os.environ["KAFKUBE_NODE_IP"]
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.254.254.254", 1))
-            return str(s.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
 
 
 async def node_ipv4(*, skip: str) -> list[str]:

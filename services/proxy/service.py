@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from services.proxy.addresses import InterfaceError, LocalAddresses, node_ipv4, primary_address
+from services.proxy.addresses import InterfaceError, LocalAddresses, node_ipv4
 from services.proxy.dns import DnsServer, DnsView
 from services.proxy.forward import Budget, TcpFrontend, UdpFrontend, close_quietly, open_frontend
 from services.proxy.policy import DEFAULT_POD_CIDR, Limits, PodNetwork, nodeport_ips, refused_backends
@@ -29,6 +29,7 @@ from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMA
 from services.proxy.table import Frontend, Route, RoundRobin, endpoint_ips, frontends, local_addresses
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
+from services.runtime.hostnet import node_address
 from services.runtime.informer import Informer
 from services.runtime.logging import get_logger
 from services.runtime.supervisor import Component
@@ -97,8 +98,8 @@ class Proxy:
         await self._addresses.ensure()
         o = self._options
         local = await node_ipv4(skip=o.interface)
-        self._node_ips = nodeport_ips(o.nodeport_addresses, local, primary_address())
-        self._pod_network = o.pod_network.without([*local, primary_address()])
+        self._node_ips = nodeport_ips(o.nodeport_addresses, local, node_address())
+        self._pod_network = o.pod_network.without([*local, node_address()])
         log.info("proxy.nodeport_addresses", addresses=list(self._node_ips), setting=o.nodeport_addresses)
         try:
             async with self._view:

@@ -21,7 +21,7 @@ import pytest
 from schemas.records import Observed, ObservedMeta
 from services.kubelet.runtime.base import ContainerConfig, ContainerInfo, PodRef, SandboxConfig
 from services.kubelet.runtime.docker import DockerRuntime
-from services.proxy.addresses import primary_address
+from services.runtime.hostnet import node_address
 from services.runtime.podnet import pod_dns_config
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
@@ -280,7 +280,7 @@ async def test_proxy_never_dials_an_endpoints_address_outside_the_pod_network(
 
     server = await asyncio.start_server(sentinel, "0.0.0.0", 0)
     port = server.sockets[0].getsockname()[1]
-    primary = primary_address()
+    primary = node_address()
     services("api")
     proxy = services("proxy", "--node", "n1")
     try:
