@@ -26,6 +26,20 @@ async def backend(tag: bytes) -> tuple[asyncio.Server, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
+class _Echo(asyncio.DatagramProtocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.transport.sendto(b"echo:" + data, addr)  # type: ignore[attr-defined]
+
+
+async def udp_echo() -> tuple[asyncio.DatagramTransport, Backend]:
+    """A UDP server on loopback that answers `echo:<datagram>`, and it as a backend."""
+    echo, _ = await asyncio.get_running_loop().create_datagram_endpoint(_Echo, local_addr=("127.0.0.1", 0))
+    return echo, Backend("127.0.0.1", echo.get_extra_info("sockname")[1])
+
+
 async def call(port: int, data: bytes) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(data)
@@ -59,16 +73,7 @@ async def test_tcp_spreads_over_backends_and_skips_a_dead_one() -> None:
 
 async def test_udp_sessions_relay_replies() -> None:
     loop = asyncio.get_running_loop()
-
-    class Echo(asyncio.DatagramProtocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = transport
-
-        def datagram_received(self, data: bytes, addr: object) -> None:
-            self.transport.sendto(b"echo:" + data, addr)  # type: ignore[attr-defined]
-
-    echo, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
-    target = Backend("127.0.0.1", echo.get_extra_info("sockname")[1])
+    echo, target = await udp_echo()
     front = UdpFrontend(Frontend("127.0.0.1", free_port(socket.SOCK_DGRAM), "UDP"), RoundRobin((target,)))
     await front.start()
     client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

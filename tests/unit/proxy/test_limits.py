@@ -14,7 +14,7 @@ from dnslib import DNSRecord
 from services.proxy.dns import DnsServer, DnsView
 from services.proxy.forward import Budget, TcpFrontend, UdpFrontend
 from services.proxy.table import Backend, Frontend, RoundRobin
-from tests.unit.proxy.test_forward import free_port
+from tests.unit.proxy.test_forward import free_port, udp_echo
 
 
 async def echo_server() -> tuple[asyncio.Server, Backend]:
@@ -82,16 +82,7 @@ async def test_idle_connections_are_closed_busy_ones_are_not() -> None:
 
 async def test_udp_sessions_are_capped_and_expire() -> None:
     loop = asyncio.get_running_loop()
-
-    class Echo(asyncio.DatagramProtocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = transport
-
-        def datagram_received(self, data: bytes, addr: object) -> None:
-            self.transport.sendto(b"echo:" + data, addr)  # type: ignore[attr-defined]
-
-    echo, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
-    target = Backend("127.0.0.1", echo.get_extra_info("sockname")[1])
+    echo, target = await udp_echo()
     front = UdpFrontend(Frontend("127.0.0.1", free_port(socket.SOCK_DGRAM), "UDP"), RoundRobin((target,)),
                         idle_s=0.5, max_sessions=1)
     await front.start()
