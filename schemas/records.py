@@ -21,6 +21,7 @@ WRITER_HEADER = "kafkube.writer"  # with op=delete: Background | Foreground | Or
 
 # Annotations the API puts on its answer events, so a writer finds its answer.
 REQUEST_ID_ANNOTATION = "kafkube.io/request-id"
+REVIEW_ANNOTATION = "kafkube.io/review"  # an answer's result: a review's, a TokenRequest's, a SecretRequest's
 SOURCE_ANNOTATION = "kafkube.io/source"
 DOCUMENT_ANNOTATION = "kafkube.io/document"
 

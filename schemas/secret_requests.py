@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from schemas.meta import KubeModel, ObjectMeta
-from schemas.tokens import BoundObjectReference
+from schemas.tokens import BoundObjectReference, answer_context
 
 SECRET_REQUEST_API_VERSION = "kafkube.io/v1"
 SECRET_REQUEST_KIND = "SecretRequest"
@@ -37,5 +37,5 @@ class SecretRequestStatus(KubeModel):
 
 
 def sealing_context(request_id: str, namespace: str, name: str, pod_uid: str) -> bytes:
-    """What the sealed values are bound to (their AEAD's associated data)."""
-    return "\x00".join(("kafkube.io/secret/v1", request_id, f"{namespace}/{name}", pod_uid)).encode()
+    """What the sealed values are bound to."""
+    return answer_context("kafkube.io/secret/v1", request_id, namespace, name, pod_uid)

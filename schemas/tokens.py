@@ -50,6 +50,12 @@ class TokenRequestStatus(KubeModel):
     sealed: dict[str, Any]
 
 
+def answer_context(purpose: str, request_id: str, namespace: str, name: str, pod_uid: str) -> bytes:
+    """What a sealed answer is bound to (its AEAD's associated data): what it is for, the
+    request, the object asked about and the pod it is for."""
+    return "\x00".join((purpose, request_id, f"{namespace}/{name}", pod_uid)).encode()
+
+
 def sealing_context(request_id: str, namespace: str, service_account: str, pod_uid: str) -> bytes:
-    """What a sealed token is bound to (its AEAD's associated data)."""
-    return "\x00".join(("kafkube.io/token/v1", request_id, f"{namespace}/{service_account}", pod_uid)).encode()
+    """What a sealed token is bound to."""
+    return answer_context("kafkube.io/token/v1", request_id, namespace, service_account, pod_uid)

@@ -13,11 +13,10 @@ from typing import Any
 import orjson
 
 from schemas.auth import UserInfo
-from schemas.records import WriteRequest
+from schemas.records import REVIEW_ANNOTATION, WriteRequest
 from services.api.decide import Outcome, rejected
 from services.api.rbac import Attributes, Policy
 
-REVIEW_ANNOTATION = "kafkube.io/review"
 SEALING_KEY_REVIEW = ("kafkube.io/v1", "SealingKeyReview")
 REVIEW_KINDS = {("authentication.k8s.io/v1", "SelfSubjectReview"),
                 ("authorization.k8s.io/v1", "SelfSubjectAccessReview"),

@@ -12,12 +12,11 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.auth import UserInfo
-from schemas.records import WriteRequest
+from schemas.records import REVIEW_ANNOTATION, WriteRequest
 from schemas.secret_requests import (SECRET_REQUEST_API_VERSION, SECRET_REQUEST_KIND, SecretRequest,
                                      SecretRequestStatus, sealing_context)
 from services.api.decide import Outcome, rejected
 from services.api.rbac import Attributes, forbidden_message
-from services.api.reviews import REVIEW_ANNOTATION
 from services.api.sealed_answers import no_recipient, seal_for_requester
 from services.api.secret_storage import SecretStorage, SecretValueError
 from services.api.service_accounts import AccessCheck, PodLookup

@@ -21,12 +21,11 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.auth import UserInfo
-from schemas.records import Op, WriteRequest
+from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
 from schemas.tokens import (DEFAULT_EXPIRATION_S, MAX_EXPIRATION_S, MIN_EXPIRATION_S, TOKEN_REQUEST_API_VERSION,
                             TOKEN_REQUEST_KIND, TokenRequest, TokenRequestStatus, sealing_context)
 from services.api.decide import Outcome, rejected
 from services.api.rbac import Attributes, forbidden
-from services.api.reviews import REVIEW_ANNOTATION
 from services.api.sa_index import PodFacts
 from services.api.sa_tokens import API_AUDIENCES, Binding, TokenIssuer
 from services.api.sealed_answers import no_recipient, seal_for_requester

@@ -325,7 +325,10 @@ class Decided:
         decision: Decision = ("unauthenticated" if self.user is None else "forbid" if self.denied
                               else "rejected" if outcome.reason == "Rejected" else "allow")
         resource = self.info.plural if self.info else f"{self.request.kind.lower()}s"
-        return audit_record(self.request, resource=resource, user=self.user or ANONYMOUS_USER,
+        verb = None
+        if is_secret_request(self.request):  # audited as what it is: a read of the Secret
+            resource, verb = "secrets", "get"
+        return audit_record(self.request, resource=resource, user=self.user or ANONYMOUS_USER, verb=verb,
                             decision=decision, reason=outcome.message if outcome.reason == "Rejected" else "",
                             answer=str(outcome.status_reason or outcome.reason), record=self.record,
                             annotations={AUDIT_ANNOTATION: outcome.audit} if outcome.audit else None)

@@ -11,12 +11,11 @@ import click
 import orjson
 import yaml
 
-from schemas.records import Op, WriteRequest
+from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
 from schemas.registry import NoKindMatch, resolve_resource
 from services.cli.client import Answer, Client
 from services.cli.config import cli_settings
 
-REVIEW_ANNOTATION = "kafkube.io/review"
 
 
 def _ask(request: WriteRequest) -> tuple[Answer, dict[str, Any]]:

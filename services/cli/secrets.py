@@ -18,7 +18,7 @@ from typing import Any
 import click
 import orjson
 
-from schemas.records import Op, WriteRequest
+from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
 from services.cli.client import Client
 from services.cli.files import Document
 from services.runtime.manifest_sealing import seal_data
@@ -26,7 +26,6 @@ from services.runtime.sealing import Recipient
 from services.runtime.secret_requests import SecretReadError, answer_data, secret_request
 from services.runtime.secret_values import has_encrypted_data
 
-REVIEW_ANNOTATION = "kafkube.io/review"
 
 
 def _is_secret(obj: dict[str, Any]) -> bool:

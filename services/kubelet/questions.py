@@ -18,7 +18,6 @@ from services.runtime.config import Settings
 from services.runtime.events import event_key, involved_object
 from services.runtime.topics import Topics
 
-REVIEW_ANNOTATION = "kafkube.io/review"  # the answer's status (services/api/reviews.py)
 Send = Callable[[WriteRequest], Awaitable[None]]
 
 

@@ -21,10 +21,10 @@ from datetime import datetime
 import orjson
 
 from schemas.pod import Pod
-from schemas.records import Op, WriteRequest
+from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
 from schemas.tokens import (DEFAULT_EXPIRATION_S, RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION,
                             TOKEN_REQUEST_API_VERSION, TOKEN_REQUEST_KIND, sealing_context)
-from services.kubelet.questions import REVIEW_ANNOTATION, QuestionTimeout, Send, ask_api
+from services.kubelet.questions import QuestionTimeout, Send, ask_api
 from services.runtime.config import Settings
 from services.runtime.events import STATUS_REASON_ANNOTATION
 from services.runtime.logging import get_logger

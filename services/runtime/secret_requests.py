@@ -10,13 +10,12 @@ from typing import Any
 
 import orjson
 
-from schemas.records import Op, WriteRequest
+from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
 from schemas.secret_requests import SECRET_REQUEST_API_VERSION, SECRET_REQUEST_KIND, sealing_context
 from schemas.tokens import RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION
 from services.runtime.events import STATUS_REASON_ANNOTATION
 from services.runtime.sealing import Recipient, SealError, Sealed, open_for_node
 
-REVIEW_ANNOTATION = "kafkube.io/review"  # the answer's status (services/api/reviews.py)
 
 
 class SecretReadError(Exception):

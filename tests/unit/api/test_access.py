@@ -16,7 +16,7 @@ from schemas.records import PRINCIPAL_HEADER, Op, WriteRequest
 from services.api.access import AccessControl
 from services.api.authn import Authenticator, parse_token_file
 from services.api.rbac import Policy, bootstrap_policy
-from services.api.reviews import REVIEW_ANNOTATION
+from schemas.records import REVIEW_ANNOTATION
 from services.api.service import bootstrap_writes
 from services.api.writer import RequestPartition
 from services.runtime.bus import encode, partition_for

@@ -113,6 +113,9 @@ def test_who_may_not_read_it(writer: Writer, token: str, pod: tuple[str, str] | 
     out, event = writer.send(request, token)
     assert event["reason"] == "Rejected" and expected in event["message"], event["message"]
     assert event["metadata"]["annotations"]["kafkube.io/status-reason"] == "Forbidden" and no_value_in(out)
+    (audit,) = [orjson.loads(o.value) for o in out if o.topic == TOPICS.audit and o.value]
+    assert audit["decision"] == "forbid" and audit["auditID"] == request.id and audit["verb"] == "get"
+    assert audit["objectRef"]["resource"] == "secrets" and audit["objectRef"]["name"] == "db"
 
 
 def test_an_admin_reads_with_a_recipient_key_and_never_in_clear(writer: Writer) -> None:
@@ -123,6 +126,9 @@ def test_an_admin_reads_with_a_recipient_key_and_never_in_clear(writer: Writer) 
     assert no_value_in(out)
     _, refused = writer.send(secret_request("team-a", "db", writer="cli", principal=""), "t-admin")
     assert refused["reason"] == "Rejected" and "recipient key" in refused["message"]
-    _, missing = writer.send(secret_request("team-a", "nope", writer="cli", principal="", recipient=recipient),
+    absent = next(f"nope-{i}" for i in range(1000)  # a name on this writer's partition
+                  if partition_for(f"team-a/nope-{i}", SETTINGS.partitions) == writer.partition)
+    _, missing = writer.send(secret_request("team-a", absent, writer="cli", principal="", recipient=recipient),
                              "t-admin")
-    assert missing["metadata"]["annotations"]["kafkube.io/status-reason"] in ("NotFound", "BadRequest")
+    assert missing["reason"] == "Rejected" and missing["message"] == f'secrets "{absent}" not found'
+    assert missing["metadata"]["annotations"]["kafkube.io/status-reason"] == "NotFound"

@@ -17,7 +17,7 @@ from schemas.records import Op, WriteRequest
 from schemas.tokens import RECIPIENT_ANNOTATION, sealing_context
 from services.api.access import AccessControl
 from services.api.authn import Authenticator, parse_token_file
-from services.api.reviews import REVIEW_ANNOTATION
+from schemas.records import REVIEW_ANNOTATION
 from services.api.sa_index import PodFacts, pod_facts
 from services.api.sa_tokens import (ISSUER, Binding, KeyFileError, ServiceAccountVerifier, SigningKey, TokenIssuer,
                                     parse_key_file, sign)
