@@ -106,7 +106,7 @@ def list_all(request: web.Request, store: ObjectStore, path: ResourcePath) -> we
         after = decode_continue(request.query["continue"]) if request.query.get("continue") else ""
     except (SelectorError, ValueError) as exc:
         return error("BadRequest", str(exc))
-    rv = store.resource_version  # taken with the list: nothing runs in between
+    rv = store.resource_version(path.info)  # taken with the list: nothing runs in between
     objs = [o for o in store.objects(path.info, path.namespace) if wanted(o)]
     chosen, cont = page(objs, limit=limit, after=after)
     return _render(request, path, chosen, rv=rv, cont=cont)

@@ -3,11 +3,11 @@ and spec merged with observed status, `schemas.printing.merged`), from one infor
 every `kafkube.desired.*` and `kafkube.observed.*` topic, and a bounded log of the changes
 it saw, numbered in the order this process applied them, for watches.
 
-resourceVersions: an object's own is the offset of the request that wrote it in its
-`kafkube.requests` partition (docs/architecture.md), comparable only within its
-partition. A list's is this process's position in its change log, `<epoch>.<seq>`:
-exact to resume a watch from on this process while the change is still in the log
-(`services.apiserver.changelog`); anything else is answered 410 Expired (`watch`).
+resourceVersions are positions in Kafka (`services.apiserver.versions`): a list's is the
+kind's position when it was taken, an object's the position right after its last change
+(with its own resourceVersion, the request offset the API checks preconditions against,
+in front). Any replica resumes a watch from either, exactly, while its change log still
+holds what lies beyond (`services.apiserver.changelog`); else 410 Expired (`watch`).
 Secrets are served without their values (`data`, `stringData` and the last-applied
 annotation are removed): the values are stored encrypted and decrypted only for the
 `kafkube` CLI's sealed reads. Used by `services.apiserver.resources` and `watch`."""
@@ -15,13 +15,13 @@ annotation are removed): the values are stored encrypted and decrypted only for 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 from schemas.printing import from_observed, merged
 from schemas.registry import ALL_KINDS, KindInfo
 from schemas.secret_fields import LAST_APPLIED
 from services.apiserver.changelog import ChangeLog, Expired, WatchEvent
+from services.apiserver.versions import BadVersion, decode, encode
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
@@ -62,18 +62,29 @@ class ObjectStore:
         self._informer: Informer[Any] = Informer(settings, list(self._by_topic), name="apiserver-store",
                                                  trust=bus_trust(settings))
         self._informer.add_handler(self._on_change)
-        self._log = ChangeLog(uuid.uuid4().hex[:8])
+        self._log = ChangeLog()
         self._tick = asyncio.Event()
+        self._slots: dict[tuple[str, int], tuple[str, int]] = {}  # (topic, partition): (plural, slot)
+        self._positions: dict[str, list[int]] = {}  # plural: the next offset of each slot
+        self._stamps: dict[tuple[str, str], tuple[int, ...]] = {}  # (plural, key): position after its last change
 
     # -- reads ---------------------------------------------------------------------
-    @property
-    def resource_version(self) -> str:
-        """This process's position in its change log: a list's resourceVersion."""
-        return self._log.resource_version
+    def resource_version(self, info: KindInfo, at_least: tuple[int, ...] | None = None) -> str:
+        """The kind's position now (a list's resourceVersion); with `at_least`, no slot
+        behind it (a watch's bookmark when a client came from a replica further on)."""
+        position = self._position(info.plural)
+        return encode("", info.plural, tuple(map(max, position, at_least)) if at_least else tuple(position))
+
+    def position_of(self, info: KindInfo, resource_version: str) -> tuple[int, ...]:
+        """The position a client's resourceVersion names, or Expired."""
+        try:
+            return decode(resource_version, info.plural, len(self._position(info.plural))).position
+        except BadVersion as exc:
+            raise Expired(f"{exc}; list again") from None
 
     def get(self, info: KindInfo, key: str) -> Obj | None:
-        return shown(info, self._informer.get(self._desired[info.plural], key),
-                     self._informer.get(self._observed[info.plural], key))
+        return self._stamped(info, key, shown(info, self._informer.get(self._desired[info.plural], key),
+                                              self._informer.get(self._observed[info.plural], key)))
 
     def desired(self, info: KindInfo, key: str) -> Obj | None:
         """The stored object (no status): what a patch applies to."""
@@ -86,12 +97,21 @@ class ObjectStore:
         keys = set(desired) | (set(observed) if info.kind == "Endpoints" else set())
         if namespace:
             keys = {k for k in keys if k.startswith(namespace + "/")}
-        found = (shown(info, desired.get(k), observed.get(k)) for k in sorted(keys))
+        found = (self._stamped(info, k, shown(info, desired.get(k), observed.get(k))) for k in sorted(keys))
         return [o for o in found if o is not None]
 
-    def since(self, resource_version: str) -> list[WatchEvent]:
-        """The changes after `resource_version` (a list's, from this process), or Expired."""
-        return self._log.since(resource_version)
+    @property
+    def seq(self) -> int:
+        """The number of the last change in this process's change log."""
+        return self._log.seq
+
+    def after_position(self, info: KindInfo, position: tuple[int, ...]) -> list[WatchEvent]:
+        """The kind's changes at or beyond `position`, or Expired."""
+        return self._log.after_position(info.plural, position)
+
+    def after_seq(self, seq: int) -> list[WatchEvent]:
+        """Every change numbered after `seq` in this process's log, or Expired."""
+        return self._log.after_seq(seq)
 
     async def changed(self, timeout_s: float) -> None:
         """Return when a change arrives or after `timeout_s`."""
@@ -132,16 +152,45 @@ class ObjectStore:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    # -- the change log ------------------------------------------------------------
+    # -- positions and the change log ----------------------------------------------
+    def _position(self, plural: str) -> list[int]:
+        if not self._slots:  # the partitions are known once the informer has started
+            for info in ALL_KINDS:
+                topics = (self._desired[info.plural], self._observed[info.plural])
+                tps = [(t, p) for t in topics for p in self._informer.partitions(t)]
+                self._slots.update({tp: (info.plural, slot) for slot, tp in enumerate(tps)})
+                self._positions[info.plural] = [0] * len(tps)
+        return self._positions[plural]
+
+    def _stamped(self, info: KindInfo, key: str, obj: Obj | None, stamp: tuple[int, ...] | None = None) -> Obj | None:
+        """`obj` with its resourceVersion: its own (the request's offset) and the position
+        after its last change."""
+        if obj is None:
+            return None
+        stamp = stamp or self._stamps.get((info.plural, key)) or tuple(self._position(info.plural))
+        meta = obj.get("metadata") or {}
+        token = encode(str(meta.get("resourceVersion") or ""), info.plural, stamp)
+        return {**obj, "metadata": {**meta, "resourceVersion": token}}
+
     def _on_change(self, change: Change[Any]) -> None:
         info, family = self._by_topic[change.topic]
+        position = self._position(info.plural)
+        _, slot = self._slots[(change.topic, change.partition)]
+        position[slot] = max(position[slot], change.offset + 1)
         if family == "desired":
             observed = self._informer.get(self._observed[info.plural], change.key)
             before, after = shown(info, change.old, observed), shown(info, change.new, observed)
         else:
             desired = self._informer.get(self._desired[info.plural], change.key)
             before, after = shown(info, desired, change.old), shown(info, desired, change.new)
-        if self._log.record(info.plural, before, after) is None:
+        if before == after:
             return
+        stamp = tuple(position)
+        if after is None:
+            self._stamps.pop((info.plural, change.key), None)
+        else:
+            self._stamps[(info.plural, change.key)] = stamp
+        self._log.record(info.plural, slot, change.offset, self._stamped(info, change.key, before, stamp),
+                         self._stamped(info, change.key, after, stamp))
         self._tick.set()
         self._tick = asyncio.Event()

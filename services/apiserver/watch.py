@@ -3,10 +3,11 @@
 
 Where it starts: no resourceVersion (or "0"), or `sendInitialEvents=true`: an ADDED for
 every current object, then the changes (with `sendInitialEvents`, a BOOKMARK annotated
-`k8s.io/initial-events-end` between them); a list's resourceVersion from this process:
-exactly the changes after that list. Any other resourceVersion (an object's own, one
-from another apiserver replica or process, one older than the log keeps) cannot be
-served exactly and gets the 410 Expired ERROR event, after which clients list again.
+`k8s.io/initial-events-end` between them). Any resourceVersion this API gave out (a
+list's, an object's, a bookmark's; from any replica, before or after a restart: they are
+positions in Kafka, `services.apiserver.versions`): exactly the changes after it, none
+skipped, none repeated. One whose changes the log no longer holds, or that is not a
+position of the kind, gets the 410 Expired ERROR event, after which clients list again.
 Events are filtered by namespace and selectors as they are now (an object that stops
 matching is not sent as DELETED). Called by `services.apiserver.resources`."""
 
@@ -19,9 +20,10 @@ import orjson
 from aiohttp import web
 
 from services.apiserver.paths import ResourcePath
+from services.apiserver.reads import Shown
 from services.apiserver.selectors import Predicate
 from services.apiserver.status import expired
-from services.apiserver.store import Expired, ObjectStore
+from services.apiserver.store import Expired, ObjectStore, WatchEvent
 
 DEFAULT_TIMEOUT_S = 1800.0  # kube-apiserver's --min-request-timeout
 BOOKMARK_EVERY_S = 30.0
@@ -44,7 +46,7 @@ def _mine(path: ResourcePath, wanted: Predicate, obj: dict[str, Any]) -> bool:
 
 
 async def serve_watch(request: web.Request, store: ObjectStore, path: ResourcePath,
-                      wanted: Predicate) -> web.StreamResponse:
+                      wanted: Predicate, *, shown: Shown | None = None) -> web.StreamResponse:
     query = request.query
     rv = query.get("resourceVersion", "")
     initial = query.get("sendInitialEvents") == "true" or rv in ("", "0")
@@ -54,22 +56,34 @@ async def serve_watch(request: web.Request, store: ObjectStore, path: ResourcePa
     response.enable_chunked_encoding()
     await response.prepare(request)
     try:
+        cursor, since = store.seq, None  # with what is sent below: nothing runs in between
         if initial:
-            cursor = store.resource_version  # with the list below: nothing runs in between
-            lines = [_line("ADDED", o) for o in store.objects(path.info, path.namespace) if wanted(o)]
+            objs = [o for o in store.objects(path.info, path.namespace) if wanted(o)]
+            lines = [_line("ADDED", o) for o in (await shown(objs) if shown else objs)]
             if query.get("sendInitialEvents") == "true":
-                lines.append(_bookmark(path, cursor, initial_end=True))
-            await response.write(b"".join(lines))
+                lines.append(_bookmark(path, store.resource_version(path.info), initial_end=True))
         else:
-            store.since(rv)  # Expired now, before any event, when it cannot be served
-            cursor = rv
-        await _follow(request, response, store, path, wanted, cursor, deadline=time.monotonic() + timeout_s,
-                      bookmarks=bookmarks)
+            since = store.position_of(path.info, rv)
+            lines = await _lines(store.after_position(path.info, since), path, wanted, since, shown)
+        await response.write(b"".join(lines))
+        await _follow(request, response, store, path, wanted, cursor, since, deadline=time.monotonic() + timeout_s,
+                      bookmarks=bookmarks, shown=shown)
     except Expired as exc:
         await response.write(_line("ERROR", expired(str(exc))))
     except ConnectionResetError:
         pass  # the client went away
     return response
+
+
+async def _lines(events: list[WatchEvent], path: ResourcePath, wanted: Predicate,
+                 since: tuple[int, ...] | None, shown: Shown | None) -> list[bytes]:
+    """The events of the watched kind that the client wants and has not had: on a slot
+    where this replica is behind the position the client came with, the records up to
+    that position were sent by whoever gave it out."""
+    chosen = [e for e in events if e.plural == path.info.plural and (since is None or e.offset >= since[e.slot])
+              and _mine(path, wanted, e.object)]
+    objs = [e.object for e in chosen]
+    return [_line(e.type, o) for e, o in zip(chosen, await shown(objs) if shown else objs)]
 
 
 def _connected(request: web.Request) -> bool:
@@ -78,16 +92,15 @@ def _connected(request: web.Request) -> bool:
 
 
 async def _follow(request: web.Request, response: web.StreamResponse, store: ObjectStore, path: ResourcePath,
-                  wanted: Predicate, cursor: str, *, deadline: float, bookmarks: bool) -> None:
+                  wanted: Predicate, cursor: int, since: tuple[int, ...] | None, *, deadline: float,
+                  bookmarks: bool, shown: Shown | None) -> None:
     quiet_since = time.monotonic()
     while (left := deadline - time.monotonic()) > 0 and _connected(request):
-        events, cursor = store.since(cursor), store.resource_version
-        lines = [_line(e.type, e.object) for e in events
-                 if e.plural == path.info.plural and _mine(path, wanted, e.object)]
-        if lines:
+        events, cursor = store.after_seq(cursor), store.seq
+        if lines := await _lines(events, path, wanted, since, shown):
             await response.write(b"".join(lines))
             quiet_since = time.monotonic()
         elif bookmarks and time.monotonic() - quiet_since >= BOOKMARK_EVERY_S:
-            await response.write(_bookmark(path, cursor))
+            await response.write(_bookmark(path, store.resource_version(path.info, at_least=since)))
             quiet_since = time.monotonic()
         await store.changed(min(left, BOOKMARK_EVERY_S))

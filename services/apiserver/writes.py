@@ -26,6 +26,7 @@ from services.apiserver.reads import key_of
 from services.apiserver.smp import StrategicPatchError, strategic_merge
 from services.apiserver.status import failure, not_found, success
 from services.apiserver.store import ObjectStore
+from services.apiserver.versions import own_version
 
 Obj = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
@@ -59,6 +60,8 @@ def prepared_body(body: Obj, path: ResourcePath, *, name: str | None = None) -> 
         raise BadBody(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
     if not meta.get("name") and name:
         meta["name"] = name
+    if (own := own_version(meta.pop("resourceVersion", None))) is not None:
+        meta["resourceVersion"] = own  # the API's own version, out of the position a client was given
     if not meta.get("name") and meta.get("generateName"):
         meta["name"] = generated_name(str(meta["generateName"]))
     if body.get("kind", path.info.kind) != path.info.kind:
@@ -115,7 +118,7 @@ async def update(request: web.Request, writer: Writer, path: ResourcePath, calle
         body = prepared_body(await json_body(request), path, name=path.name)
     except BadBody as exc:
         return error(exc.reason, str(exc))
-    expected = body["metadata"].get("resourceVersion") or None
+    expected = own_version(body["metadata"].get("resourceVersion"))
     return await _answered(writer, _request(Op.UPDATE, path, caller, name=path.name, body=body, expected=expected),
                            caller, path)
 
@@ -149,7 +152,9 @@ async def patch(request: web.Request, writer: Writer, path: ResourcePath, caller
 async def merge_patch_request(writer: Writer, path: ResourcePath, caller: Caller, body: Obj) -> web.Response:
     """A merge patch (without status) as the API's PATCH, at the resourceVersion it names if any."""
     merge = {k: v for k, v in body.items() if k != "status"}
-    expected = (merge.get("metadata") or {}).get("resourceVersion") or None
+    expected = own_version((merge.get("metadata") or {}).get("resourceVersion"))
+    if isinstance(merge.get("metadata"), dict) and "resourceVersion" in merge["metadata"]:
+        merge["metadata"] = {**merge["metadata"], "resourceVersion": expected}
     return await _answered(writer, _request(Op.PATCH, path, caller, name=path.name, body=merge, expected=expected),
                            caller, path)
 
@@ -205,7 +210,7 @@ async def delete(request: web.Request, writer: Writer, path: ResourcePath, calle
     if policy not in (None, "Background", "Foreground", "Orphan"):
         return error("BadRequest", f"propagationPolicy: Unsupported value: {policy!r}")
     grace = options.get("gracePeriodSeconds")
-    expected = (options.get("preconditions") or {}).get("resourceVersion") or None
+    expected = own_version((options.get("preconditions") or {}).get("resourceVersion"))
     delete_request = _request(Op.DELETE, path, caller, name=path.name, expected=expected,
                               propagationPolicy=policy,
                               gracePeriodSeconds=int(grace) if grace not in (None, "") else None)

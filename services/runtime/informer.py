@@ -36,6 +36,7 @@ class Change(Generic[V]):
     new: V | None
     offset: int
     timestamp_ms: int
+    partition: int = 0
 
 
 Handler = Callable[[Change[Any]], None]
@@ -83,6 +84,11 @@ class Informer(Generic[V]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._topics)
+
+    def partitions(self, topic: str) -> list[int]:
+        """The partitions of `topic` this view reads (known once started)."""
+        assert self._consumer is not None, "the informer is not started"
+        return sorted(tp.partition for tp in self._consumer.assignment() if tp.topic == topic)
 
     @property
     def synced(self) -> bool:
@@ -188,7 +194,7 @@ class Informer(Generic[V]):
                             offset=record.offset, error=str(exc)[:300])
                 return
             store[key] = new
-        change = Change(topic, key, old, new, record.offset, record.timestamp)
+        change = Change(topic, key, old, new, record.offset, record.timestamp, record.partition)
         for handler in self._handlers:
             try:
                 handler(change)

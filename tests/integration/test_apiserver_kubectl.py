@@ -82,16 +82,14 @@ def kubeconfig_for(settings: Settings, tmp_path: Path, port: int, *, token_file:
     return path
 
 
-@pytest.fixture
-def apiserver(settings: Settings, services: Callable[..., ServiceProcess], tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> tuple[Kubectl, int]:
-    """`serve api` and `serve apiserver` on a free port; kubectl as the session's admin, once
-    the apiserver is ready and the API has created the built-in namespaces."""
+def serve_apiserver(settings: Settings, services: Callable[..., ServiceProcess], tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> tuple[Kubectl, int, ServiceProcess]:
+    """One more `serve apiserver` (a replica) on a free port; kubectl as the session's
+    admin, once it serves the default namespace."""
     port = free_port()
     monkeypatch.setenv("KAFKUBE_APISERVER_ADDRESS", f"127.0.0.1:{port}")
     monkeypatch.setenv("KAFKUBE_APISERVER_CERT_FILE", str(credentials_dir() / "apiserver.crt"))
     monkeypatch.setenv("KAFKUBE_APISERVER_KEY_FILE", str(credentials_dir() / "apiserver.key"))
-    services("api")
     server = services("apiserver")
     kubectl = Kubectl(kubeconfig_for(settings, tmp_path, port))
     deadline = time.monotonic() + 60
@@ -99,6 +97,16 @@ def apiserver(settings: Settings, services: Callable[..., ServiceProcess], tmp_p
         assert server.alive(), f"the apiserver stopped:\n{server.logs()[-3000:]}"
         assert time.monotonic() < deadline, "the default namespace was not served within 60 s"
         time.sleep(0.5)
+    return kubectl, port, server
+
+
+@pytest.fixture
+def apiserver(settings: Settings, services: Callable[..., ServiceProcess], tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> tuple[Kubectl, int]:
+    """`serve api` and `serve apiserver` on a free port; kubectl as the session's admin, once
+    the apiserver is ready and the API has created the built-in namespaces."""
+    services("api")
+    kubectl, port, _ = serve_apiserver(settings, services, tmp_path, monkeypatch)
     return kubectl, port
 
 
@@ -181,18 +189,21 @@ def watch_events(kubectl: Kubectl, query: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in raw.splitlines() if line.strip()]
 
 
-def test_a_watch_resumes_exactly_from_a_list_and_expires_otherwise(apiserver: tuple[Kubectl, int]) -> None:
+def test_a_watch_resumes_exactly_from_a_list_or_an_object_and_expires_otherwise(apiserver: tuple[Kubectl, int]) -> None:
     kubectl, _ = apiserver
-    kubectl("create", "-f", "-", "--validate=false", stdin='{"apiVersion":"v1","kind":"ConfigMap",'
+    kubectl("create", "-f", "-", stdin='{"apiVersion":"v1","kind":"ConfigMap",'
             '"metadata":{"name":"watched","namespace":"default"}}')
     listed = json.loads(kubectl("get", "--raw", "/api/v1/namespaces/default/configmaps").stdout)
     kubectl("label", "cm", "watched", "seen=yes")
     events = watch_events(kubectl, f"resourceVersion={listed['metadata']['resourceVersion']}")
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("MODIFIED", "watched")]
     assert events[0]["object"]["metadata"]["labels"] == {"seen": "yes"}
-    own = listed["items"][0]["metadata"]["resourceVersion"]  # an object's: not a position this server keeps
-    expired = watch_events(kubectl, f"resourceVersion={own}")
-    assert [(e["type"], e["object"]["code"], e["object"]["reason"]) for e in expired] == [("ERROR", 410, "Expired")]
+    created = listed["items"][0]["metadata"]["resourceVersion"]  # an object's: the position after its change
+    since_created = watch_events(kubectl, f"resourceVersion={created}")
+    assert [(e["type"], e["object"]["metadata"].get("labels")) for e in since_created] == [("MODIFIED", {"seen": "yes"})]
+    for foreign in (created.partition(".")[0], created.replace("configmaps", "secrets"), "1.2"):
+        expired = watch_events(kubectl, f"resourceVersion={foreign}")
+        assert [(e["type"], e["object"]["code"], e["object"]["reason"]) for e in expired] == [("ERROR", 410, "Expired")]
     initial = watch_events(kubectl, "sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")
     assert [e["type"] for e in initial] == ["ADDED", "BOOKMARK"]
     assert initial[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
