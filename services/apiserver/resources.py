@@ -14,6 +14,8 @@ from services.apiserver.logs import serve_log
 from services.apiserver.scale import SCALABLE, serve_scale
 from services.apiserver.paths import ResourcePath, UnknownPath, parse
 from services.apiserver.selectors import SelectorError
+from services.apiserver.stream_proxy import StreamProxy
+from services.apiserver.streams import STREAMS
 from services.apiserver.status import failure
 from services.apiserver.store import ObjectStore
 from services.runtime.config import Settings
@@ -43,6 +45,7 @@ class Resources:
 
     def __init__(self, settings: Settings, store: ObjectStore, door: Door, writer: writes.Writer) -> None:
         self._settings, self._store, self._door, self._writer = settings, store, door, writer
+        self._streams = StreamProxy(settings, store, door)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -57,6 +60,8 @@ class Resources:
             if refusal := self._door.forbidden(caller, attrs):
                 return error("Forbidden", refusal, name=path.name, kind="pods")
             return await serve_log(request, self._settings, self._store, path)
+        if path.info.plural == "pods" and (verb := STREAMS.get(path.subresource)):
+            return await self._streams.serve(request, path, verb, caller)
         if path.subresource and path.subresource != "status":
             return _unknown(request)
         if request.method == "GET":

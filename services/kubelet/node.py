@@ -34,6 +34,7 @@ class NodeConfig:
     address: str = "127.0.0.1"
     heartbeat_s: float = 10.0
     runtime_version: str = "docker://unknown"
+    kubelet_port: int | None = None  # the streaming endpoint's (exec, attach, port-forward), if served
 
 
 def node_object(config: NodeConfig) -> dict[str, Any]:
@@ -64,6 +65,7 @@ def node_status(config: NodeConfig, *, cpu: str, memory: str, now: datetime,
         ],
         "addresses": [{"type": "InternalIP", "address": config.address},
                       {"type": "Hostname", "address": config.name}],
+        **({"daemonEndpoints": {"kubeletEndpoint": {"Port": config.kubelet_port}}} if config.kubelet_port else {}),
         "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
                      "containerRuntimeVersion": config.runtime_version, "operatingSystem": "linux",
                      "architecture": _arch(), "kernelVersion": platform.release(),

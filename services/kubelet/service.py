@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,6 +34,8 @@ from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
 from services.kubelet.sync import ClusterDns, PodSyncer, Views
 from services.kubelet.secrets import SecretClient, SecretValues
+from services.kubelet.streaming.endpoint import DEFAULT_PORT as DEFAULT_STREAMING_PORT
+from services.kubelet.streaming.endpoint import InteractiveRuntime, StreamingEndpoint
 from services.kubelet.tokens import TokenClient, TokenManager
 from services.kubelet.tmpfs import MemoryMedium
 from services.kubelet.volumes import VolumeManager
@@ -46,6 +49,7 @@ from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN
 from services.runtime.sealing import own_node_key
+from services.runtime.stream_tickets import ticket_key
 from services.runtime.supervisor import Component
 from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.runtime.topics import Topics
@@ -65,6 +69,8 @@ class KubeletConfig:
     dns: ClusterDns | None = field(default_factory=ClusterDns)
     service_account_tokens: bool = True  # request and mount pods' ServiceAccount tokens
     secret_tmpfs: Path | None = None  # secret volumes in memory (tmpfs.MemoryMedium's fallback); None: on disk
+    streaming_address: str | None = None  # where exec/attach/port-forward are served; None: the node's address
+    streaming_port: int | None = DEFAULT_STREAMING_PORT  # None: not served (KAFKUBE_KUBELET_PORT=off)
 
     @classmethod
     def from_env(cls, node: str, runtime: str, env: dict[str, str] | None = None) -> "KubeletConfig":
@@ -82,7 +88,14 @@ class KubeletConfig:
                    relist_s=float(e.get("KAFKUBE_RELIST_SECONDS", "2")),
                    workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "8")), backoff=backoff,
                    dns=_cluster_dns(e), service_account_tokens=_tokens_on(e, runtime),
-                   secret_tmpfs=None if runtime == "hollow" else Path(e.get("KAFKUBE_KUBELET_SECRET_TMPFS", "/dev/shm/kafkube")))
+                   secret_tmpfs=None if runtime == "hollow" else Path(e.get("KAFKUBE_KUBELET_SECRET_TMPFS", "/dev/shm/kafkube")),
+                   streaming_address=e.get("KAFKUBE_KUBELET_ADDRESS") or None, streaming_port=_streaming_port(e))
+
+
+def _streaming_port(env: dict[str, str]) -> int | None:
+    """KAFKUBE_KUBELET_PORT: the streaming endpoint's port (0: any free one; off: none)."""
+    value = env.get("KAFKUBE_KUBELET_PORT", str(DEFAULT_STREAMING_PORT)).strip().lower()
+    return None if value in ("off", "false", "") else int(value)
 
 
 def _tokens_on(env: dict[str, str], runtime: str) -> bool:
@@ -258,9 +271,11 @@ class Kubelet:
                                                                    node_key=self._node_key())))
         phase = random.random() if stagger else 0.0
         tasks: list[asyncio.Task[Any]] = []
+        streaming = contextlib.AsyncExitStack()
         try:
+            node_config = await self._start_streaming(streaming)
             tasks.append(asyncio.create_task(
-                heartbeat(emitter, self.config.node, phase_s=phase * self.config.node.heartbeat_s),
+                heartbeat(emitter, node_config, phase_s=phase * self.config.node.heartbeat_s),
                 name=f"heartbeat-{self.node}"))
             await ready()
             await self.cache.relist()
@@ -275,10 +290,22 @@ class Kubelet:
             await run_until_one_ends(tasks, "a kubelet task")
         finally:
             await cancel_and_wait(tasks)
+            await streaming.aclose()
             await probes.close()
             await logs.close()
             with contextlib.suppress(Exception):
                 await self.runtime.close()
+
+    async def _start_streaming(self, stack: contextlib.AsyncExitStack) -> NodeConfig:
+        """The streaming endpoint (exec, attach), on a Docker node with bus keys and a
+        port; the node's config with the port it advertises."""
+        port, key = self.config.streaming_port, ticket_key(self.trust, self.node)
+        if port is None or key is None or not isinstance(self.runtime, InteractiveRuntime):
+            return self.config.node
+        endpoint = await stack.enter_async_context(StreamingEndpoint(
+            node=self.node, runtime=self.runtime, cache=self.cache, key=key, port=port,
+            host=self.config.streaming_address or self.config.node.address))
+        return dataclasses.replace(self.config.node, kubelet_port=endpoint.port)
 
     def _tokens(self, emitter: Emitter) -> TokenManager | None:
         """The pods' token manager: answers sealed with this node's key (none on an

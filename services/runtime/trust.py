@@ -111,18 +111,22 @@ class BusTrust:
         return with_signature(headers, self._desired.sign(data))
 
     def observed_signer(self, identity: str) -> ObservedSigner:
-        """The signer of `identity`'s observed records: derived from the master when this
-        process holds it, else the key file's own writer key, which must be `identity`'s."""
+        """The signer of `identity`'s observed records (`writer_key`)."""
+        return ObservedSigner(self.prefix, self.writer_key(identity), identity)
+
+    def writer_key(self, identity: str) -> WriterKey | None:
+        """`identity`'s derived key: from the master when this process holds it, else the
+        key file's own writer key, which must be `identity`'s (None on an insecure bus)."""
         if self.ring is None:
-            return ObservedSigner(self.prefix, None, identity)
+            return None
         if self._masters is not None:
-            return ObservedSigner(self.prefix, self._masters.writer(identity), identity)
+            return self._masters.writer(identity)
         writer = self.ring.writer
         if writer is None or writer.identity != identity:
             held = f"the writer key of {writer.identity}" if writer else "no writer key"
             raise BusKeysError(f"cannot sign observed records as {identity}: the bus key file holds {held} "
                                f"(`kafkube keys init DIR --node NAME` writes a node's file)")
-        return ObservedSigner(self.prefix, writer.key(), identity)
+        return writer.key()
 
     def gate(self, topics: Collection[str], *, name: str = "informer") -> "RecordGate | None":
         """The check for an informer over `topics` (None on an insecure bus)."""

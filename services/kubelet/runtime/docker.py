@@ -35,6 +35,7 @@ from services.kubelet.runtime.base import (
 )
 from services.kubelet.runtime.docker_errors import boundary
 from services.kubelet.runtime.docker_logs import follow_logs, read_logs
+from services.kubelet.runtime.docker_streams import StreamSession, attach_session, exec_session
 from services.kubelet.runtime.docker_oom import OomWatch
 from services.kubelet.runtime.errors import (
     ContainerNotFound,
@@ -259,6 +260,14 @@ class DockerRuntime:
         return [i for i in infos if i is not None]  # removed between list and inspect
 
     # ---- exec and logs ----------------------------------------------------------------
+
+    async def exec_session(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> StreamSession:
+        """An interactive exec (`kubectl exec`), for the streaming endpoint."""
+        return await exec_session(self._docker, container_id, command, stdin=stdin, tty=tty)
+
+    def attach_session(self, container_id: str, *, stdin: bool) -> StreamSession:
+        """An attach to the container's main process (`kubectl attach`)."""
+        return attach_session(self._docker, container_id, stdin=stdin)
 
     async def exec(self, container_id: str, command: list[str], *, timeout_s: float) -> ExecResult:
         """Run `command` in the container; a timeout gives exit code 124 (the process may
