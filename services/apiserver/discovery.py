@@ -10,12 +10,15 @@ from collections import defaultdict
 from typing import Any
 
 from schemas.registry import ALL_KINDS, KindInfo
+from services.apiserver.event_objects import EVENTS_GROUP, EVENTS_V1
 
 IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets"})
 """Kinds in the `all` category (`kubectl get all`), as upstream lists them."""
 SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers"})
 """Kinds with the `scale` subresource (services.apiserver.scale)."""
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
+READ_VERBS = ["get", "list", "watch"]
+"""Events are read only (services.apiserver.events)."""
 WITH_STATUS = frozenset({"pods", "nodes", "namespaces", "services", "deployments", "replicasets",
                          "replicationcontrollers"})
 """Kinds whose objects carry an observed status (`<plural>/status`, get only)."""
@@ -48,6 +51,7 @@ def _groups() -> dict[str, list[str]]:
         if info.group and info.version not in versions[info.group]:
             versions[info.group].append(info.version)
     versions[AUTHORIZATION_GROUP] = ["v1"]
+    versions[EVENTS_GROUP] = ["v1"]
     return dict(versions)
 
 
@@ -72,7 +76,7 @@ def group(name: str) -> dict[str, Any] | None:
 
 def _resources(info: KindInfo) -> list[dict[str, Any]]:
     main: dict[str, Any] = {"name": info.plural, "singularName": info.singular, "namespaced": info.namespaced,
-                            "kind": info.kind, "verbs": VERBS}
+                            "kind": info.kind, "verbs": READ_VERBS if info.kind == "Event" else VERBS}
     if info.short_names:
         main["shortNames"] = list(info.short_names)
     if info.plural in IN_ALL:
@@ -93,7 +97,7 @@ def _resources(info: KindInfo) -> list[dict[str, Any]]:
 
 def resource_list(group_name: str, version_name: str) -> dict[str, Any] | None:
     """`/api/v1` (group "") or `/apis/<group>/<version>`; None when not served."""
-    kinds = [k for k in ALL_KINDS if k.group == group_name and k.version == version_name]
+    kinds = [k for k in (*ALL_KINDS, EVENTS_V1) if k.group == group_name and k.version == version_name]
     resources = [r for info in kinds for r in _resources(info)]
     if group_name == AUTHORIZATION_GROUP and version_name == "v1":
         resources = [SELF_SUBJECT_ACCESS_REVIEWS]

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.registry import ALL_KINDS, KindInfo
+from services.apiserver.event_objects import EVENTS_V1
 
-_BY_GROUP_PLURAL = {(k.group, k.version, k.plural): k for k in ALL_KINDS}
+_BY_GROUP_PLURAL = {(k.group, k.version, k.plural): k for k in (*ALL_KINDS, EVENTS_V1)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from services.apiserver import tables
+from services.apiserver.event_objects import event_fields
 from services.apiserver.http import error, json_response
 from services.apiserver.paths import ResourcePath
 from services.apiserver.selectors import Predicate, SelectorError, field_selector, label_selector
@@ -69,7 +70,8 @@ def page(objs: list[Obj], *, limit: int, after: str) -> tuple[list[Obj], str]:
 
 def predicate(query: Any, path: ResourcePath) -> Predicate:
     """The selectors of a list or watch (and its object's name, on a named watch), or SelectorError."""
-    labels, fields = label_selector(query.get("labelSelector")), field_selector(query.get("fieldSelector"))
+    labels = label_selector(query.get("labelSelector"))
+    fields = field_selector(query.get("fieldSelector"), event_fields(path.info))
     name = path.name
     return lambda o: labels(o) and fields(o) and (not name or (o.get("metadata") or {}).get("name") == name)
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from services.api.rbac import Attributes
 from services.apiserver import reads, watch, writes
 from services.apiserver.auth import Caller, Door
+from services.apiserver.events import EventStore, serve_events
 from services.apiserver.http import error, status_response
 from services.apiserver.logs import serve_log
 from services.apiserver.scale import SCALABLE, serve_scale
@@ -43,8 +44,10 @@ def _method_not_allowed(request: web.Request, path: ResourcePath) -> web.Respons
 class Resources:
     """One aiohttp handler for every resource path."""
 
-    def __init__(self, settings: Settings, store: ObjectStore, door: Door, writer: writes.Writer) -> None:
+    def __init__(self, settings: Settings, store: ObjectStore, door: Door, writer: writes.Writer, *,
+                 events: EventStore) -> None:
         self._settings, self._store, self._door, self._writer = settings, store, door, writer
+        self._events = events
         self._streams = StreamProxy(settings, store, door)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -66,6 +69,8 @@ class Resources:
             return _unknown(request)
         if request.method == "GET":
             return await self._read(request, path, caller)
+        if path.info.kind == "Event":  # read only: Kafkube's components write them to kafkube.events
+            return _method_not_allowed(request, path)
         if request.query.get("dryRun"):
             return error("BadRequest", "dryRun is not served yet: the request was not applied")
         if path.info.kind == "Secret" and request.method in ("POST", "PUT", "PATCH"):
@@ -90,6 +95,8 @@ class Resources:
                            path.namespace, path.name)
         if refusal := self._door.forbidden(caller, attrs):
             return error("Forbidden", refusal, name=path.name, group=path.info.group, kind=path.info.plural)
+        if path.info.kind == "Event":
+            return await serve_events(request, self._events, path)
         if watching:
             try:
                 wanted = reads.predicate(request.query, path)

@@ -75,15 +75,15 @@ def label_selector(text: str | None) -> Predicate:
     return lambda o: all(r(o) for r in requirements)
 
 
-def field_selector(text: str | None) -> Predicate:
-    """The predicate of a `fieldSelector` on the fields in `FIELDS`."""
+def field_selector(text: str | None, fields: dict[str, Callable[[Obj], str]] | None = None) -> Predicate:
+    """The predicate of a `fieldSelector` on `fields` (default `FIELDS`)."""
     requirements: list[Predicate] = []
     for part in _split(text or ""):
         match = re.match(r"^\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*$", part)
         if match is None:
             raise SelectorError(f"invalid selector: {part.strip()!r}; can't understand it")
         field, op, value = match.groups()
-        getter = FIELDS.get(field)
+        getter = (FIELDS if fields is None else fields).get(field)
         if getter is None:
             raise SelectorError(f'field label not supported: "{field}"')
         requirements.append(_field(getter, value, equal=op != "!="))

@@ -12,6 +12,7 @@ from aiohttp import web
 from services.apiserver.answers import Requests
 from services.apiserver.app import build_app
 from services.apiserver.auth import Door
+from services.apiserver.events import EventStore
 from services.apiserver.options import ApiServerOptions, NoCertificate
 from services.apiserver.resources import Resources
 from services.apiserver.store import ObjectStore
@@ -37,8 +38,9 @@ def apiserver_components(settings: Settings, options: ApiServerOptions) -> dict[
     context = tls_context(options)  # a missing certificate stops `serve` before anything starts
 
     async def run() -> None:
-        async with ObjectStore(settings) as store, Door(settings) as door, Requests(settings) as requests:
-            app = build_app(store, door, Resources(settings, store, door, Writer(store, requests)))
+        async with ObjectStore(settings) as store, Door(settings) as door, Requests(settings) as requests, \
+                EventStore(settings) as events:
+            app = build_app(store, door, Resources(settings, store, door, Writer(store, requests), events=events))
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
             await runner.setup()
             try:

@@ -17,7 +17,8 @@ def test_every_kind_is_discovered_with_its_verbs_scope_and_short_names() -> None
         assert listed is not None
         entry = next(r for r in listed["resources"] if r["name"] == info.plural)
         assert entry["kind"] == info.kind and entry["namespaced"] is info.namespaced
-        assert set(entry["verbs"]) >= {"get", "list", "watch", "create", "update", "patch", "delete"}
+        writes = set() if info.kind == "Event" else {"create", "update", "patch", "delete"}  # events: read only
+        assert set(entry["verbs"]) == {"get", "list", "watch"} | writes
         assert entry.get("shortNames", []) == list(info.short_names)
 
 
@@ -37,7 +38,10 @@ def test_subresources_status_and_scale() -> None:
 
 def test_group_list_names_every_group_with_a_preferred_version() -> None:
     groups = {g["name"]: g for g in discovery.group_list()["groups"]}
-    assert set(groups) == {"apps", "rbac.authorization.k8s.io", "authorization.k8s.io"}
+    assert set(groups) == {"apps", "rbac.authorization.k8s.io", "authorization.k8s.io", "events.k8s.io"}
+    events = discovery.resource_list("events.k8s.io", "v1")
+    assert events is not None and [(r["name"], r["kind"], r["verbs"]) for r in events["resources"]] == \
+        [("events", "Event", ["get", "list", "watch"])]
     assert groups["apps"]["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     assert discovery.group("nope") is None and discovery.resource_list("apps", "v2") is None
 
@@ -49,6 +53,7 @@ def test_group_list_names_every_group_with_a_preferred_version() -> None:
     ("/api/v1/namespaces/kube-system/status", ("Namespace", "", "kube-system", "status")),
     ("/apis/apps/v1/namespaces/ns1/deployments/web/scale", ("Deployment", "ns1", "web", "scale")),
     ("/apis/rbac.authorization.k8s.io/v1/clusterroles/admin", ("ClusterRole", "", "admin", "")),
+    ("/apis/events.k8s.io/v1/namespaces/default/events/e1", ("Event", "default", "e1", "")),
 ])
 def test_paths_name_kind_namespace_name_and_subresource(path: str, expected: tuple[str, ...]) -> None:
     found = parse(path)
