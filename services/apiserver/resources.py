@@ -4,10 +4,12 @@ the request to `reads`, `watch` or `writes`. Registered by `services.apiserver.a
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
 from services.api.rbac import Attributes
-from services.apiserver import reads, watch, writes
+from services.apiserver import fieldvalidation, reads, watch, writes
 from services.apiserver.auth import Caller, Door
 from services.apiserver.events import EventStore, serve_events
 from services.apiserver.http import error, status_response
@@ -78,7 +80,7 @@ class Resources:
         handler = WRITES.get(request.method)
         if handler is None or path.subresource or (request.method == "POST") == bool(path.name):
             return _method_not_allowed(request, path)
-        return await handler(request, self._writer, path, caller)
+        return await fieldvalidation.validated(request, path, partial(handler, request, self._writer, path, caller))
 
     async def _scale(self, request: web.Request, path: ResourcePath, caller: Caller) -> web.Response:
         """Reads of a Scale are authorised here (`get` of `<plural>/scale`); writes by the API,

@@ -2,7 +2,7 @@
 `kafkube serve api`, on the real broker: discovery, apply (client-side, so strategic merge
 patch on the second apply), get with tables, -o json, -l, --field-selector, patch (merge,
 json), scale, delete, watches, `auth can-i`, `logs`, and the door refusing unauthenticated (401)
-and unauthorised (403) callers. Without OpenAPI documents kubectl needs --validate=false."""
+and unauthorised (403) callers."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
 
     manifest = tmp_path / "m.yaml"
     manifest.write_text(MANIFESTS)
-    applied = kubectl("apply", "--validate=false", "-f", str(manifest)).stdout
+    applied = kubectl("apply", "-f", str(manifest)).stdout
     assert "configmap/settings created" in applied and "deployment.apps/web created" in applied
     table = kubectl("get", "deploy").stdout.splitlines()
     assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]  # the server's Table
@@ -137,7 +137,7 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
 
     # a second client-side apply is a strategic merge patch: the container keeps its ports
     manifest.write_text(MANIFESTS.replace("replicas: 2", "replicas: 3").replace("busybox:1.36", "busybox:1.37"))
-    assert "deployment.apps/web configured" in kubectl("apply", "--validate=false", "-f", str(manifest)).stdout
+    assert "deployment.apps/web configured" in kubectl("apply", "-f", str(manifest)).stdout
     container = kubectl.json("get", "deploy", "web")["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
     assert container["image"] == "busybox:1.37" and container["ports"][0]["containerPort"] == 80
 
@@ -149,7 +149,7 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
     kubectl("scale", "deploy", "web", "--replicas=1")
     assert kubectl.json("get", "deploy", "web")["spec"]["replicas"] == 1  # type: ignore[index]
 
-    conflict = kubectl("create", "-f", str(manifest), "--validate=false", check=False)
+    conflict = kubectl("create", "-f", str(manifest), check=False)
     assert conflict.returncode != 0 and "AlreadyExists" in conflict.stderr
 
     watch = subprocess.Popen([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "get", "cm", "--watch",
@@ -169,7 +169,7 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
 
 async def test_kubectl_logs_reads_kafkube_logs(apiserver: tuple[Kubectl, int], settings: Settings) -> None:
     kubectl, _ = apiserver
-    kubectl("create", "-f", "-", "--validate=false", stdin='{"apiVersion":"v1","kind":"Pod","metadata":{"name":'
+    kubectl("create", "-f", "-", stdin='{"apiVersion":"v1","kind":"Pod","metadata":{"name":'
             '"logger","namespace":"default"},"spec":{"containers":[{"name":"main","image":"busybox:1.36"}]}}')
     async with make_producer(settings) as producer:  # as the pod's kubelet writes them
         for n in range(3):
@@ -228,10 +228,10 @@ def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
     assert scheduler("auth", "can-i", "list", "pods", "-n", "kube-system").stdout.strip() == "yes"
     denied = scheduler("auth", "can-i", "create", "configmaps", check=False)
     assert denied.returncode == 1 and denied.stdout.strip() == "no"
-    secret = kubectl("create", "-f", "-", "--validate=false", check=False,  # values would cross requests in clear
+    secret = kubectl("create", "-f", "-", check=False,  # values would cross requests in clear
                      stdin='{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"default"},'
                      '"stringData":{"password":"hunter2"}}')
     assert secret.returncode != 0 and "(MethodNotAllowed)" in secret.stderr and "kafkube apply" in secret.stderr
-    write = scheduler("create", "-f", "-", "--validate=false", check=False,  # refused by the API's own RBAC
+    write = scheduler("create", "-f", "-", check=False,  # refused by the API's own RBAC
                       stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nope","namespace":"default"}}')
     assert write.returncode != 0 and 'cannot create resource "configmaps"' in write.stderr, write.stderr
