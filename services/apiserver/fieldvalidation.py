@@ -10,7 +10,8 @@ in one JSON object is
 - `Ignore`: accepted silently.
 
 A patch is checked as it is sent: strategic merge directives (`$patch`, `$setElementOrder/…`)
-and removals (`null`) are not fields; JSON patches (RFC 6902) are not checked.
+and removals (`null`) are not fields; an apply patch (`application/apply-patch+yaml` in JSON,
+as kubectl sends it) is checked as an object; JSON patches (RFC 6902) are not checked.
 The checks are pure; `validated` wraps a write handler (`services.apiserver.resources`)."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from aiohttp import web
 from services.apiserver import openapi
 from services.apiserver.http import PROTOBUF, error
 from services.apiserver.paths import ResourcePath
-from services.apiserver.writes import JSON_PATCH
+from services.apiserver.writes import APPLY_PATCH, JSON_PATCH
 
 Schema = dict[str, Any]
 IGNORE, WARN, STRICT = "Ignore", "Warn", "Strict"
@@ -154,7 +155,7 @@ async def validated(request: web.Request, path: ResourcePath,
         return error("BadRequest", str(exc))
     found: list[str] = []
     body: Any = None
-    patch = request.method == "PATCH"
+    patch = request.method == "PATCH" and request.content_type != APPLY_PATCH  # an apply patch is an object
     if wanted != IGNORE and request.content_type not in (JSON_PATCH, PROTOBUF):
         body = decoded(await request.read())
         schema = {"$ref": openapi.V3_REF + openapi.component_name(path.info.model)}
