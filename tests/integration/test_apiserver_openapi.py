@@ -61,7 +61,9 @@ def test_apply_create_replace_edit_without_validate_false(apiserver: tuple[Kubec
 
     # the second apply adds a container, the third removes the first: merged by name each time
     manifest.write_text(DEPLOYMENT + SIDECAR)
-    assert "deployment.apps/shop configured" in kubectl("apply", "-f", str(manifest)).stdout
+    configured = kubectl("apply", "-f", str(manifest))
+    assert "deployment.apps/shop configured" in configured.stdout
+    assert configured.stderr == ""  # no warning: /openapi/v2's 406 to protobuf sends kubectl to its own types
     containers = kubectl.json("get", "deploy", "shop")["spec"]["template"]["spec"]["containers"]  # type: ignore[index]
     assert [c["name"] for c in containers] == ["web", "log"]
     assert containers[0]["securityContext"] == {"allowPrivilegeEscalation": False}
