@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 import sys
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 import click
 import orjson
@@ -20,26 +20,39 @@ from services.cli.files import Document, ManifestFileError, read_documents
 from services.cli.secrets import opened, sealed
 from services.cli.history import history_rows, parse_instant, state_at, versions
 from services.cli.logs import LogsError, pick_container, pod_lines
+from services.cli.resource_args import ResourceArgsError, kind_and_name, kinds_and_names
 from services.cli.printers import merged, objects, render_table, table, to_json, to_yaml
 from services.cli.secret_view import redacted
 from services.cli.keys import keys
 from services.cli.serve import serve
 from services.cli.config import cli_settings
-from services.runtime.errors import KafkaUnavailable
+from services.runtime.errors import KafkaUnavailable, TopicMissing
 
+T = TypeVar("T")
 VERBS = {"Created": "created", "Updated": "configured", "Unchanged": "unchanged", "Deleted": "deleted"}
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> None:
     try:
         code = asyncio.run(coro)
-    except KafkaUnavailable as exc:
+    except (KafkaUnavailable, TopicMissing) as exc:
         click.echo(f"error: {exc}", err=True)
         code = 1
     except (NoKindMatch, ManifestFileError, LogsError) as exc:
         click.echo(f"error: {exc}", err=True)
         code = 1
     sys.exit(code)
+
+
+def _named(read: Callable[[Sequence[str]], T], args: Sequence[str]) -> T:
+    """The kinds and names the arguments give (kubectl's forms), or kubectl's error and exit 1."""
+    try:
+        return read(args)
+    except NoKindMatch as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except ResourceArgsError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _client() -> Client:
@@ -88,11 +101,14 @@ def delete(args: tuple[str, ...], files: tuple[str, ...], namespace: str, cascad
     """Delete objects by file, or by `KIND NAME...`."""
     if files:
         docs = read_documents(files)
-    elif len(args) >= 2:
-        info = resolve_resource(args[0])
+    elif args:
+        infos, names = _named(kinds_and_names, args)
+        if len(infos) != 1 or not names:
+            raise click.UsageError("give -f FILE, or a resource type and one or more names")
+        info = infos[0]
         meta = lambda n: {"name": n, **({"namespace": namespace} if info.namespaced else {})}  # noqa: E731
         docs = [Document("", {"apiVersion": info.api_version, "kind": info.kind, "metadata": meta(n)})
-                for n in args[1:]]
+                for n in names]
     else:
         raise click.UsageError("give -f FILE, or a resource type and one or more names")
     _run(_publish(docs, "delete", timeout, [(PROPAGATION_HEADER, cascade.encode())]))
@@ -144,17 +160,16 @@ def _report(doc: Document, answer: Answer | None, op: str) -> int:
 
 # -- get / describe / events ----------------------------------------------------------------
 @cli.command()
-@click.argument("resource")
-@click.argument("names", nargs=-1)
+@click.argument("args", nargs=-1, required=True)
 @click.option("-n", "--namespace", default="default")
 @click.option("-A", "--all-namespaces", is_flag=True)
 @click.option("-o", "--output", type=click.Choice(["wide", "yaml", "json", "name"]), default=None)
 @click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
 @click.option("--at", "at", default=None, help="Show the objects as they stood then: ISO 8601 time or an age (10m).")
-def get(resource: str, names: tuple[str, ...], namespace: str, all_namespaces: bool,
+def get(args: tuple[str, ...], namespace: str, all_namespaces: bool,
         output: str | None, watch: bool, at: str | None) -> None:
-    """List objects (kubectl's tables, or -o yaml|json|wide|name)."""
-    infos = [resolve_resource(r) for r in resource.split(",") if r]
+    """List objects: TYPE[,TYPE...] [NAME...] or TYPE/NAME... (kubectl's tables, or -o yaml|json|wide|name)."""
+    infos, names = _named(kinds_and_names, args)
     when = _instant(at)
     _run(_get(infos, names, namespace, all_namespaces, output, watch and when is None, when))
 
@@ -243,12 +258,14 @@ def _resource_name(info: KindInfo) -> str:
 
 
 @cli.command()
-@click.argument("resource")
-@click.argument("names", nargs=-1)
+@click.argument("args", nargs=-1, required=True)
 @click.option("-n", "--namespace", default="default")
-def describe(resource: str, names: tuple[str, ...], namespace: str) -> None:
-    """Show an object in detail, with its events."""
-    _run(describing.describe(_client(), resolve_resource(resource), names, namespace))
+def describe(args: tuple[str, ...], namespace: str) -> None:
+    """Show objects in detail, with their events: TYPE [NAME...] or TYPE/NAME..."""
+    infos, names = _named(kinds_and_names, args)
+    if len(infos) != 1:
+        raise click.UsageError("describe one resource type at a time")
+    _run(describing.describe(_client(), infos[0], names, namespace))
 
 
 @cli.command()
@@ -310,13 +327,13 @@ async def _logs(name: str, container: str | None, namespace: str, follow: bool, 
 
 
 @cli.command()
-@click.argument("resource")
-@click.argument("name")
+@click.argument("args", nargs=-1, required=True)
 @click.option("-n", "--namespace", default="default")
 @click.option("--revision", default=None, help="Print this resourceVersion of the object in full.")
-def history(resource: str, name: str, namespace: str, revision: str | None) -> None:
-    """Every version of an object still in the log: when, who, and what changed."""
-    _run(_history(resolve_resource(resource), name, namespace, revision))
+def history(args: tuple[str, ...], namespace: str, revision: str | None) -> None:
+    """Every version of an object still in the log (TYPE NAME or TYPE/NAME): when, who, and what changed."""
+    info, name = _named(kind_and_name, args)
+    _run(_history(info, name, namespace, revision))
 
 
 async def _history(info: KindInfo, name: str, namespace: str, revision: str | None) -> int:

@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from schemas.records import Op, WriteRequest
-from schemas.registry import KindInfo, resolve_resource
+from schemas.registry import KindInfo, NoKindMatch
+from services.cli.resource_args import ResourceArgsError, kind_and_name
 from services.cli.client import Answer, Client
 from services.controllers.deployment.hashing import HASH_LABEL, equal_ignoring_hash
 from services.controllers.deployment.model import CHANGE_CAUSE, REVISION
@@ -30,13 +31,10 @@ def _client() -> Client:
 
 def _target(args: tuple[str, ...], *, kinds: tuple[str, ...] = ("Deployment",)) -> tuple[KindInfo, str]:
     """`deployment/web` or `deployment web`."""
-    if len(args) == 1 and "/" in args[0]:
-        resource, name = args[0].split("/", 1)
-    elif len(args) == 2:
-        resource, name = args
-    else:
-        raise click.UsageError("give TYPE/NAME or TYPE NAME")
-    info = resolve_resource(resource)
+    try:
+        info, name = kind_and_name(args)
+    except (ResourceArgsError, NoKindMatch) as exc:
+        raise click.UsageError(str(exc)) from None
     if info.kind not in kinds:
         raise click.UsageError(f"{info.plural} are not supported here (only {', '.join(kinds)})")
     return info, name

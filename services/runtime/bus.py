@@ -19,7 +19,7 @@ from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 
 from services.runtime.config import Settings
-from services.runtime.errors import KafkaUnavailable, TopicMisconfigured
+from services.runtime.errors import KafkaUnavailable, TopicMisconfigured, TopicMissing
 from services.runtime.kafka_auth import client_options
 from services.runtime.logging import get_logger
 from services.runtime.topics import TopicSpec
@@ -201,7 +201,7 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str, *, wait_s: float
         if found:
             return set(found)
         if time.monotonic() >= deadline:
-            raise LookupError(f"topic {topic} does not exist")
+            raise TopicMissing(f"topic {topic} does not exist (is the cluster up with this topic prefix? `kafkube serve api` creates the topics)")
         await asyncio.sleep(0.2)
 
 

@@ -15,5 +15,10 @@ class KafkaUnavailable(KafkubeError):
     retriable = True
 
 
+class TopicMissing(KafkubeError, LookupError):
+    """A topic Kafkube reads does not exist (yet): the cluster was not set up with this
+    topic prefix, or `kafkube serve api` has not created its topics."""
+
+
 class TopicMisconfigured(KafkubeError):
     """A topic exists with a cleanup policy or partition count Kafkube cannot use."""

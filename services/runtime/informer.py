@@ -113,8 +113,12 @@ class Informer(Generic[V]):
     async def start(self) -> None:
         consumer = make_consumer(self._settings)
         await consumer.start()
+        try:
+            tps = await self._assignment(consumer)
+        except BaseException:
+            await consumer.stop()
+            raise
         self._consumer = consumer
-        tps = await self._assignment(consumer)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)

@@ -49,6 +49,10 @@ def test_get_describe_and_events(settings: Settings, api: ServiceProcess, tmp_pa
     assert ["team-b", "settings", "2"] in [line.split()[:3] for line in everywhere]
     nothing = cli(settings, "get", "configmaps")
     assert nothing.stdout == "" and "No resources found in default namespace." in nothing.stderr
+    by_slash = cli(settings, "get", "cm/settings", "-n", "team-b", "-o", "name")
+    assert by_slash.stdout.split() == ["configmap/settings"], by_slash.stderr
+    unknown = cli(settings, "get", "gizmos/x")
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, 'error: the server doesn\'t have a resource type "gizmos"')
 
     described = cli(settings, "describe", "configmap", "settings", "-n", "team-b").stdout
     assert "Name:         settings" in described and "Namespace:    team-b" in described
