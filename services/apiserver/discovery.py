@@ -88,7 +88,8 @@ def _resources(info: KindInfo) -> list[dict[str, Any]]:
     if info.plural == "pods":
         listed.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
         listed += [{"name": f"pods/{sub}", "singularName": "", "namespaced": True, "kind": kind, "verbs": ["create", "get"]}
-                   for sub, kind in (("exec", "PodExecOptions"), ("attach", "PodAttachOptions"))]
+                   for sub, kind in (("exec", "PodExecOptions"), ("attach", "PodAttachOptions"),
+                                     ("portforward", "PodPortForwardOptions"))]
     if info.plural in SCALABLE:
         listed.append({"name": f"{info.plural}/scale", "singularName": "", "namespaced": info.namespaced,
                        "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})

@@ -1,8 +1,10 @@
-"""`pods/exec` and `pods/attach` (`kubectl exec`, `kubectl attach`): authorise (RBAC
+"""`pods/exec`, `pods/attach` and `pods/portforward` (`kubectl exec`, `attach`,
+`port-forward`): authorise (RBAC
 `create` on the subresource, as kube-apiserver does for WebSocket upgrades), build the
 stream ticket (`services.apiserver.streams`), sealed with the pod's node's streaming key,
 open a WebSocket to that node's kubelet with it, and only then accept the caller's
-WebSocket with the same subprotocol; from there every message is relayed as it is, both
+WebSocket with the same subprotocol (`v5.channel.k8s.io`, `v4.channel.k8s.io`; for
+port-forward the SPDY tunnel `SPDY/3.1+portforward.k8s.io`); from there every message is relayed as it is, both
 ways, until either side closes. A failure before the upgrade is a `Status` with its code,
 so kubectl prints it. Called by `services.apiserver.resources`."""
 
@@ -27,6 +29,7 @@ from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
 from services.runtime.remotecommand import PROTOCOLS
+from services.runtime.spdy import TUNNEL_PROTOCOL
 from services.runtime.stream_tickets import HEADER, StreamTicket, Verb, new_nonce, seal, ticket_key
 from services.runtime.tasks import cancel_and_wait
 
@@ -56,15 +59,18 @@ class StreamProxy:
             return error(exc.reason, str(exc), name=path.name, kind="pods")
         if key is None:
             return error("ServiceUnavailable", "exec, attach and port-forward need bus keys (the bus is insecure)")
-        if not web.WebSocketResponse(protocols=PROTOCOLS).can_prepare(request).ok:
-            return error("BadRequest", "Upgrade request required: a WebSocket (v5.channel.k8s.io) is served")
-        return await self._relay(request, ticket, f"http://{_host(host)}:{port}/{verb}", seal(ticket, key))
+        protocols = (TUNNEL_PROTOCOL,) if verb == "portforward" else PROTOCOLS
+        if not web.WebSocketResponse(protocols=protocols).can_prepare(request).ok:
+            return error("BadRequest", f"Upgrade request required: a WebSocket ({', '.join(protocols)}) is served")
+        return await self._relay(request, ticket, f"http://{_host(host)}:{port}/{verb}", seal(ticket, key),
+                                 protocols)
 
-    async def _relay(self, request: web.Request, ticket: StreamTicket, url: str, sealed: str) -> web.StreamResponse:
+    async def _relay(self, request: web.Request, ticket: StreamTicket, url: str, sealed: str,
+                     protocols: tuple[str, ...]) -> web.StreamResponse:
         bound = log.bind(pod=ticket.pod_key, container=ticket.container, node=ticket.node, user=ticket.user)
         async with aiohttp.ClientSession() as session:
             try:
-                kubelet = await session.ws_connect(url, protocols=_asked(request), headers={HEADER: sealed},
+                kubelet = await session.ws_connect(url, protocols=_asked(request, protocols), headers={HEADER: sealed},
                                                    autoping=True, heartbeat=None, max_msg_size=0)
             except aiohttp.WSServerHandshakeError as exc:
                 reason = "NotFound" if exc.status == 404 else "InternalError"
@@ -72,7 +78,7 @@ class StreamProxy:
             except aiohttp.ClientError as exc:
                 return error("InternalError", f"error dialing backend: {exc}")
             async with kubelet:
-                caller = web.WebSocketResponse(protocols=(kubelet.protocol or PROTOCOLS[0],), max_msg_size=0)
+                caller = web.WebSocketResponse(protocols=(kubelet.protocol or protocols[0],), max_msg_size=0)
                 await caller.prepare(request)
                 bound.info(f"apiserver.{ticket.verb}", command=list(ticket.command))
                 await _join(caller, kubelet)
@@ -83,10 +89,10 @@ def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _asked(request: web.Request) -> tuple[str, ...]:
+def _asked(request: web.Request, served: tuple[str, ...]) -> tuple[str, ...]:
     """The subprotocols the caller asked for that are served, in its order."""
     asked = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
-    return tuple(p for p in asked if p in PROTOCOLS) or PROTOCOLS
+    return tuple(p for p in asked if p in served) or served
 
 
 async def _join(caller: web.WebSocketResponse, kubelet: aiohttp.ClientWebSocketResponse) -> None:

@@ -36,9 +36,9 @@ def _ports(query: MultiMapping[str]) -> tuple[int, ...]:
         ports = tuple(int(p) for value in query.getall("ports", ()) for p in value.split(","))
     except ValueError as exc:
         raise StreamRefused("BadRequest", f"unable to parse port: {exc}") from exc
-    if not ports or not all(0 < p < 65536 for p in ports):
-        raise StreamRefused("BadRequest", "at least one port in 1-65535 is required")
-    return ports
+    if not all(0 < p < 65536 for p in ports):
+        raise StreamRefused("BadRequest", "a port is in 1-65535")
+    return ports  # none: kubectl names ports per connection, in its SPDY streams
 
 
 def stream_ticket(pod: Mapping[str, Any], verb: Verb, query: MultiMapping[str], *, user: str, now: float,

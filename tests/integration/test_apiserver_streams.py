@@ -1,6 +1,6 @@
-"""The real kubectl (1.32) exec and attach through `kafkube serve apiserver` to a Docker
+"""The real kubectl (1.32) exec, attach and port-forward through `kafkube serve apiserver` to a Docker
 kubelet's streaming endpoint, into real containers: output, stdin, the exit code carried
-back, attach following a running process; RBAC `create pods/exec` refused (403); and the
+back, attach following a running process, port-forward to an httpd in a pod; RBAC `create pods/exec` refused (403); and the
 kubelet's endpoint refusing a caller without a valid stream ticket."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 import secrets
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import pytest
 from services.kubelet.runtime.base import LABEL_NODE
 from services.runtime.config import Settings
 from tests.integration.kafkit import ServiceProcess, credentials_dir
-from tests.integration.test_apiserver_kubectl import KUBECTL, Kubectl, apiserver, kubeconfig_for  # noqa: F401 - the fixture
+from tests.integration.test_apiserver_kubectl import (  # noqa: F401 - the fixture
+    KUBECTL, Kubectl, apiserver, free_port, kubeconfig_for)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.docker]
 
@@ -32,8 +34,10 @@ spec:
   containers:
   - name: main
     image: kafkube/busybox:1.0
-    command: [sh, -c, 'trap "exit 0" TERM; while :; do echo tick; sleep 1; done']
+    command: [sh, -c, {command}]
 """
+TICKING = """'trap "exit 0" TERM; while :; do echo tick; sleep 1; done'"""
+SERVING = """'mkdir -p /www && echo hello-forward > /www/index.html && exec httpd -f -p 8080 -h /www'"""
 
 
 @pytest.fixture
@@ -55,8 +59,8 @@ def node(docker_ready: None, services: Callable[..., ServiceProcess], tmp_path: 
             subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
 
 
-def running_pod(kubectl: Kubectl, node: str, name: str) -> None:
-    kubectl("create", "-f", "-", "--validate=false", stdin=POD.format(name=name, node=node))
+def running_pod(kubectl: Kubectl, node: str, name: str, command: str = TICKING) -> None:
+    kubectl("create", "-f", "-", "--validate=false", stdin=POD.format(name=name, node=node, command=command))
     deadline = time.monotonic() + 90
     while kubectl("get", "pod", name, "-o", "jsonpath={.status.phase}", check=False).stdout != "Running":
         assert time.monotonic() < deadline, kubectl("get", "pod", name, "-o", "yaml").stdout
@@ -118,3 +122,21 @@ async def test_the_kubelet_refuses_a_caller_without_a_ticket(apiserver: tuple[Ku
                 assert response.status == 401, await response.text()
                 assert "Unauthorized" in await response.text()
     assert json.loads(kubectl("get", "--raw", "/api/v1").stdout)["resources"]  # the apiserver is still fine
+
+
+def test_port_forward_through_the_apiserver(apiserver: tuple[Kubectl, int], node: str) -> None:
+    kubectl, _ = apiserver
+    running_pod(kubectl, node, "site", SERVING)
+    local = free_port()
+    forward = subprocess.Popen([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "port-forward", "pod/site",
+                                f"{local}:8080"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert forward.stdout is not None
+        assert forward.stdout.readline().startswith(f"Forwarding from 127.0.0.1:{local} -> 8080")
+        for _ in range(3):  # one SPDY stream pair per connection, all in one session
+            with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=30) as response:
+                assert response.read() == b"hello-forward\n"
+    finally:
+        forward.terminate()
+        _, errors = forward.communicate(timeout=30)
+    assert "error" not in errors.lower(), errors

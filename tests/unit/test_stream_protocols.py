@@ -5,6 +5,7 @@ and what the apiserver makes of a request (`services.apiserver.streams`)."""
 from __future__ import annotations
 
 import json
+import struct
 
 import pytest
 from hypothesis import given
@@ -14,6 +15,7 @@ from multidict import MultiDict
 from services.apiserver import discovery
 from services.apiserver.streams import StreamRefused, kubelet_address, stream_ticket
 from services.runtime import remotecommand as rc
+from services.runtime import spdy
 from services.runtime.signing import KeyRing
 from services.runtime.stream_tickets import SeenNonces, StreamTicket, TicketRefused, open_ticket, seal, ticket_key
 from services.runtime.trust import BusTrust
@@ -105,7 +107,7 @@ def test_the_apiserver_builds_the_ticket_from_the_query() -> None:
      "cannot exec into a container in a completed pod; current phase is Succeeded"),
     ({**POD, "spec": {}}, "exec", [("command", "id")], "pod web does not have a host assigned"),
     (POD, "portforward", [("ports", "http")], "unable to parse port"),
-    (POD, "portforward", [], "at least one port in 1-65535 is required"),
+    (POD, "portforward", [("ports", "0")], "a port is in 1-65535"),
 ])
 def test_requests_kube_apiserver_refuses(pod: dict[str, object], verb: str, query: list[tuple[str, str]],
                                          message: str) -> None:
@@ -129,3 +131,45 @@ def test_pods_exec_and_attach_are_discovered() -> None:
     listed = {r["name"]: (r["kind"], r["verbs"]) for r in core["resources"]}
     assert listed["pods/exec"] == ("PodExecOptions", ["create", "get"])
     assert listed["pods/attach"] == ("PodAttachOptions", ["create", "get"])
+    assert listed["pods/portforward"] == ("PodPortForwardOptions", ["create", "get"])
+
+
+data_frames = st.builds(spdy.DataFrame, st.integers(1, 0x7FFFFFFF), st.sampled_from([0, spdy.FLAG_FIN]),
+                        st.binary(max_size=300))
+control_frames = st.builds(spdy.ControlFrame, st.sampled_from([spdy.SYN_STREAM, spdy.SYN_REPLY, spdy.RST_STREAM,
+                                                               spdy.PING, spdy.GOAWAY, spdy.WINDOW_UPDATE]),
+                           st.integers(0, 255), st.binary(max_size=300))
+
+
+@given(st.lists(st.one_of(data_frames, control_frames), max_size=8), st.data())
+def test_spdy_frames_survive_any_chunking(frames: list[spdy.Frame], data: st.DataObject) -> None:
+    stream = b"".join(spdy.encode(f) for f in frames)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=6)))
+    buffer, parsed = spdy.FrameBuffer(), []
+    for start, end in zip([0, *cuts], [*cuts, len(stream)]):
+        parsed += buffer.feed(stream[start:end])
+    assert parsed == frames
+
+
+@given(st.lists(st.dictionaries(st.text("abcdefghij-", min_size=1, max_size=12), st.text(max_size=40), max_size=5),
+                max_size=5))
+def test_header_blocks_decompress_in_sequence_with_the_spdy_dictionary(blocks: list[dict[str, str]]) -> None:
+    sender, receiver = spdy.HeaderCodec(), spdy.HeaderCodec()
+    for headers in blocks:  # one zlib stream per direction, flushed per block
+        assert receiver.decompress(sender.compress(headers)) == headers
+
+
+def test_a_syn_stream_and_the_reply() -> None:
+    sender, receiver = spdy.HeaderCodec(), spdy.HeaderCodec()
+    block = sender.compress({"streamtype": "data", "port": "8080", "requestid": "0"})
+    frame = spdy.control_frame(spdy.SYN_STREAM, struct.pack(">IIBB", 3, 0, 0, 0) + block)
+    (parsed,) = spdy.FrameBuffer().feed(frame)
+    assert isinstance(parsed, spdy.ControlFrame) and parsed.stream_id == 3
+    assert spdy.syn_stream_headers(parsed, receiver) == {"streamtype": "data", "port": "8080", "requestid": "0"}
+    (reply,) = spdy.FrameBuffer().feed(spdy.syn_reply(3, receiver))
+    assert isinstance(reply, spdy.ControlFrame) and (reply.type, reply.stream_id) == (spdy.SYN_REPLY, 3)
+    assert sender.decompress(reply.payload[4:]) == {}
+    with pytest.raises(spdy.SpdyError):
+        spdy.FrameBuffer().feed(b"\x80\x02\x00\x01\x00\x00\x00\x00")  # SPDY/2
+    with pytest.raises(spdy.SpdyError):
+        receiver.decompress(b"not zlib")

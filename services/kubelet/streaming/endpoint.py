@@ -5,6 +5,7 @@ default 0: any free one; `off`: none), advertised in the Node's
 
     GET /exec    (WebSocket, v5/v4.channel.k8s.io)  kubectl exec
     GET /attach  (WebSocket, v5/v4.channel.k8s.io)  kubectl attach
+    GET /portforward  (WebSocket, SPDY/3.1+portforward.k8s.io)  kubectl port-forward
 
 Every request carries a stream ticket (`services.runtime.stream_tickets`, header
 `X-Kafkube-Stream-Ticket`) sealed by the apiserver with this node's streaming key after
@@ -24,7 +25,9 @@ from aiohttp import web
 from services.kubelet.cache import ContainerCache
 from services.kubelet.runtime.base import ContainerInfo, RuntimeFailure
 from services.kubelet.runtime.docker_streams import StreamSession
+from services.kubelet.streaming.portforward import PortForwardSession
 from services.kubelet.streaming.sessions import relay
+from services.runtime import spdy
 from services.runtime.logging import get_logger
 from services.runtime.remotecommand import ERROR, PROTOCOLS, error_status, frame
 from services.runtime.stream_tickets import HEADER, SeenNonces, StreamTicket, TicketRefused, open_ticket
@@ -48,6 +51,12 @@ def running_container(containers: list[ContainerInfo], ticket: StreamTicket) -> 
     return max(found, key=lambda c: c.attempt, default=None)
 
 
+def pod_address(containers: list[ContainerInfo], ticket: StreamTicket) -> str | None:
+    """The pod's IP: its running sandbox's, whose network namespace the pod's containers share."""
+    return next((c.ip for c in containers if c.role == "infra" and c.state == "running" and c.ip
+                 and (ticket.uid is None or c.pod.uid == ticket.uid)), None)
+
+
 class StreamingEndpoint:
     """`async with StreamingEndpoint(...) as endpoint:` serves until the block ends; `port` is the bound one."""
 
@@ -59,6 +68,7 @@ class StreamingEndpoint:
         app = web.Application()
         app.router.add_get("/exec", self._remotecommand)
         app.router.add_get("/attach", self._remotecommand)
+        app.router.add_get("/portforward", self._portforward)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
 
     async def __aenter__(self) -> StreamingEndpoint:
@@ -82,13 +92,31 @@ class StreamingEndpoint:
             raise TicketRefused("the ticket was used before")
         return ticket
 
+    def _refused(self, request: web.Request, exc: TicketRefused) -> web.Response:
+        log.warning("kubelet.stream_refused", node=self.node, path=request.path, remote=request.remote,
+                    reason=str(exc))
+        return web.Response(status=401, text=f"Unauthorized: {exc}")
+
+    async def _portforward(self, request: web.Request) -> web.StreamResponse:
+        try:
+            ticket = self._ticket(request)
+        except TicketRefused as exc:
+            return self._refused(request, exc)
+        pod_ip = pod_address(self._cache.for_pod(ticket.pod_key), ticket)
+        if pod_ip is None:
+            return web.Response(status=404, text=f"pod {ticket.pod_key} has no running sandbox with an IP")
+        ws = web.WebSocketResponse(protocols=(spdy.TUNNEL_PROTOCOL,), max_msg_size=0)
+        await ws.prepare(request)
+        log.info("kubelet.portforward", node=self.node, pod=ticket.pod_key, user=ticket.user, ports=ticket.ports)
+        await PortForwardSession(ws, ticket, pod_ip).run()
+        await ws.close()
+        return ws
+
     async def _remotecommand(self, request: web.Request) -> web.StreamResponse:
         try:
             ticket = self._ticket(request)
         except TicketRefused as exc:
-            log.warning("kubelet.stream_refused", node=self.node, path=request.path, remote=request.remote,
-                        reason=str(exc))
-            return web.Response(status=401, text=f"Unauthorized: {exc}")
+            return self._refused(request, exc)
         container = running_container(self._cache.for_pod(ticket.pod_key), ticket)
         if container is None:
             return web.Response(status=404, text=f'container not found ("{ticket.container}")')
