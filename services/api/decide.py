@@ -205,11 +205,17 @@ def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
 
 
 def _merged_metadata(new: dict[str, Any], old: dict[str, Any], keep_unset: bool) -> dict[str, Any]:
-    """The user's metadata with the server's fields carried over. For APPLY, fields
+    """The user's metadata with the server's fields and the managedFields carried over
+    (the HTTP API's field managers, `services.apiserver.apply`, which a write that names
+    none leaves as they are). For APPLY, fields
     the manifest leaves out (ownerReferences, finalizers, annotations set by
     controllers) stay as they are, as `kubectl apply` leaves what it did not set."""
     meta = {k: v for k, v in new.items() if k not in SERVER_FIELDS}
     meta.update({k: old[k] for k in SERVER_FIELDS if k in old})
+    if "managedFields" not in meta and old.get("managedFields"):  # a writer that does not track fields
+        meta["managedFields"] = old["managedFields"]
+    if meta.get("managedFields") == []:  # the last manager gone (or cleared on purpose, as upstream)
+        del meta["managedFields"]
     if keep_unset:
         for field in ("ownerReferences", "finalizers"):
             if field not in meta and field in old:

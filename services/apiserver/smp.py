@@ -28,7 +28,7 @@ class StrategicPatchError(ValueError):
     """A patch this module cannot apply (a directive it does not know)."""
 
 
-def _merge_key(field: str, items: list[Any]) -> str | None:
+def merge_key(field: str, items: list[Any]) -> str | None:
     for key in MERGE_KEYS.get(field, ()):
         if items and all(isinstance(i, dict) and key in i for i in items):
             return key
@@ -38,7 +38,7 @@ def _merge_key(field: str, items: list[Any]) -> str | None:
 def _merge_list(field: str, current: list[Any], patch: list[Any]) -> list[Any]:
     if field in MERGED_PRIMITIVES and all(not isinstance(i, (dict, list)) for i in patch):
         return [*current, *(i for i in patch if i not in current)]
-    key = _merge_key(field, [i for i in patch if not (isinstance(i, dict) and "$patch" in i and len(i) == 1)])
+    key = merge_key(field, [i for i in patch if not (isinstance(i, dict) and "$patch" in i and len(i) == 1)])
     if key is None or not all(isinstance(i, dict) for i in current):
         return [strip_directives(i) for i in patch]
     result = [copy.deepcopy(i) for i in current]

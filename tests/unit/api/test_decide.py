@@ -335,3 +335,17 @@ def test_a_replication_controller_selector_must_keep_matching_its_template() -> 
     assert_invalid(decide(core_request(Op.PATCH, "ReplicationController", "rc", relabelled), current, ctx("6")),
                    'ReplicationController "rc" is invalid: spec.template.metadata.labels: Invalid value: '
                    '{"app":"other"}: `selector` does not match template `labels`')
+
+
+def test_managed_fields_are_kept_by_writers_that_name_none_and_replaced_by_those_that_do() -> None:
+    entry = {"manager": "kubectl", "operation": "Apply", "apiVersion": "apps/v1", "time": "2026-01-02T03:04:05Z",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+    tracked = stored_of(decide(request(Op.APPLY, deployment(managedFields=[entry])), created(), ctx("6")))
+    assert tracked["metadata"]["managedFields"] == [entry]
+    untracked_update = stored_of(decide(request(Op.UPDATE, deployment(replicas=3)), tracked, ctx("7")))
+    assert untracked_update["metadata"]["managedFields"] == [entry]
+    moved = {**entry, "fieldsV1": {"f:spec": {"f:template": {}}}}
+    replaced = stored_of(decide(request(Op.PATCH, {"metadata": {"managedFields": [moved]}}), tracked, ctx("8")))
+    assert replaced["metadata"]["managedFields"] == [moved]
+    cleared = stored_of(decide(request(Op.PATCH, {"metadata": {"managedFields": []}}), tracked, ctx("9")))
+    assert "managedFields" not in cleared["metadata"]

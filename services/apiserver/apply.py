@@ -1,0 +1,141 @@
+"""Server-side apply and `metadata.managedFields`, as kube-apiserver's field manager keeps
+them: every write names a manager (`fieldManager`); an UPDATE (create, update, any patch
+but apply) gives its manager the fields it changed and takes them from the others; an
+APPLY merges the manager's configuration into the object (lists by their merge keys),
+removes the fields that manager applied before and no manager owns any longer, and is
+refused with the conflicting managers' fields (`ApplyConflict`, 409) when it would change
+a field another manager owns, unless forced (then it takes them). An object that has no
+managedFields yet is not tracked by updates; its first apply hands what it holds to
+`before-first-apply`. Pure (the field-set algebra is `services.apiserver.fieldsets`);
+used by `services.apiserver.writes`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from services.apiserver.fieldsets import FieldSet, Path, changes, fields_of, from_fields_v1, path_text, \
+    to_fields_v1, without
+from services.apiserver.smp import strategic_merge
+
+Obj = dict[str, Any]
+Operation = Literal["Apply", "Update"]
+BEFORE_FIRST_APPLY = "before-first-apply"
+
+
+@dataclass(frozen=True, slots=True)
+class Manager:
+    """One entry of `metadata.managedFields`."""
+
+    manager: str
+    operation: Operation
+    api_version: str
+    time: str
+    fields: FieldSet
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return self.manager, self.operation
+
+    def described(self) -> str:
+        """Upstream's printManager: `"kubectl"`, or `"kubectl-edit" using apps/v1` for an updater."""
+        return f'"{self.manager}"' + (f" using {self.api_version}" if self.operation == "Update" else "")
+
+    def entry(self) -> Obj:
+        return {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version,
+                "time": self.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(self.fields)}
+
+
+Managers = dict[tuple[str, str], Manager]
+
+
+class ApplyConflict(Exception):
+    """An apply that would change fields other managers own: upstream's 409 and its causes."""
+
+    def __init__(self, conflicts: list[tuple[Manager, Path]]) -> None:
+        self.conflicts = conflicts
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        if len(self.conflicts) == 1:
+            owner, path = self.conflicts[0]
+            return f"Apply failed with 1 conflict: conflict with {owner.described()}: {path_text(path)}"
+        lines: list[str] = []
+        for described in sorted({m.described() for m, _ in self.conflicts}):
+            lines.append(f"conflicts with {described}:")
+            lines += [f"- {path_text(p)}" for m, p in self.conflicts if m.described() == described]
+        return f"Apply failed with {len(self.conflicts)} conflicts: " + "\n".join(lines)
+
+    @property
+    def causes(self) -> list[Obj]:
+        return [{"type": "FieldManagerConflict", "message": f"conflict with {m.described()}",
+                 "field": path_text(p)} for m, p in self.conflicts]
+
+
+def managers_of(obj: Obj | None) -> Managers:
+    """The managers an object's metadata names."""
+    found: Managers = {}
+    for entry in ((obj or {}).get("metadata") or {}).get("managedFields") or []:
+        if isinstance(entry, dict) and entry.get("manager") and entry.get("operation") in ("Apply", "Update"):
+            manager = Manager(entry["manager"], entry["operation"], str(entry.get("apiVersion") or ""),
+                              str(entry.get("time") or ""), from_fields_v1(entry.get("fieldsV1") or {}))
+            found[manager.identity] = manager
+    return found
+
+
+def with_managers(obj: Obj, managers: Managers) -> Obj:
+    """The object with its managedFields, sorted as upstream (Apply first, then by time and name)."""
+    entries = [m.entry() for m in sorted(managers.values(), key=lambda m: (m.operation, m.time, m.manager))]
+    return {**obj, "metadata": {**(obj.get("metadata") or {}), "managedFields": entries}}
+
+
+def _settled(live: Obj | None, new: Obj, managers: Managers, writer: tuple[str, str], *, force: bool) -> Managers:
+    """The other managers after `writer` turned `live` into `new`: they lose what it changed
+    (a conflict unless forced) and what it removed; a manager left with nothing goes."""
+    added, modified, removed = changes(live, new)
+    touched = added | modified
+    others = [m for key, m in managers.items() if key != writer]
+    conflicts = [(m, p) for m in others for p in sorted(m.fields & touched)]
+    if conflicts and not force:
+        raise ApplyConflict(conflicts)
+    settled = {key: replace(m, fields=m.fields - touched - removed) for key, m in managers.items() if key != writer}
+    if writer in managers:
+        settled[writer] = managers[writer]
+    return {key: m for key, m in settled.items() if m.fields}
+
+
+def updated(live: Obj | None, new: Obj, *, manager: str, api_version: str, now: str) -> Obj:
+    """`new` (a create when `live` is None, else an update of it) with its managedFields:
+    those it carries if any, else the live object's; `manager` gets what it changed."""
+    managers = managers_of(new) or managers_of(live)
+    if live is not None and not managers:
+        return new  # untracked until its first apply, as upstream
+    writer = (manager, "Update")
+    added, modified, removed = changes(live, new)
+    if not (added | modified | removed):
+        return with_managers(new, managers)
+    settled = _settled(live, new, managers, writer, force=True)
+    mine = settled.get(writer)
+    fields = ((mine.fields if mine else frozenset()) - removed) | added | modified
+    settled[writer] = Manager(manager, "Update", api_version, now, fields)
+    return with_managers(new, {key: m for key, m in settled.items() if m.fields})
+
+
+def applied(live: Obj | None, config: Obj, *, manager: str, api_version: str, now: str, force: bool) -> Obj:
+    """The object after `manager` applies `config` to `live` (None: it is created), with
+    its managedFields; ApplyConflict when another manager owns a field it would change."""
+    config = {k: v for k, v in config.items() if k != "status"}
+    config["metadata"] = {k: v for k, v in (config.get("metadata") or {}).items() if k != "managedFields"}
+    managers = managers_of(live)
+    if live is not None and not managers and (held := fields_of(live)):
+        managers = {(BEFORE_FIRST_APPLY, "Update"): Manager(BEFORE_FIRST_APPLY, "Update", api_version, now, held)}
+    writer = (manager, "Apply")
+    previous = managers[writer].fields if writer in managers else frozenset()
+    managers = {**managers, writer: Manager(manager, "Apply", api_version, now, fields_of(config))}
+    owned = frozenset().union(*(m.fields for m in managers.values()))
+    merged = strategic_merge(live or {}, config)
+    pruned = without(merged, previous - owned)
+    settled = _settled(live, pruned, managers, writer, force=force)
+    settled[writer] = managers[writer]
+    return with_managers(pruned, settled)
