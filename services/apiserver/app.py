@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
-from services.apiserver import discovery, openapi_http, protobuf, reviews
+from services.apiserver import aggregated, discovery, openapi_http, protobuf, reviews
 from services.apiserver.auth import Door
 from services.apiserver.http import PROTOBUF, BadBody, error, json_body, json_response, status_response
 from services.apiserver.resources import Resources
@@ -63,6 +63,19 @@ def _document(build: Callable[[], object]) -> Handler:
     return serve
 
 
+def _discovery_root(legacy: Callable[[], object], aggregated_document: Callable[[], object]) -> Handler:
+    """`/api` or `/apis`: the aggregated v2 document when `Accept` asks for it, else the legacy one."""
+    async def serve(request: web.Request) -> web.Response:
+        if aggregated.wanted(request.headers.get("Accept", "")):
+            response = json_response(aggregated_document())
+            response.headers["Content-Type"] = aggregated.MEDIA_TYPE
+        else:
+            response = json_response(legacy())
+        response.headers["Vary"] = "Accept"
+        return response
+    return serve
+
+
 async def _group(request: web.Request) -> web.Response:
     found = discovery.group(request.match_info["group"])
     return json_response(found) if found else _not_found()
@@ -108,8 +121,8 @@ def build_app(store: ObjectStore, door: Door, resources: Resources) -> web.Appli
     router.add_get("/livez", _health(store, ready=False))
     router.add_get("/readyz", _health(store, ready=True))
     router.add_get("/version", _document(discovery.version))
-    router.add_get("/api", _document(discovery.core_versions))
-    router.add_get("/apis", _document(discovery.group_list))
+    router.add_get("/api", _discovery_root(discovery.core_versions, aggregated.core))
+    router.add_get("/apis", _discovery_root(discovery.group_list, aggregated.groups))
     router.add_get("/openapi/v2", openapi_http.v2)
     router.add_get("/openapi/v3", openapi_http.v3_index)
     router.add_get("/openapi/v3/{group_version:.+}", openapi_http.v3)

@@ -114,8 +114,11 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
     kubectl, _ = apiserver
     assert kubectl("get", "--raw", "/readyz").stdout.strip() == "ok"
     assert "kube-system" in kubectl("get", "ns").stdout
-    resources = kubectl("api-resources").stdout
+    listed = kubectl("api-resources", "-v=6")
+    resources = listed.stdout
     assert "deployments" in resources and "deploy" in resources and "selfsubjectaccessreviews" in resources
+    fetched = [line.split("GET ")[1].split("?")[0] for line in listed.stderr.splitlines() if "GET https" in line]
+    assert [url.rsplit("/", 1)[1] for url in fetched] == ["api", "apis"], fetched  # aggregated discovery (v2)
 
     manifest = tmp_path / "m.yaml"
     manifest.write_text(MANIFESTS)
