@@ -24,6 +24,7 @@ REQUEST_ID_ANNOTATION = "kafkube.io/request-id"
 REVIEW_ANNOTATION = "kafkube.io/review"  # an answer's result: a review's, a TokenRequest's, a SecretRequest's
 SOURCE_ANNOTATION = "kafkube.io/source"
 DOCUMENT_ANNOTATION = "kafkube.io/document"
+DRY_RUN_ANNOTATION = "kafkube.io/dry-run-object"  # a dry run's answer: the object as it would be stored
 
 
 def header_value(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:
@@ -87,6 +88,7 @@ class WriteRequest(Internal):
     principal: str = "anonymous"
     writer: str = "unknown"
     reply: bool = True  # False: no answer event; components read the outcome from state
+    dry_run: bool = Field(default=False, alias="dryRun")  # decide and answer, write nothing
     source: SourceRef | None = None
     time: datetime = Field(default_factory=utcnow)
 

@@ -18,12 +18,13 @@ from uuid import uuid4
 import orjson
 from aiokafka.errors import KafkaError
 
-from schemas.records import OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, WRITER_HEADER, Op, WriteRequest
+from schemas.records import (DRY_RUN_ANNOTATION, OP_HEADER, PRINCIPAL_HEADER, REQUEST_ID_HEADER, WRITER_HEADER, Op,
+                             WriteRequest)
 from schemas.auth import ANONYMOUS_USER, AuditRecord, Decision, UserInfo
 from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
 from schemas.podsecurity import NamespacePolicy
 from schemas.registry import KindInfo, lookup_kind
-from schemas.secret_fields import error_text
+from schemas.secret_fields import LAST_APPLIED, error_text
 from services.api.access import AccessControl
 from services.api.audit import audit_record
 from services.api.pod_security import AUDIT_ANNOTATION, namespace_levels
@@ -144,7 +145,8 @@ class RequestPartition:
             return refusal
         if request.op is Op.BIND and not await self._views.node_exists(request.node_name or ""):
             return rejected("NotFound", f'nodes "{request.node_name}" not found')
-        ctx = Context(now=now, resource_version=str(record.offset), new_uid=lambda: str(uuid4()),
+        ctx = Context(now=now, resource_version=_resource_version(request, current, record.offset),
+                      new_uid=lambda: str(uuid4()),
                       namespace_phase=await self._namespace_phase(request, current),
                       addresses=self._address_book() if request.kind == "Service" else None,
                       pod_security=await self._pod_security(request))
@@ -240,7 +242,8 @@ class RequestPartition:
         if outcome.write:
             value, refusal = _encoded(outcome.stored)
             outcome = refusal or outcome
-        if outcome.write:
+        stores = outcome.write and not request.dry_run
+        if stores:
             headers = self._trust.sign_desired(topic, request.key, value, _provenance(request, outcome, decided.user))
             out.append(Out(topic, request.key, value, headers=headers))
         out.append(Out(self._topics.audit, request.key, encode(decided.audit(outcome))))
@@ -250,7 +253,7 @@ class RequestPartition:
             log.info("request.rejected", key=request.key, op=request.op, writer=request.writer,
                      reason=outcome.status_reason, message=outcome.message[:300])
             out += self._failed_create(request, outcome, now)
-        if outcome.write:
+        if stores:
             self._pending[(topic, request.key)] = None if value is None else (outcome.stored, value)  # type: ignore[assignment]
             if request.kind == "Namespace" and outcome.reason == "Created":
                 out.append(self._default_service_account(request.name))
@@ -283,6 +286,8 @@ class RequestPartition:
         extra.update(outcome.details or {})
         if outcome.warnings:
             extra[WARNINGS_ANNOTATION] = orjson.dumps(list(outcome.warnings)).decode()
+        if request.dry_run and outcome.stored is not None and outcome.reason != "Rejected":
+            extra[DRY_RUN_ANNOTATION] = orjson.dumps(_dry_run_view(request.kind, outcome.stored)).decode()
         event = make_event(reason=outcome.reason, message=outcome.message, involved=involved,
                            component="api", instance=self._settings.instance, now=now,
                            type_="Warning" if outcome.reason == "Rejected" else "Normal",
@@ -297,6 +302,25 @@ class RequestPartition:
                            component="api", instance=self._settings.instance, now=now,
                            type_="Warning", extra_annotations={STATUS_REASON_ANNOTATION: "BadRequest"})
         return Out(self._topics.events, event_key(involved), orjson.dumps(event))
+
+
+def _resource_version(request: WriteRequest, current: dict[str, Any] | None, offset: int) -> str:
+    """The resourceVersion a write assigns: its record's offset; a dry run bumps nothing
+    (an existing object keeps its own, a new one has none, as upstream answers)."""
+    if not request.dry_run:
+        return str(offset)
+    return str((current or {}).get("metadata", {}).get("resourceVersion") or "")
+
+
+def _dry_run_view(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """The would-be object a dry run's answer carries on `kafkube.events`: a new one without
+    a resourceVersion, a Secret without its values (not even encrypted)."""
+    meta = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion" or v}
+    if kind == "Secret":
+        annotations = {k: v for k, v in (meta.pop("annotations", None) or {}).items() if k != LAST_APPLIED}
+        meta |= {"annotations": annotations} if annotations else {}
+        obj = {k: v for k, v in obj.items() if k not in ("data", "stringData")}
+    return obj | {"metadata": meta}
 
 
 def _encoded(stored: dict[str, Any] | None) -> tuple[bytes | None, Outcome | None]:
