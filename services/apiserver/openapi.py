@@ -7,9 +7,9 @@ models of `schemas.registry`. Pure, built once per process; served by
 
 A model becomes a component schema with its docstring and its fields' descriptions;
 each kind carries `x-kubernetes-group-version-kind`. Fields Kafkube keeps without
-modelling them (`schemas.unmodelled`) and open maps (`dict[str, Any]`) are
-`x-kubernetes-preserve-unknown-fields`; everything else is closed, which is what strict
-field validation (`services.apiserver.fieldvalidation`) checks bodies against. PATCH
+modelling them (`schemas.unmodelled`) have their Kubernetes type and open content
+(`x-kubernetes-preserve-unknown-fields`), as open maps (`dict[str, Any]`) do; everything
+else is closed, which is what strict field validation (`services.apiserver.fieldvalidation`) checks bodies against. PATCH
 operations list JSON and merge patches only, not strategic merge patches: kubectl then
 computes its strategic patches from its built-in types (the true merge keys) rather
 than from these schemas, which carry no `x-kubernetes-patch-merge-key`."""
@@ -41,7 +41,7 @@ V2_REF = "#/definitions/"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 PATCH = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
 OPEN: Schema = {"x-kubernetes-preserve-unknown-fields": True}
-UNMODELLED_FIELD: Schema = {**OPEN, "description": "Kept as given; Kafkube does not model this field."}
+UNMODELLED_NOTE = "Kept as given; Kafkube does not model this field."
 SHARED_COMPONENTS: dict[str, Schema] = {
     INT_OR_STRING: {"type": "string", "format": "int-or-string",
                     "description": "An integer or a string (a port number or name, a percentage)."},
@@ -100,6 +100,13 @@ def _described(schema: Schema, description: str | None) -> Schema:
     return {**schema, "description": description}
 
 
+def _unmodelled(json_type: str) -> Schema:
+    """A field kept as given (`schemas.unmodelled`): its Kubernetes type, any content."""
+    if json_type.startswith("[]"):
+        return {"type": "array", "items": _unmodelled(json_type.removeprefix("[]"))}
+    return {"type": "object", **OPEN} if json_type == "object" else {"type": json_type}
+
+
 def _is_int32(metadata: list[Any]) -> bool:
     """`Int32` (`schemas.meta`): an upper bound of INT32_MAX, possibly inside a `Field`."""
     flat = [inner for m in metadata for inner in (m.metadata if isinstance(m, FieldInfo) else [m])]
@@ -127,8 +134,8 @@ class _Components:
             properties[alias] = self.field(info)
             if info.is_required():
                 required.append(alias)
-        for alias in UNMODELLED.get(model, ()):
-            properties[alias] = UNMODELLED_FIELD
+        for alias, json_type in UNMODELLED.get(model, {}).items():
+            properties[alias] = {**_unmodelled(json_type), "description": UNMODELLED_NOTE}
         schema: Schema = {"type": "object", "properties": properties}
         if doc := model.__dict__.get("__doc__"):
             schema["description"] = inspect.cleandoc(doc)

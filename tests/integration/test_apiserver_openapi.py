@@ -45,7 +45,7 @@ def test_kubectl_explain_reads_the_v3_documents(apiserver: tuple[Kubectl, int]) 
     assert "FIELD: replicas <integer>" in replicas
     recursive = kubectl("explain", "pods", "--recursive").stdout
     assert "KIND:       Pod" in recursive and "containers\t<[]Container>" in recursive
-    assert "securityContext\t<Object>" in recursive  # kept as given, not modelled
+    assert "securityContext\t<Object>" in recursive and "stdinOnce\t<boolean>" in recursive  # kept, not modelled
     index = json.loads(kubectl("get", "--raw", "/openapi/v3").stdout)
     assert index["paths"]["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
     swagger = json.loads(kubectl("get", "--raw", "/openapi/v2").stdout)

@@ -89,6 +89,9 @@ def test_schemas_carry_types_descriptions_and_open_unmodelled_fields() -> None:
     container = components["io.kafkube.schemas.pod.Container"]
     assert container["description"].startswith("One container")
     assert container["properties"]["securityContext"]["x-kubernetes-preserve-unknown-fields"] is True
+    assert container["properties"]["stdinOnce"] == {"type": "boolean", "description": openapi.UNMODELLED_NOTE}
+    assert components["io.kafkube.schemas.pod.PodSpec"]["properties"]["ephemeralContainers"]["items"] == \
+        {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     assert container["properties"]["ports"] == {"type": "array",
                                                 "items": {"$ref": openapi.V3_REF + "io.kafkube.schemas.pod.ContainerPort"}}
     spec = components["io.kafkube.schemas.apps.DeploymentSpec"]["properties"]
