@@ -26,6 +26,7 @@ class WatchEvent:
     object: Obj
     slot: int  # the partition's place in the kind's position (services.apiserver.versions)
     offset: int  # the offset of the record that caused it
+    previous: Obj | None = None  # a MODIFIED object as it was (a selector it leaves or enters)
 
 
 class Expired(LookupError):
@@ -50,7 +51,8 @@ class ChangeLog:
             return None
         self._seq += 1
         kind = "ADDED" if before is None else "DELETED" if after is None else "MODIFIED"
-        event = WatchEvent(self._seq, kind, plural, (after if after is not None else before) or {}, slot, offset)
+        event = WatchEvent(self._seq, kind, plural, (after if after is not None else before) or {}, slot, offset,
+                           before if kind == "MODIFIED" else None)
         if len(self._events) == self._events.maxlen:
             dropped = self._events[0]
             self._floors[(dropped.plural, dropped.slot)] = dropped.offset + 1

@@ -8,8 +8,9 @@ list's, an object's, a bookmark's; from any replica, before or after a restart: 
 positions in Kafka, `services.apiserver.versions`): exactly the changes after it, none
 skipped, none repeated. One whose changes the log no longer holds, or that is not a
 position of the kind, gets the 410 Expired ERROR event, after which clients list again.
-Events are filtered by namespace and selectors as they are now (an object that stops
-matching is not sent as DELETED). Called by `services.apiserver.resources`."""
+Events are filtered by namespace and selectors: an object that comes to match them is
+sent as ADDED, one that stops matching as DELETED, as kube-apiserver does. Called by
+`services.apiserver.resources`."""
 
 from __future__ import annotations
 
@@ -80,10 +81,20 @@ async def _lines(events: list[WatchEvent], path: ResourcePath, wanted: Predicate
     """The events of the watched kind that the client wants and has not had: on a slot
     where this replica is behind the position the client came with, the records up to
     that position were sent by whoever gave it out."""
-    chosen = [e for e in events if e.plural == path.info.plural and (since is None or e.offset >= since[e.slot])
-              and _mine(path, wanted, e.object)]
-    objs = [e.object for e in chosen]
-    return [_line(e.type, o) for e, o in zip(chosen, await shown(objs) if shown else objs)]
+    chosen = [(kind, e.object) for e in events if e.plural == path.info.plural
+              and (since is None or e.offset >= since[e.slot]) and (kind := seen_as(e, path, wanted))]
+    objs = [obj for _, obj in chosen]
+    return [_line(kind, o) for (kind, _), o in zip(chosen, await shown(objs) if shown else objs)]
+
+
+def seen_as(event: WatchEvent, path: ResourcePath, wanted: Predicate) -> str | None:
+    """The event as this watch sees it: an object that comes to match its selectors is
+    ADDED, one that stops matching is DELETED (as kube-apiserver's watch cache sends)."""
+    now = _mine(path, wanted, event.object)
+    if event.previous is None:
+        return event.type if now else None
+    before = _mine(path, wanted, event.previous)
+    return "MODIFIED" if now and before else "ADDED" if now else "DELETED" if before else None
 
 
 def _connected(request: web.Request) -> bool:

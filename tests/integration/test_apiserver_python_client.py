@@ -2,7 +2,8 @@
 broker: create, read, replace (with a stale resourceVersion refused 409), patch and
 delete; lists with label and field selectors; and a watch that goes on from its last
 resourceVersion on another replica after its own apiserver was SIGKILLed, with every
-change made in between delivered once: none skipped, none repeated."""
+change made in between delivered once: none skipped, none repeated (an object leaving the
+watch's selector is DELETED)."""
 
 from __future__ import annotations
 
@@ -96,10 +97,12 @@ def test_a_watch_goes_on_from_its_last_resource_version_on_another_replica_after
     other_core.patch_namespaced_config_map("w1", "default", {"metadata": {"labels": {"app": "w", "v": "2"}}})
     other_core.create_namespaced_config_map("default", configmap("w2", {"app": "w"}, {}))
     other_core.delete_namespaced_config_map("w1", "default")
+    other_core.patch_namespaced_config_map("w2", "default", {"metadata": {"labels": {"app": "gone"}}})
 
     resumed = watch.Watch()
     seen = events_until(resumed.stream(other_core.list_namespaced_config_map, "default", label_selector="app=w",
-                                       resource_version=last, timeout_seconds=20), 3)
+                                       resource_version=last, timeout_seconds=20), 4)
     resumed.stop()
     assert seen == [("MODIFIED", "w1", {"app": "w", "v": "2"}), ("ADDED", "w2", {"app": "w"}),
-                    ("DELETED", "w1", {"app": "w", "v": "2"})]
+                    ("DELETED", "w1", {"app": "w", "v": "2"}),
+                    ("DELETED", "w2", {"app": "gone"})]  # it left the selector, as kube-apiserver sends it

@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 
 from schemas.registry import resolve_resource
 from services.apiserver.changelog import ChangeLog, Expired
+from services.apiserver.paths import ResourcePath
+from services.apiserver.selectors import label_selector
 from services.apiserver.store import shown
 from services.apiserver.versions import BadVersion, decode, encode, own_version
+from services.apiserver.watch import seen_as
 
 
 def cm(name: str, value: str) -> dict[str, object]:
@@ -67,7 +70,7 @@ def test_a_precondition_is_the_objects_own_version() -> None:
     assert own_version("0.pods.3.4") is None and own_version(None) is None and own_version("") is None
 
 
-def test_shown_merges_status_and_hides_secret_values() -> None:
+def test_shown_merges_status_and_keeps_secrets_as_stored_without_last_applied() -> None:
     pods = resolve_resource("pods")
     pod = {"kind": "Pod", "metadata": {"name": "p"}, "spec": {}}
     assert shown(pods, pod, {"status": {"phase": "Running"}}) == {**pod, "status": {"phase": "Running"}}
@@ -76,4 +79,17 @@ def test_shown_merges_status_and_hides_secret_values() -> None:
         "kubectl.kubernetes.io/last-applied-configuration": "{...}", "keep": "me"}},
         "data": {"password": "k8s:enc:aesgcm:v1:key:..."}, "type": "Opaque"}
     assert shown(resolve_resource("secrets"), secret, None) == {
-        "kind": "Secret", "metadata": {"name": "s", "annotations": {"keep": "me"}}, "type": "Opaque"}
+        "kind": "Secret", "metadata": {"name": "s", "annotations": {"keep": "me"}}, "type": "Opaque",
+        "data": {"password": "k8s:enc:aesgcm:v1:key:..."}}  # opened per caller by services.apiserver.secrets
+
+
+def test_a_watch_sees_an_object_enter_and_leave_its_selector() -> None:
+    path = ResourcePath(resolve_resource("configmaps"), namespace="default")
+    chosen = label_selector("app=w")
+    log = ChangeLog()
+    log.record("configmaps", 0, 0, None, cm("a", "1"))
+    tagged = {**cm("a", "1"), "metadata": {"name": "a", "namespace": "default", "labels": {"app": "w"}}}
+    log.record("configmaps", 0, 1, cm("a", "1"), tagged)
+    log.record("configmaps", 0, 2, tagged, {**tagged, "data": {"v": "2"}})
+    log.record("configmaps", 0, 3, {**tagged, "data": {"v": "2"}}, cm("a", "3"))
+    assert [seen_as(e, path, chosen) for e in log.after_seq(0)] == [None, "ADDED", "MODIFIED", "DELETED"]
