@@ -106,6 +106,7 @@ class LogLine(Internal):
     stream: Literal["stdout", "stderr"]
     timestamp: datetime
     line: str
+    attempt: int = 0  # which run of the container wrote it: its status' restartCount then
 
 
 class ObservedMeta(Internal):

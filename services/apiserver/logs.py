@@ -1,7 +1,7 @@
 """`pods/log` (`kubectl logs`): a container's output from `kafkube.logs`
 (`services.runtime.podlogs`), as `text/plain`, streamed while `follow=true`; with
-`container`, `tailLines`, `timestamps`. `previous=true` is refused (400): the kubelet
-does not keep a terminated container's output apart yet. Called by
+`container`, `tailLines`, `timestamps`, `previous` (the run before the current one; every
+line carries the run that wrote it). Called by
 `services.apiserver.resources` once RBAC allowed `get pods/log`."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from services.apiserver.reads import key_of
 from services.apiserver.status import not_found
 from services.apiserver.store import ObjectStore
 from services.runtime.config import Settings
-from services.runtime.podlogs import LogsError, pick_container, pod_lines
+from services.runtime.podlogs import LogsError, attempt_shown, pick_container, pod_lines
 from services.runtime.topics import Topics
 
 
@@ -24,10 +24,9 @@ async def serve_log(request: web.Request, settings: Settings, store: ObjectStore
     pod = store.get(path.info, key_of(path))
     if pod is None:
         return json_response(not_found(path.info.plural, path.info.group, path.name), status=404)
-    if query.get("previous") == "true":
-        return error("BadRequest", "previous terminated container logs are not served yet")
     try:
         container = pick_container(pod, query.get("container") or None)
+        attempt = attempt_shown(pod, container, previous=query.get("previous") == "true")
         tail = int(query["tailLines"]) if query.get("tailLines") else None
     except (LogsError, ValueError) as exc:
         return error("BadRequest", str(exc))
@@ -35,7 +34,8 @@ async def serve_log(request: web.Request, settings: Settings, store: ObjectStore
     response.enable_chunked_encoding()
     await response.prepare(request)
     lines = pod_lines(settings, Topics(settings.topic_prefix).logs, key_of(path), container,
-                      follow=query.get("follow") == "true", tail=tail, timestamps=query.get("timestamps") == "true")
+                      follow=query.get("follow") == "true", tail=tail, timestamps=query.get("timestamps") == "true",
+                      attempt=attempt)
     try:
         async for line in lines:
             await response.write(line.encode() + b"\n")

@@ -19,7 +19,7 @@ from services.cli.client import Answer, Client, read_events
 from services.cli.files import Document, ManifestFileError, read_documents
 from services.cli.secrets import opened, sealed
 from services.cli.history import history_rows, parse_instant, state_at, versions
-from services.cli.logs import LogsError, pick_container, pod_lines
+from services.cli.logs import LogsError, attempt_shown, pick_container, pod_lines
 from services.cli.resource_args import ResourceArgsError, kind_and_name, kinds_and_names
 from services.cli.printers import merged, objects, render_table, table, to_json, to_yaml
 from services.cli.secret_view import redacted
@@ -306,22 +306,25 @@ async def _events(namespace: str, all_ns: bool, follow: bool, output: str | None
 @click.option("-n", "--namespace", default="default")
 @click.option("-f", "--follow", is_flag=True)
 @click.option("--tail", type=int, default=-1, help="Lines of recent log to show (-1: all).")
-def logs(pod: str, container: str | None, namespace: str, follow: bool, tail: int) -> None:
-    """Print a container's logs (from kafkube.logs)."""
-    _run(_logs(pod.removeprefix("pod/").removeprefix("pods/"), container, namespace, follow, tail))
+@click.option("-p", "--previous", is_flag=True, help="The previous run of the container, if it restarted.")
+def logs(pod: str, container: str | None, namespace: str, follow: bool, tail: int, previous: bool) -> None:
+    """Print a container's logs (from kafkube.logs): its current run, or with -p the one before."""
+    _run(_logs(pod.removeprefix("pod/").removeprefix("pods/"), container, namespace, follow, tail, previous))
 
 
-async def _logs(name: str, container: str | None, namespace: str, follow: bool, tail: int) -> int:
+async def _logs(name: str, container: str | None, namespace: str, follow: bool, tail: int, previous: bool) -> int:
     client = _client()
     await client.connect()
-    desired, _ = await client.snapshot("pods")
-    pod = desired.get(f"{namespace}/{name}")
-    if pod is None:
+    desired, observed = await client.snapshot("pods")
+    key = f"{namespace}/{name}"
+    if key not in desired:
         click.echo(f'Error from server (NotFound): pods "{name}" not found', err=True)
         return 1
+    pod = merged(desired[key], observed.get(key))
     chosen = pick_container(pod, container)
-    async for line in pod_lines(client, f"{namespace}/{name}", chosen, follow=follow,
-                                tail=None if tail < 0 else tail):
+    attempt = attempt_shown(pod, chosen, previous=previous)
+    async for line in pod_lines(client, key, chosen, follow=follow, tail=None if tail < 0 else tail,
+                                attempt=attempt):
         click.echo(line)
     return 0
 

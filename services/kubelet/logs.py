@@ -86,7 +86,8 @@ class LogStreamer:
                 continue
             await self._emitter.log_line(LogLine(namespace=info.pod.namespace, pod=info.pod.name,
                                                  container=info.name, stream=chunk.stream,
-                                                 timestamp=chunk.timestamp, line=chunk.line))
+                                                 timestamp=chunk.timestamp, line=chunk.line,
+                                                 attempt=info.attempt))
             self._last[info.id] = chunk.timestamp
 
 

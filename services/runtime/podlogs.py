@@ -35,10 +35,26 @@ def pick_container(pod: dict[str, Any], container: str | None) -> str:
                     f"choose one of: [{' '.join(names)}]")
 
 
+def attempt_shown(pod: dict[str, Any], container: str, *, previous: bool) -> int | None:
+    """Which run of the container to show, as the kubelet chooses: the current one (its
+    status' restartCount; None, every run, while the pod has no status for it), or with
+    `previous` the one before, which must exist (the kubelet's wording otherwise)."""
+    status = pod.get("status") or {}
+    found = [s for s in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])
+             if s.get("name") == container]
+    restarts = int(found[0].get("restartCount") or 0) if found else None
+    if not previous:
+        return restarts
+    if not restarts:
+        raise LogsError(f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found')
+    return restarts - 1
+
+
 async def pod_lines(settings: Settings, topic: str, pod_key: str, container: str, *, follow: bool,
-                    tail: int | None, timestamps: bool = False) -> AsyncGenerator[str, None]:
-    """The container's lines, oldest first; with `tail`, only the last N of what exists;
-    with `timestamps`, each prefixed by its RFC 3339 time, as kubectl's `--timestamps`."""
+                    tail: int | None, timestamps: bool = False, attempt: int | None = None) -> AsyncGenerator[str, None]:
+    """The container's lines, oldest first (with `attempt`, of that run only); with `tail`,
+    only the last N of what exists; with `timestamps`, each prefixed by its RFC 3339 time,
+    as kubectl's `--timestamps`."""
     consumer = make_consumer(settings)
     await consumer.start()
     try:
@@ -51,7 +67,7 @@ async def pod_lines(settings: Settings, topic: str, pod_key: str, container: str
         while True:
             batch = await consumer.getmany(tp, timeout_ms=300)
             lines = [line for r in batch.get(tp, [])
-                     if (line := _line(r, pod_key, container, timestamps=timestamps)) is not None]
+                     if (line := _line(r, pod_key, container, attempt, timestamps=timestamps)) is not None]
             if caught_up:
                 for line in lines:
                     yield line
@@ -67,14 +83,14 @@ async def pod_lines(settings: Settings, topic: str, pod_key: str, container: str
         await consumer.stop()
 
 
-def _line(record: Any, pod_key: str, container: str, *, timestamps: bool) -> str | None:
+def _line(record: Any, pod_key: str, container: str, attempt: int | None, *, timestamps: bool) -> str | None:
     if record.value is None or record.key is None or record.key.decode() != pod_key:
         return None
     try:
         value = orjson.loads(record.value)
     except orjson.JSONDecodeError:
         return None
-    if value.get("container") != container:
+    if value.get("container") != container or (attempt is not None and value.get("attempt", 0) != attempt):
         return None
     line = str(value.get("line", ""))
     return f"{value.get('timestamp', '')} {line}" if timestamps else line
