@@ -25,7 +25,7 @@ def template_hash(template: Mapping[str, Any], collision_count: int = 0) -> str:
 
 
 def normalised(template: Mapping[str, Any]) -> dict[str, Any]:
-    """The template without the hash label and without empty containers."""
+    """The template without the hash label, nulls and empty objects and lists."""
     out = copy.deepcopy(dict(template))
     meta = dict(out.get("metadata") or {})
     labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
@@ -39,9 +39,11 @@ def normalised(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _prune(value: Any) -> Any:
+    """Drop what Kubernetes' semantic equality does not tell from absent: null, and empty
+    objects and lists (kubectl's `rollout undo` sends a template with `resources: {}`)."""
     if isinstance(value, dict):
         pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v is not None}
+        return {k: v for k, v in pruned.items() if v not in (None, {}, [])}
     if isinstance(value, list):
         return [_prune(v) for v in value]
     return value

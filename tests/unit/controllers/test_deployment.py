@@ -229,6 +229,23 @@ def test_rollback_reuses_the_old_replicaset_as_revision_3() -> None:
     assert cluster.d["metadata"]["annotations"][REVISION] == "3"
 
 
+def test_rollback_as_kubectl_sends_it_reuses_the_old_replicaset() -> None:
+    """`kubectl rollout undo` replaces spec.template with the old ReplicaSet's as Go
+    marshals it: `creationTimestamp: null`, `resources: {}`, `securityContext: {}`."""
+    cluster = rolled(3)
+    first = cluster.rs_by_revision()[1]
+    cluster.set_image("nginx:2")
+    cluster.run()
+    old = first["spec"]["template"]
+    labels = {k: v for k, v in old["metadata"]["labels"].items() if k != HASH_LABEL}
+    containers = [{**c, "resources": {}} for c in old["spec"]["containers"]]
+    cluster.set_spec(template={"metadata": {"creationTimestamp": None, "labels": labels},
+                               "spec": {**old["spec"], "containers": containers, "securityContext": {}}})
+    cluster.run()
+    revisions = cluster.rs_by_revision()
+    assert sorted(revisions) == [2, 3] and revisions[3]["metadata"]["name"] == first["metadata"]["name"]
+
+
 def test_revision_history_limit_deletes_the_oldest_empty_replicasets() -> None:
     cluster = rolled(2, history=1)
     for image in ("nginx:2", "nginx:3", "nginx:4"):
