@@ -3,13 +3,14 @@
 A Secret's values live in ``data`` (base64) and ``stringData`` (plain), and are copied
 into the annotation ``kubectl.kubernetes.io/last-applied-configuration`` when a client
 (kubectl's client-side apply) stores its manifest there. Used by the admission messages
-(``schemas.manifest``, ``schemas.documents``, ``schemas.checks_data``) and the CLI's
-describe and history (``services.cli.secret_view``).
+(``schemas.manifest``, ``schemas.documents``, ``schemas.checks_data``), the CLI's
+describe and history (``services.cli.secret_view``) and the HTTP API (``services.apiserver``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -32,6 +33,14 @@ def holds_values(path: Sequence[object]) -> bool:
 
 
 _LAST_APPLIED_PATH = ("metadata", "annotations", LAST_APPLIED)
+
+
+def without_last_applied(secret: dict[str, Any]) -> dict[str, Any]:
+    """The Secret without the last-applied annotation, which copies its values in clear."""
+    meta = secret.get("metadata") or {}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    meta = {k: v for k, v in meta.items() if k != "annotations"} | ({"annotations": annotations} if annotations else {})
+    return {**secret, "metadata": meta}
 
 
 def error_text(exc: BaseException) -> str:

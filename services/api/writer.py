@@ -157,9 +157,12 @@ class RequestPartition:
         return outcome
 
     def _decide_secret(self, request: WriteRequest, current: dict[str, Any] | None, ctx: Context) -> Outcome:
-        """A Secret decided on its values in clear (validation, merge, "unchanged"), stored encrypted."""
+        """A Secret decided on its values in clear (validation, merge, "unchanged"), stored encrypted.
+        Values come encrypted (from the intake) or sealed for the API's manifest key (from the
+        HTTP API, services/apiserver/secrets.py)."""
         try:
-            plain_request = request.model_copy(update={"body": self._secrets.from_storage(request.body, stored=False)})
+            body = self._secrets.open_manifest(request.body, request.namespace or "default") if request.body else None
+            plain_request = request.model_copy(update={"body": self._secrets.from_storage(body, stored=False)})
         except SecretValueError as exc:
             return rejected("Invalid", str(exc))
         try:

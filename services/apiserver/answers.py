@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -35,6 +35,7 @@ class Answer:
     status_reason: str | None  # on a rejection: NotFound, Conflict, Invalid, Forbidden...
     uid: str | None
     resource_version: str | None
+    event: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # a review's answer is in it
 
     @property
     def rejected(self) -> bool:
@@ -50,7 +51,7 @@ def answer_of(event: dict[str, Any]) -> tuple[str, Answer] | None:
     involved = event.get("involvedObject") or {}
     return request_id, Answer(event.get("reason", ""), event.get("message", ""),
                               annotations.get(STATUS_REASON_ANNOTATION), involved.get("uid"),
-                              involved.get("resourceVersion"))
+                              involved.get("resourceVersion"), event)
 
 
 class Requests:

@@ -1,12 +1,22 @@
-"""The one protobuf body kubectl sends that this server reads: a `SelfSubjectAccessReview`
-(`kubectl auth can-i` uses the typed client, which speaks protobuf). Kubernetes' envelope
-is `k8s\\x00` + `runtime.Unknown{typeMeta=1, raw=2, contentEncoding=3, contentType=4}`;
-`raw` is the review (`spec=2`: `resourceAttributes=1` {namespace=1, verb=2, group=3,
-version=4, resource=5, subresource=6, name=7}, `nonResourceAttributes=2` {path=1, verb=2}),
-turned here into its JSON shape. Pure; used by `services.apiserver.app`."""
+"""The protobuf bodies this server reads, turned into their JSON shape: those client-go's
+typed clients send (they prefer protobuf for built-in kinds): a `SelfSubjectAccessReview`
+(`kubectl auth can-i`) and a `Secret` (`kubectl create secret`, Helm's release storage).
+Kubernetes' envelope is `k8s\\x00` + `runtime.Unknown{typeMeta=1, raw=2,
+contentEncoding=3, contentType=4}`; `raw` is the object:
+
+- the review: `spec=2`: `resourceAttributes=1` {namespace=1, verb=2, group=3, version=4,
+  resource=5, subresource=6, name=7}, `nonResourceAttributes=2` {path=1, verb=2};
+- the Secret: `metadata=1` (ObjectMeta: name=1, generateName=2, namespace=3, uid=5,
+  resourceVersion=6, labels=11, annotations=12, finalizers=14; the fields the server
+  sets are ignored, as JSON's are), `data=2` (map of bytes), `type=3`, `stringData=4`,
+  `immutable=5`. Any other field (ownerReferences, managedFields) is refused
+  (ProtobufError), never dropped.
+
+Pure; used by `services.apiserver.app` and `writes`."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 MAGIC = b"k8s\x00"
@@ -55,6 +65,28 @@ def fields(data: bytes) -> dict[int, bytes]:
     return found
 
 
+def entries(data: bytes) -> list[tuple[int, int | bytes]]:
+    """Every field of one message in order, repeated ones included: (number, value),
+    the value an int for a varint, bytes for a length-delimited field."""
+    found: list[tuple[int, int | bytes]] = []
+    at = 0
+    while at < len(data):
+        key, at = _varint(data, at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = _varint(data, at)
+            found.append((number, value))
+        elif wire == 2:
+            size, at = _varint(data, at)
+            if at + size > len(data):
+                raise ProtobufError("truncated field")
+            found.append((number, data[at:at + size]))
+            at += size
+        else:
+            raise ProtobufError(f"unsupported wire type {wire} (field {number})")
+    return found
+
+
 def _strings(data: bytes, names: dict[int, str]) -> dict[str, str]:
     return {names[n]: v.decode("utf-8", "replace") for n, v in fields(data).items() if n in names}
 
@@ -71,3 +103,120 @@ def access_review(body: bytes) -> dict[str, Any]:
     if 2 in spec:
         parsed["nonResourceAttributes"] = _strings(spec[2], NON_RESOURCE_FIELDS)
     return {"spec": parsed}
+
+
+SECRET_META_STRINGS = {1: "name", 2: "generateName", 3: "namespace", 5: "uid", 6: "resourceVersion"}
+SECRET_META_MAPS = {11: "labels", 12: "annotations"}
+SERVER_META = {4, 7, 8, 9, 10}  # selfLink, generation, creation/deletion timestamps, grace: the server's to set
+
+
+def _text(value: int | bytes, field: str) -> str:
+    if not isinstance(value, bytes):
+        raise ProtobufError(f"{field}: expected a string")
+    return value.decode("utf-8")
+
+
+def _map_entry(value: int | bytes, field: str) -> tuple[str, bytes]:
+    if not isinstance(value, bytes):
+        raise ProtobufError(f"{field}: expected a map entry")
+    parts = fields(value)
+    return parts.get(1, b"").decode("utf-8"), parts.get(2, b"")
+
+
+def _object_meta(data: bytes) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for number, value in entries(data):
+        if number in SERVER_META:
+            continue
+        if number in SECRET_META_STRINGS:
+            if text := _text(value, f"metadata.{SECRET_META_STRINGS[number]}"):  # Go writes "" for unset
+                meta[SECRET_META_STRINGS[number]] = text
+        elif number in SECRET_META_MAPS:
+            key, item = _map_entry(value, f"metadata.{SECRET_META_MAPS[number]}")
+            meta.setdefault(SECRET_META_MAPS[number], {})[key] = item.decode("utf-8")
+        elif number == 14:
+            meta.setdefault("finalizers", []).append(_text(value, "metadata.finalizers"))
+        else:
+            raise ProtobufError(f"metadata field {number} is not read from protobuf here; send JSON")
+    return meta
+
+
+def secret(body: bytes) -> dict[str, Any]:
+    """A protobuf `v1.Secret` in its JSON shape (`data` base64), or ProtobufError.
+    The message never quotes a value."""
+    if not body.startswith(MAGIC):
+        raise ProtobufError("not a Kubernetes protobuf body (no k8s\\0 prefix)")
+    envelope = fields(body[len(MAGIC):])
+    type_meta = _strings(envelope.get(1, b""), {1: "apiVersion", 2: "kind"})
+    if (type_meta.get("apiVersion"), type_meta.get("kind")) != ("v1", "Secret"):
+        raise ProtobufError(f"expected a v1 Secret, not {type_meta.get('apiVersion')}/{type_meta.get('kind')}")
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": {}}
+    for number, value in entries(envelope.get(2, b"")):
+        if number == 1 and isinstance(value, bytes):
+            obj["metadata"] = _object_meta(value)
+        elif number == 2:
+            key, raw = _map_entry(value, "data")
+            obj.setdefault("data", {})[key] = base64.b64encode(raw).decode("ascii")
+        elif number == 3:
+            if secret_type := _text(value, "type"):
+                obj["type"] = secret_type
+        elif number == 4:
+            key, raw = _map_entry(value, "stringData")
+            obj.setdefault("stringData", {})[key] = raw.decode("utf-8")
+        elif number == 5:
+            obj["immutable"] = bool(value)
+        else:
+            raise ProtobufError(f"Secret field {number} is not read from protobuf here; send JSON")
+    return obj
+
+
+TOKEN_REQUEST_REFERENCE = {1: "kind", 2: "apiVersion", 3: "name", 4: "uid"}
+
+
+def token_request(body: bytes) -> dict[str, Any]:
+    """A protobuf `authentication.k8s.io/v1 TokenRequest` (`kubectl create token`) in its
+    JSON shape: `metadata=1` (name, namespace), `spec=2` {audiences=1 (repeated),
+    boundObjectRef=3 {kind=1, apiVersion=2, name=3, uid=4}, expirationSeconds=4}; the
+    status (3) is the server's to write. Or ProtobufError."""
+    if not body.startswith(MAGIC):
+        raise ProtobufError("not a Kubernetes protobuf body (no k8s\\0 prefix)")
+    raw = fields(fields(body[len(MAGIC):]).get(2, b""))
+    spec: dict[str, Any] = {}
+    for number, value in entries(raw.get(2, b"")):
+        if number == 1:
+            spec.setdefault("audiences", []).append(_text(value, "spec.audiences"))
+        elif number == 3 and isinstance(value, bytes):
+            spec["boundObjectRef"] = {k: v for k, v in _strings(value, TOKEN_REQUEST_REFERENCE).items() if v}
+        elif number == 4 and isinstance(value, int):
+            spec["expirationSeconds"] = value
+        else:
+            raise ProtobufError(f"TokenRequest spec field {number} is not read from protobuf here; send JSON")
+    return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "metadata": _object_meta(raw.get(1, b"")), "spec": spec}
+
+
+def eviction(body: bytes) -> dict[str, Any]:
+    """A protobuf `policy/v1 Eviction` (`kubectl drain`) in its JSON shape: `metadata=1`,
+    `deleteOptions=2` {gracePeriodSeconds=1, preconditions=2 {uid=1, resourceVersion=2},
+    orphanDependents=3, propagationPolicy=4, dryRun=5 (repeated)}. Or ProtobufError."""
+    if not body.startswith(MAGIC):
+        raise ProtobufError("not a Kubernetes protobuf body (no k8s\\0 prefix)")
+    raw = fields(fields(body[len(MAGIC):]).get(2, b""))
+    options: dict[str, Any] = {}
+    for number, value in entries(raw.get(2, b"")):
+        if number == 1 and isinstance(value, int):
+            options["gracePeriodSeconds"] = value
+        elif number == 2 and isinstance(value, bytes):
+            options["preconditions"] = {k: v for k, v in _strings(value, {1: "uid", 2: "resourceVersion"}).items() if v}
+        elif number == 3 and isinstance(value, int):
+            options["orphanDependents"] = bool(value)
+        elif number == 4:
+            options["propagationPolicy"] = _text(value, "deleteOptions.propagationPolicy")
+        elif number == 5:
+            options.setdefault("dryRun", []).append(_text(value, "deleteOptions.dryRun"))
+        else:
+            raise ProtobufError(f"DeleteOptions field {number} is not read from protobuf here; send JSON")
+    found: dict[str, Any] = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": _object_meta(raw.get(1, b""))}
+    if 2 in raw:
+        found["deleteOptions"] = options
+    return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +23,7 @@ from services.apiserver.status import not_found
 from services.apiserver.store import ObjectStore
 
 Obj = dict[str, Any]
+Shown = Callable[[list[Obj]], Awaitable[list[Obj]]]  # objects as this caller sees them (a Secret's values)
 
 
 def key_of(path: ResourcePath, name: str | None = None) -> str:
@@ -76,9 +78,12 @@ def predicate(query: Any, path: ResourcePath) -> Predicate:
     return lambda o: labels(o) and fields(o) and (not name or (o.get("metadata") or {}).get("name") == name)
 
 
-def _render(request: web.Request, path: ResourcePath, objs: list[Obj], *, rv: str, cont: str = "",
-            single: bool = False) -> web.Response:
-    if tables.wants_table(request.headers.get("Accept", "")):
+async def _render(request: web.Request, path: ResourcePath, objs: list[Obj], *, rv: str, cont: str = "",
+                  single: bool = False, shown: Shown | None = None) -> web.Response:
+    table = tables.wants_table(request.headers.get("Accept", ""))
+    if shown is not None and (not table or request.query.get("includeObject") == "Object"):
+        objs = await shown(objs)
+    if table:
         return json_response(tables.table(path.info.plural, objs, now=datetime.now(timezone.utc), resource_version=rv,
                                           include_object=request.query.get("includeObject", "Metadata"),
                                           continue_token=cont))
@@ -89,11 +94,13 @@ def _render(request: web.Request, path: ResourcePath, objs: list[Obj], *, rv: st
                           "metadata": metadata, "items": objs})
 
 
-def get_one(request: web.Request, store: ObjectStore, path: ResourcePath) -> web.Response:
+async def get_one(request: web.Request, store: ObjectStore, path: ResourcePath, *,
+                  shown: Shown | None = None) -> web.Response:
     obj = store.get(path.info, key_of(path))
     if obj is None:
         return _not_found(path)
-    return _render(request, path, [obj], rv=str((obj.get("metadata") or {}).get("resourceVersion", "")), single=True)
+    return await _render(request, path, [obj], rv=str((obj.get("metadata") or {}).get("resourceVersion", "")),
+                         single=True, shown=shown)
 
 
 def _not_found(path: ResourcePath) -> web.Response:
@@ -101,7 +108,8 @@ def _not_found(path: ResourcePath) -> web.Response:
     return json_response(status, status=404)
 
 
-def list_all(request: web.Request, store: ObjectStore, path: ResourcePath) -> web.Response:
+async def list_all(request: web.Request, store: ObjectStore, path: ResourcePath, *,
+                   shown: Shown | None = None) -> web.Response:
     try:
         wanted = predicate(request.query, path)
         limit = int(request.query.get("limit") or 0)
@@ -111,4 +119,4 @@ def list_all(request: web.Request, store: ObjectStore, path: ResourcePath) -> we
     rv = store.resource_version(path.info)  # taken with the list: nothing runs in between
     objs = [o for o in store.objects(path.info, path.namespace) if wanted(o)]
     chosen, cont = page(objs, limit=limit, after=after)
-    return _render(request, path, chosen, rv=rv, cont=cont)
+    return await _render(request, path, chosen, rv=rv, cont=cont, shown=shown)

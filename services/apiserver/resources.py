@@ -23,9 +23,6 @@ from services.apiserver.status import failure
 from services.apiserver.store import ObjectStore
 from services.runtime.config import Settings
 
-SECRET_WRITES = ("Secrets are not written through the HTTP API yet: their values would cross kafkube.requests "
-                 "in clear; use `kafkube apply -f` (it seals them for the API). Reading (without values) and "
-                 "deleting are served.")
 WRITES = {"POST": writes.create, "PUT": writes.update, "PATCH": writes.patch, "DELETE": writes.delete}
 
 
@@ -75,8 +72,6 @@ class Resources:
             return _method_not_allowed(request, path)
         if request.query.get("dryRun"):
             return error("BadRequest", "dryRun is not served yet: the request was not applied")
-        if path.info.kind == "Secret" and request.method in ("POST", "PUT", "PATCH"):
-            return error("MethodNotAllowed", SECRET_WRITES, name=path.name, kind="secrets")
         handler = WRITES.get(request.method)
         if handler is None or path.subresource or (request.method == "POST") == bool(path.name):
             return _method_not_allowed(request, path)
@@ -104,7 +99,13 @@ class Resources:
                 wanted = reads.predicate(request.query, path)
             except SelectorError as exc:
                 return error("BadRequest", str(exc))
-            return await watch.serve_watch(request, self._store, path, wanted)
+            return await watch.serve_watch(request, self._store, path, wanted, shown=self._shown(path, caller))
         if path.name:
-            return reads.get_one(request, self._store, path)
-        return reads.list_all(request, self._store, path)
+            return await reads.get_one(request, self._store, path, shown=self._shown(path, caller))
+        return await reads.list_all(request, self._store, path, shown=self._shown(path, caller))
+
+    def _shown(self, path: ResourcePath, caller: Caller) -> reads.Shown | None:
+        """Secrets are read with their values, opened by the API for the caller."""
+        if path.info.kind != "Secret":
+            return None
+        return lambda objs: self._writer.secrets.shown(objs, caller)

@@ -15,6 +15,7 @@ from services.apiserver.auth import Door
 from services.apiserver.events import EventStore
 from services.apiserver.options import ApiServerOptions, NoCertificate
 from services.apiserver.resources import Resources
+from services.apiserver.secrets import SecretValues
 from services.apiserver.store import ObjectStore
 from services.apiserver.writes import Writer
 from services.runtime.config import Settings
@@ -40,7 +41,8 @@ def apiserver_components(settings: Settings, options: ApiServerOptions) -> dict[
     async def run() -> None:
         async with ObjectStore(settings) as store, Door(settings) as door, Requests(settings) as requests, \
                 EventStore(settings) as events:
-            app = build_app(store, door, Resources(settings, store, door, Writer(store, requests), events=events))
+            writer = Writer(store, requests, SecretValues(requests))
+            app = build_app(store, door, Resources(settings, store, door, writer, events=events))
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
             await runner.setup()
             try:

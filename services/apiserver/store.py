@@ -8,9 +8,8 @@ kind's position when it was taken, an object's the position right after its last
 (with its own resourceVersion, the request offset the API checks preconditions against,
 in front). Any replica resumes a watch from either, exactly, while its change log still
 holds what lies beyond (`services.apiserver.changelog`); else 410 Expired (`watch`).
-Secrets are served without their values (`data`, `stringData` and the last-applied
-annotation are removed): the values are stored encrypted and decrypted only for the
-`kafkube` CLI's sealed reads. Used by `services.apiserver.resources` and `watch`."""
+Secrets are held as stored (values encrypted when the API encrypts them), without the
+last-applied annotation; `services.apiserver.secrets` opens their values for each caller. Used by `services.apiserver.resources` and `watch`."""
 
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from typing import Any
 
 from schemas.printing import from_observed, merged
 from schemas.registry import ALL_KINDS, KindInfo
-from schemas.secret_fields import LAST_APPLIED
+from schemas.secret_fields import without_last_applied
 from services.apiserver.changelog import ChangeLog, Expired, WatchEvent
 from services.apiserver.versions import BadVersion, decode, encode
 from services.runtime.buskeys import bus_trust
@@ -40,12 +39,7 @@ def shown(info: KindInfo, desired: Obj | None, observed: Obj | None) -> Obj | No
     else:
         return None
     if obj is not None and info.kind == "Secret":
-        annotations = {k: v for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items()
-                       if k != LAST_APPLIED}
-        meta = {**obj["metadata"], **({"annotations": annotations} if annotations else {})}
-        if not annotations:
-            meta.pop("annotations", None)
-        obj = {k: v for k, v in obj.items() if k not in ("data", "stringData")} | {"metadata": meta}
+        obj = without_last_applied(obj)  # values stay as stored: encrypted, opened per caller (secrets.py)
     return obj
 
 

@@ -5,6 +5,8 @@ the object as the store holds it after a read barrier (the client reads its own 
 on a rejection the `Status` of the API's reason. Merge patches go to the API as they are
 (its PATCH is RFC 7386); JSON and strategic merge patches are applied here to the stored
 object and sent as an UPDATE that expects its resourceVersion, retried on a Conflict.
+A Secret's values leave sealed for the API and come back opened for the caller
+(`services.apiserver.secrets`); every patch of a Secret is applied here, to it in clear.
 Called by `services.apiserver.resources`."""
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from typing import Any
 from aiohttp import web
 
 from schemas.records import Op, WriteRequest
+from services.api.merge_patch import merge_patch
 from services.apiserver.answers import Answer, Requests
 from services.apiserver.auth import Caller
-from services.apiserver.http import BadBody, error, json_body, json_response
+from services.apiserver import protobuf
+from services.apiserver.http import PROTOBUF, BadBody, error, json_body, json_response
 from services.apiserver.jsonpatch import PatchError, json_patch
 from services.apiserver.paths import ResourcePath
+from services.apiserver.protobuf import ProtobufError
 from services.apiserver.reads import key_of
+from services.apiserver.secrets import SecretValues, SecretValuesError
 from services.apiserver.smp import StrategicPatchError, strategic_merge
 from services.apiserver.status import failure, not_found, success
 from services.apiserver.store import ObjectStore
@@ -43,6 +49,7 @@ class Writer:
 
     store: ObjectStore
     requests: Requests
+    secrets: SecretValues
 
 
 def generated_name(prefix: str) -> str:
@@ -68,6 +75,27 @@ def prepared_body(body: Obj, path: ResourcePath, *, name: str | None = None) -> 
         raise BadBody(f"the kind of the object ({body.get('kind')}) does not match the URL ({path.info.kind})")
     prepared = {k: v for k, v in body.items() if k != "status"}  # status is observed, never written here
     return {**prepared, "apiVersion": path.info.api_version, "kind": path.info.kind, "metadata": meta}
+
+
+async def _body(request: web.Request, path: ResourcePath) -> Obj:
+    """A create or replace body: JSON, or a Secret in protobuf (client-go's typed clients
+    send it: `kubectl create secret`, Helm's releases)."""
+    if request.content_type == PROTOBUF and path.info.kind == "Secret":
+        try:
+            return protobuf.secret(await request.read())
+        except ProtobufError as exc:
+            raise BadBody(f"the protobuf body cannot be read: {exc}") from None
+    return await json_body(request)  # type: ignore[no-any-return]
+
+
+async def _outgoing(writer: Writer, path: ResourcePath, caller: Caller, body: Obj) -> Obj:
+    """The body as it may cross `kafkube.requests`: a Secret's values sealed for the API."""
+    return await writer.secrets.sealed(body, caller) if path.info.kind == "Secret" else body
+
+
+async def _answer_object(writer: Writer, path: ResourcePath, caller: Caller, obj: Obj) -> Obj:
+    """The stored object to answer with: a Secret's values opened for the caller."""
+    return (await writer.secrets.shown([obj], caller))[0] if path.info.kind == "Secret" else obj
 
 
 def _request(op: Op, path: ResourcePath, caller: Caller, *, name: str, body: Obj | None = None,
@@ -97,13 +125,14 @@ async def _answered(writer: Writer, request: WriteRequest, caller: Caller, path:
     obj = writer.store.get(path.info, key_of(path, request.name))
     if obj is None:
         return json_response(not_found(path.info.plural, path.info.group, request.name), status=404)
+    obj = await _answer_object(writer, path, caller, obj)
     return json_response(obj, status=201 if created and answer and answer.reason == "Created" else 200)
 
 
 async def create(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
     try:
-        body = prepared_body(await json_body(request), path)
-    except BadBody as exc:
+        body = await _outgoing(writer, path, caller, prepared_body(await _body(request, path), path))
+    except (BadBody, SecretValuesError) as exc:
         return error(exc.reason, str(exc))
     name = body["metadata"].get("name")
     if not name:
@@ -115,15 +144,19 @@ async def create(request: web.Request, writer: Writer, path: ResourcePath, calle
 
 async def update(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
     try:
-        body = prepared_body(await json_body(request), path, name=path.name)
-    except BadBody as exc:
+        body = await _outgoing(writer, path, caller, prepared_body(await _body(request, path), path, name=path.name))
+    except (BadBody, SecretValuesError) as exc:
         return error(exc.reason, str(exc))
     expected = own_version(body["metadata"].get("resourceVersion"))
     return await _answered(writer, _request(Op.UPDATE, path, caller, name=path.name, body=body, expected=expected),
                            caller, path)
 
 
-def _patcher(content_type: str, patch: Any) -> Callable[[Obj], Obj] | None:
+def _patcher(content_type: str, patch: Any, *, secret: bool) -> Callable[[Obj], Obj] | None:
+    """How to apply a patch here; None: a merge patch, sent to the API (but a Secret's, which
+    the API would receive in clear, is merged here)."""
+    if content_type == MERGE_PATCH and secret:
+        return lambda current: merge_patch(current, patch)  # type: ignore[no-any-return]
     if content_type == JSON_PATCH:
         return lambda current: json_patch(current, patch)
     if content_type == STRATEGIC_PATCH:
@@ -143,7 +176,7 @@ async def patch(request: web.Request, writer: Writer, path: ResourcePath, caller
         body = await json_body(request, kind=list if content_type == JSON_PATCH else dict)
     except BadBody as exc:
         return error(exc.reason, str(exc))
-    apply = _patcher(content_type, body)
+    apply = _patcher(content_type, body, secret=path.info.kind == "Secret")
     if apply is None:  # a merge patch: the API applies it to what it stores
         return await merge_patch_request(writer, path, caller, body)
     return await _patched_update(writer, path, caller, apply)
@@ -168,13 +201,18 @@ async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
         if current is None:
             return json_response(not_found(path.info.plural, path.info.group, path.name), status=404)
         try:
-            new = apply(current)
+            new = apply(current if path.info.kind != "Secret" else await writer.secrets.in_clear(current, caller))
         except (PatchError, StrategicPatchError) as exc:
             return error("Invalid", f"the patch does not apply: {exc}", name=path.name, group=path.info.group,
                          kind=path.info.plural)
+        except SecretValuesError as exc:
+            return error(exc.reason, str(exc), name=path.name, kind=path.info.plural)
         if not isinstance(new, dict):
             return error("Invalid", "the patch does not leave an object")
-        new = {k: v for k, v in new.items() if k != "status"}
+        try:
+            new = await _outgoing(writer, path, caller, {k: v for k, v in new.items() if k != "status"})
+        except SecretValuesError as exc:
+            return error(exc.reason, str(exc), name=path.name, kind=path.info.plural)
         expected = str((current.get("metadata") or {}).get("resourceVersion") or "") or None
         request = _request(Op.UPDATE, path, caller, name=path.name, body=new, expected=expected)
         answer = await writer.requests.send(request, token=caller.token)
@@ -186,7 +224,7 @@ async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
         break
     await writer.store.barrier()
     obj = writer.store.get(path.info, key_of(path))
-    return json_response(obj) if obj is not None else \
+    return json_response(await _answer_object(writer, path, caller, obj)) if obj is not None else \
         json_response(not_found(path.info.plural, path.info.group, path.name), status=404)
 
 

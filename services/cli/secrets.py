@@ -16,12 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import orjson
 
-from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
 from services.cli.client import Client
 from services.cli.files import Document
-from services.runtime.manifest_sealing import seal_data
+from services.runtime.manifest_sealing import seal_data, sealing_key_of, sealing_key_request
 from services.runtime.sealing import Recipient
 from services.runtime.secret_requests import SecretReadError, answer_data, secret_request
 from services.runtime.secret_values import has_encrypted_data
@@ -34,9 +32,7 @@ def _is_secret(obj: dict[str, Any]) -> bool:
 
 async def sealing_key(client: Client, timeout_s: float) -> str | None:
     """The API's manifest public key (base64), or None when the API stores values as sent."""
-    request = WriteRequest(op=Op.CREATE, apiVersion="kafkube.io/v1", kind="SealingKeyReview", name="sealing-key",
-                           body={"apiVersion": "kafkube.io/v1", "kind": "SealingKeyReview"}, writer="cli")
-    answer = await client.request(request, timeout_s=timeout_s)
+    answer = await client.request(sealing_key_request(writer="cli"), timeout_s=timeout_s)
     if answer is None:
         raise click.ClickException(f"the API did not answer for its sealing key within {timeout_s:.0f}s: "
                                    "Secret values are never sent in clear to an API that may encrypt them")
@@ -44,8 +40,7 @@ async def sealing_key(client: Client, timeout_s: float) -> str | None:
         return None
     if answer.reason == "Rejected":
         raise click.ClickException(f"the API refused its sealing key ({answer.status_reason}): {answer.message}")
-    review = (answer.event.get("metadata", {}).get("annotations") or {}).get(REVIEW_ANNOTATION, "{}")
-    return str(orjson.loads(review)["publicKey"])
+    return sealing_key_of(answer.event)
 
 
 async def sealed(client: Client, docs: list[Document], timeout_s: float) -> list[Document]:

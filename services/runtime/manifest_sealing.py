@@ -10,7 +10,10 @@ does not open. `fingerprint` names the API key (the first 16 hex digits of the S
 of its public key), so keys can rotate. The API learns nothing it would not from a
 plain manifest; the topic holds nothing a reader can open.
 
-Pure: `seal_data` for the CLI, `open_value` for the API's intake."""
+The key is asked of the API with a `SealingKeyReview` (`sealing_key_request`, answered
+with the key in its review annotation: `sealing_key_of`).
+
+Pure: `seal_data` for the CLI and the apiserver, `open_value` for the API."""
 
 from __future__ import annotations
 
@@ -18,11 +21,29 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
+import orjson
+
+from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
 from services.runtime.sealing import X25519_SCHEME, Recipient, SealError, Sealed, seal_for_recipient
 from services.runtime.secret_values import SEALED_PREFIX
 
 CONTEXT_LABEL = "kafkube.io/manifest-secret/v1"
+
+
+def sealing_key_request(*, writer: str, principal: str = "") -> WriteRequest:
+    """The question for the API's manifest public key: answered NotFound by an API that
+    stores Secret values as sent (no encryption configuration)."""
+    return WriteRequest(op=Op.CREATE, apiVersion="kafkube.io/v1", kind="SealingKeyReview", name="sealing-key",
+                        body={"apiVersion": "kafkube.io/v1", "kind": "SealingKeyReview"}, writer=writer,
+                        principal=principal)
+
+
+def sealing_key_of(answer: Mapping[str, Any]) -> str:
+    """The public key (base64) of the API's answer event to `sealing_key_request`."""
+    review = ((answer.get("metadata") or {}).get("annotations") or {}).get(REVIEW_ANNOTATION, "{}")
+    return str(orjson.loads(review)["publicKey"])
 
 
 def fingerprint(public_key: bytes) -> str:
