@@ -1,5 +1,5 @@
 # Kafkube development tasks. `make test` does all set-up (virtualenv, Docker Engine, test
-# images, a local Kafka broker) and runs the tests and the import contracts.
+# images, Helm for its tests, a local Kafka broker) and runs the tests and the import contracts.
 # The Kafka broker is left running and reused by the next run; `make kafka-stop` stops it.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -18,6 +18,8 @@ test:
 	echo "==> Docker Engine and test images"
 	bash scripts/docker.sh ensure
 	bash scripts/images.sh
+	echo "==> Helm (scripts/helm.sh: built once into ~/.cache/kafkube)"
+	bash scripts/helm.sh >/dev/null
 	echo "==> Kafka"
 	addr=$$(bash scripts/kafka.sh start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p' | tail -n 1)
 	[[ -n "$$addr" ]] || { echo "make: no Kafka bootstrap address from scripts/kafka.sh" >&2; exit 1; }
