@@ -1,12 +1,15 @@
-"""The real kubectl (1.32) exec, attach and port-forward through `kafkube serve apiserver` to a Docker
-kubelet's streaming endpoint, into real containers: output, stdin, the exit code carried
-back, attach following a running process, port-forward to an httpd in a pod; RBAC `create pods/exec` refused (403); and the
-kubelet's endpoint refusing a caller without a valid stream ticket."""
+"""The real kubectl (1.32) exec, attach and port-forward through `kafkube serve apiserver`
+to a Docker kubelet's streaming endpoint, into real containers: output, stdin, the exit
+code carried back, a terminal (-t), attach following a running process, port-forward to
+an httpd in a pod and to a port nobody listens on; RBAC `create pods/exec` refused (403);
+the kubelet's endpoint refusing a caller without a valid stream ticket."""
 
 from __future__ import annotations
 
 import json
 import secrets
+import shlex
+import socket
 import subprocess
 import time
 import urllib.request
@@ -86,6 +89,17 @@ def test_exec_and_attach_through_the_apiserver(apiserver: tuple[Kubectl, int], n
     echoed = kubectl("exec", "-i", "shell", "--", "sh", "-c", "tr a-z A-Z; echo end", stdin="hello stdin\n")
     assert echoed.stdout == "HELLO STDIN\nend\n"
 
+    terminal = subprocess.Popen(  # a terminal for kubectl (script(1)), its input held open
+        ["script", "-qec", shlex.join([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "exec", "-it", "shell", "--",
+                                       "sh", "-c", "tty; exit 4"]), "/dev/null"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert terminal.wait(timeout=60) == 4 and terminal.stdout is not None
+        assert terminal.stdout.read().startswith("/dev/pts/")  # the command ran on a terminal
+    finally:
+        terminal.kill()
+        terminal.communicate()
+
     attach = subprocess.Popen([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "attach", "shell", "-c", "main"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -127,16 +141,20 @@ async def test_the_kubelet_refuses_a_caller_without_a_ticket(apiserver: tuple[Ku
 def test_port_forward_through_the_apiserver(apiserver: tuple[Kubectl, int], node: str) -> None:
     kubectl, _ = apiserver
     running_pod(kubectl, node, "site", SERVING)
-    local = free_port()
+    local, closed = free_port(), free_port()
     forward = subprocess.Popen([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "port-forward", "pod/site",
-                                f"{local}:8080"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                f"{local}:8080", f"{closed}:9999"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     try:
         assert forward.stdout is not None
         assert forward.stdout.readline().startswith(f"Forwarding from 127.0.0.1:{local} -> 8080")
         for _ in range(3):  # one SPDY stream pair per connection, all in one session
             with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=30) as response:
                 assert response.read() == b"hello-forward\n"
+        with socket.create_connection(("127.0.0.1", closed), timeout=30) as nobody:
+            assert nobody.recv(100) == b""  # nothing listens on 9999 in the pod: closed at once
+        forward.wait(timeout=60)  # kubectl gives up the session after an error, as with kube-apiserver
     finally:
         forward.terminate()
         _, errors = forward.communicate(timeout=30)
-    assert "error" not in errors.lower(), errors
+    assert "error forwarding port 9999 to pod site" in errors and "connection refused" in errors.lower(), errors

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
@@ -118,9 +119,10 @@ class PortForwardSession:
                 raise OSError(f"port {forward.port} is not among the forwarded ports")
             reader, writer = await asyncio.open_connection(self._pod_ip, forward.port)
         except OSError as exc:
-            message = (f"error forwarding port {forward.port} to pod {self._ticket.pod}, uid {self._ticket.uid}: "
-                       f"{exc}")
-            log.info("kubelet.portforward_failed", pod=self._ticket.pod_key, port=forward.port, error=str(exc))
+            detail = f"dial tcp {self._pod_ip}:{forward.port}: connect: {os.strerror(exc.errno).lower()}" \
+                if exc.errno else str(exc)
+            message = f"error forwarding port {forward.port} to pod {self._ticket.pod}, uid {self._ticket.uid}: {detail}"
+            log.info("kubelet.portforward_failed", pod=self._ticket.pod_key, port=forward.port, error=detail)
             await self._send(spdy.data_frame(forward.error_stream, message.encode()))
             await self._finish(forward)
             return
