@@ -13,9 +13,10 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 
+from services.kubelet.runtime.base import RuntimeFailure
 from services.runtime.logging import get_logger
 from services.runtime.remotecommand import (
-    CLOSE, ERROR, RESIZE, STDERR, STDIN, STDOUT, Frame, FrameError, closed_channel, error_status, exit_status, frame,
+    CLOSE, ERROR, RESIZE, STDERR, STDIN, STDOUT, FrameError, closed_channel, error_status, exit_status, frame,
     parse, terminal_size,
 )
 from services.runtime.stream_tickets import StreamTicket
@@ -49,9 +50,10 @@ async def relay(ws: web.WebSocketResponse, session: Session, ticket: StreamTicke
 
 
 async def _status(session: Session, ticket: StreamTicket) -> bytes:
-    code = await session.exit_code()
+    """The error channel's last word: an attach ends when the process's output does."""
     if ticket.verb == "attach":
         return exit_status((), 0)
+    code = await session.exit_code()
     return error_status("the exit code of the command is unknown") if code is None else \
         exit_status(ticket.command, code)
 
@@ -65,22 +67,25 @@ async def _output(ws: web.WebSocketResponse, session: Session, ticket: StreamTic
 
 
 async def _input(ws: web.WebSocketResponse, session: Session, ticket: StreamTicket) -> None:
-    """Frames from the caller until it closes the socket."""
+    """Frames from the caller until it closes the socket. Input the process no longer
+    takes (it closed its stdin, or ended) is dropped; output goes on."""
+    stdin_open = ticket.stdin
     async for message in ws:
         if message.type != WSMsgType.BINARY:
             continue
         try:
-            await _apply(session, ticket, parse(message.data))
+            received = parse(message.data)
+            if received.channel == STDIN and stdin_open:
+                await session.write(received.data)
+            elif received.channel == CLOSE and closed_channel(received.data) == STDIN and stdin_open:
+                stdin_open = False
+                session.close_stdin()
+            elif received.channel == RESIZE and ticket.tty:
+                width, height = terminal_size(received.data)
+                await session.resize(width=width, height=height)
         except FrameError as exc:
             log.warning("stream.bad_frame", pod=ticket.pod_key, container=ticket.container, error=str(exc))
-
-
-async def _apply(session: Session, ticket: StreamTicket, received: Frame) -> None:
-    channel, data = received.channel, received.data
-    if channel == STDIN and ticket.stdin:
-        await session.write(data)
-    elif channel == CLOSE and closed_channel(data) == STDIN and ticket.stdin:
-        session.close_stdin()
-    elif channel == RESIZE and ticket.tty:
-        width, height = terminal_size(data)
-        await session.resize(width=width, height=height)
+        except (OSError, RuntimeError, RuntimeFailure) as exc:  # RuntimeError: aiodocker's closed transport
+            stdin_open = False
+            log.info("stream.input_dropped", pod=ticket.pod_key, container=ticket.container,
+                     error=f"{type(exc).__name__}: {exc}"[:200])
