@@ -110,17 +110,25 @@ SECRET_META_MAPS = {11: "labels", 12: "annotations"}
 SERVER_META = {4, 7, 8, 9, 10}  # selfLink, generation, creation/deletion timestamps, grace: the server's to set
 
 
+def _utf8(raw: bytes, field: str) -> str:
+    """Text, or ProtobufError naming the field only (the bytes may be a Secret's value)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtobufError(f"{field}: not UTF-8") from None
+
+
 def _text(value: int | bytes, field: str) -> str:
     if not isinstance(value, bytes):
         raise ProtobufError(f"{field}: expected a string")
-    return value.decode("utf-8")
+    return _utf8(value, field)
 
 
 def _map_entry(value: int | bytes, field: str) -> tuple[str, bytes]:
     if not isinstance(value, bytes):
         raise ProtobufError(f"{field}: expected a map entry")
     parts = fields(value)
-    return parts.get(1, b"").decode("utf-8"), parts.get(2, b"")
+    return _utf8(parts.get(1, b""), f"{field} key"), parts.get(2, b"")
 
 
 def _object_meta(data: bytes) -> dict[str, Any]:
@@ -133,7 +141,7 @@ def _object_meta(data: bytes) -> dict[str, Any]:
                 meta[SECRET_META_STRINGS[number]] = text
         elif number in SECRET_META_MAPS:
             key, item = _map_entry(value, f"metadata.{SECRET_META_MAPS[number]}")
-            meta.setdefault(SECRET_META_MAPS[number], {})[key] = item.decode("utf-8")
+            meta.setdefault(SECRET_META_MAPS[number], {})[key] = _utf8(item, f"metadata.{SECRET_META_MAPS[number]}")
         elif number == 14:
             meta.setdefault("finalizers", []).append(_text(value, "metadata.finalizers"))
         else:
@@ -162,7 +170,7 @@ def secret(body: bytes) -> dict[str, Any]:
                 obj["type"] = secret_type
         elif number == 4:
             key, raw = _map_entry(value, "stringData")
-            obj.setdefault("stringData", {})[key] = raw.decode("utf-8")
+            obj.setdefault("stringData", {})[key] = _utf8(raw, f"stringData[{key}]")
         elif number == 5:
             obj["immutable"] = bool(value)
         else:

@@ -61,7 +61,8 @@ def test_an_empty_type_is_left_for_the_default() -> None:
     (envelope("v1", "Secret", field(9, b"x")), "Secret field 9 is not read"),
     (b"{}", "no k8s"),
     (envelope("v1", "Secret", field(1, b"\x0a\x10short")), "truncated"),
+    (envelope("v1", "Secret", entry(4, "k", b"\xffsecret")), r"stringData\[k\]: not UTF-8$"),
 ])
-def test_what_is_not_read_is_refused_never_dropped(body: bytes, problem: str) -> None:
+def test_what_is_not_read_is_refused_never_dropped_nor_quoted(body: bytes, problem: str) -> None:
     with pytest.raises(ProtobufError, match=problem):
         secret(body)
