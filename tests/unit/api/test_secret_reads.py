@@ -24,6 +24,7 @@ from services.api.secret_storage import SecretStorage
 from services.api.service import bootstrap_writes
 from services.api.writer import RequestPartition
 from services.runtime.bus import encode, partition_for
+from services.runtime.manifest_sealing import seal_data
 from services.runtime.sealing import Recipient, own_node_key
 from services.runtime.secret_requests import answer_data, secret_request
 from services.runtime.secret_values import is_encrypted
@@ -132,3 +133,26 @@ def test_an_admin_reads_with_a_recipient_key_and_never_in_clear(writer: Writer) 
                              "t-admin")
     assert missing["reason"] == "Rejected" and missing["message"] == f'secrets "{absent}" not found'
     assert missing["metadata"]["annotations"]["kafkube.io/status-reason"] == "NotFound"
+
+
+def test_values_sealed_for_the_manifest_key_in_a_request_are_opened_and_stored_encrypted(writer: Writer) -> None:
+    """What the HTTP API sends (services/apiserver/secrets.py): an UPDATE whose values are
+    sealed for the API's manifest key, as `kafkube apply` seals them."""
+    assert STORAGE.manifest_key is not None
+    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "team-a"},
+            "stringData": {"password": "changed-value", "extra": "x"}}
+    sealed: dict[str, Any] = seal_data(body, STORAGE.manifest_key[1], "team-a")
+    assert "stringData" not in sealed and all(v.startswith("kafkube:sealed:") for v in sealed["data"].values())
+    out, event = writer.send(WriteRequest(op=Op.UPDATE, apiVersion="v1", kind="Secret", namespace="team-a",
+                                          name="db", body=sealed), "t-admin")
+    assert event["reason"] == "Updated", event["message"]
+    (stored,) = [orjson.loads(o.value) for o in out if o.topic == TOPICS.desired("secrets") and o.value]
+    assert all(is_encrypted(v) for v in stored["data"].values())
+    opened = STORAGE.from_storage(stored) or {}
+    assert {k: base64.b64decode(v) for k, v in opened["data"].items()} == {"password": b"changed-value", "extra": b"x"}
+    assert all(b"changed-value" not in (o.value or b"") for o in out)
+    elsewhere: dict[str, Any] = seal_data({**body, "metadata": {"name": "other", "namespace": "team-a"}}, STORAGE.manifest_key[1],
+                          "team-a")  # bound to another Secret: does not open here
+    _, refused = writer.send(WriteRequest(op=Op.UPDATE, apiVersion="v1", kind="Secret", namespace="team-a",
+                                          name="db", body={**sealed, "data": elsewhere["data"]}), "t-admin")
+    assert refused["reason"] == "Rejected" and "does not open" in refused["message"], refused["message"]
