@@ -55,6 +55,8 @@ class Resources:
         except UnknownPath:
             return _unknown(request)
         caller: Caller = request["caller"]
+        if request.method != "GET" and request.query.get("dryRun") and path.subresource:
+            return error("BadRequest", "dryRun is not served on subresources yet: the request was not applied")
         if path.subresource == "scale" and path.info.plural in SCALABLE:
             return await self._scale(request, path, caller)
         if path.subresource == "log" and path.info.plural == "pods" and request.method == "GET":
@@ -70,8 +72,6 @@ class Resources:
             return await self._read(request, path, caller)
         if path.info.kind == "Event":  # read only: Kafkube's components write them to kafkube.events
             return _method_not_allowed(request, path)
-        if request.query.get("dryRun"):
-            return error("BadRequest", "dryRun is not served yet: the request was not applied")
         handler = WRITES.get(request.method)
         if handler is None or path.subresource or (request.method == "POST") == bool(path.name):
             return _method_not_allowed(request, path)

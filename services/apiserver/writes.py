@@ -14,13 +14,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+import yaml
 from aiohttp import web
 
-from schemas.records import Op, WriteRequest
+from schemas.records import DRY_RUN_ANNOTATION, Op, WriteRequest
 from services.api.merge_patch import merge_patch
 from services.apiserver.answers import Answer, Requests
+from services.apiserver.apply import ApplyConflict, applied, updated
 from services.apiserver.auth import Caller
 from services.apiserver import protobuf
 from services.apiserver.http import PROTOBUF, BadBody, error, json_body, json_response
@@ -33,6 +37,7 @@ from services.apiserver.smp import StrategicPatchError, strategic_merge
 from services.apiserver.status import failure, not_found, success
 from services.apiserver.store import ObjectStore
 from services.apiserver.versions import own_version
+from services.apiserver.write_options import Verb, WriteOptions, write_options
 
 Obj = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
@@ -121,6 +126,8 @@ async def _answered(writer: Writer, request: WriteRequest, caller: Caller, path:
     answer = await writer.requests.send(request, token=caller.token)
     if (refusal := _refusal(answer, path, request.name)) is not None:
         return refusal
+    if request.dry_run and answer is not None:
+        return _dry_run_answer(writer, answer, path, request.name, created=created)
     await writer.store.barrier()
     obj = writer.store.get(path.info, key_of(path, request.name))
     if obj is None:
@@ -129,27 +136,65 @@ async def _answered(writer: Writer, request: WriteRequest, caller: Caller, path:
     return json_response(obj, status=201 if created and answer and answer.reason == "Created" else 200)
 
 
+def _dry_run_answer(writer: Writer, answer: Answer, path: ResourcePath, name: str,
+                     *, created: bool = False) -> web.Response:
+    """The object a dry run would have stored (it keeps the resourceVersion it is shown with
+    now: nothing was bumped; a Secret without its values), or, when it would be gone, a
+    delete's Success."""
+    obj = _dry_run_object(answer)
+    if obj is None:
+        return json_response(success(name=name, group=path.info.group, kind=path.info.plural, uid=answer.uid))
+    shown = writer.store.get(path.info, key_of(path, name))
+    meta = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
+    if shown is not None:
+        meta["resourceVersion"] = shown["metadata"]["resourceVersion"]
+    return json_response({**obj, "metadata": meta}, status=201 if created and answer.reason == "Created" else 200)
+
+
+def _dry_run_object(answer: Answer) -> Obj | None:
+    raw = ((answer.event.get("metadata") or {}).get("annotations") or {}).get(DRY_RUN_ANNOTATION)
+    return orjson.loads(raw) if raw else None
+
+
+def _options(request: web.Request, verb: Verb, *, applying: bool = False) -> WriteOptions:
+    return write_options(request.query, request.headers.get("User-Agent", ""), verb, applying=applying)
+
+
+def _tracked(current: Obj | None, new: Obj, path: ResourcePath, options: WriteOptions) -> Obj:
+    """`new` with the managedFields of an update by the request's field manager."""
+    return updated(current, new, manager=options.field_manager, api_version=path.info.api_version, now=_now())
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 async def create(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
     try:
-        body = await _outgoing(writer, path, caller, prepared_body(await _body(request, path), path))
+        options = _options(request, "Create")
+        body = _tracked(None, prepared_body(await _body(request, path), path), path, options)
+        body = await _outgoing(writer, path, caller, body)
     except (BadBody, SecretValuesError) as exc:
         return error(exc.reason, str(exc))
     name = body["metadata"].get("name")
     if not name:
         return error("Invalid", f"{path.info.kind} is invalid: metadata.name: Required value: name or "
                      "generateName is required")
-    return await _answered(writer, _request(Op.CREATE, path, caller, name=name, body=body), caller, path,
-                           created=True)
+    return await _answered(writer, _request(Op.CREATE, path, caller, name=name, body=body, dryRun=options.dry_run),
+                           caller, path, created=True)
 
 
 async def update(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
     try:
-        body = await _outgoing(writer, path, caller, prepared_body(await _body(request, path), path, name=path.name))
+        options = _options(request, "Update")
+        body = prepared_body(await _body(request, path), path, name=path.name)
+        body = await _outgoing(writer, path, caller,
+                               _tracked(writer.store.desired(path.info, key_of(path)), body, path, options))
     except (BadBody, SecretValuesError) as exc:
         return error(exc.reason, str(exc))
     expected = own_version(body["metadata"].get("resourceVersion"))
-    return await _answered(writer, _request(Op.UPDATE, path, caller, name=path.name, body=body, expected=expected),
-                           caller, path)
+    return await _answered(writer, _request(Op.UPDATE, path, caller, name=path.name, body=body, expected=expected,
+                                            dryRun=options.dry_run), caller, path)
 
 
 def _patcher(content_type: str, patch: Any, *, secret: bool) -> Callable[[Obj], Obj] | None:
@@ -166,34 +211,91 @@ def _patcher(content_type: str, patch: Any, *, secret: bool) -> Callable[[Obj], 
 
 async def patch(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
     content_type = request.content_type
-    if content_type == APPLY_PATCH:
-        return error("UnsupportedMediaType", "server-side apply (application/apply-patch+yaml) is not served yet; "
-                     "use client-side kubectl apply")
-    if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH):
+    if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH):
         return error("UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media "
-                     f"types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_PATCH}")
+                     f"types include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY_PATCH}, {STRATEGIC_PATCH}")
     try:
+        options = _options(request, "Patch", applying=content_type == APPLY_PATCH)
+        if content_type == APPLY_PATCH:
+            return await _server_side_apply(writer, path, caller, await _yaml_body(request), options)
         body = await json_body(request, kind=list if content_type == JSON_PATCH else dict)
     except BadBody as exc:
         return error(exc.reason, str(exc))
     apply = _patcher(content_type, body, secret=path.info.kind == "Secret")
     if apply is None:  # a merge patch: the API applies it to what it stores
-        return await merge_patch_request(writer, path, caller, body)
-    return await _patched_update(writer, path, caller, apply)
+        return await merge_patch_request(writer, path, caller, body, options)
+    return await _patched_update(writer, path, caller, _tracking(apply, path, options), options)
 
 
-async def merge_patch_request(writer: Writer, path: ResourcePath, caller: Caller, body: Obj) -> web.Response:
-    """A merge patch (without status) as the API's PATCH, at the resourceVersion it names if any."""
+def _tracking(apply: Callable[[Obj], Obj], path: ResourcePath, options: WriteOptions) -> Callable[[Obj], Obj]:
+    """The patch, and the update it makes recorded in managedFields."""
+    def tracked(current: Obj) -> Obj:
+        new = apply(current)
+        return _tracked(current, new, path, options) if isinstance(new, dict) else new
+    return tracked
+
+
+async def _yaml_body(request: web.Request) -> Obj:
+    """An apply patch's body: one YAML (or JSON) object."""
+    try:
+        body = yaml.safe_load(await request.read())
+    except yaml.YAMLError as exc:
+        raise BadBody(f"error decoding YAML: {exc}") from exc
+    if not isinstance(body, dict):
+        raise BadBody("the body of an apply patch must be an object")
+    return body
+
+
+async def _server_side_apply(writer: Writer, path: ResourcePath, caller: Caller, config: Obj,
+                             options: WriteOptions) -> web.Response:
+    """An apply patch (`services.apiserver.apply`): an update of the stored object, or its creation."""
+    now, config = _now(), prepared_body(config, path, name=path.name)
+
+    def apply(current: Obj | None) -> Obj:
+        return applied(current, config, manager=options.field_manager, api_version=path.info.api_version,
+                       now=now, force=options.force)
+    if writer.store.desired(path.info, key_of(path)) is not None:
+        return await _patched_update(writer, path, caller, apply, options)
+    try:
+        body = await _outgoing(writer, path, caller, apply(None))
+    except SecretValuesError as exc:
+        return error(exc.reason, str(exc))
+    return await _answered(writer, _request(Op.CREATE, path, caller, name=path.name, body=body,
+                                            dryRun=options.dry_run), caller, path, created=True)
+
+
+def _apply_conflict(exc: ApplyConflict) -> web.Response:
+    """Upstream's 409 of an apply: the conflicting managers' fields as its causes."""
+    status = failure("Conflict", exc.message)
+    return json_response({**status, "details": {"causes": exc.causes}}, status=409)
+
+
+async def merge_patch_request(writer: Writer, path: ResourcePath, caller: Caller, body: Obj,
+                              options: WriteOptions | None = None) -> web.Response:
+    """A merge patch (without status) as the API's PATCH, at the resourceVersion it names if any;
+    with `options` (not the scale subresource's), the managedFields it gives the stored object
+    (as this replica holds it) and a dry run."""
     merge = {k: v for k, v in body.items() if k != "status"}
+    if options is not None:
+        merge = _with_managed_fields(writer.store.desired(path.info, key_of(path)), merge, path, options)
     expected = own_version((merge.get("metadata") or {}).get("resourceVersion"))
     if isinstance(merge.get("metadata"), dict) and "resourceVersion" in merge["metadata"]:
         merge["metadata"] = {**merge["metadata"], "resourceVersion": expected}
-    return await _answered(writer, _request(Op.PATCH, path, caller, name=path.name, body=merge, expected=expected),
-                           caller, path)
+    return await _answered(writer, _request(Op.PATCH, path, caller, name=path.name, body=merge, expected=expected,
+                                            dryRun=bool(options and options.dry_run)), caller, path)
+
+
+def _with_managed_fields(current: Obj | None, merge: Obj, path: ResourcePath, options: WriteOptions) -> Obj:
+    if current is None or not isinstance(merged := merge_patch(current, merge), dict):
+        return merge
+    managed = (_tracked(current, merged, path, options).get("metadata") or {}).get("managedFields")
+    if managed is None or managed == current["metadata"].get("managedFields"):
+        return merge
+    return {**merge, "metadata": {**(merge.get("metadata") or {}), "managedFields": managed}}
 
 
 async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
-                          apply: Callable[[Obj], Obj]) -> web.Response:
+                          apply: Callable[[Obj], Obj], options: WriteOptions) -> web.Response:
     """Apply a patch to the stored object and UPDATE at its resourceVersion; a Conflict
     (someone wrote in between) reads again and retries, as kube-apiserver's patcher does."""
     for attempt in range(PATCH_RETRIES):
@@ -207,6 +309,8 @@ async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
                          kind=path.info.plural)
         except SecretValuesError as exc:
             return error(exc.reason, str(exc), name=path.name, kind=path.info.plural)
+        except ApplyConflict as exc:
+            return _apply_conflict(exc)
         if not isinstance(new, dict):
             return error("Invalid", "the patch does not leave an object")
         try:
@@ -214,13 +318,16 @@ async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
         except SecretValuesError as exc:
             return error(exc.reason, str(exc), name=path.name, kind=path.info.plural)
         expected = str((current.get("metadata") or {}).get("resourceVersion") or "") or None
-        request = _request(Op.UPDATE, path, caller, name=path.name, body=new, expected=expected)
+        request = _request(Op.UPDATE, path, caller, name=path.name, body=new, expected=expected,
+                           dryRun=options.dry_run)
         answer = await writer.requests.send(request, token=caller.token)
         if answer is not None and answer.status_reason == "Conflict" and attempt < PATCH_RETRIES - 1:
             await writer.store.barrier()
             continue
         if (refusal := _refusal(answer, path, path.name)) is not None:
             return refusal
+        if options.dry_run and answer is not None:
+            return _dry_run_answer(writer, answer, path, path.name)
         break
     await writer.store.barrier()
     obj = writer.store.get(path.info, key_of(path))
@@ -244,6 +351,19 @@ async def _delete_options(request: web.Request) -> Obj:
 
 async def delete(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
     options = await _delete_options(request)
+    try:
+        dry_run = _options(request, "Delete").dry_run
+    except BadBody as exc:
+        return error(exc.reason, str(exc))
+    return await delete_object(writer, path, caller, options, dry_run=dry_run)
+
+
+async def delete_object(writer: Writer, path: ResourcePath, caller: Caller, options: Obj, *,
+                        dry_run: bool = False) -> web.Response:
+    """Delete `path`'s object as `caller` with `options` (a DeleteOptions' JSON): the object
+    while it is still terminating, a Status Success once gone, or the refusal (also used by
+    `services.apiserver.eviction`)."""
+    dry_run = dry_run or "All" in (options.get("dryRun") or [])
     policy = options.get("propagationPolicy")
     if policy not in (None, "Background", "Foreground", "Orphan"):
         return error("BadRequest", f"propagationPolicy: Unsupported value: {policy!r}")
@@ -251,10 +371,12 @@ async def delete(request: web.Request, writer: Writer, path: ResourcePath, calle
     expected = own_version((options.get("preconditions") or {}).get("resourceVersion"))
     delete_request = _request(Op.DELETE, path, caller, name=path.name, expected=expected,
                               propagationPolicy=policy,
-                              gracePeriodSeconds=int(grace) if grace not in (None, "") else None)
+                              gracePeriodSeconds=int(grace) if grace not in (None, "") else None, dryRun=dry_run)
     answer = await writer.requests.send(delete_request, token=caller.token)
     if (refusal := _refusal(answer, path, path.name)) is not None:
         return refusal
+    if dry_run and answer is not None:
+        return _dry_run_answer(writer, answer, path, path.name)
     await writer.store.barrier()
     obj = writer.store.get(path.info, key_of(path))
     if obj is not None:  # graceful deletion or finalizers: the object, with its deletionTimestamp
