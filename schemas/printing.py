@@ -181,14 +181,36 @@ def _binding_subjects(o: Obj) -> Row:
     return [", ".join(users), ", ".join(groups), ", ".join(accounts)]
 
 
+def selector_text(selector: Any) -> str:
+    """A LabelSelector (or an RC's or Service's plain map) as the string form `a=b,c in (d)`."""
+    if not isinstance(selector, dict):
+        return ""
+    if "matchLabels" not in selector and "matchExpressions" not in selector:
+        return ",".join(f"{k}={v}" for k, v in selector.items())
+    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
+    for expr in selector.get("matchExpressions") or []:
+        op, key, values = expr.get("operator"), expr.get("key"), ",".join(expr.get("values") or [])
+        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
+                      "Exists": str(key), "DoesNotExist": f"!{key}"}.get(str(op), ""))
+    return ",".join(p for p in parts if p)
+
+
+def _workload_wide(o: Obj) -> Row:
+    """kubectl's wide CONTAINERS, IMAGES, SELECTOR of a Deployment, ReplicaSet or RC."""
+    containers = ((_spec(o).get("template") or {}).get("spec") or {}).get("containers") or []
+    return [",".join(str(c.get("name", "")) for c in containers), ",".join(str(c.get("image", "")) for c in containers),
+            selector_text(_spec(o).get("selector")) or "<none>"]
+
+
 Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
 COLUMNS: dict[str, Columns] = {
     "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
              ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"], _pod_wide),
-    "deployments": (["READY", "UP-TO-DATE", "AVAILABLE"], _deploy_columns, [], None),
-    "replicasets": (["DESIRED", "CURRENT", "READY"], _rs_columns, [], None),
-    "replicationcontrollers": (["DESIRED", "CURRENT", "READY"], _rs_columns, [], None),
-    "services": (["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"], _svc_columns, [], None),
+    "deployments": (["READY", "UP-TO-DATE", "AVAILABLE"], _deploy_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
+    "replicasets": (["DESIRED", "CURRENT", "READY"], _rs_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
+    "replicationcontrollers": (["DESIRED", "CURRENT", "READY"], _rs_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
+    "services": (["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"], _svc_columns, ["SELECTOR"],
+                 lambda o: [selector_text(_spec(o).get("selector")) or "<none>"]),
     "endpoints": (["ENDPOINTS"], _endpoints_columns, [], None),
     "configmaps": (["DATA"], lambda o: [str(len(o.get("data") or {}) + len(o.get("binaryData") or {}))], [], None),
     "secrets": (["TYPE", "DATA"], lambda o: [o.get("type", "Opaque"), str(len(o.get("data") or {}))], [], None),

@@ -36,18 +36,6 @@ def _key(obj: Obj) -> str:
     return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta.get("name", ""))
 
 
-def selector_text(selector: Any) -> str:
-    """A LabelSelector as the string form `a=b,c in (d)` (a Scale's status.selector). Pure."""
-    if not isinstance(selector, dict):
-        return ""
-    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
-    for expr in selector.get("matchExpressions") or []:
-        op, key, values = expr.get("operator"), expr.get("key"), ",".join(expr.get("values") or [])
-        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
-                      "Exists": str(key), "DoesNotExist": f"!{key}"}.get(str(op), ""))
-    return ",".join(p for p in parts if p)
-
-
 def encode_continue(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode()
 

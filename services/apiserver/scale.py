@@ -9,11 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
+from schemas.printing import selector_text
 from services.apiserver.auth import Caller
 from services.apiserver.discovery import SCALABLE
 from services.apiserver.http import BadBody, error, json_body, json_response
 from services.apiserver.paths import ResourcePath
-from services.apiserver.reads import key_of, selector_text
+from services.apiserver.reads import key_of
 from services.apiserver.status import not_found
 from services.apiserver.writes import MERGE_PATCH, STRATEGIC_PATCH, Writer, merge_patch_request
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from services.apiserver.reads import page, selector_text
+from schemas.printing import COLUMNS, selector_text
+from services.apiserver.reads import page
 from services.apiserver.scale import scale_of
 from services.apiserver.tables import table, wants_table
 
@@ -59,3 +60,14 @@ def test_scale_of_a_deployment() -> None:
                       "status": {"replicas": 2}})
     assert scale["spec"] == {"replicas": 3} and scale["status"] == {"replicas": 2, "selector": "app=web,t"}
     assert selector_text(None) == ""
+    assert selector_text({"app": "web", "tier": "x"}) == "app=web,tier=x"  # an RC's or a Service's plain map
+
+
+def test_wide_columns_of_workloads_and_services() -> None:
+    deploy = {"metadata": {"name": "web"}, "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+        "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}, {"name": "side", "image": "nginx"}]}}}}
+    _, _, names, wide = COLUMNS["deployments"]
+    assert wide is not None and dict(zip(names, wide(deploy))) == {
+        "CONTAINERS": "main,side", "IMAGES": "busybox:1.36,nginx", "SELECTOR": "app=web"}
+    _, _, names, wide = COLUMNS["services"]
+    assert wide is not None and (names, wide({"spec": {}})) == (["SELECTOR"], ["<none>"])
