@@ -8,7 +8,7 @@ anything that keys records (``object_key``).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -113,6 +113,19 @@ class OwnerReference(KubeModel):
     block_owner_deletion: bool | None = None
 
 
+class ManagedFieldsEntry(KubeModel):
+    """One field manager's fields (`metadata.managedFields`), written by the HTTP API's
+    server-side apply and update tracking (`services/apiserver/apply.py`)."""
+
+    manager: str | None = None
+    operation: Literal["Apply", "Update"] | None = None
+    api_version: str | None = None
+    time: Time | None = None
+    fields_type: Literal["FieldsV1"] | None = None
+    fields_v1: dict[str, Any] | None = None  # `f:<field>`, `k:{...}`, `v:...` keys, nested
+    subresource: str | None = None
+
+
 class ObjectMeta(KubeModel):
     name: str | None = None
     generate_name: str | None = None
@@ -127,6 +140,7 @@ class ObjectMeta(KubeModel):
     annotations: dict[str, str] | None = None
     owner_references: list[OwnerReference] | None = None
     finalizers: list[str] | None = None
+    managed_fields: list[ManagedFieldsEntry] | None = None
 
 
 class ObjectReference(KubeModel):

@@ -30,7 +30,7 @@ from schemas.pod import (
 )
 
 UNMODELLED: dict[type[KubeModel], dict[str, str]] = {
-    ObjectMeta: {"selfLink": "string", "managedFields": "[]object"},
+    ObjectMeta: {"selfLink": "string"},
     NodeSpec: {"configSource": "object", "externalID": "string"},
     NodeStatus: {"daemonEndpoints": "object", "images": "[]object", "volumesInUse": "[]string",
                  "volumesAttached": "[]object", "config": "object", "runtimeHandlers": "[]object",

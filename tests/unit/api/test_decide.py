@@ -349,3 +349,10 @@ def test_managed_fields_are_kept_by_writers_that_name_none_and_replaced_by_those
     assert replaced["metadata"]["managedFields"] == [moved]
     cleared = stored_of(decide(request(Op.PATCH, {"metadata": {"managedFields": []}}), tracked, ctx("9")))
     assert "managedFields" not in cleared["metadata"]
+
+
+def test_a_managed_fields_entry_is_validated() -> None:
+    wrong = {"manager": "m", "operation": "Replace", "fieldsType": "FieldsV1", "fieldsV1": {}}
+    outcome = decide(request(Op.APPLY, deployment(managedFields=[wrong])), created(), ctx("6"))
+    assert outcome.reason == "Rejected" and outcome.status_reason == "Invalid"
+    assert "metadata.managedFields[0].operation" in outcome.message

@@ -74,3 +74,13 @@ def test_a_dry_run_namespace_gets_no_default_service_account() -> None:
     part = writer(partition_for(request.key, SETTINGS.partitions))
     event = only_answer(run(part, request, 5))
     assert event["reason"] == "Created" and would_be(event)["metadata"]["name"] == "team-b"
+
+
+def test_a_dry_run_pod_is_admitted_by_pod_security_as_any_write() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+           "spec": {"containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": True}}]}}
+    request = WriteRequest(op=Op.CREATE, apiVersion="v1", kind="Pod", namespace="default", name="p", body=pod,
+                           dryRun=True)
+    part = writer(partition_for(request.key, SETTINGS.partitions))
+    refused = only_answer(run(part, request, 5))  # default: baseline, which forbids privileged containers
+    assert refused["reason"] == "Rejected" and 'violates PodSecurity "baseline:latest"' in refused["message"]
