@@ -27,6 +27,12 @@ AUTHORIZATION_GROUP = "authorization.k8s.io"
 SELF_SUBJECT_ACCESS_REVIEWS = {"name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview",
                                "namespaced": False, "kind": "SelfSubjectAccessReview", "verbs": ["create"]}
 """`kubectl auth can-i` (services.apiserver.reviews)."""
+SERVICE_ACCOUNT_TOKEN = {"name": "serviceaccounts/token", "singularName": "", "namespaced": True,
+                         "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]}
+"""`kubectl create token` (services.apiserver.tokenrequest)."""
+POD_EVICTION = {"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy", "version": "v1",
+                "kind": "Eviction", "verbs": ["create"]}
+"""`kubectl drain` (services.apiserver.eviction)."""
 
 KUBERNETES_VERSION = ("1", "32")  # the API level these documents and tables follow
 
@@ -85,8 +91,11 @@ def _resources(info: KindInfo) -> list[dict[str, Any]]:
     if info.plural in WITH_STATUS:
         listed.append({"name": f"{info.plural}/status", "singularName": "", "namespaced": info.namespaced,
                        "kind": info.kind, "verbs": ["get"]})
+    if info.plural == "serviceaccounts":
+        listed.append(SERVICE_ACCOUNT_TOKEN)
     if info.plural == "pods":
         listed.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
+        listed.append(POD_EVICTION)
         listed += [{"name": f"pods/{sub}", "singularName": "", "namespaced": True, "kind": kind, "verbs": ["create", "get"]}
                    for sub, kind in (("exec", "PodExecOptions"), ("attach", "PodAttachOptions"),
                                      ("portforward", "PodPortForwardOptions"))]

@@ -175,7 +175,8 @@ async def _watch(request: web.Request, store: EventStore, path: ResourcePath) ->
     await response.prepare(request)
 
     def mine(events: list[Obj]) -> bytes:
-        shaped = (_shaped(path, e) for e in events if not path.namespace or e["metadata"]["namespace"] == path.namespace)
+        here = (e for e in events if not path.namespace or e["metadata"]["namespace"] == path.namespace)
+        shaped = (_shaped(path, e) for e in here)
         return b"".join(_line("ADDED", s) for s in shaped if wanted(s))
 
     def bookmark(initial_end: bool = False) -> bytes:

@@ -12,6 +12,7 @@ from services.api.rbac import Attributes
 from services.apiserver import fieldvalidation, reads, watch, writes
 from services.apiserver.auth import Caller, Door
 from services.apiserver.events import EventStore, serve_events
+from services.apiserver.eviction import serve_eviction
 from services.apiserver.http import error, status_response
 from services.apiserver.logs import serve_log
 from services.apiserver.scale import SCALABLE, serve_scale
@@ -21,6 +22,7 @@ from services.apiserver.stream_proxy import StreamProxy
 from services.apiserver.streams import STREAMS
 from services.apiserver.status import failure
 from services.apiserver.store import ObjectStore
+from services.apiserver.tokenrequest import serve_token
 from services.runtime.config import Settings
 
 WRITES = {"POST": writes.create, "PUT": writes.update, "PATCH": writes.patch, "DELETE": writes.delete}
@@ -66,6 +68,10 @@ class Resources:
             return await serve_log(request, self._settings, self._store, path)
         if path.info.plural == "pods" and (verb := STREAMS.get(path.subresource)):
             return await self._streams.serve(request, path, verb, caller)
+        if path.subresource == "eviction" and path.info.plural == "pods":
+            return await serve_eviction(request, self._door, self._writer, path, caller)
+        if path.subresource == "token" and path.info.plural == "serviceaccounts":
+            return await serve_token(request, self._writer.requests, path, caller)
         if path.subresource and path.subresource != "status":
             return _unknown(request)
         if request.method == "GET":

@@ -2,7 +2,8 @@
 (bound to the pod, as `system:node:<node>`) on `kafkube.requests`, its answer read from
 the one partition of `kafkube.events` it lands on, the sealed token opened with the
 node's own key (services/runtime/sealing.py `node-v1`; on an insecure bus, which gives
-the node no key, a one-off X25519 key `x25519-v1`).
+the node no key, a one-off X25519 key `x25519-v1`); the request and the opening of its
+answer are services/runtime/token_requests.py, shared with the HTTP API.
 
 `TokenManager.token_for(pod)` keeps each pod's token and asks again once 80% of its
 lifetime has passed (upstream's kubelet does the same); a failed renewal keeps the old
@@ -16,19 +17,15 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-
-import orjson
 
 from schemas.pod import Pod
-from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
-from schemas.tokens import (DEFAULT_EXPIRATION_S, RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION,
-                            TOKEN_REQUEST_API_VERSION, TOKEN_REQUEST_KIND, sealing_context)
+from schemas.records import WriteRequest
+from schemas.tokens import DEFAULT_EXPIRATION_S
 from services.kubelet.questions import QuestionTimeout, Send, ask_api
 from services.runtime.config import Settings
-from services.runtime.events import STATUS_REASON_ANNOTATION
 from services.runtime.logging import get_logger
-from services.runtime.sealing import Recipient, SealError, Sealed, open_for_node
+from services.runtime.sealing import Recipient
+from services.runtime.token_requests import TokenAnswerError, answer_token, token_request
 
 log = get_logger(__name__)
 REFRESH_AT = 0.8  # of a token's lifetime
@@ -69,16 +66,11 @@ class TokenClient:
     def request_for(self, pod: Pod, recipient: Recipient | None) -> WriteRequest:
         meta = pod.metadata
         assert meta is not None and meta.name and meta.uid
-        annotations = ({RECIPIENT_ANNOTATION: recipient.public_b64} if recipient is not None
-                       else {SEALING_KEY_ID_ANNOTATION: self._node_key[0]} if self._node_key else {})
-        namespace, name = meta.namespace or "default", service_account_of(pod)
-        body = {"apiVersion": TOKEN_REQUEST_API_VERSION, "kind": TOKEN_REQUEST_KIND,
-                "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
-                "spec": {"expirationSeconds": self._lifetime_s,
-                         "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": meta.name, "uid": meta.uid}}}
-        return WriteRequest(op=Op.CREATE, apiVersion=TOKEN_REQUEST_API_VERSION, kind=TOKEN_REQUEST_KIND,
-                            namespace=namespace, name=name, body=body, writer=f"kubelet/{self._node}",
-                            principal=f"system:node:{self._node}")
+        spec = {"expirationSeconds": self._lifetime_s,
+                "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": meta.name, "uid": meta.uid}}
+        return token_request(meta.namespace or "default", service_account_of(pod), spec,
+                             writer=f"kubelet/{self._node}", principal=f"system:node:{self._node}",
+                             recipient=recipient, node_key_id=self._node_key[0] if self._node_key else "")
 
     async def request(self, pod: Pod) -> IssuedToken:
         recipient = Recipient() if self._node_key is None else None
@@ -86,22 +78,11 @@ class TokenClient:
         began = time.time()
         try:
             answer = await ask_api(self._settings, self._send, request, timeout_s=self._timeout_s)
-        except QuestionTimeout as exc:
+            answered = answer_token(answer, request, pod_uid=pod.metadata.uid or "",  # type: ignore[union-attr]
+                                    recipient=recipient, node_key=self._node_key)
+        except (QuestionTimeout, TokenAnswerError) as exc:
             raise TokenError(str(exc)) from None
-        annotations = (answer.get("metadata") or {}).get("annotations") or {}
-        if answer.get("reason") != "Created":
-            reason = annotations.get(STATUS_REASON_ANNOTATION, answer.get("reason"))
-            raise TokenError(f"TokenRequest for serviceaccount {request.key} refused ({reason}): {answer.get('message')}")
-        try:
-            status = orjson.loads(annotations.get(REVIEW_ANNOTATION) or b"{}")["status"]
-            sealed = Sealed.of(status["sealed"])
-            context = sealing_context(request.id, request.namespace or "", request.name, pod.metadata.uid or "")  # type: ignore[union-attr]
-            opened = (recipient.open(sealed, context) if recipient is not None
-                      else open_for_node(self._node_key, sealed, context))  # type: ignore[arg-type]
-            expires = datetime.fromisoformat(str(status["expirationTimestamp"]).replace("Z", "+00:00")).timestamp()
-        except (KeyError, TypeError, ValueError, SealError) as exc:
-            raise TokenError(f"the answer to the TokenRequest for {request.key} cannot be used: {exc}") from None
-        return IssuedToken(opened.decode(), began, max(expires, began + 1))
+        return IssuedToken(answered.token, began, max(answered.expires_at, began + 1))
 
 
 class TokenManager:
