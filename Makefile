@@ -63,9 +63,11 @@ kafka-status:
 # credentials in KAFKUBE_STATE_DIR (default ~/.kafkube/cluster: `kafkube init` tokens and the
 # admin's config, `kafkube keys init` bus keys in keys/, the Kafka principals' passwords in
 # kafka/), a locked-down Kafka (scripts/kafka.sh start-secure: SASL/SCRAM, ACLs), then the
-# API, scheduler, controllers, endpoints and two kubelets (nodes n1, n2) on the local Docker
-# Engine, each its own process with its own Kafka principal, token and bus key; the proxy
-# (Services, cluster DNS) too when run as root. Prints the admin's CLI config. Ctrl-C stops it.
+# API, the HTTP API (kubectl; KAFKUBE_APISERVER_ADDRESS, default 127.0.0.1:6443), scheduler,
+# controllers, endpoints and two kubelets (nodes n1, n2) on the local Docker Engine, each its
+# own process with its own Kafka principal, token and bus key; the proxy (Services, cluster
+# DNS) too when run as root. Prints the admin's CLI config and writes the admin's kubeconfig
+# (KAFKUBE_STATE_DIR/kubeconfig). Ctrl-C stops it.
 # KAFKUBE_RUNTIME=hollow runs the kubelets on fake containers instead. KAFKUBE_INSECURE=1: the
 # plain shared broker and one `kafkube serve all` process, as before.
 up:
@@ -93,14 +95,21 @@ up:
 		"$$state/admin.config" "$$state/kafka/kafkube-user.password"
 	pids=()
 	trap 'kill $${pids[@]} 2>/dev/null; wait' EXIT
-	# run PRINCIPAL TOKEN KEYS serve-args...: one service as its Kafka principal, token and bus key
+	# run PRINCIPAL TOKEN KEYS serve-args...: one service as its Kafka principal, token (none if
+	# empty) and bus key
 	run() {
 		KAFKUBE_KAFKA_USERNAME=$$1 KAFKUBE_KAFKA_PASSWORD_FILE="$$state/kafka/$$1.password" \
-			KAFKUBE_TOKEN_FILE="$$state/tokens/$$2.token" KAFKUBE_BUS_KEYS_FILE="$$state/keys/$$3.json" \
+			KAFKUBE_TOKEN_FILE="$${2:+$$state/tokens/$$2.token}" KAFKUBE_BUS_KEYS_FILE="$$state/keys/$$3.json" \
 			$(VENV_BIN)/kafkube serve "$${@:4}" & pids+=($$!)
 	}
 	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" KAFKUBE_SERVICE_ACCOUNT_KEY_FILE="$$state/service-account.key" \
 		KAFKUBE_ENCRYPTION_CONFIG="$$state/encryption-config.yaml" run kafkube-api admin control-plane api
+	# the HTTP API: no token of its own (writes carry their callers'), the control plane's keys
+	# to verify records, the cluster CA for client certificates
+	export KAFKUBE_APISERVER_ADDRESS="$${KAFKUBE_APISERVER_ADDRESS:-127.0.0.1:6443}"
+	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" KAFKUBE_SERVICE_ACCOUNT_KEY_FILE="$$state/service-account.key" \
+		KAFKUBE_APISERVER_CERT_FILE="$$state/apiserver.crt" KAFKUBE_APISERVER_KEY_FILE="$$state/apiserver.key" \
+		KAFKUBE_APISERVER_CLIENT_CA_FILE="$$state/ca.crt" run kafkube-apiserver "" control-plane apiserver
 	run kafkube-scheduler scheduler control-plane scheduler
 	run kafkube-controllers controller-manager control-plane controllers
 	run kafkube-endpoints endpoints control-plane endpoints
@@ -115,6 +124,8 @@ up:
 	done
 	echo "make up: Kafka (SASL/SCRAM, ACLs) at $$addr; credentials in $$state" >&2
 	echo "make up: the admin's CLI config: export KAFKUBE_CONFIG=$$state/admin.config" >&2
+	(umask 077; KAFKUBE_CONFIG="$$state/admin.config" $(VENV_BIN)/kafkube config kubeconfig >"$$state/kubeconfig")
+	echo "make up: kubectl (the HTTP API at $$KAFKUBE_APISERVER_ADDRESS): export KUBECONFIG=$$state/kubeconfig" >&2
 	rc=0
 	wait -n || rc=$$?
 	echo "make up: a service exited (status $$rc); stopping the others" >&2

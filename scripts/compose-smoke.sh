@@ -4,7 +4,9 @@
 #
 #   bring the cluster up (secure: generated credentials, Kafka with SASL/SCRAM and ACLs) ->
 #   fetch the admin's CLI config from the init service -> check Kafka refuses a client without
-#   a login and the user principal's direct write to desired.pods -> apply a Deployment with
+#   a login and the user principal's direct write to desired.pods -> the admin's kubeconfig from
+#   the init service: kubectl get nodes / get ns / apply and read back a ConfigMap through the
+#   apiserver (127.0.0.1:APISERVER_HOST_PORT) -> apply a Deployment with
 #   the kafkube CLI and that config -> see its containers running on the Engine -> see events
 #   on kafkube.events (kafkube events) -> scale it -> delete it -> see
 #   the containers gone -> docker compose down -> no pod container left.
@@ -68,7 +70,9 @@ PROJECT="kafkube-smoke-$ID"
 N1="smoke$ID-1"
 N2="smoke$ID-2"
 WORK="$CACHE/run/compose-smoke-$ID"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+APISERVER_PORT=$(free_port)
 BOOTSTRAP="127.0.0.1:$PORT"
 mkdir -p "$WORK/kubelet"
 cat >"$WORK/env" <<ENV
@@ -76,6 +80,7 @@ COMPOSE_PROJECT_NAME=$PROJECT
 KAFKUBE_IMAGE=$KAFKUBE_IMAGE
 KAFKA_IMAGE=$KAFKA_IMAGE
 KAFKA_HOST_PORT=$PORT
+APISERVER_HOST_PORT=$APISERVER_PORT
 KUBELET_1_NODE=$N1
 KUBELET_2_NODE=$N2
 KAFKUBE_KUBELET_ROOT=$WORK/kubelet
@@ -132,7 +137,7 @@ wait_for() {  # wait_for WHAT COMMAND...: until COMMAND succeeds, or fail after 
 # ---- which services exist ------------------------------------------------------------------
 serve_help=$(docker run --rm --entrypoint kafkube "$KAFKUBE_IMAGE" serve --help 2>&1) ||
     fail "kafkube serve --help failed in $KAFKUBE_IMAGE: $serve_help"
-SERVICES=(init kafka acls topics pause-image busybox-image api scheduler kubelet-1 kubelet-2)
+SERVICES=(init kafka acls topics pause-image busybox-image api apiserver scheduler kubelet-1 kubelet-2)
 MISSING=()
 has_service() { grep -Eq "[{[|]$1[]}|]" <<<"$serve_help"; }
 for pair in controllers:controller-manager endpoints:endpoints proxy:proxy; do
@@ -217,6 +222,19 @@ async def main():
 asyncio.run(main())' 2>"$WORK/refused.log") || { cat "$WORK/refused.log" >&2; fail "the user principal could not connect"; }
 [[ "$refused" == refused ]] || fail "Kafka let the user principal write ${PREFIX}desired.pods"
 step "admin config from init; Kafka refuses clients without a login and the user's write to desired.pods"
+
+# ---- kubectl against the apiserver ---------------------------------------------------------
+KUBECTL=$(command -v kubectl) || fail "kubectl is missing (the apiserver's check needs it)"
+compose run --rm --no-deps -T init kubeconfig >"$WORK/kubeconfig" 2>"$WORK/kubeconfig.log" ||
+    { cat "$WORK/kubeconfig.log" >&2; fail "docker compose run init kubeconfig"; }
+kubectl() { "$KUBECTL" --kubeconfig "$WORK/kubeconfig" --request-timeout=20s "$@"; }
+nodes_listed() { [[ "$(kubectl get nodes -o name 2>/dev/null | sort | tr '\n' ' ')" == "node/$N1 node/$N2 " ]]; }
+wait_for "kubectl get nodes to list $N1 and $N2 (https://127.0.0.1:$APISERVER_PORT)" nodes_listed
+kubectl get ns -o name | grep -qx namespace/kube-system || fail "kubectl get ns: no kube-system"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: smoke, namespace: default}\ndata: {mode: fast}\n' |
+    kubectl apply --validate=false -f - >"$WORK/kubectl.log" 2>&1 || { cat "$WORK/kubectl.log" >&2; fail "kubectl apply"; }
+[[ "$(kubectl get cm smoke -o 'jsonpath={.data.mode}')" == fast ]] || fail "kubectl get cm smoke: not what was applied"
+step "kubectl through the apiserver (127.0.0.1:$APISERVER_PORT): get nodes, get ns, apply and read back a ConfigMap"
 
 # ---- apply a Deployment with the kafkube CLI ----------------------------------------------
 publish() {  # publish KEY FILE [delete]: as the admin, through the API

@@ -500,8 +500,8 @@ cmd_status() {
 
 # ---- the secure broker (docs/kafka-acls.md) ----------------------------------------------
 
-SECURE_PRINCIPALS=(kafkube-api kafkube-scheduler kafkube-controllers kafkube-endpoints kafkube-proxy
-                   kafkube-kubelet kafkube-user)  # services/runtime/kafka_auth.py PRINCIPALS
+SECURE_PRINCIPALS=(kafkube-api kafkube-apiserver kafkube-scheduler kafkube-controllers kafkube-endpoints
+                   kafkube-proxy kafkube-kubelet kafkube-user)  # services/runtime/kafka_auth.py PRINCIPALS
 BROKER_USER=kafkube-broker  # the broker's own login (inter-broker) and the ACL admin: a super user
 
 secure_state() { [[ -n "${KAFKUBE_KAFKA_STATE:-}" ]] || STATE="$CACHE/run/kafka-secure"; }
@@ -590,7 +590,8 @@ cmd_start_secure() {
     mkdir -p "$CACHE" "$(dirname "$STATE")"
     exec 9>"$STATE.lock"
     flock -w 300 9 || die "timed out waiting for another scripts/kafka.sh (lock $STATE.lock)"
-    if recorded_alive && [[ -f "$STATE/credentials-dir" ]]; then
+    # reused only with the same principals (their users are created at format time)
+    if recorded_alive && [[ -f "$STATE/credentials-dir" && "$(cat "$STATE/principals" 2>/dev/null)" == "${SECURE_PRINCIPALS[*]}" ]]; then
         say "reusing the running secure broker (pid $(cat "$STATE/pid"))"
         grep -qxF -- "$prefix" "$STATE/acl-prefixes" 2>/dev/null || apply_acls "$prefix"
         print_secure
@@ -624,6 +625,7 @@ cmd_start_secure() {
     wait_ready "$STATE" "$port" "$pid"
     echo "127.0.0.1:$port" >"$STATE/bootstrap"
     echo "$creds" >"$STATE/credentials-dir"
+    echo "${SECURE_PRINCIPALS[*]}" >"$STATE/principals"
     apply_acls "$prefix"
     say "ready after ${SECONDS}s; the principals' passwords: $creds/<principal>.password"
     print_secure

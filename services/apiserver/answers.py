@@ -96,13 +96,15 @@ class Requests:
         await self._events.stop()
         await self._producer.stop()
 
-    async def send(self, request: WriteRequest, *, token: str, timeout_s: float = 30.0) -> Answer | None:
-        """Send `request` with the caller's token; its answer, or None after `timeout_s`."""
+    async def send(self, request: WriteRequest, *, token: str | None, timeout_s: float = 30.0) -> Answer | None:
+        """Send `request` with the caller's token (none: the API answers it as
+        `system:anonymous`); its answer, or None after `timeout_s`."""
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting[request.id] = future
         try:
+            headers = [(TOKEN_HEADER, token.encode())] if token else []
             await self._producer.send_and_wait(self._topics.requests, key=request.key.encode(),
-                                               value=encode(request), headers=[(TOKEN_HEADER, token.encode())])
+                                               value=encode(request), headers=headers)
             return await asyncio.wait_for(future, timeout_s)
         except asyncio.TimeoutError:
             log.warning("apiserver.no_answer", request=request.id, kind=request.kind, key=request.key)

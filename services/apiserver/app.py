@@ -49,7 +49,8 @@ def _authentication(door: Door) -> Middleware:
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC:
             return await handler(request)
-        caller = door.authenticate(request.headers.get("Authorization"))
+        tls = request.transport.get_extra_info("ssl_object") if request.transport else None
+        caller = door.authenticate(request.headers.get("Authorization"), tls.getpeercert() if tls else None)
         if caller is None:
             return status_response(unauthorized())
         request["caller"] = caller

@@ -1,17 +1,22 @@
 """Authentication and authorisation at the door, with the API's own pieces (one RBAC
-implementation): the bearer token is checked by `services.api.authn` (the static token
-file `KAFKUBE_TOKEN_AUTH_FILE` and, with `KAFKUBE_SERVICE_ACCOUNT_KEY_FILE`, the
-ServiceAccount tokens the API issues), reads are authorised against the live RBAC policy
-of `services.api.rbac_view`. Writes are not authorised here: they carry the caller's
-token to the API, which decides them as every other write. Anonymous requests are
-refused (401), as kube-apiserver with `--anonymous-auth=false`.
+implementation). A client certificate the TLS handshake verified against the cluster CA
+(`KAFKUBE_APISERVER_CLIENT_CA_FILE`) names its caller as kube-apiserver's x509
+authenticator does: user = CN, groups = the O values; without one, the bearer token is
+checked by `services.api.authn` (the static token file `KAFKUBE_TOKEN_AUTH_FILE` and,
+with `KAFKUBE_SERVICE_ACCOUNT_KEY_FILE`, the ServiceAccount tokens the API issues).
+Reads are authorised against the live RBAC policy of `services.api.rbac_view`. Writes are
+not authorised here: they carry the caller's token to the API, which decides them as every
+other write; a caller known by certificate has no token to carry, so it only reads
+(docs/security.md). Anonymous requests are refused (401), as kube-apiserver with
+`--anonymous-auth=false`.
 Used by `services.apiserver.app` (who is asking) and `resources` (may they read)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from schemas.auth import UserInfo
+from schemas.auth import AUTHENTICATED_GROUP, UserInfo
 from services.api.authn import Authenticator, TokenVerifier, authenticator_for
 from services.api.rbac import Attributes, forbidden_message
 from services.api.rbac_view import RbacView
@@ -27,12 +32,29 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def certificate_user(peercert: dict[str, Any] | None) -> UserInfo | None:
+    """The user a verified client certificate names (`ssl.SSLSocket.getpeercert()`'s
+    form): the subject's CN, and its O values as groups; None without a certificate or a
+    CN. Pure."""
+    attributes = [pair for rdn in (peercert or {}).get("subject", ()) for pair in rdn]
+    names = [value for key, value in attributes if key == "commonName"]
+    if not names or not names[0]:
+        return None
+    groups = tuple(value for key, value in attributes if key == "organizationName")
+    return UserInfo(username=names[0], groups=(*groups, AUTHENTICATED_GROUP))
+
+
+CERTIFICATE_WRITES = ("writes are not served to callers authenticated by a client certificate: the API "
+                      "authorises every write by the bearer token it carries; use a token (docs/security.md)")
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """An authenticated HTTP caller: who, and the token their writes carry to the API."""
+    """An authenticated HTTP caller: who, and the token their writes carry to the API
+    (None: known by a client certificate, which has no token to carry: reads only)."""
 
     user: UserInfo
-    token: str
+    token: str | None
 
 
 class Door:
@@ -46,8 +68,12 @@ class Door:
         self._authn: Authenticator = authenticator_for(settings.token_auth_file, verifiers=verifiers)
         self._rbac = RbacView(settings, topics, name="apiserver-rbac")
 
-    def authenticate(self, authorization: str | None) -> Caller | None:
-        """The caller of a request; None without a token or with one no source knows."""
+    def authenticate(self, authorization: str | None, peercert: dict[str, Any] | None) -> Caller | None:
+        """The caller of a request: the verified client certificate's user first (as
+        kube-apiserver's x509 authenticator precedes its token authenticators), else the
+        bearer token's; None with neither or with a token no source knows."""
+        if (user := certificate_user(peercert)) is not None:
+            return Caller(user, None)
         token = bearer_token(authorization)
         if token is None:
             return None

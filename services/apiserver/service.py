@@ -29,9 +29,16 @@ def tls_context(options: ApiServerOptions) -> ssl.SSLContext:
     if not options.cert_file or not options.key_file:
         raise NoCertificate("set KAFKUBE_APISERVER_CERT_FILE and KAFKUBE_APISERVER_KEY_FILE "
                             "(kafkube init DIR writes DIR/apiserver.crt and DIR/apiserver.key)")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # Not ssl.create_default_context: for CLIENT_AUTH it trusts the system's CAs, and a
+    # client certificate any public CA signed must not name a user here.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(options.cert_file, options.key_file)
+    if options.client_ca_file:
+        # Optional, as kube-apiserver's --client-ca-file: a client without a certificate
+        # presents a bearer token; a certificate the CA did not sign fails the handshake.
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(cafile=options.client_ca_file)
     return context
 
 

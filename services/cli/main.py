@@ -23,6 +23,7 @@ from services.cli.logs import LogsError, attempt_shown, pick_container, pod_line
 from services.cli.resource_args import ResourceArgsError, kind_and_name, kinds_and_names
 from services.cli.printers import merged, objects, render_table, table, to_json, to_yaml
 from services.cli.secret_view import redacted
+from services.cli.certs import certs
 from services.cli.keys import keys
 from services.cli.serve import serve
 from services.cli.config import cli_settings
@@ -70,6 +71,7 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(keys)
+cli.add_command(certs)
 cli.add_command(config_commands.config)
 cli.add_command(credentials.init)
 cli.add_command(auth_commands.auth)

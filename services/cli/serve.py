@@ -31,12 +31,10 @@ class KubeletOptions:
 
 
 def _apiserver(service: str, settings: Settings, options: ApiServerOptions | None) -> dict[str, Component]:
-    """`serve apiserver`; in `all` only when KAFKUBE_APISERVER_ADDRESS is set (opt-in: a
-    development cluster must not fail for a port already taken) and a certificate is known
-    (`all`'s own credentials write one): the HTTP API serves HTTPS only."""
+    """`serve apiserver`; in `all` whenever a certificate is known (`all`'s own credentials
+    write one; else KAFKUBE_APISERVER_CERT_FILE/KEY_FILE): the HTTP API serves HTTPS only."""
     options = options or ApiServerOptions.from_env()
-    if service == "all" and not (os.environ.get("KAFKUBE_APISERVER_ADDRESS") and options.cert_file
-                                 and options.key_file):
+    if service == "all" and not (options.cert_file and options.key_file):
         return {}
     from services.apiserver.service import apiserver_components
 
@@ -124,7 +122,8 @@ def _own_credentials(settings: Settings, nodes: tuple[str, ...]) -> Settings:
                              topic_prefix=settings.topic_prefix)
     token = (directory / "tokens" / "admin.token").read_text(encoding="utf-8").strip()
     click.echo(f"kafkube: cluster credentials in {directory}; the admin's CLI config: "
-               f"export KAFKUBE_CONFIG={admin}", err=True)
+               f"export KAFKUBE_CONFIG={admin}; kubectl: KAFKUBE_CONFIG={admin} kafkube config kubeconfig "
+               "> kubeconfig", err=True)
     return settings.model_copy(update={"token_auth_file": str(directory / "tokens.csv"), "token": token,
                                        "node_token_dir": str(directory / "tokens"),
                                        "service_account_key_file": settings.service_account_key_file

@@ -1,8 +1,10 @@
 """The cluster CA and the apiserver's serving certificate, written by `kafkube init DIR`
 as kubeadm writes its PKI: `ca.crt`/`ca.key` (a self-signed ECDSA P-256 CA, ten years)
 and `apiserver.crt`/`apiserver.key` (signed by the CA, one year, for `localhost`,
-`127.0.0.1`, `::1`, the in-cluster names `kubernetes.default.svc...` and any extra host).
-Existing files are kept. Used by `services.cli.credentials`; the CA is what
+`127.0.0.1`, `::1`, the in-cluster names `kubernetes.default.svc...`, the compose
+service name `apiserver` and any extra host). Existing files are kept. Also client
+certificates (`client_certificate`: CN = user, O = groups, as kube-apiserver reads them).
+Used by `services.cli.credentials` and `kafkube certs`; the CA is what
 `kafkube config kubeconfig` hands kubectl."""
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CA_CERT, CA_KEY = "ca.crt", "ca.key"
 SERVER_CERT, SERVER_KEY = "apiserver.crt", "apiserver.key"
 SERVER_NAMES = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                "kubernetes.default.svc.cluster.local", "kafkube-apiserver")
+                "kubernetes.default.svc.cluster.local", "kafkube-apiserver", "apiserver")
 SERVER_IPS = ("127.0.0.1", "::1")
 
 
@@ -35,8 +37,9 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+def _name(common_name: str, organizations: tuple[str, ...] = ()) -> x509.Name:
+    return x509.Name([*(x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def _ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -70,20 +73,44 @@ def _alt_names(extra_hosts: list[str]) -> list[x509.GeneralName]:
     return list(dict.fromkeys(names))
 
 
-def apiserver_pki(directory: Path, *, extra_hosts: list[str] | None = None) -> Path:
-    """Write (where missing) the CA and the apiserver's certificate; return the CA's path."""
+def _leaf(directory: Path, subject: x509.Name, usage: x509.ObjectIdentifier, *, days: int,
+          alt_names: list[x509.GeneralName] | None = None) -> tuple[bytes, bytes]:
+    """A new key and its certificate (PEM) for `subject`, signed by the cluster CA."""
     ca_cert, ca_key = _ca(directory)
-    if (directory / SERVER_CERT).exists() and (directory / SERVER_KEY).exists():
-        return directory / CA_CERT
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(_name("kube-apiserver")).issuer_name(ca_cert.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.SubjectAlternativeName(_alt_names(extra_hosts or [])), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    _write(directory / SERVER_KEY, _key_pem(key), private=True)
-    _write(directory / SERVER_CERT, cert.public_bytes(serialization.Encoding.PEM), private=False)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+    if alt_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def apiserver_pki(directory: Path, *, extra_hosts: list[str] | None = None) -> Path:
+    """Write (where missing) the CA and the apiserver's certificate; return the CA's path."""
+    _ca(directory)
+    if (directory / SERVER_CERT).exists() and (directory / SERVER_KEY).exists():
+        return directory / CA_CERT
+    cert, key = _leaf(directory, _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, days=365,
+                      alt_names=_alt_names(extra_hosts or []))
+    _write(directory / SERVER_KEY, key, private=True)
+    _write(directory / SERVER_CERT, cert, private=False)
     return directory / CA_CERT
+
+
+def client_certificate(directory: Path, out: Path, *, user: str, groups: tuple[str, ...] = (),
+                       days: int = 365) -> tuple[Path, Path]:
+    """Write `out`.crt and `out`.key: a client certificate of `user` in `groups`, signed by
+    the cluster CA in `directory`; return their paths. FileNotFoundError without that CA."""
+    if not (directory / CA_CERT).exists() or not (directory / CA_KEY).exists():
+        raise FileNotFoundError(f"no cluster CA in {directory} ({CA_CERT}, {CA_KEY}: kafkube init {directory})")
+    cert, key = _leaf(directory, _name(user, groups), ExtendedKeyUsageOID.CLIENT_AUTH, days=days)
+    cert_path, key_path = out.with_name(out.name + ".crt"), out.with_name(out.name + ".key")
+    _write(key_path, key, private=True)
+    _write(cert_path, cert, private=False)
+    return cert_path, key_path

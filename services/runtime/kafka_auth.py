@@ -24,10 +24,10 @@ DEFAULT_SASL_MECHANISM = "SCRAM-SHA-512"
 # One principal per component. Kubelets share one: Kafka authorises per topic, not per
 # record key, so a per-node principal could still write every node's pod statuses on
 # observed.pods; which node wrote a status is proven by the node's signing key instead.
-API, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER = (
-    "kafkube-api", "kafkube-scheduler", "kafkube-controllers", "kafkube-endpoints", "kafkube-proxy",
-    "kafkube-kubelet", "kafkube-user")
-PRINCIPALS = (API, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER)
+API, APISERVER, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER = (
+    "kafkube-api", "kafkube-apiserver", "kafkube-scheduler", "kafkube-controllers", "kafkube-endpoints",
+    "kafkube-proxy", "kafkube-kubelet", "kafkube-user")
+PRINCIPALS = (API, APISERVER, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER)
 BROKER = "kafkube-broker"  # the broker's own (inter-broker) user: a super user
 
 # Consumer groups (under the topic prefix), as the services name them:
@@ -107,13 +107,15 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         Acl((API,), ("Write", "Describe"), "transactional-id", (f"{p}{API_GROUPS}",), prefixed=True),
         # Components and users read state; components and users never read manifests or
         # requests (they carry their authors' bearer tokens) nor the audit log.
-        Acl((*components, USER), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
-        Acl((KUBELET, USER), ("Read",), "topic", (f"{p}logs",)),
-        # events: users (answers); kubelets (the answers to their pods' TokenRequests)
-        Acl((KUBELET, USER), ("Read",), "topic", (f"{p}events",)),
+        # The HTTP API (`serve apiserver`) reads as users do and writes requests only.
+        Acl((*components, APISERVER, USER), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
+        Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}logs",)),
+        # events: users and the HTTP API (answers); kubelets (the answers to their pods'
+        # TokenRequests)
+        Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}events",)),
         # Writes: requests (the API authorises each by its token) and events by everyone
-        # but users; users write manifests and requests only.
-        Acl((*components, USER), ("Write",), "topic", (f"{p}requests",)),
+        # but users and the HTTP API; users write manifests and requests only.
+        Acl((*components, APISERVER, USER), ("Write",), "topic", (f"{p}requests",)),
         Acl(components, ("Write",), "topic", (f"{p}events",)),
         Acl((USER,), ("Write",), "topic", (f"{p}manifests",)),
         Acl((KUBELET,), ("Write",), "topic", (f"{p}observed.pods", f"{p}observed.nodes", f"{p}logs")),

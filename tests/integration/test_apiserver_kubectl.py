@@ -1,8 +1,9 @@
 """The real kubectl (/usr/bin/kubectl, 1.32) against `kafkube serve apiserver` in front of
 `kafkube serve api`, on the real broker: discovery, apply (client-side, so strategic merge
 patch on the second apply), get with tables, -o json, -l, --field-selector, patch (merge,
-json), scale, delete, watches, `auth can-i`, `logs`, and the door refusing unauthenticated (401)
-and unauthorised (403) callers."""
+json), scale, delete, watches, `auth can-i`, `logs`, the door refusing unauthenticated (401)
+and unauthorised (403) callers, and client certificates (`kafkube certs client`: the user and
+groups they name, reads only; one from another CA refused)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from schemas.records import LogLine
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
+from services.cli.tls import apiserver_pki, client_certificate
 from tests.integration.kafkit import ServiceProcess, cli, credentials_dir
 
 pytestmark = pytest.mark.kafka
@@ -90,6 +92,7 @@ def serve_apiserver(settings: Settings, services: Callable[..., ServiceProcess],
     monkeypatch.setenv("KAFKUBE_APISERVER_ADDRESS", f"127.0.0.1:{port}")
     monkeypatch.setenv("KAFKUBE_APISERVER_CERT_FILE", str(credentials_dir() / "apiserver.crt"))
     monkeypatch.setenv("KAFKUBE_APISERVER_KEY_FILE", str(credentials_dir() / "apiserver.key"))
+    monkeypatch.setenv("KAFKUBE_APISERVER_CLIENT_CA_FILE", str(credentials_dir() / "ca.crt"))
     server = services("apiserver")
     kubectl = Kubectl(kubeconfig_for(settings, tmp_path, port))
     deadline = time.monotonic() + 60
@@ -237,3 +240,71 @@ def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
     write = scheduler("create", "-f", "-", check=False,  # refused by the API's own RBAC
                       stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nope","namespace":"default"}}')
     assert write.returncode != 0 and 'cannot create resource "configmaps"' in write.stderr, write.stderr
+
+
+CERT_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cm-reader, namespace: default}
+rules:
+- {apiGroups: [""], resources: [configmaps], verbs: [get, list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: cm-readers, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cm-reader}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}
+"""
+
+
+def certificate_kubeconfig(settings: Settings, tmp_path: Path, port: int, cert: Path, key: Path) -> Path:
+    made = cli(settings, "config", "kubeconfig", "--server", f"https://127.0.0.1:{port}", "--certificate-authority",
+               str(credentials_dir() / "ca.crt"), "--client-certificate", str(cert), "--client-key", str(key))
+    assert made.returncode == 0, made.stderr
+    path = tmp_path / f"kubeconfig-{cert.stem}"
+    path.write_text(made.stdout)
+    return path
+
+
+def test_a_client_certificate_names_a_user_rbac_authorises(apiserver: tuple[Kubectl, int], settings: Settings,
+                                                           tmp_path: Path) -> None:
+    kubectl, port = apiserver
+    issued = cli(settings, "certs", "client", str(credentials_dir()), "--user", "jane", "--group", "readers",
+                 "--out", str(tmp_path / "jane"))
+    assert issued.returncode == 0, issued.stderr
+    jane = Kubectl(certificate_kubeconfig(settings, tmp_path, port, tmp_path / "jane.crt", tmp_path / "jane.key"))
+    kubectl("apply", "--validate=false", "-f", "-", stdin=CERT_ROLE)
+    kubectl("create", "-f", "-", "--validate=false", stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":'
+            '{"name":"shared","namespace":"default"},"data":{"k":"v"}}')
+    deadline = time.monotonic() + 30
+    while (listed := jane("get", "cm", "-o", "name", check=False)).returncode != 0:  # the door's RBAC view follows
+        assert time.monotonic() < deadline, listed.stderr
+        time.sleep(0.5)
+    assert "configmap/shared" in listed.stdout.split()
+    assert jane.json("get", "cm", "shared")["data"] == {"k": "v"}
+    secrets = jane("get", "secrets", check=False)
+    assert secrets.returncode != 0 and 'User "jane" cannot list resource "secrets" in API group "" in the ' \
+        'namespace "default"' in secrets.stderr, secrets.stderr
+    elsewhere = jane("get", "cm", "-n", "kube-system", check=False)
+    assert elsewhere.returncode != 0 and "(Forbidden)" in elsewhere.stderr
+    assert jane("auth", "can-i", "list", "configmaps").stdout.strip() == "yes"
+    write = jane("create", "-f", "-", "--validate=false", check=False,  # no token to carry to the API: reads only
+                 stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mine","namespace":"default"}}')
+    assert write.returncode != 0 and "(Forbidden)" in write.stderr and "client certificate" in write.stderr, \
+        write.stderr
+    assert kubectl("get", "cm", "mine", check=False).returncode != 0
+
+
+def test_a_certificate_of_another_ca_is_refused(apiserver: tuple[Kubectl, int], settings: Settings,
+                                                tmp_path: Path) -> None:
+    _, port = apiserver
+    other = tmp_path / "other-ca"
+    other.mkdir()
+    apiserver_pki(other)  # a CA of its own, unknown to the apiserver
+    cert, key = client_certificate(other, tmp_path / "mallory", user="kubernetes-admin", groups=("system:masters",))
+    mallory = Kubectl(certificate_kubeconfig(settings, tmp_path, port, cert, key))
+    refused = mallory("get", "pods", check=False)
+    assert refused.returncode != 0 and "kubernetes-admin" not in refused.stdout
+    assert any(sign in refused.stderr for sign in ("certificate", "tls", "Unauthorized", "EOF", "reset")), \
+        refused.stderr

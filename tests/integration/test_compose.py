@@ -1,8 +1,10 @@
 """docker-compose.yml end to end, on images built on this machine (no registry).
 
 Runs scripts/compose-smoke.sh: it builds (or reuses, by a hash of their inputs) the images
-with scripts/compose-images.sh, brings the compose file up as its own project, publishes a
-Deployment with kcat to kafkube.manifests, sees its containers run on the Docker Engine and
+with scripts/compose-images.sh, brings the compose file up as its own project, runs kubectl
+against the apiserver service with the kubeconfig from `init kubeconfig` (get nodes, get ns,
+apply and read back a ConfigMap), publishes a Deployment with the kafkube CLI to
+kafkube.manifests, sees its containers run on the Docker Engine and
 its events on kafkube.events, scales it, deletes it, brings everything down and checks that
 no pod container is left behind. See the script for the steps.
 

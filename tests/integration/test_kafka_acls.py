@@ -5,9 +5,11 @@ test broker is untouched; stopped in `finally`): SASL_PLAINTEXT with SCRAM-SHA-5
 principal per component, StandardAuthorizer with nothing allowed by default and the ACLs
 of services/runtime/kafka_auth.py for this module's topic prefix. Then, with aiokafka:
 the user principal cannot write desired state (the broker refuses it), can write
-manifests; a wrong password fails at bootstrap; the API principal writes desired state.
-Last, a real `kafkube serve api`, scheduler and hollow kubelet, each as its own principal,
-deploy a pod the user applied with the CLI.
+manifests; the apiserver principal cannot write desired state either; a wrong password
+fails at bootstrap; the API principal writes desired state. Last, a real `kafkube serve
+api`, apiserver, scheduler and hollow kubelet, each as its own principal (as `make up` runs
+them), deploy a pod the user applied with the CLI, and kubectl reads it and writes a
+ConfigMap through the apiserver.
 
 Without Java or Maven it is skipped, except under CI=true, where it fails.
 """
@@ -36,9 +38,10 @@ from services.cli.keys import init_keys, node_file
 from services.runtime.bus import ensure_topics, make_producer, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable
-from services.runtime.kafka_auth import API, KUBELET, SCHEDULER, USER, client_options
+from services.runtime.kafka_auth import API, APISERVER, KUBELET, SCHEDULER, USER, client_options
 from services.runtime.topics import Topics
 from tests.availability import under_ci, unavailable
+from tests.integration.test_apiserver_kubectl import Kubectl, free_port
 
 pytestmark = [pytest.mark.kafka]
 
@@ -118,6 +121,8 @@ async def test_the_broker_enforces_each_principals_acls(secure_broker: SecureBro
     kubelet = secure_broker.settings(KUBELET)
     with pytest.raises(TopicAuthorizationFailedError):
         await _send(kubelet, topics.desired("pods"))
+    with pytest.raises(TopicAuthorizationFailedError):  # the HTTP API writes requests only
+        await _send(secure_broker.settings(APISERVER), topics.desired("pods"))
     with pytest.raises(TopicAuthorizationFailedError):  # another principal's observed topic
         await _send(secure_broker.settings(SCHEDULER), topics.observed("services"))
 
@@ -145,14 +150,22 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
     base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKUBE_", "KAFKA_"))}
     base["KAFKUBE_CONNECT_TIMEOUT"] = "60"
 
-    def env(principal: str, token: str, keyfile: Path, **extra: str) -> dict[str, str]:
-        return {**base, **secure_broker.env(principal), "KAFKUBE_TOKEN_FILE": str(creds / "tokens" / f"{token}.token"),
+    def env(principal: str, token: str | None, keyfile: Path, **extra: str) -> dict[str, str]:
+        token_file = str(creds / "tokens" / f"{token}.token") if token else ""
+        return {**base, **secure_broker.env(principal), "KAFKUBE_TOKEN_FILE": token_file,
                 "KAFKUBE_BUS_KEYS_FILE": str(keyfile), **extra}
 
     control = keys / "control-plane.json"
+    port = free_port()
     services = [
         ("api", ["serve", "api"], env(API, "admin", control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"),
                                   KAFKUBE_SERVICE_ACCOUNT_KEY_FILE=str(creds / "service-account.key"))),
+        ("apiserver", ["serve", "apiserver"], env(  # no token: writes carry their callers'
+            APISERVER, None, control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"),
+            KAFKUBE_SERVICE_ACCOUNT_KEY_FILE=str(creds / "service-account.key"),
+            KAFKUBE_APISERVER_ADDRESS=f"127.0.0.1:{port}", KAFKUBE_APISERVER_CERT_FILE=str(creds / "apiserver.crt"),
+            KAFKUBE_APISERVER_KEY_FILE=str(creds / "apiserver.key"),
+            KAFKUBE_APISERVER_CLIENT_CA_FILE=str(creds / "ca.crt"))),
         ("scheduler", ["serve", "scheduler"], env(SCHEDULER, "scheduler", control)),
         ("kubelet", ["serve", "kubelet", "--node", "n1", "--runtime", "hollow"],
          env(KUBELET, "node-n1", node_file(keys, "n1"))),
@@ -185,6 +198,7 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
                     break
             time.sleep(1)
         assert phase == "Running", _diagnose(f"the pod is {phase}, not Running on n1; {seen}", procs)
+        _kubectl_through_the_apiserver(cli_env, port, tmp_path, procs)
     finally:
         for _name, proc, _log in procs:
             if proc.poll() is None:
@@ -195,6 +209,24 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+def _kubectl_through_the_apiserver(cli_env: dict[str, str], port: int, tmp_path: Path,
+                                  procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+    """kubectl as the admin (`kafkube config kubeconfig`, as `make up` writes it): the pod as
+    the apiserver's informers read it, and a ConfigMap written through kafkube.requests."""
+    made = subprocess.run([KAFKUBE, "config", "kubeconfig", "--server", f"https://127.0.0.1:{port}"], env=cli_env,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert made.returncode == 0, made.stderr
+    kubectl = Kubectl(tmp_path / "kubeconfig")
+    kubectl.kubeconfig.write_text(made.stdout)
+    deadline = time.monotonic() + 60
+    while (got := kubectl("get", "pod", "acl-pod", "-o", "jsonpath={.status.phase}", check=False)).stdout != "Running":
+        assert time.monotonic() < deadline, _diagnose(f"kubectl get pod: {got.stdout}{got.stderr}", procs)
+        time.sleep(1)
+    kubectl("create", "-f", "-", "--validate=false", stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":'
+            '{"name":"via-apiserver","namespace":"default"},"data":{"k":"v"}}')
+    assert kubectl.json("get", "cm", "via-apiserver")["data"] == {"k": "v"}
 
 
 def _wait_for_topics(broker: SecureBroker, procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:

@@ -1,5 +1,7 @@
 """The protobuf SelfSubjectAccessReview kubectl auth can-i sends; the cluster CA and the
-apiserver's certificate `kafkube init` writes; the kubeconfig `kafkube config kubeconfig` prints."""
+apiserver's certificate `kafkube init` writes; client certificates (`kafkube certs client`)
+and the user the apiserver takes their holder for; the kubeconfig `kafkube config
+kubeconfig` prints."""
 
 from __future__ import annotations
 
@@ -10,9 +12,12 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from schemas.auth import AUTHENTICATED_GROUP
+from services.apiserver.auth import certificate_user
 from services.apiserver.protobuf import ProtobufError, access_review
-from services.cli.kubeconfig import kubeconfig
-from services.cli.tls import apiserver_pki
+from services.cli.kubeconfig import certificate_credentials, kubeconfig, token_credentials
+from services.cli.kubeconfig import certificate_user as kubeconfig_user
+from services.cli.tls import apiserver_pki, client_certificate
 
 
 def varint(value: int) -> bytes:
@@ -51,7 +56,7 @@ def test_the_apiserver_certificate_is_signed_by_the_cluster_ca_and_kept(tmp_path
     server = x509.load_pem_x509_certificate((tmp_path / "apiserver.crt").read_bytes())
     server.verify_directly_issued_by(ca)
     names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert "kubernetes.default.svc" in names.get_values_for_type(x509.DNSName)
+    assert {"kubernetes.default.svc", "localhost", "apiserver"} <= set(names.get_values_for_type(x509.DNSName))
     assert ipaddress.ip_address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
     assert oct((tmp_path / "apiserver.key").stat().st_mode & 0o777) == "0o600"
     before = (tmp_path / "apiserver.crt").read_bytes()
@@ -60,8 +65,36 @@ def test_the_apiserver_certificate_is_signed_by_the_cluster_ca_and_kept(tmp_path
 
 
 def test_kubeconfig_names_the_server_ca_and_token() -> None:
-    config = kubeconfig(server="https://127.0.0.1:6443", ca_pem=b"PEM", token="t0k")
+    config = kubeconfig(server="https://127.0.0.1:6443", ca_pem=b"PEM", credentials=token_credentials("t0k"))
     cluster = config["clusters"][0]["cluster"]
     assert cluster == {"server": "https://127.0.0.1:6443", "certificate-authority-data": base64.b64encode(b"PEM").decode()}
     assert config["users"][0]["user"] == {"token": "t0k"}
     assert config["current-context"] == config["contexts"][0]["name"]
+
+
+def test_a_client_certificate_names_its_user_and_groups(tmp_path: Path) -> None:
+    ca = x509.load_pem_x509_certificate(apiserver_pki(tmp_path).read_bytes())
+    cert_path, key_path = client_certificate(tmp_path, tmp_path / "jane", user="jane", groups=("dev", "ops"))
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    cert.verify_directly_issued_by(ca)
+    usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert oct(key_path.stat().st_mode & 0o777) == "0o600"
+    assert kubeconfig_user(cert_path.read_bytes()) == "jane"
+    user = kubeconfig(server="https://s", ca_pem=b"CA", user="jane",
+                      credentials=certificate_credentials(cert_path.read_bytes(), key_path.read_bytes()))["users"][0]
+    assert user["name"] == "jane" and base64.b64decode(user["user"]["client-key-data"]) == key_path.read_bytes()
+
+
+def test_no_client_certificate_without_the_cluster_ca(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        client_certificate(tmp_path, tmp_path / "jane", user="jane")
+
+
+def test_the_user_of_a_verified_certificate_as_ssl_reports_it() -> None:
+    peercert = {"subject": ((("organizationName", "dev"),), (("organizationName", "ops"),),
+                            (("commonName", "jane"),))}
+    user = certificate_user(peercert)
+    assert user is not None and user.name == "jane" and user.groups == ("dev", "ops", AUTHENTICATED_GROUP)
+    assert certificate_user(None) is None and certificate_user({}) is None  # no certificate: the token decides
+    assert certificate_user({"subject": ((("organizationName", "dev"),),)}) is None  # no CN, no user
