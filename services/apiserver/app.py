@@ -13,6 +13,7 @@ from aiohttp.typedefs import Middleware
 
 from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
 from services.apiserver import aggregated, discovery, openapi_http, protobuf, reviews
+from services.apiserver.audit import DoorAudit
 from services.apiserver.auth import Door
 from services.apiserver.http import PROTOBUF, BadBody, error, json_body, json_response, status_response
 from services.apiserver.resources import Resources
@@ -115,8 +116,9 @@ def _health(store: ObjectStore, *, ready: bool) -> Handler:
     return health
 
 
-def build_app(store: ObjectStore, door: Door, resources: Resources) -> web.Application:
-    app = web.Application(middlewares=[errors_as_status, _authentication(door)], client_max_size=MAX_REQUEST_BYTES)
+def build_app(store: ObjectStore, door: Door, resources: Resources, audit: DoorAudit) -> web.Application:
+    app = web.Application(middlewares=[errors_as_status, audit.middleware(), _authentication(door)],
+                          client_max_size=MAX_REQUEST_BYTES)
     router = app.router
     router.add_get("/healthz", _health(store, ready=False))
     router.add_get("/livez", _health(store, ready=False))

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from services.apiserver.answers import Requests
 from services.apiserver.app import build_app
+from services.apiserver.audit import DoorAudit
 from services.apiserver.auth import Door
 from services.apiserver.events import EventStore
 from services.apiserver.options import ApiServerOptions, NoCertificate
@@ -47,9 +48,9 @@ def apiserver_components(settings: Settings, options: ApiServerOptions) -> dict[
 
     async def run() -> None:
         async with ObjectStore(settings) as store, Door(settings) as door, Requests(settings) as requests, \
-                EventStore(settings) as events:
+                EventStore(settings) as events, DoorAudit(settings) as audit:
             writer = Writer(store, requests, SecretValues(requests))
-            app = build_app(store, door, Resources(settings, store, door, writer, events=events))
+            app = build_app(store, door, Resources(settings, store, door, writer, events=events), audit)
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
             await runner.setup()
             try:

@@ -7,6 +7,7 @@ groups they name, reads only; one from another CA refused)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
@@ -17,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from schemas.records import LogLine
@@ -24,7 +26,7 @@ from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
 from services.cli.tls import apiserver_pki, client_certificate
-from tests.integration.kafkit import ServiceProcess, cli, credentials_dir
+from tests.integration.kafkit import ServiceProcess, cli, credentials_dir, read_all
 
 pytestmark = pytest.mark.kafka
 
@@ -215,7 +217,7 @@ def test_a_watch_resumes_exactly_from_a_list_or_an_object_and_expires_otherwise(
     assert initial[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
 
-def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
+async def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
         apiserver: tuple[Kubectl, int], settings: Settings, tmp_path: Path) -> None:
     kubectl, port = apiserver
     stranger = tmp_path / "stranger"
@@ -240,6 +242,23 @@ def test_the_door_refuses_strangers_and_rbac_refuses_the_unauthorised(
     write = scheduler("create", "-f", "-", check=False,  # refused by the API's own RBAC
                       stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nope","namespace":"default"}}')
     assert write.returncode != 0 and 'cannot create resource "configmaps"' in write.stderr, write.stderr
+
+    expected = {("list", "pods", "unauthenticated", "(unknown token)", "apiserver"),  # audited at the door
+                ("list", "services", "allow", "system:kube-scheduler", "apiserver"),
+                ("list", "secrets", "forbid", "system:kube-scheduler", "apiserver"),
+                ("create", "configmaps", "forbid", "system:kube-scheduler", "apiserver")}  # by the API, once
+    deadline = time.monotonic() + 30
+    while not expected <= set(seen := await audited(settings)):
+        assert time.monotonic() < deadline, f"missing audit records: {expected - set(seen)}"
+        await asyncio.sleep(0.5)
+    assert seen.count(("create", "configmaps", "forbid", "system:kube-scheduler", "apiserver")) == 1
+
+
+async def audited(settings: Settings) -> list[tuple[str, str, str, str, str]]:
+    """(verb, resource, decision, user, writer) of every audit record so far."""
+    records = [orjson.loads(r.value) for r in await read_all(settings, Topics(settings.topic_prefix).audit)]
+    return [(a["verb"], a["objectRef"].get("resource") or "", a["decision"], a["user"]["username"], a["writer"])
+            for a in records]
 
 
 CERT_ROLE = """\
