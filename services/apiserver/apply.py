@@ -6,8 +6,9 @@ removes the fields that manager applied before and no manager owns any longer, a
 refused with the conflicting managers' fields (`ApplyConflict`, 409) when it would change
 a field another manager owns, unless forced (then it takes them). An object that has no
 managedFields yet is not tracked by updates; its first apply hands what it holds to
-`before-first-apply`. Pure (the field-set algebra is `services.apiserver.fieldsets`);
-used by `services.apiserver.writes`."""
+`before-first-apply`; beyond ten updaters, the oldest become `ancient-changes`. Pure
+(the field-set algebra is `services.apiserver.fieldsets`); used by
+`services.apiserver.writes`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from services.apiserver.smp import strategic_merge
 Obj = dict[str, Any]
 Operation = Literal["Apply", "Update"]
 BEFORE_FIRST_APPLY = "before-first-apply"
+ANCIENT_CHANGES = "ancient-changes"
+MAX_UPDATE_MANAGERS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +87,22 @@ def managers_of(obj: Obj | None) -> Managers:
     return found
 
 
+def capped(managers: Managers) -> Managers:
+    """At most ten `Update` managers, as upstream: the oldest merged into `ancient-changes`."""
+    updaters = sorted((m for m in managers.values() if m.operation == "Update"), key=lambda m: (m.time, m.manager))
+    excess = len(updaters) - MAX_UPDATE_MANAGERS
+    if excess <= 0:
+        return managers
+    merged = updaters[:excess + 1]
+    bucket = Manager(ANCIENT_CHANGES, "Update", merged[-1].api_version, merged[-1].time,
+                     frozenset().union(*(m.fields for m in merged)))
+    gone = {m.identity for m in merged}
+    return {**{key: m for key, m in managers.items() if key not in gone}, bucket.identity: bucket}
+
+
 def with_managers(obj: Obj, managers: Managers) -> Obj:
-    """The object with its managedFields, sorted as upstream (Apply first, then by time and name)."""
-    entries = [m.entry() for m in sorted(managers.values(), key=lambda m: (m.operation, m.time, m.manager))]
+    """The object with its managedFields (capped), sorted as upstream (Apply first, then by time and name)."""
+    entries = [m.entry() for m in sorted(capped(managers).values(), key=lambda m: (m.operation, m.time, m.manager))]
     return {**obj, "metadata": {**(obj.get("metadata") or {}), "managedFields": entries}}
 
 

@@ -108,6 +108,19 @@ def test_an_untracked_object_is_handed_to_before_first_apply() -> None:
         apply(live, deployment(replicas=3))
 
 
+def test_beyond_ten_updaters_the_oldest_become_ancient_changes() -> None:
+    obj = updated(None, {"metadata": {"name": "c"}, "data": {"k0": "v"}}, manager="m00", api_version="v1",
+                  now="2026-11-28T14:00:00Z")
+    for n in range(1, 12):
+        new = {**obj, "data": {**obj["data"], f"k{n}": "v"}}
+        obj = updated(obj, new, manager=f"m{n:02}", api_version="v1", now=f"2026-11-28T14:{n:02}:00Z")
+    managers = managers_of(obj)
+    assert len(managers) == 10 and ("m00", "Update") not in managers and ("m02", "Update") not in managers
+    ancient = managers[("ancient-changes", "Update")]
+    assert ancient.fields == {("f:data", "f:k0"), ("f:data", "f:k1"), ("f:data", "f:k2")}
+    assert ancient.time == "2026-11-28T14:02:00Z"
+
+
 # -- properties -----------------------------------------------------------------------
 names = st.sampled_from(["a", "b", "c", "d"])
 scalars = st.one_of(st.integers(-3, 3), st.text("xyz", max_size=2), st.booleans())
