@@ -27,9 +27,11 @@ from services.apiserver.selectors import SelectorError
 from services.apiserver.status import expired, not_found
 from services.runtime.bus import make_consumer, partitions_of
 from services.runtime.config import Settings
+from services.runtime.logging import get_logger
 from services.runtime.topics import Topics
 
 Obj = dict[str, Any]
+log = get_logger(__name__)
 WATCH_TIMEOUT_S = 1800.0  # kube-apiserver's --min-request-timeout
 BOOKMARK_EVERY_S = 30.0
 
@@ -63,6 +65,8 @@ class EventStore:
             await self._consumer.stop()
             raise
         self._task = asyncio.create_task(self._follow(), name="apiserver-events")
+        log.info("apiserver.events_read", topic=self._topic, held=len(self._log.events()),
+                 position=self._log.resource_version)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -71,6 +75,13 @@ class EventStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._consumer.stop()
+
+    async def failed(self) -> None:
+        """Return (raising its error) only if the events consumer stopped: the process must
+        then stop too, as it would serve ever older events."""
+        assert self._task is not None
+        await asyncio.shield(self._task)
+        raise RuntimeError("the events consumer stopped")
 
     async def changed(self, timeout_s: float) -> None:
         """Return when an event arrives or after `timeout_s`."""

@@ -5,6 +5,7 @@ Nothing is served until the store and RBAC view have read their topics to the en
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 
 from aiohttp import web
@@ -57,7 +58,7 @@ def apiserver_components(settings: Settings, options: ApiServerOptions) -> dict[
                 host, port = options.host_port
                 await web.TCPSite(runner, host, port, ssl_context=context).start()
                 log.info("apiserver.listening", url=options.url)
-                await requests.failed()
+                await asyncio.gather(requests.failed(), events.failed())  # returns only by failing
             finally:
                 await runner.cleanup()
 
