@@ -67,7 +67,7 @@ def predicate(query: Any, path: ResourcePath) -> Predicate:
 
 
 async def _render(request: web.Request, path: ResourcePath, objs: list[Obj], *, rv: str, cont: str = "",
-                  single: bool = False, shown: Shown | None = None) -> web.Response:
+                  remaining: int = 0, single: bool = False, shown: Shown | None = None) -> web.Response:
     table = tables.wants_table(request.headers.get("Accept", ""))
     if shown is not None and (not table or request.query.get("includeObject") == "Object"):
         objs = await shown(objs)
@@ -77,7 +77,7 @@ async def _render(request: web.Request, path: ResourcePath, objs: list[Obj], *, 
                                           continue_token=cont))
     if single:
         return json_response(objs[0])
-    metadata = {"resourceVersion": rv, **({"continue": cont} if cont else {})}
+    metadata = {"resourceVersion": rv, **({"continue": cont, "remainingItemCount": remaining} if cont else {})}
     return json_response({"kind": f"{path.info.kind}List", "apiVersion": path.info.api_version,
                           "metadata": metadata, "items": objs})
 
@@ -107,4 +107,5 @@ async def list_all(request: web.Request, store: ObjectStore, path: ResourcePath,
     rv = store.resource_version(path.info)  # taken with the list: nothing runs in between
     objs = [o for o in store.objects(path.info, path.namespace) if wanted(o)]
     chosen, cont = page(objs, limit=limit, after=after)
-    return await _render(request, path, chosen, rv=rv, cont=cont, shown=shown)
+    remaining = sum(1 for o in objs if _key(o) > _key(chosen[-1])) if cont else 0
+    return await _render(request, path, chosen, rv=rv, cont=cont, remaining=remaining, shown=shown)

@@ -58,6 +58,10 @@ def test_crud_and_selectors_through_the_python_client(settings: Settings, servic
     assert names(label_selector="app=py") == ["py"]
     assert names(label_selector="app in (py,other),tier!=x") == ["other"]
     assert names(field_selector="metadata.name=other") == ["other"]
+    first = core.list_namespaced_config_map("default", limit=1)
+    assert len(first.items) == 1 and first.metadata.remaining_item_count == 1
+    second = core.list_namespaced_config_map("default", limit=1, _continue=first.metadata._continue)
+    assert [c.metadata.name for c in first.items + second.items] == ["other", "py"] and not second.metadata._continue
 
     core.delete_namespaced_config_map("py", "default")
     with pytest.raises(ApiException) as gone:
