@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import orjson
+
+from schemas.secret_fields import LAST_APPLIED
 from services.apiserver.fieldsets import FieldSet, Path, changes, fields_of, from_fields_v1, path_text, \
     to_fields_v1, without
 from services.apiserver.smp import strategic_merge
@@ -23,6 +26,7 @@ Obj = dict[str, Any]
 Operation = Literal["Apply", "Update"]
 BEFORE_FIRST_APPLY = "before-first-apply"
 ANCIENT_CHANGES = "ancient-changes"
+KUBECTL = "kubectl"  # the manager whose applies upgrade from, and keep, client-side apply's annotation
 MAX_UPDATE_MANAGERS = 10
 
 
@@ -140,9 +144,51 @@ def updated(live: Obj | None, new: Obj, *, manager: str, api_version: str, now: 
 
 def applied(live: Obj | None, config: Obj, *, manager: str, api_version: str, now: str, force: bool) -> Obj:
     """The object after `manager` applies `config` to `live` (None: it is created), with
-    its managedFields; ApplyConflict when another manager owns a field it would change."""
+    its managedFields; ApplyConflict when another manager owns a field it would change.
+    As upstream, kubectl's own apply (manager `kubectl`) of an object client-side applied
+    before takes the fields that still hold their last-applied values without a conflict,
+    and keeps the last-applied annotation in step with what it applies."""
     config = {k: v for k, v in config.items() if k != "status"}
     config["metadata"] = {k: v for k, v in (config.get("metadata") or {}).items() if k != "managedFields"}
+    try:
+        result = _applied(live, config, manager, api_version, now, force=force)
+    except ApplyConflict as exc:
+        if manager != KUBECTL:
+            raise
+        allowed = _last_applied_fields(live)
+        if remaining := [(m, p) for m, p in exc.conflicts if p not in allowed]:
+            raise ApplyConflict(remaining) from None
+        result = _applied(live, config, manager, api_version, now, force=True)
+    return _with_last_applied(result, config) if manager == KUBECTL else result
+
+
+def _last_applied_fields(live: Obj | None) -> FieldSet:
+    """The fields client-side apply last applied that the object still holds with those values."""
+    text = ((live or {}).get("metadata") or {}).get("annotations", {}).get(LAST_APPLIED)
+    try:
+        last = orjson.loads(text or "null")
+    except orjson.JSONDecodeError:
+        return frozenset()
+    if not isinstance(last, dict) or live is None or last.get("apiVersion") != live.get("apiVersion"):
+        return frozenset()
+    added, modified, removed = changes(last, live)
+    return fields_of(last) - added - modified - removed
+
+
+def _with_last_applied(obj: Obj, config: Obj) -> Obj:
+    """`obj` with its last-applied annotation, if it has one, set to `config` (as kubectl writes it)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if LAST_APPLIED not in annotations:
+        return obj
+    meta = config.get("metadata") or {}
+    kept = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    config = {**config, "metadata": {**{k: v for k, v in meta.items() if k != "annotations"},
+                                     **({"annotations": kept} if kept else {})}}
+    value = orjson.dumps(config, option=orjson.OPT_SORT_KEYS).decode() + "\n"
+    return {**obj, "metadata": {**obj["metadata"], "annotations": {**annotations, LAST_APPLIED: value}}}
+
+
+def _applied(live: Obj | None, config: Obj, manager: str, api_version: str, now: str, *, force: bool) -> Obj:
     managers = managers_of(live)
     if live is not None and not managers and (held := fields_of(live)):
         managers = {(BEFORE_FIRST_APPLY, "Update"): Manager(BEFORE_FIRST_APPLY, "Update", api_version, now, held)}

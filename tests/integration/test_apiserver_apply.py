@@ -105,23 +105,33 @@ def test_server_side_apply_tracks_managers_removes_dropped_fields_and_answers_co
     assert obj["metadata"]["labels"] == {"app": "web"}  # type: ignore[index]
     assert "env" not in obj["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
 
-    # a client-side apply's fields belong to kubectl-client-side-apply: changing them is a conflict
+    # a client-side apply's fields belong to kubectl-client-side-apply: another manager's change is a conflict
     kubectl("apply", "-f", written(tmp_path, CONFIG_MAP, "cm.yaml"))
     assert set(managed(kubectl, "cm", "dry")) == {("kubectl-client-side-apply", "Update")}
     kubectl("apply", "-f", written(tmp_path, smaller.replace("name: web,", "name: csa,"), "csa.yaml"))
     csa = written(tmp_path, smaller.replace("name: web,", "name: csa,").replace("replicas: 2", "replicas: 3"),
                   "csa3.yaml")
-    conflict = kubectl("apply", "--server-side", "-f", csa, check=False)
+    conflict = kubectl("apply", "--server-side", "--field-manager=deployer", "-f", csa, check=False)
     assert conflict.returncode != 0
     assert 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas' \
         in conflict.stderr
     assert kubectl.json("get", "deploy", "csa")["spec"]["replicas"] == 2  # type: ignore[index]
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", csa)
+    kubectl("apply", "--server-side", "--field-manager=deployer", "--force-conflicts", "-f", csa)
     assert kubectl.json("get", "deploy", "csa")["spec"]["replicas"] == 3  # type: ignore[index]
     managers = managed(kubectl, "deploy", "csa")
-    assert "f:replicas" in managers[("kubectl", "Apply")]["fieldsV1"]["f:spec"]
-    # (kubectl then hands the client-side apply's fields to its own manager with a JSON patch)
-    assert [m for m, e in managers.items() if "f:replicas" in e["fieldsV1"].get("f:spec", {})] == [("kubectl", "Apply")]
+    assert [m for m, e in managers.items() if "f:replicas" in e["fieldsV1"].get("f:spec", {})] == \
+        [("deployer", "Apply")]
+
+    # kubectl's own server-side apply takes over what client-side apply last applied, as upstream, and
+    # keeps the last-applied annotation in step
+    kubectl("apply", "-f", written(tmp_path, smaller.replace("name: web,", "name: up,"), "up.yaml"))
+    up = written(tmp_path, smaller.replace("name: web,", "name: up,").replace("replicas: 2", "replicas: 4"),
+                 "up4.yaml")
+    kubectl("apply", "--server-side", "-f", up)
+    obj = kubectl.json("get", "deploy", "up")
+    assert obj["spec"]["replicas"] == 4  # type: ignore[index]
+    last = json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])  # type: ignore[index]
+    assert last["spec"]["replicas"] == 4
 
     kubectl("scale", "deploy", "csa", "--replicas=4")  # an update by another manager takes the field
     kubectl("label", "deploy", "csa", "extra=1")

@@ -5,12 +5,14 @@ subset removes exactly the dropped fields."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.secret_fields import LAST_APPLIED
 from services.apiserver.apply import ApplyConflict, applied, managers_of, updated
 from services.apiserver.fieldsets import fields_of, from_fields_v1, path_text, to_fields_v1
 
@@ -106,6 +108,27 @@ def test_an_untracked_object_is_handed_to_before_first_apply() -> None:
     assert updated(live, deployment(replicas=3), manager="x", api_version="apps/v1", now=NOW) == deployment(3)
     with pytest.raises(ApplyConflict, match='conflict with "before-first-apply" using apps/v1: .spec.replicas'):
         apply(live, deployment(replicas=3))
+
+
+def client_side_applied(replicas: int = 2) -> dict[str, Any]:
+    """A deployment as client-side kubectl apply leaves it: the annotation and its manager's fields."""
+    obj = deployment(replicas)
+    last = json.dumps(obj, sort_keys=True)
+    obj["metadata"]["annotations"] = {LAST_APPLIED: last}
+    return updated(None, obj, manager="kubectl-client-side-apply", api_version="apps/v1", now=NOW)
+
+
+def test_kubectl_takes_over_what_client_side_apply_last_applied_and_keeps_the_annotation() -> None:
+    upgraded = apply(client_side_applied(), deployment(replicas=5))  # replicas still holds its last-applied 2
+    assert upgraded["spec"]["replicas"] == 5
+    assert json.loads(upgraded["metadata"]["annotations"][LAST_APPLIED]) == deployment(replicas=5)
+    with pytest.raises(ApplyConflict, match='conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas'):
+        apply(client_side_applied(), deployment(replicas=5), "deployer")  # another manager: a conflict
+    scaled = client_side_applied()
+    scaled = updated(scaled, {**scaled, "spec": {**scaled["spec"], "replicas": 4}}, manager="kubectl-scale",
+                     api_version="apps/v1", now=LATER)
+    with pytest.raises(ApplyConflict, match='conflict with "kubectl-scale" using apps/v1: .spec.replicas'):
+        apply(scaled, deployment(replicas=5))  # 4 is not what was last applied
 
 
 def test_beyond_ten_updaters_the_oldest_become_ancient_changes() -> None:
