@@ -77,9 +77,9 @@ class EventLog:
         return held.event if held else None
 
     def events(self, namespace: str = "") -> list[Obj]:
-        """Every event held (in one namespace if given), sorted by namespace and name."""
-        found = [h.event for k, h in self._by_key.items() if not namespace or k.startswith(namespace + "/")]
-        return sorted(found, key=lambda e: (e["metadata"]["namespace"], e["metadata"]["name"]))
+        """Every event held (in one namespace if given), sorted by `<namespace>/<name>` (the
+        order `limit`/`continue` pages in)."""
+        return [h.event for k, h in sorted(self._by_key.items()) if not namespace or k.startswith(namespace + "/")]
 
     def after_position(self, resource_version: str) -> list[HeldEvent]:
         """The events at or beyond a list's resourceVersion, or Expired."""

@@ -81,3 +81,12 @@ def test_the_log_is_bounded_and_resumes_from_positions() -> None:
     with pytest.raises(Expired):
         log.after_position("not-a-position")
     assert [h.event["involvedObject"]["name"] for h in log.after_position(listed)] == ["b", "c", "d"]
+
+
+def test_events_are_listed_in_the_order_pages_continue_in() -> None:
+    log = EventLog(1)
+    for offset, namespace in enumerate(["a-x", "a", "b"]):
+        event = pod_event()
+        log.add(0, offset, {**event, "metadata": {**event["metadata"], "namespace": namespace}})
+    keys = [f"{e['metadata']['namespace']}/{e['metadata']['name']}" for e in log.events()]
+    assert keys == sorted(keys) and [k.split("/")[0] for k in keys] == ["a-x", "a", "b"]
