@@ -39,10 +39,12 @@ class Manager:
     api_version: str
     time: str
     fields: FieldSet
+    subresource: str = ""  # e.g. `scale`: an update through the subresource
 
     @property
-    def identity(self) -> tuple[str, str]:
-        return self.manager, self.operation
+    def identity(self) -> tuple[str, ...]:
+        """(manager, operation), and the subresource a manager wrote through, if any."""
+        return (self.manager, self.operation, self.subresource) if self.subresource else (self.manager, self.operation)
 
     def described(self) -> str:
         """Upstream's printManager: `"kubectl"`, or `"kubectl-edit" using apps/v1` for an updater."""
@@ -50,10 +52,11 @@ class Manager:
 
     def entry(self) -> Obj:
         return {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version,
-                "time": self.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(self.fields)}
+                "time": self.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(self.fields),
+                **({"subresource": self.subresource} if self.subresource else {})}
 
 
-Managers = dict[tuple[str, str], Manager]
+Managers = dict[tuple[str, ...], Manager]
 
 
 class ApplyConflict(Exception):
@@ -86,7 +89,8 @@ def managers_of(obj: Obj | None) -> Managers:
     for entry in ((obj or {}).get("metadata") or {}).get("managedFields") or []:
         if isinstance(entry, dict) and entry.get("manager") and entry.get("operation") in ("Apply", "Update"):
             manager = Manager(entry["manager"], entry["operation"], str(entry.get("apiVersion") or ""),
-                              str(entry.get("time") or ""), from_fields_v1(entry.get("fieldsV1") or {}))
+                              str(entry.get("time") or ""), from_fields_v1(entry.get("fieldsV1") or {}),
+                              str(entry.get("subresource") or ""))
             found[manager.identity] = manager
     return found
 
@@ -106,11 +110,11 @@ def capped(managers: Managers) -> Managers:
 
 def with_managers(obj: Obj, managers: Managers) -> Obj:
     """The object with its managedFields (capped), sorted as upstream (Apply first, then by time and name)."""
-    entries = [m.entry() for m in sorted(capped(managers).values(), key=lambda m: (m.operation, m.time, m.manager))]
+    entries = [m.entry() for m in sorted(capped(managers).values(), key=lambda m: (m.operation, m.time, m.manager, m.subresource))]
     return {**obj, "metadata": {**(obj.get("metadata") or {}), "managedFields": entries}}
 
 
-def _settled(live: Obj | None, new: Obj, managers: Managers, writer: tuple[str, str], *, force: bool) -> Managers:
+def _settled(live: Obj | None, new: Obj, managers: Managers, writer: tuple[str, ...], *, force: bool) -> Managers:
     """The other managers after `writer` turned `live` into `new`: they lose what it changed
     (a conflict unless forced) and what it removed; a manager left with nothing goes."""
     added, modified, removed = changes(live, new)
@@ -125,20 +129,21 @@ def _settled(live: Obj | None, new: Obj, managers: Managers, writer: tuple[str, 
     return {key: m for key, m in settled.items() if m.fields}
 
 
-def updated(live: Obj | None, new: Obj, *, manager: str, api_version: str, now: str) -> Obj:
-    """`new` (a create when `live` is None, else an update of it) with its managedFields:
-    those it carries if any, else the live object's; `manager` gets what it changed."""
+def updated(live: Obj | None, new: Obj, *, manager: str, api_version: str, now: str, subresource: str = "") -> Obj:
+    """`new` (a create when `live` is None, else an update of it, through `subresource` if
+    named) with its managedFields: those it carries if any, else the live object's;
+    `manager` gets what it changed."""
     managers = managers_of(new) or managers_of(live)
     if live is not None and not managers:
         return new  # untracked until its first apply, as upstream
-    writer = (manager, "Update")
+    writer = Manager(manager, "Update", api_version, now, frozenset(), subresource).identity
     added, modified, removed = changes(live, new)
     if not (added | modified | removed):
         return with_managers(new, managers)
     settled = _settled(live, new, managers, writer, force=True)
     mine = settled.get(writer)
     fields = ((mine.fields if mine else frozenset()) - removed) | added | modified
-    settled[writer] = Manager(manager, "Update", api_version, now, fields)
+    settled[writer] = Manager(manager, "Update", api_version, now, fields, subresource)
     return with_managers(new, {key: m for key, m in settled.items() if m.fields})
 
 

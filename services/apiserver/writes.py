@@ -162,7 +162,8 @@ def _options(request: web.Request, verb: Verb, *, applying: bool = False) -> Wri
 
 def _tracked(current: Obj | None, new: Obj, path: ResourcePath, options: WriteOptions) -> Obj:
     """`new` with the managedFields of an update by the request's field manager."""
-    return updated(current, new, manager=options.field_manager, api_version=path.info.api_version, now=_now())
+    return updated(current, new, manager=options.field_manager, api_version=path.info.api_version, now=_now(),
+                   subresource=path.subresource or "")
 
 
 def _now() -> str:
@@ -271,18 +272,16 @@ def _apply_conflict(exc: ApplyConflict) -> web.Response:
 
 
 async def merge_patch_request(writer: Writer, path: ResourcePath, caller: Caller, body: Obj,
-                              options: WriteOptions | None = None) -> web.Response:
+                              options: WriteOptions) -> web.Response:
     """A merge patch (without status) as the API's PATCH, at the resourceVersion it names if any;
-    with `options` (not the scale subresource's), the managedFields it gives the stored object
-    (as this replica holds it) and a dry run."""
-    merge = {k: v for k, v in body.items() if k != "status"}
-    if options is not None:
-        merge = _with_managed_fields(writer.store.desired(path.info, key_of(path)), merge, path, options)
+    with the managedFields it gives the stored object (as this replica holds it)."""
+    merge = _with_managed_fields(writer.store.desired(path.info, key_of(path)),
+                                 {k: v for k, v in body.items() if k != "status"}, path, options)
     expected = own_version((merge.get("metadata") or {}).get("resourceVersion"))
     if isinstance(merge.get("metadata"), dict) and "resourceVersion" in merge["metadata"]:
         merge["metadata"] = {**merge["metadata"], "resourceVersion": expected}
     return await _answered(writer, _request(Op.PATCH, path, caller, name=path.name, body=merge, expected=expected,
-                                            dryRun=bool(options and options.dry_run)), caller, path)
+                                            dryRun=options.dry_run), caller, path)
 
 
 def _with_managed_fields(current: Obj | None, merge: Obj, path: ResourcePath, options: WriteOptions) -> Obj:

@@ -133,6 +133,12 @@ def test_server_side_apply_tracks_managers_removes_dropped_fields_and_answers_co
     last = json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])  # type: ignore[index]
     assert last["spec"]["replicas"] == 4
 
-    kubectl("scale", "deploy", "csa", "--replicas=4")  # an update by another manager takes the field
+    # an update through the scale subresource takes the field (kubectl scale names no field manager: the
+    # User-Agent's "kubectl" is the manager, as upstream)
+    kubectl("scale", "deploy", "csa", "--replicas=4")
+    scaler = managed(kubectl, "deploy", "csa")[("kubectl", "Update")]
+    assert scaler["subresource"] == "scale" and scaler["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    again = kubectl("apply", "--server-side", "--field-manager=deployer", "-f", csa, check=False)
+    assert 'conflict with "kubectl" using apps/v1: .spec.replicas' in again.stderr
     kubectl("label", "deploy", "csa", "extra=1")
     assert ("kubectl-label", "Update") in managed(kubectl, "deploy", "csa")

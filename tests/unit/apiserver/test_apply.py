@@ -131,6 +131,15 @@ def test_kubectl_takes_over_what_client_side_apply_last_applied_and_keeps_the_an
         apply(scaled, deployment(replicas=5))  # 4 is not what was last applied
 
 
+def test_an_update_through_a_subresource_is_its_own_entry() -> None:
+    live = apply(None, deployment())
+    scaled = updated(live, {**live, "spec": {**live["spec"], "replicas": 4}}, manager="kubectl-scale",
+                     api_version="apps/v1", now=LATER, subresource="scale")
+    entry = managers_of(scaled)[("kubectl-scale", "Update", "scale")].entry()
+    assert entry["subresource"] == "scale" and entry["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert managers_of(scaled) == managers_of({"metadata": {"managedFields": scaled["metadata"]["managedFields"]}})
+
+
 def test_beyond_ten_updaters_the_oldest_become_ancient_changes() -> None:
     obj = updated(None, {"metadata": {"name": "c"}, "data": {"k0": "v"}}, manager="m00", api_version="v1",
                   now="2026-11-28T14:00:00Z")
