@@ -95,7 +95,7 @@ def managers_of(obj: Obj | None) -> Managers:
     return found
 
 
-def capped(managers: Managers) -> Managers:
+def _capped(managers: Managers) -> Managers:
     """At most ten `Update` managers, as upstream: the oldest merged into `ancient-changes`."""
     updaters = sorted((m for m in managers.values() if m.operation == "Update"), key=lambda m: (m.time, m.manager))
     excess = len(updaters) - MAX_UPDATE_MANAGERS
@@ -110,7 +110,8 @@ def capped(managers: Managers) -> Managers:
 
 def with_managers(obj: Obj, managers: Managers) -> Obj:
     """The object with its managedFields (capped), sorted as upstream (Apply first, then by time and name)."""
-    entries = [m.entry() for m in sorted(capped(managers).values(), key=lambda m: (m.operation, m.time, m.manager, m.subresource))]
+    order = sorted(_capped(managers).values(), key=lambda m: (m.operation, m.time, m.manager, m.subresource))
+    entries = [m.entry() for m in order]
     return {**obj, "metadata": {**(obj.get("metadata") or {}), "managedFields": entries}}
 
 
