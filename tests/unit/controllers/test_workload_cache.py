@@ -29,7 +29,7 @@ class Feed:
     def put(self, body: dict[str, Any] | None, key: str) -> None:
         self.offset += 1
         record = SimpleNamespace(key=key.encode(), value=orjson.dumps(body) if body else None,
-                                 offset=self.offset, timestamp=0)
+                                 offset=self.offset, timestamp=0, partition=0)
         informer = self.cache.informer
         assert hasattr(informer, "_apply")
         informer._apply(self.cache.desired["pods"], record)
