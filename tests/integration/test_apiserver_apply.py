@@ -61,8 +61,8 @@ def test_server_dry_runs_are_decided_and_answered_but_store_nothing(apiserver: t
     assert "resourceVersion" not in would_be["metadata"] and would_be["data"] == {"mode": "fast"}
     missing = kubectl("get", "cm", "dry", check=False)
     assert missing.returncode != 0 and 'configmaps "dry" not found' in missing.stderr
-    invalid = kubectl("create", "--dry-run=server", "-f", written(tmp_path, CONFIG_MAP.replace("name: dry", "name: Dry"),
-                                                                   "bad.yaml"), check=False)
+    bad = written(tmp_path, CONFIG_MAP.replace("name: dry", "name: Dry"), "bad.yaml")
+    invalid = kubectl("create", "--dry-run=server", "-f", bad, check=False)
     assert invalid.returncode != 0 and "is invalid" in invalid.stderr
 
     deployment = written(tmp_path, DEPLOYMENT, "deploy.yaml")
@@ -130,7 +130,8 @@ def test_server_side_apply_tracks_managers_removes_dropped_fields_and_answers_co
     kubectl("apply", "--server-side", "-f", up)
     obj = kubectl.json("get", "deploy", "up")
     assert obj["spec"]["replicas"] == 4  # type: ignore[index]
-    last = json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])  # type: ignore[index]
+    annotations: dict[str, str] = obj["metadata"]["annotations"]  # type: ignore[index]
+    last = json.loads(annotations["kubectl.kubernetes.io/last-applied-configuration"])
     assert last["spec"]["replicas"] == 4
 
     # an update through the scale subresource takes the field (kubectl scale names no field manager: the
