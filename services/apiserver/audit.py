@@ -8,7 +8,9 @@ audited read costs no round trip."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -67,6 +69,13 @@ def audit_entry(*, method: str, url_path: str, query: Any, status: int, caller: 
     return key, record
 
 
+def _delivered(record: AuditRecord, delivery: asyncio.Future[Any]) -> None:
+    """A record the broker refused (an ACL, a timeout) is logged: it is never silently lost."""
+    if not delivery.cancelled() and (exc := delivery.exception()) is not None:
+        log.error("apiserver.audit_failed", audit_id=record.audit_id, verb=record.verb,
+                  resource=record.object_ref.resource, error=str(exc))
+
+
 class DoorAudit:
     """Sends the door's audit records (one producer; a send only queues the record)."""
 
@@ -82,7 +91,8 @@ class DoorAudit:
         await self._producer.stop()
 
     async def send(self, key: str, record: AuditRecord) -> None:
-        await self._producer.send(self._topic, key=key.encode(), value=encode(record))
+        delivery = await self._producer.send(self._topic, key=key.encode(), value=encode(record))
+        delivery.add_done_callback(partial(_delivered, record))
 
     def middleware(self) -> Middleware:
         """Audit every answered request (outside authentication, so 401s are seen too)."""

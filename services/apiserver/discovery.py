@@ -16,7 +16,7 @@ IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments",
 """Kinds in the `all` category (`kubectl get all`), as upstream lists them."""
 SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers"})
 """Kinds with the `scale` subresource (services.apiserver.scale)."""
-VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 READ_VERBS = ["get", "list", "watch"]
 """Events are read only (services.apiserver.events)."""
 WITH_STATUS = frozenset({"pods", "nodes", "namespaces", "services", "deployments", "replicasets",

@@ -243,6 +243,9 @@ def _kind_paths(info: KindInfo) -> dict[str, Schema]:
                               listed, parameters=_parameters(LIST_PARAMETERS)),
             "post": _operation(info, "post", f"create{scope}{info.kind}", f"create a {info.kind}", ref,
                                parameters=writes, body=_json(ref)),
+            "delete": _operation(info, "deletecollection", f"deleteCollection{scope}{info.kind}",
+                                 f"delete collection of {info.kind}", {"type": "object"},
+                                 parameters=_parameters(LIST_PARAMETERS) + _parameters(DELETE_PARAMETERS)),
             "parameters": namespace,
         },
         item: {

@@ -11,6 +11,7 @@ from aiohttp import web
 from services.api.rbac import Attributes
 from services.apiserver import fieldvalidation, reads, watch, writes
 from services.apiserver.auth import CERTIFICATE_WRITES, Caller, Door
+from services.apiserver.deletecollection import delete_collection
 from services.apiserver.events import EventStore, serve_events
 from services.apiserver.eviction import serve_eviction
 from services.apiserver.http import error, status_response
@@ -54,8 +55,8 @@ class Resources:
     def __init__(self, settings: Settings, store: ObjectStore, door: Door, writer: writes.Writer, *,
                  events: EventStore) -> None:
         self._settings, self._store, self._door, self._writer = settings, store, door, writer
-        self._events = events
         self._streams = StreamProxy(settings, store, door)
+        self._events = events
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -86,6 +87,8 @@ class Resources:
             return await self._read(request, path, caller)
         if path.info.kind == "Event":  # read only: Kafkube's components write them to kafkube.events
             return _method_not_allowed(request, path)
+        if request.method == "DELETE" and not path.name and not path.subresource:
+            return await delete_collection(request, self._door, self._writer, path, caller)
         handler = WRITES.get(request.method)
         if handler is None or path.subresource or (request.method == "POST") == bool(path.name):
             return _method_not_allowed(request, path)

@@ -334,7 +334,7 @@ async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
         json_response(not_found(path.info.plural, path.info.group, path.name), status=404)
 
 
-async def _delete_options(request: web.Request) -> Obj:
+async def delete_options(request: web.Request) -> Obj:
     """DeleteOptions from the body (kubectl sends one) and the query (which wins)."""
     options: Obj = {}
     if request.can_read_body:
@@ -349,7 +349,7 @@ async def _delete_options(request: web.Request) -> Obj:
 
 
 async def delete(request: web.Request, writer: Writer, path: ResourcePath, caller: Caller) -> web.Response:
-    options = await _delete_options(request)
+    options = await delete_options(request)
     try:
         dry_run = _options(request, "Delete").dry_run
     except BadBody as exc:

@@ -107,7 +107,7 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         Acl((API,), ("Write", "Describe"), "transactional-id", (f"{p}{API_GROUPS}",), prefixed=True),
         # Components and users read state; components and users never read manifests or
         # requests (they carry their authors' bearer tokens) nor the audit log.
-        # The HTTP API (`serve apiserver`) reads as users do and writes requests only.
+        # The HTTP API (`serve apiserver`) reads as users do and writes requests (and its audit).
         Acl((*components, APISERVER, USER), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
         Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}logs",)),
         # events: users and the HTTP API (answers); kubelets (the answers to their pods'
@@ -117,6 +117,8 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         # but users and the HTTP API; users write manifests and requests only.
         Acl((*components, APISERVER, USER), ("Write",), "topic", (f"{p}requests",)),
         Acl(components, ("Write",), "topic", (f"{p}events",)),
+        # the HTTP API audits what it decides itself (reads, streams, refusals at its door)
+        Acl((APISERVER,), ("Write",), "topic", (f"{p}audit",)),
         Acl((USER,), ("Write",), "topic", (f"{p}manifests",)),
         Acl((KUBELET,), ("Write",), "topic", (f"{p}observed.pods", f"{p}observed.nodes", f"{p}logs")),
         Acl((SCHEDULER,), ("Write",), "topic", (f"{p}observed.pods",)),

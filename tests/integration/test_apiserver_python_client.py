@@ -68,6 +68,11 @@ def test_crud_and_selectors_through_the_python_client(settings: Settings, servic
         core.read_namespaced_config_map("py", "default")
     assert gone.value.status == 404
 
+    for n in range(3):
+        core.create_namespaced_config_map("default", configmap(f"batch-{n}", {"batch": "yes"}, {}))
+    core.delete_collection_namespaced_config_map("default", label_selector="batch=yes")  # deletecollection
+    assert names(label_selector="batch=yes") == [] and names() == ["other"]
+
 
 def events_until(stream: Iterator[dict[str, Any]], count: int) -> list[tuple[str, str, dict[str, str]]]:
     seen = []

@@ -227,6 +227,8 @@ def _kubectl_through_the_apiserver(cli_env: dict[str, str], port: int, tmp_path:
     kubectl("create", "-f", "-", "--validate=false", stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":'
             '{"name":"via-apiserver","namespace":"default"},"data":{"k":"v"}}')
     assert kubectl.json("get", "cm", "via-apiserver")["data"] == {"k": "v"}
+    apiserver_log = next(log for name, _, log in procs if name == "apiserver").read_text()
+    assert "audit_failed" not in apiserver_log, apiserver_log[-3000:]  # its door's audit records are let in
 
 
 def _wait_for_topics(broker: SecureBroker, procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:

@@ -17,7 +17,7 @@ def test_every_kind_is_discovered_with_its_verbs_scope_and_short_names() -> None
         assert listed is not None
         entry = next(r for r in listed["resources"] if r["name"] == info.plural)
         assert entry["kind"] == info.kind and entry["namespaced"] is info.namespaced
-        writes = set() if info.kind == "Event" else {"create", "update", "patch", "delete"}  # events: read only
+        writes = set() if info.kind == "Event" else {"create", "update", "patch", "delete", "deletecollection"}
         assert set(entry["verbs"]) == {"get", "list", "watch"} | writes
         assert entry.get("shortNames", []) == list(info.short_names)
 

@@ -65,7 +65,7 @@ def test_every_kind_has_its_schema_and_operations_with_the_write_parameters() ->
         operations = [(method, op) for item in document["paths"].values() for method, op in item.items()
                       if method != "parameters" and op["x-kubernetes-group-version-kind"] == gvk]
         actions = {op["x-kubernetes-action"] for _, op in operations}
-        assert actions == {"list", "post", "get", "put", "patch", "delete"}
+        assert actions == {"list", "post", "get", "put", "patch", "delete", "deletecollection"}
         for method, op in operations:
             if method in ("post", "put", "patch"):
                 assert {"fieldValidation", "dryRun", "fieldManager"} <= {p["name"] for p in op["parameters"]}
