@@ -29,7 +29,9 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -37,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from schemas.tokens import RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION
 from services.runtime.signing import KeyRing, derive
 
 NODE_SCHEME, X25519_SCHEME = "node-v1", "x25519-v1"
@@ -170,3 +173,23 @@ def seal_for_recipient(recipient_b64: str, data: bytes, context: bytes) -> Seale
     key = _hkdf(ephemeral.exchange(public), ephemeral_public, recipient)
     nonce = os.urandom(12)
     return Sealed(X25519_SCHEME, nonce, _aead(key, nonce, data, context, seal=True), ephemeral=ephemeral_public)
+
+
+def answer_target(recipient: Recipient | None, node_key_id: str) -> dict[str, str]:
+    """The annotations of a request naming whom its answer is sealed for: a one-off
+    `recipient`, else the node key of master `node_key_id` (none: the API's default)."""
+    if recipient is not None:
+        return {RECIPIENT_ANNOTATION: recipient.public_b64}
+    return {SEALING_KEY_ID_ANNOTATION: node_key_id} if node_key_id else {}
+
+
+def open_answer(status: Mapping[str, Any], context: bytes, *, recipient: Recipient | None,
+                node_key: tuple[str, bytes] | None) -> bytes:
+    """The plain bytes of an answer's `status.sealed`, opened with `recipient` or `node_key`
+    (SealError, or KeyError when the status holds nothing sealed)."""
+    sealed = Sealed.of(status["sealed"])
+    if recipient is not None:
+        return recipient.open(sealed, context)
+    if node_key is not None:
+        return open_for_node(node_key, sealed, context)
+    raise SealError("no key to open the answer with")

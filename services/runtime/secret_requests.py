@@ -12,10 +12,8 @@ import orjson
 
 from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
 from schemas.secret_requests import SECRET_REQUEST_API_VERSION, SECRET_REQUEST_KIND, sealing_context
-from schemas.tokens import RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION
 from services.runtime.events import STATUS_REASON_ANNOTATION
-from services.runtime.sealing import Recipient, SealError, Sealed, open_for_node
-
+from services.runtime.sealing import Recipient, SealError, answer_target, open_answer
 
 
 class SecretReadError(Exception):
@@ -30,8 +28,7 @@ def secret_request(namespace: str, name: str, *, writer: str, principal: str, po
                    recipient: Recipient | None = None, node_key_id: str = "") -> WriteRequest:
     """The request; `pod` (name, uid) that uses the Secret (a node must name it); the answer
     is sealed for `recipient`, else for the node's key of master `node_key_id`."""
-    annotations = ({RECIPIENT_ANNOTATION: recipient.public_b64} if recipient is not None
-                   else {SEALING_KEY_ID_ANNOTATION: node_key_id} if node_key_id else {})
+    annotations = answer_target(recipient, node_key_id)
     spec = {"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": pod[0], "uid": pod[1]}} if pod else {}
     body = {"apiVersion": SECRET_REQUEST_API_VERSION, "kind": SECRET_REQUEST_KIND,
             "metadata": {"name": name, "namespace": namespace, "annotations": annotations}, "spec": spec}
@@ -51,14 +48,8 @@ def answer_data(answer: Mapping[str, Any], request: WriteRequest, *, pod_uid: st
         raise SecretReadError(f'secret "{name}": ({reason or answer.get("reason")}) {answer.get("message")}')
     try:
         status = orjson.loads(annotations.get(REVIEW_ANNOTATION) or b"{}")["status"]
-        sealed = Sealed.of(status["sealed"])
         context = sealing_context(request.id, request.namespace or "", name, pod_uid)
-        if recipient is not None:
-            opened = recipient.open(sealed, context)
-        elif node_key is not None:
-            opened = open_for_node(node_key, sealed, context)
-        else:
-            raise SealError("no key to open the answer with")
+        opened = open_answer(status, context, recipient=recipient, node_key=node_key)
         data = orjson.loads(opened)["data"]
     except (KeyError, TypeError, ValueError, SealError) as exc:
         raise SecretReadError(f'secret "{name}": the API\'s answer cannot be used: {exc}') from None

@@ -13,10 +13,9 @@ from typing import Any
 import orjson
 
 from schemas.records import REVIEW_ANNOTATION, Op, WriteRequest
-from schemas.tokens import (RECIPIENT_ANNOTATION, SEALING_KEY_ID_ANNOTATION, TOKEN_REQUEST_API_VERSION,
-                            TOKEN_REQUEST_KIND, sealing_context)
+from schemas.tokens import TOKEN_REQUEST_API_VERSION, TOKEN_REQUEST_KIND, sealing_context
 from services.runtime.events import STATUS_REASON_ANNOTATION
-from services.runtime.sealing import Recipient, SealError, Sealed, open_for_node
+from services.runtime.sealing import Recipient, SealError, answer_target, open_answer
 
 
 class TokenAnswerError(Exception):
@@ -38,8 +37,7 @@ def token_request(namespace: str, service_account: str, spec: Mapping[str, Any],
                   recipient: Recipient | None = None, node_key_id: str = "") -> WriteRequest:
     """The request for a token of `namespace/service_account` (`spec`: a TokenRequestSpec's
     JSON); the answer is sealed for `recipient`, else for the node's key of master `node_key_id`."""
-    annotations = ({RECIPIENT_ANNOTATION: recipient.public_b64} if recipient is not None
-                   else {SEALING_KEY_ID_ANNOTATION: node_key_id} if node_key_id else {})
+    annotations = answer_target(recipient, node_key_id)
     body = {"apiVersion": TOKEN_REQUEST_API_VERSION, "kind": TOKEN_REQUEST_KIND,
             "metadata": {"name": service_account, "namespace": namespace, "annotations": annotations},
             "spec": dict(spec)}
@@ -57,14 +55,8 @@ def answer_token(answer: Mapping[str, Any], request: WriteRequest, *, pod_uid: s
                                f"{answer.get('message')}", reason=reason)
     try:
         status = orjson.loads(annotations.get(REVIEW_ANNOTATION) or b"{}")["status"]
-        sealed = Sealed.of(status["sealed"])
         context = sealing_context(request.id, request.namespace or "", request.name, pod_uid)
-        if recipient is not None:
-            opened = recipient.open(sealed, context)
-        elif node_key is not None:
-            opened = open_for_node(node_key, sealed, context)
-        else:
-            raise SealError("no key to open the answer with")
+        opened = open_answer(status, context, recipient=recipient, node_key=node_key)
         stamp = str(status["expirationTimestamp"])
         expires_at = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
     except (KeyError, TypeError, ValueError, SealError) as exc:
