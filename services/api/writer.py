@@ -42,6 +42,7 @@ from services.runtime.config import Settings
 from services.runtime.events import STATUS_REASON_ANNOTATION, event_key, involved_object, make_event
 from services.runtime.informer import Informer
 from services.runtime.logging import get_logger
+from services.runtime.metrics import API_ANSWERS, API_DECISION_SECONDS
 from services.runtime.topics import Topics
 from services.runtime.transactional import Out
 from services.runtime.trust import BusTrust
@@ -88,7 +89,8 @@ class RequestPartition:
         self._pending = {}
         out: list[Out] = []
         for record in records:
-            out += await self._one(record)
+            with API_DECISION_SECONDS.time():
+                out += await self._one(record)
         return out
 
     def committed(self) -> None:
@@ -245,6 +247,7 @@ class RequestPartition:
         if outcome.write:
             value, refusal = _encoded(outcome.stored)
             outcome = refusal or outcome
+        API_ANSWERS.labels(str(outcome.status_reason or outcome.reason)).inc()
         stores = outcome.write and not request.dry_run
         if stores:
             headers = self._trust.sign_desired(topic, request.key, value, _provenance(request, outcome, decided.user))
@@ -298,6 +301,7 @@ class RequestPartition:
         return Out(self._topics.events, event_key(involved), orjson.dumps(event))
 
     def _malformed(self, record: Any, exc: Exception, now: datetime) -> Out:
+        API_ANSWERS.labels("BadRequest").inc()
         key = record.key.decode("utf-8", "replace") if record.key else None
         involved = involved_object(api_version=None, kind=None, name=key)
         message = f"malformed write request at {record.topic}/{record.partition}/{record.offset}: {error_text(exc)}"

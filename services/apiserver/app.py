@@ -20,6 +20,7 @@ from services.apiserver.resources import Resources
 from services.apiserver.status import failure, unauthorized
 from services.apiserver.store import ObjectStore
 from services.runtime.logging import get_logger
+from services.runtime.metrics_http import request_metrics
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = get_logger(__name__)
@@ -117,7 +118,7 @@ def _health(store: ObjectStore, *, ready: bool) -> Handler:
 
 
 def build_app(store: ObjectStore, door: Door, resources: Resources, audit: DoorAudit) -> web.Application:
-    app = web.Application(middlewares=[errors_as_status, audit.middleware(), _authentication(door)],
+    app = web.Application(middlewares=[request_metrics, errors_as_status, audit.middleware(), _authentication(door)],
                           client_max_size=MAX_REQUEST_BYTES)
     router = app.router
     router.add_get("/healthz", _health(store, ready=False))

@@ -17,6 +17,7 @@ from services.runtime.bus import ensure_topics, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable, TopicMisconfigured
 from services.runtime.logging import configure_logging, get_logger
+from services.runtime.metrics_http import BadAddress, parse_address, serve_metrics
 from services.runtime.trust import BusKeysError
 from services.runtime.supervisor import Component, supervise
 from services.runtime.topics import Topics
@@ -92,13 +93,22 @@ async def _serve(service: str, settings: Settings, kubelet: KubeletOptions, apis
         _bus_keys(service, settings)
         await wait_for_kafka(settings)
         await ensure_topics(settings, Topics(settings.topic_prefix).specs())
-        components = components_for(service, settings, kubelet, apiserver)
-    except (KafkaUnavailable, TopicMisconfigured, BusKeysError, NoCertificate, OSError) as exc:
+        components = components_for(service, settings, kubelet, apiserver) | _metrics(settings)
+    except (KafkaUnavailable, TopicMisconfigured, BusKeysError, NoCertificate, BadAddress, OSError) as exc:
         log.error("serve.cannot_start", error=str(exc))
         click.echo(f"error: {exc}", err=True)
         return 1
     log.info("serve.started", bootstrap=settings.bootstrap_servers, prefix=settings.topic_prefix)
     return await supervise(components)
+
+
+def _metrics(settings: Settings) -> dict[str, Component]:
+    """/metrics, /healthz and /readyz when KAFKUBE_METRICS_ADDRESS is set (docs/metrics.md)."""
+    address = settings.metrics_address
+    if address is None:
+        return {}
+    parse_address(address)  # refused before anything starts
+    return {"metrics": lambda: serve_metrics(address)}
 
 
 def _bus_keys(service: str, settings: Settings) -> None:

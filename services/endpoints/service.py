@@ -52,7 +52,7 @@ class EndpointsController:
         self._signer = trust.observed_signer(CONTROLLER_MANAGER)  # Endpoints, as kube-controller-manager
         self._view: Informer[Any] = Informer(
             settings, [self._svc_t, self._pods_t, self._pod_status_t, self._out_t], name="endpoints", trust=trust)
-        self._queue = WorkQueue(base_delay_s=0.2, max_delay_s=10.0)
+        self._queue = WorkQueue(name="endpoints", base_delay_s=0.2, max_delay_s=10.0)
         self._ownership = PartitionOwnership(settings, self._svc_t, group=GROUP, on_change=self._enqueue_all)
         self._producer: AIOKafkaProducer | None = None
         self._ns_pods: dict[str, set[str]] = {}  # namespace -> pod keys, for lookups by namespace

@@ -38,6 +38,7 @@ from services.kubelet.status import pod_status
 from services.kubelet.tokens import TokenError, TokenManager, wants_token
 from services.kubelet.volumes import VolumeError, VolumeManager
 from services.runtime.logging import get_logger
+from services.runtime.metrics import CONTAINER_RESTARTS, POD_START_SECONDS
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN, dns_for_pod
 
 log = get_logger(__name__)
@@ -54,6 +55,8 @@ class PodMemory:
     status: dict[str, Any] | None = None
     confirmed: bool = False
     announced: set[str] = field(default_factory=set)  # ids whose back-off was announced
+    seen_at: float = field(default_factory=time.monotonic)  # first seen by this kubelet
+    running_reported: bool = False  # kubelet_pod_start_duration_seconds observed
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,9 @@ class PodSyncer:
             assert meta is not None and meta.name
             await self.emitter.pod_status(meta.namespace or "default", meta.name, meta.uid, status)
             memory.status = status
+            if status.get("phase") == "Running" and not memory.running_reported:
+                memory.running_reported = True
+                POD_START_SECONDS.observe(time.monotonic() - memory.seen_at)
 
     async def _announce_backoff(self, pod: Pod, mine: list[ContainerInfo], memory: PodMemory,
                                 now: datetime) -> None:
@@ -303,6 +309,8 @@ class PodSyncer:
             return await self._failed(pod, spec, memory, "RunContainerError", str(exc))
         self.cache.put(info)
         memory.waiting.pop(action.name, None)
+        if action.attempt > 0:
+            CONTAINER_RESTARTS.inc()
         if action.attempt > 0 or memory.backoff.has_failure(action.name):
             memory.backoff = memory.backoff.after_restart(action.name, previous)
         await self.emitter.event(pod, "Created", f"Created container {action.name}", container=action.name)

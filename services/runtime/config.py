@@ -39,6 +39,7 @@ class Settings(BaseModel):
     kafka_ca_file: str | None = None  # SASL_SSL: the CA bundle (default: the system's)
     service_account_key_file: str | None = None  # the API's ServiceAccount token keys (services/api/sa_tokens.py)
     encryption_config: str | None = None  # the API's EncryptionConfiguration for Secrets (schemas/encryption.py)
+    metrics_address: str | None = None  # host:port of /metrics, /healthz, /readyz (None: not served)
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -59,6 +60,7 @@ class Settings(BaseModel):
                       node_token_dir=env.get("KAFKUBE_NODE_TOKEN_DIR") or None,
                       service_account_key_file=env.get("KAFKUBE_SERVICE_ACCOUNT_KEY_FILE") or None,
                       encryption_config=env.get("KAFKUBE_ENCRYPTION_CONFIG") or None,
+                      metrics_address=env.get("KAFKUBE_METRICS_ADDRESS", "").strip() or None,
                       pod_security_level=env.get("KAFKUBE_POD_SECURITY_LEVEL") or "baseline")
         values.update(kafka_security_from_env(env))
         values.update(overrides)

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.runtime.bus import decode, make_consumer, partitions_of
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
+from services.runtime.metrics import LIVE, RECORDS_CONSUMED
 from services.runtime.trust import BusTrust
 
 V = TypeVar("V")
@@ -91,6 +92,10 @@ class Informer(Generic[V]):
         return sorted(tp.partition for tp in self._consumer.assignment() if tp.topic == topic)
 
     @property
+    def name(self) -> str:
+        return self._name
+
+    @property
     def synced(self) -> bool:
         return self._synced.is_set()
 
@@ -126,6 +131,7 @@ class Informer(Generic[V]):
         self._sync_future.add_done_callback(lambda _f: self._synced.set())
         self._waiters.append((end, self._sync_future))
         self._task = asyncio.create_task(self._run(), name=f"{self._name}-follow")
+        LIVE.informers.add(self)  # /readyz waits for its sync; /metrics shows it
 
     async def wait_synced(self) -> None:
         """Wait until the view holds everything that was committed at start."""
@@ -140,6 +146,7 @@ class Informer(Generic[V]):
         await self._wait(future)
 
     async def stop(self) -> None:
+        LIVE.informers.discard(self)
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -171,6 +178,7 @@ class Informer(Generic[V]):
         while True:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
             for tp, records in batches.items():
+                RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
                 for record in records:
                     self._apply(tp.topic, record)
             for tp in self._consumer.assignment():

@@ -10,6 +10,7 @@ from typing import Any
 
 from services.runtime.tasks import cancel_and_wait
 from services.runtime.logging import get_logger
+from services.runtime.metrics import LIVE
 
 log = get_logger(__name__)
 Component = Callable[[], Coroutine[Any, Any, None]]
@@ -24,6 +25,7 @@ async def supervise(components: dict[str, Component]) -> int:
     tasks: dict[asyncio.Task[Any], str] = {
         asyncio.create_task(run(), name=name): name for name, run in components.items()}
     stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait(), name="signal")
+    LIVE.components.update({name: task for task, name in tasks.items()})  # /healthz
     try:
         done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
         return _exit_code(done, tasks)
@@ -31,6 +33,8 @@ async def supervise(components: dict[str, Component]) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await cancel_and_wait([*tasks, stopper])
+        for name in tasks.values():
+            LIVE.components.pop(name, None)
 
 
 def _exit_code(done: set[asyncio.Task[Any]], tasks: dict[asyncio.Task[Any], str]) -> int:

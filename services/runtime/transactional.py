@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, ProducerFenced
 from services.runtime.bus import make_consumer, make_producer
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
+from services.runtime.metrics import LIVE, RECORDS_CONSUMED, RECORDS_PRODUCED, TRANSACTIONS
 
 log = get_logger(__name__)
 
@@ -75,18 +77,42 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._owned: dict[int, _Owned] = {}
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
+        self._assigned = False  # the group gave this member its partitions at least once
+        self._results = {result: TRANSACTIONS.labels(group, result) for result in ("committed", "aborted", "fenced")}
+
+    @property
+    def group(self) -> str:
+        return self._group
+
+    @property
+    def ready(self) -> bool:
+        """Readiness: a member of the group that owns (and loaded) every partition it was given."""
+        consumer = self._consumer
+        return (self._assigned and consumer is not None
+                and all(tp.partition in self._owned for tp in consumer.assignment()))
+
+    def lags(self) -> dict[int, int]:
+        """Owned partition -> records behind the last fetch's high watermark (cheap: no request)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        return {partition: max(0, (consumer.highwater(TopicPartition(self._topic, partition)) or owned.committed)
+                               - owned.committed)
+                for partition, owned in list(self._owned.items())}
 
     async def run(self) -> None:
         consumer = make_consumer(self._settings, group=self._group, max_poll_interval_ms=600_000)
         consumer.subscribe([self._topic], listener=self)
         await consumer.start()
         self._consumer = consumer
+        LIVE.loops.add(self)
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
                 async with self._lock:
                     await self._handle(consumer, batches)
         finally:
+            LIVE.loops.discard(self)
             async with self._lock:
                 await self._release(set(self._owned))
             await consumer.stop()
@@ -156,6 +182,7 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _transact(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
                         owned: _Owned, records: list[Any]) -> None:
+        RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
         try:
             outputs = await owned.processor.process(records)
             async with owned.producer.transaction():
@@ -168,11 +195,13 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         except ProducerFenced:
             owned.processor.discard()
             owned.fenced = True
+            self._results["fenced"].inc()
             consumer.pause(tp)
             log.warning("partition.fenced", group=self._group, partition=tp.partition)
             return
         except (KafkaError, OSError) as exc:
             owned.processor.discard()
+            self._results["aborted"].inc()
             log.error("partition.transaction_failed", group=self._group, partition=tp.partition,
                       error=f"{exc.__class__.__name__}: {exc}")
             await self._release({tp.partition})  # re-own next round: reload and re-seek
@@ -180,6 +209,9 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         owned.processor.committed()
         owned.committed = records[-1].offset + 1
+        self._results["committed"].inc()
+        for topic, count in Counter(o.topic for o in outputs).items():
+            RECORDS_PRODUCED.labels(topic).inc(count)
 
     async def _release(self, partitions: set[int]) -> None:
         for partition in partitions:
@@ -195,3 +227,4 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Owning happens in the loop (`_take`), so a failure there is not swallowed."""
+        self._assigned = True

@@ -1,7 +1,8 @@
 """A keyed work queue: handlers `add` keys, workers take them; one key is never held
 by two workers at once (a key added while held is re-queued when released), other
 keys run in parallel, and a failed key comes back after an exponential back-off.
-Used by the kubelet, the scheduler and the controllers (client-go's workqueue, minimal)."""
+Used by the kubelet, the scheduler and the controllers (client-go's workqueue, minimal).
+Its metrics carry its `name`: adds, depth, work duration and results (services/runtime/metrics.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import time
 from collections.abc import Awaitable, Callable
 
 from services.runtime.logging import get_logger
+from services.runtime.metrics import LIVE, RECONCILES, WORKQUEUE_ADDS, WORKQUEUE_WORK_SECONDS
 
 log = get_logger(__name__)
 
 
 class WorkQueue:
-    def __init__(self, *, base_delay_s: float = 0.5, max_delay_s: float = 30.0) -> None:
+    def __init__(self, *, name: str = "workqueue", base_delay_s: float = 0.5, max_delay_s: float = 30.0) -> None:
+        self.name = name
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._active: set[str] = set()
@@ -23,8 +26,10 @@ class WorkQueue:
         self._failures: dict[str, int] = {}
         self._wakes: dict[str, tuple[float, asyncio.TimerHandle]] = {}
         self._base, self._max = base_delay_s, max_delay_s
+        self._adds = WORKQUEUE_ADDS.labels(name)
 
     def add(self, key: str) -> None:
+        self._adds.inc()
         if key in self._active:
             self._again.add(key)
         elif key not in self._queued:
@@ -68,11 +73,15 @@ class WorkQueue:
 
     async def run_workers(self, handle: Callable[[str], Awaitable[None]], *, workers: int) -> None:
         """Run `workers` workers until cancelled; a handler error requeues its key."""
+        seconds = WORKQUEUE_WORK_SECONDS.labels(self.name)
+        results = {failed: RECONCILES.labels(self.name, "error" if failed else "success") for failed in (False, True)}
+
         async def worker() -> None:
             turn = LoopTurn()
             while True:
                 key = await self._take()
                 failed = False
+                started = time.perf_counter()
                 try:
                     await handle(key)
                 except asyncio.CancelledError:
@@ -83,9 +92,15 @@ class WorkQueue:
                                 retriable=getattr(exc, "retriable", True))
                 finally:
                     self._done(key, failed=failed)
+                    seconds.observe(time.perf_counter() - started)
+                    results[failed].inc()
                 await turn.take()
 
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        LIVE.queues.add(self)
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        finally:
+            LIVE.queues.discard(self)
 
 
 class LoopTurn:

@@ -29,6 +29,7 @@ from services.runtime.config import Settings
 from services.runtime.events import event_key, involved_object, make_event
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
+from services.runtime.metrics import SCHEDULE_ATTEMPTS, SCHEDULING_ATTEMPT_SECONDS
 from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
 from services.runtime.trust import SCHEDULER
@@ -71,7 +72,7 @@ class Scheduler:
         self.snapshot = ClusterSnapshot()
         self._assumed = AssumeCache()
         self._requests = PodRequests()
-        self._queue = WorkQueue()
+        self._queue = WorkQueue(name="scheduler")
         self._unschedulable: set[str] = set()
         self._reported: dict[str, tuple[str, float]] = {}  # pod key -> (message, when)
         self._wake: asyncio.TimerHandle | None = None
@@ -193,7 +194,11 @@ class Scheduler:
         except (ValidationError, ValueError) as exc:
             plog.warning("pod.unreadable", error=str(exc)[:300])
             return
+        started = time.perf_counter()
         decision = schedule(pod, self.snapshot)
+        result = "unschedulable" if isinstance(decision, Unschedulable) else "scheduled"
+        SCHEDULE_ATTEMPTS.labels(result).inc()
+        SCHEDULING_ATTEMPT_SECONDS.labels(result).observe(time.perf_counter() - started)
         if isinstance(decision, Unschedulable):
             self._unschedulable.add(key)
             if self.ownership.reports_for(key):

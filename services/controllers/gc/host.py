@@ -80,7 +80,7 @@ class ControllerHost:
         self._signer = trust.observed_signer(CONTROLLER_MANAGER)  # statuses, as kube-controller-manager
         self.informer: Informer[Any] | InformerView = (
             Informer(settings, topics, name=component, trust=trust) if shared is None else shared.view(topics))
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(name=component)
         self.expectations = Expectations()
         self._shard_key = shard_key
         self._resync_s = resync_s

@@ -60,7 +60,7 @@ class BaseController:
         self.cache = cache
         self.topics = cache.topics
         self.producer = producer
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(name=self.writer)
         self.expectations = Expectations()
         self._usable: frozenset[int] = frozenset()
         self.ownership = PartitionOwnership(settings, cache.desired[self.plural], group=f"controller-{self.plural}",
