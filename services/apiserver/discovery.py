@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from schemas.metrics import METRICS_GROUP
 from schemas.registry import ALL_KINDS, KindInfo
 from services.apiserver.event_objects import EVENTS_GROUP, EVENTS_V1
+from services.apiserver.metrics_kinds import METRICS_VERSION, metrics_resources
 
 IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets"})
 """Kinds in the `all` category (`kubectl get all`), as upstream lists them."""
@@ -58,6 +60,7 @@ def _groups() -> dict[str, list[str]]:
             versions[info.group].append(info.version)
     versions[AUTHORIZATION_GROUP] = ["v1"]
     versions[EVENTS_GROUP] = ["v1"]
+    versions[METRICS_GROUP] = [METRICS_VERSION]
     return dict(versions)
 
 
@@ -111,6 +114,8 @@ def resource_list(group_name: str, version_name: str) -> dict[str, Any] | None:
     resources = [r for info in kinds for r in _resources(info)]
     if group_name == AUTHORIZATION_GROUP and version_name == "v1":
         resources = [SELF_SUBJECT_ACCESS_REVIEWS]
+    if group_name == METRICS_GROUP and version_name == METRICS_VERSION:
+        resources = metrics_resources()
     if not resources:
         return None
     group_version = f"{group_name}/{version_name}" if group_name else version_name

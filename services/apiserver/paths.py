@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from schemas.registry import ALL_KINDS, KindInfo
 from services.apiserver.event_objects import EVENTS_V1
+from services.apiserver.metrics_kinds import METRICS_KINDS
 
-_BY_GROUP_PLURAL = {(k.group, k.version, k.plural): k for k in (*ALL_KINDS, EVENTS_V1)}
+_BY_GROUP_PLURAL = {(k.group, k.version, k.plural): k for k in (*ALL_KINDS, EVENTS_V1, *METRICS_KINDS)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
+from schemas.metrics import METRICS_GROUP
 from services.api.rbac import Attributes
 from services.apiserver import fieldvalidation, reads, watch, writes
 from services.apiserver.auth import CERTIFICATE_WRITES, Caller, Door
@@ -16,6 +17,7 @@ from services.apiserver.events import EventStore, serve_events
 from services.apiserver.eviction import serve_eviction
 from services.apiserver.http import error, status_response
 from services.apiserver.logs import serve_log
+from services.apiserver.metrics_api import serve_metrics
 from services.apiserver.scale import SCALABLE, serve_scale
 from services.apiserver.paths import ResourcePath, UnknownPath, parse
 from services.apiserver.selectors import SelectorError
@@ -25,6 +27,7 @@ from services.apiserver.status import failure
 from services.apiserver.store import ObjectStore
 from services.apiserver.tokenrequest import serve_token
 from services.runtime.config import Settings
+from services.runtime.metrics_feed import LatestMetrics
 
 WRITES = {"POST": writes.create, "PUT": writes.update, "PATCH": writes.patch, "DELETE": writes.delete}
 
@@ -53,10 +56,10 @@ class Resources:
     """One aiohttp handler for every resource path."""
 
     def __init__(self, settings: Settings, store: ObjectStore, door: Door, writer: writes.Writer, *,
-                 events: EventStore) -> None:
+                 events: EventStore, metrics: LatestMetrics) -> None:
         self._settings, self._store, self._door, self._writer = settings, store, door, writer
         self._streams = StreamProxy(settings, store, door)
-        self._events = events
+        self._events, self._metrics = events, metrics
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -64,6 +67,8 @@ class Resources:
         except UnknownPath:
             return _unknown(request)
         caller: Caller = request["caller"]
+        if path.info.group == METRICS_GROUP:  # the kubelets' samples, read only
+            return await serve_metrics(request, self._door, self._metrics, path, caller)
         if caller.token is None and request.method != "GET" and path.subresource not in STREAMS:
             return _certificate_write(path)  # every write but a stream's goes to the API with a token
         if request.method != "GET" and request.query.get("dryRun") and path.subresource:

@@ -22,6 +22,7 @@ from services.apiserver.store import ObjectStore
 from services.apiserver.writes import Writer
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
+from services.runtime.metrics_feed import MetricsFeed
 from services.runtime.supervisor import Component
 
 log = get_logger(__name__)
@@ -49,16 +50,18 @@ def apiserver_components(settings: Settings, options: ApiServerOptions) -> dict[
 
     async def run() -> None:
         async with ObjectStore(settings) as store, Door(settings) as door, Requests(settings) as requests, \
-                EventStore(settings) as events, DoorAudit(settings) as audit:
+                EventStore(settings) as events, DoorAudit(settings) as audit, \
+                MetricsFeed(settings, follow=True) as metrics:
             writer = Writer(store, requests, SecretValues(requests))
-            app = build_app(store, door, Resources(settings, store, door, writer, events=events), audit)
+            resources = Resources(settings, store, door, writer, events=events, metrics=metrics.latest)
+            app = build_app(store, door, resources, audit)
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
             await runner.setup()
             try:
                 host, port = options.host_port
                 await web.TCPSite(runner, host, port, ssl_context=context).start()
                 log.info("apiserver.listening", url=options.url)
-                await asyncio.gather(requests.failed(), events.failed())  # returns only by failing
+                await asyncio.gather(requests.failed(), events.failed(), metrics.failed())  # returns only by failing
             finally:
                 await runner.cleanup()
 

@@ -77,9 +77,11 @@ cli.add_command(credentials.init)
 cli.add_command(auth_commands.auth)
 
 from services.cli.workloads import rollout, scale  # noqa: E402
+from services.cli.top import top  # noqa: E402
 
 cli.add_command(scale)
 cli.add_command(rollout)
+cli.add_command(top)
 
 
 # -- apply / delete -------------------------------------------------------------------------

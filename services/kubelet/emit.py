@@ -1,6 +1,6 @@
 """Everything the kubelet writes to Kafka, through one idempotent producer: events
 (component "kubelet", host = node), observed pod and node status, write requests
-(node registration, deletion confirmation) and log lines. Observed records are signed
+(node registration, deletion confirmation), log lines and resource metrics. Observed records are signed
 with the node's writer key (`signer`, identity `system:node:<node>`). Used by the sync, the
 probe and log tasks and the node heartbeat."""
 
@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 
+from schemas.metrics import Metrics
 from schemas.records import LogLine, Observed, ObservedMeta, Op, WriteRequest
 from services.runtime.bus import encode
 from services.runtime.events import event_key, involved_object, make_event
@@ -70,6 +71,10 @@ class Emitter:
         await self.request(WriteRequest(op=Op.DELETE, apiVersion="v1", kind="Pod", namespace=namespace,
                                         name=name, gracePeriodSeconds=0, writer=f"kubelet/{self.node}",
                                         principal=f"system:node:{self.node}", reply=False))
+
+    async def metrics(self, key: str, record: Metrics) -> None:
+        """A node's (key: its name) or a pod's (key: `<namespace>/<name>`) resource usage."""
+        await self.producer.send(self.topics.metrics, key=key.encode(), value=encode(record))
 
     async def log_line(self, line: LogLine) -> None:
         await self.producer.send(self.topics.logs, key=f"{line.namespace}/{line.pod}".encode(),

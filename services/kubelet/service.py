@@ -29,6 +29,7 @@ from services.kubelet.backoff import BackoffPolicy
 from services.kubelet.cache import ContainerCache
 from services.kubelet.emit import Emitter
 from services.kubelet.logs import LogStreamer, last_sent
+from services.kubelet.metrics import DEFAULT_RESOLUTION_S, MeteredRuntime, MetricsSampler
 from services.kubelet.node import NodeConfig, heartbeat
 from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import ContainerRuntime
@@ -71,6 +72,7 @@ class KubeletConfig:
     secret_tmpfs: Path | None = None  # secret volumes in memory (tmpfs.MemoryMedium's fallback); None: on disk
     streaming_address: str | None = None  # where exec/attach/port-forward are served; None: the node's address
     streaming_port: int | None = DEFAULT_STREAMING_PORT  # None: not served (KAFKUBE_KUBELET_PORT=off)
+    metrics_resolution_s: float = DEFAULT_RESOLUTION_S  # how often containers' usage is sampled
 
     @classmethod
     def from_env(cls, node: str, runtime: str, env: dict[str, str] | None = None) -> "KubeletConfig":
@@ -89,7 +91,8 @@ class KubeletConfig:
                    workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "8")), backoff=backoff,
                    dns=_cluster_dns(e), service_account_tokens=_tokens_on(e, runtime),
                    secret_tmpfs=None if runtime == "hollow" else Path(e.get("KAFKUBE_KUBELET_SECRET_TMPFS", "/dev/shm/kafkube")),
-                   streaming_address=e.get("KAFKUBE_KUBELET_ADDRESS") or None, streaming_port=_streaming_port(e))
+                   streaming_address=e.get("KAFKUBE_KUBELET_ADDRESS") or None, streaming_port=_streaming_port(e),
+                   metrics_resolution_s=float(e.get("KAFKUBE_METRICS_RESOLUTION_SECONDS", str(DEFAULT_RESOLUTION_S))))
 
 
 def _streaming_port(env: dict[str, str]) -> int | None:
@@ -287,6 +290,10 @@ class Kubelet:
                                           name=f"relist-{self.node}"),
                       asyncio.create_task(self._resync_loop(phase * self.config.resync_s),
                                           name=f"resync-{self.node}")]
+            if isinstance(self.runtime, MeteredRuntime):  # hollow nodes publish no metrics
+                sampler = MetricsSampler(self.node, self.runtime, self.cache, emitter, self.my_pods,
+                                         resolution_s=self.config.metrics_resolution_s)
+                tasks.append(asyncio.create_task(sampler.run(), name=f"metrics-{self.node}"))
             await run_until_one_ends(tasks, "a kubelet task")
         finally:
             await cancel_and_wait(tasks)

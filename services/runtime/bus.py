@@ -111,6 +111,8 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> None:
 
 def _configs(spec: TopicSpec, settings: Settings) -> dict[str, str]:
     configs = {"cleanup.policy": _policy(spec), "max.message.bytes": MAX_RECORD_BYTES}
+    if spec.retention_ms is not None:
+        configs["retention.ms"] = str(spec.retention_ms)
     if spec.keeps_history:  # `kafkube history` and `get --at` read the versions kept
         configs["min.compaction.lag.ms"] = str(int(settings.history_s * 1000))
     if settings.replication_factor >= 3:  # an acknowledged write survives losing a broker

@@ -110,6 +110,8 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         # The HTTP API (`serve apiserver`) reads as users do and writes requests (and its audit).
         Acl((*components, APISERVER, USER), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
         Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}logs",)),
+        # resource metrics: kubelets write them; `kafkube top` and the HTTP API's metrics.k8s.io read them
+        Acl((APISERVER, USER), ("Read",), "topic", (f"{p}metrics",)),
         # events: users and the HTTP API (answers); kubelets (the answers to their pods'
         # TokenRequests)
         Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}events",)),
@@ -120,7 +122,7 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         # the HTTP API audits what it decides itself (reads, streams, refusals at its door)
         Acl((APISERVER,), ("Write",), "topic", (f"{p}audit",)),
         Acl((USER,), ("Write",), "topic", (f"{p}manifests",)),
-        Acl((KUBELET,), ("Write",), "topic", (f"{p}observed.pods", f"{p}observed.nodes", f"{p}logs")),
+        Acl((KUBELET,), ("Write",), "topic", (f"{p}observed.pods", f"{p}observed.nodes", f"{p}logs", f"{p}metrics")),
         Acl((SCHEDULER,), ("Write",), "topic", (f"{p}observed.pods",)),
         Acl((CONTROLLERS, ENDPOINTS), ("Write",), "topic", controller_observed),
         # Consumer groups: each component its own (joining another's would stall it).

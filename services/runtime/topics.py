@@ -7,11 +7,15 @@ from dataclasses import dataclass
 from schemas.registry import ALL_KINDS
 
 
+METRICS_RETENTION_MS = 3_600_000
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
     compacted: bool
     keeps_history: bool = False  # compaction spares versions younger than the history window
+    retention_ms: int | None = None  # a delete-policy topic's own retention (None: the broker's)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,10 @@ class Topics:
     def audit(self) -> str:
         return f"{self.prefix}audit"
 
+    @property
+    def metrics(self) -> str:
+        return f"{self.prefix}metrics"
+
     def desired(self, plural: str) -> str:
         return f"{self.prefix}desired.{plural}"
 
@@ -50,9 +58,10 @@ class Topics:
         return [self.desired(info.plural) for info in ALL_KINDS]
 
     def specs(self) -> list[TopicSpec]:
-        """All topics Kafkube uses: five logs, and a desired and an observed
-        compacted topic per kind."""
+        """All topics Kafkube uses: five logs, resource metrics (kept an hour: only the
+        newest samples matter), and a desired and an observed compacted topic per kind."""
         logs = [self.manifests, self.requests, self.events, self.logs, self.audit]
         desired = [TopicSpec(self.desired(i.plural), True, keeps_history=True) for i in ALL_KINDS]
         observed = [TopicSpec(self.observed(i.plural), True) for i in ALL_KINDS]
-        return [TopicSpec(n, False) for n in logs] + desired + observed
+        metrics = TopicSpec(self.metrics, False, retention_ms=METRICS_RETENTION_MS)
+        return [TopicSpec(n, False) for n in logs] + [metrics] + desired + observed

@@ -153,6 +153,15 @@ class LogChunk(_Frozen):
     line: str
 
 
+class UsageSample(_Frozen):
+    """A container's cumulative CPU time and its memory working set at one instant (the
+    Docker stats API's one-shot answer)."""
+
+    cpu_total_ns: int
+    working_set_bytes: int
+    at: datetime
+
+
 class RuntimeFailure(Exception):
     """Root error of every runtime; `retriable` says whether trying again can help."""
 

@@ -32,9 +32,11 @@ from services.kubelet.runtime.base import (
     ImageUser,
     LogChunk,
     SandboxConfig,
+    UsageSample,
 )
 from services.kubelet.runtime.docker_errors import boundary
 from services.kubelet.runtime.docker_logs import follow_logs, read_logs
+from services.kubelet.runtime.docker_stats import usage_sample
 from services.kubelet.runtime.docker_streams import StreamSession, attach_session, exec_session
 from services.kubelet.runtime.docker_oom import OomWatch
 from services.kubelet.runtime.errors import (
@@ -258,6 +260,15 @@ class DockerRuntime:
             found = await self._docker.containers.list(all=True, filters=cfg.node_filter(self.node))
         infos = await asyncio.gather(*(self.inspect(c.id) for c in found))
         return [i for i in infos if i is not None]  # removed between list and inspect
+
+    async def usage(self, container_id: str) -> UsageSample | None:
+        """The container's CPU time and working set now (None: gone or not running)."""
+        try:
+            with boundary(f"stats of {container_id[:12]}"):
+                answers = await self._container(container_id).stats(stream=False)
+        except ContainerNotFound:
+            return None
+        return usage_sample(answers[0]) if answers else None
 
     # ---- exec and logs ----------------------------------------------------------------
 
