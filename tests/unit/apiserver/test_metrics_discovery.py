@@ -1,8 +1,12 @@
-"""The resource metrics API in paths and discovery (legacy and aggregated), so `kubectl top` finds it."""
+"""The resource metrics API in paths, discovery (legacy and aggregated, so `kubectl top` finds it)
+and the door's audit."""
 
 from __future__ import annotations
 
+from schemas.auth import UserInfo
 from services.apiserver import aggregated, discovery
+from services.apiserver.audit import audit_entry
+from services.apiserver.auth import Caller
 from services.apiserver.metrics_kinds import NODE_METRICS, POD_METRICS
 from services.apiserver.paths import ResourcePath, parse
 
@@ -23,3 +27,13 @@ def test_discovery_lists_the_metrics_group_with_get_and_list() -> None:
     groups = aggregated.groups()["items"]
     metrics = next(g for g in groups if g["metadata"]["name"] == "metrics.k8s.io")
     assert {r["resource"] for r in metrics["versions"][0]["resources"]} == {"nodes", "pods"}
+
+
+def test_the_door_audits_metrics_reads() -> None:
+    caller = Caller(UserInfo(username="alice", groups=()), token="t")
+    found = audit_entry(method="GET", url_path="/apis/metrics.k8s.io/v1beta1/namespaces/d/pods", query={},
+                        status=200, caller=caller, source_ip=None)
+    assert found is not None
+    key, record = found
+    assert (key, record.verb, record.object_ref.api_version, record.object_ref.resource) == (
+        "d", "list", "metrics.k8s.io/v1beta1", "pods")
