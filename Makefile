@@ -78,6 +78,7 @@ up:
 		echo "KAFKA_BOOTSTRAP_SERVERS=$$addr"
 		export KAFKA_BOOTSTRAP_SERVERS="$$addr" KAFKUBE_INSECURE_BUS=1
 		[[ $$(id -u) -eq 0 ]] || export KAFKUBE_CLUSTER_DNS=off
+		export KAFKUBE_METRICS_ADDRESS="127.0.0.1:$${KAFKUBE_METRICS_PORT:-9100}"
 		exec $(VENV_BIN)/kafkube serve all --node n1 --node n2 --runtime "$${KAFKUBE_RUNTIME:-docker}"
 	fi
 	state=$${KAFKUBE_STATE_DIR:-$$HOME/.kafkube/cluster}
@@ -96,11 +97,15 @@ up:
 	pids=()
 	trap 'kill $${pids[@]} 2>/dev/null; wait' EXIT
 	# run PRINCIPAL TOKEN KEYS serve-args...: one service as its Kafka principal, token (none if
-	# empty) and bus key
+	# empty) and bus key; its /metrics, /healthz and /readyz on the next port from
+	# KAFKUBE_METRICS_PORT (default 9100: api 9100, apiserver 9101, ... kubelets last)
+	metrics=$${KAFKUBE_METRICS_PORT:-9100}
 	run() {
 		KAFKUBE_KAFKA_USERNAME=$$1 KAFKUBE_KAFKA_PASSWORD_FILE="$$state/kafka/$$1.password" \
 			KAFKUBE_TOKEN_FILE="$${2:+$$state/tokens/$$2.token}" KAFKUBE_BUS_KEYS_FILE="$$state/keys/$$3.json" \
-			$(VENV_BIN)/kafkube serve "$${@:4}" & pids+=($$!)
+			KAFKUBE_METRICS_ADDRESS="127.0.0.1:$$metrics" $(VENV_BIN)/kafkube serve "$${@:4}" & pids+=($$!)
+		echo "make up: $${*:4}: /metrics, /healthz, /readyz at http://127.0.0.1:$$metrics" >&2
+		metrics=$$((metrics + 1))
 	}
 	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" KAFKUBE_SERVICE_ACCOUNT_KEY_FILE="$$state/service-account.key" \
 		KAFKUBE_ENCRYPTION_CONFIG="$$state/encryption-config.yaml" run kafkube-api admin control-plane api

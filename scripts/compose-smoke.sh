@@ -89,6 +89,9 @@ KAFKUBE_TOPIC_PREFIX=kafkube.
 KAFKUBE_PROXY_INTERFACE=ksmoke$((ID % 1000000))
 KAFKUBE_SERVICE_CIDR=10.$((200 + ID % 50)).0.0/16
 KAFKUBE_CLUSTER_DNS_IP=10.$((200 + ID % 50)).0.10
+PROXY_METRICS_PORT=$(free_port)
+KUBELET_1_METRICS_PORT=$(free_port)
+KUBELET_2_METRICS_PORT=$(free_port)
 ENV
 # The variables win over a .env in the repository; the env file documents them for a look.
 set -a
@@ -297,6 +300,19 @@ else
 fi
 wait_for "3 web containers running" count_is app_containers 3
 step "applied with the kafkube CLI; 3 containers running on node(s): $(nodes_used)"
+pods_started() {  # the kubelets' /metrics: pods they saw reach Running (docs/metrics.md)
+    python3 - "$KUBELET_1_METRICS_PORT" "$KUBELET_2_METRICS_PORT" <<'PY'
+import sys, urllib.request
+total = 0.0
+for port in sys.argv[1:]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    total += sum(float(line.split()[-1]) for line in text.splitlines()
+                 if line.startswith("kubelet_pod_start_duration_seconds_count"))
+sys.exit(0 if total >= 3 else 1)
+PY
+}
+wait_for "the kubelets' /metrics to count 3 pods started" pods_started
+step "the kubelets' /metrics count the 3 pods started"
 
 # ---- events --------------------------------------------------------------------------------
 kube events -A -o json >"$WORK/events.txt" 2>/dev/null || true

@@ -116,6 +116,7 @@ class Informer(Generic[V]):
         await self.stop()
 
     async def start(self) -> None:
+        LIVE.informers.add(self)  # /readyz waits for its sync from now on (until `stop`); /metrics shows it
         consumer = make_consumer(self._settings)
         await consumer.start()
         try:
@@ -131,7 +132,6 @@ class Informer(Generic[V]):
         self._sync_future.add_done_callback(lambda _f: self._synced.set())
         self._waiters.append((end, self._sync_future))
         self._task = asyncio.create_task(self._run(), name=f"{self._name}-follow")
-        LIVE.informers.add(self)  # /readyz waits for its sync; /metrics shows it
 
     async def wait_synced(self) -> None:
         """Wait until the view holds everything that was committed at start."""

@@ -79,6 +79,7 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer: AIOKafkaConsumer | None = None
         self._assigned = False  # the group gave this member its partitions at least once
         self._results = {result: TRANSACTIONS.labels(group, result) for result in ("committed", "aborted", "fenced")}
+        LIVE.loops.add(self)  # /readyz waits for its partitions from now on (its run is next)
 
     @property
     def group(self) -> str:
@@ -105,7 +106,6 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer.subscribe([self._topic], listener=self)
         await consumer.start()
         self._consumer = consumer
-        LIVE.loops.add(self)
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
