@@ -68,7 +68,7 @@ class Resources:
             return _unknown(request)
         caller: Caller = request["caller"]
         if path.info.group == METRICS_GROUP:  # the kubelets' samples, read only
-            return await serve_metrics(request, self._door, self._metrics, path, caller)
+            return await serve_metrics(request, self._door, self._metrics, self._store, path, caller)
         if caller.token is None and request.method != "GET" and path.subresource not in STREAMS:
             return _certificate_write(path)  # every write but a stream's goes to the API with a token
         if request.method != "GET" and request.query.get("dryRun") and path.subresource:

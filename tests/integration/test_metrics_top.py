@@ -1,6 +1,7 @@
 """Resource metrics on real containers: a Docker kubelet samples a pod burning CPU every
 second and publishes on `kafkube.metrics`; `kafkube top pods|nodes` and the real kubectl's
-`top pods|nodes` (through `serve apiserver`'s metrics.k8s.io) show it well above 100m."""
+`top pods|nodes` (through `serve apiserver`'s metrics.k8s.io) show it well above 100m, and
+label selectors pick it by its current labels."""
 
 from __future__ import annotations
 
@@ -72,6 +73,12 @@ def test_top_shows_a_pod_burning_cpu(one_second_resolution: None, apiserver: tup
     assert re.fullmatch(r"burn\s+main\s+\d+m\s+\d+Mi", row_of(containers, "burn") or ""), containers
     nodes = kubectl("top", "nodes").stdout
     assert re.fullmatch(rf"{node}\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%", row_of(nodes, node) or ""), nodes
+
+    kubectl("label", "pod", "burn", "tier=hot")  # selectors match the objects' current labels
+    kubectl("label", "node", node, "metered=yes")
+    assert row_of(kubectl("top", "pods", "-l", "tier=hot").stdout, "burn")
+    assert "No resources found in default namespace." in kubectl("top", "pods", "-l", "tier=cold").stderr
+    assert [line.split()[0] for line in kubectl("top", "nodes", "-l", "metered=yes").stdout.splitlines()[1:]] == [node]
 
     served = json.loads(kubectl("get", "--raw", f"{PODS_PATH}/burn").stdout)
     assert (served["kind"], served["metadata"]["name"], served["containers"][0]["name"]) == \
