@@ -7,14 +7,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import TopicPartition
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.runtime.metrics import LiveObjects, live_metrics
-from services.runtime.metrics_http import BadAddress, health_answer, metrics_app, parse_address
+from services.runtime.config import Settings
+from services.runtime.metrics import LIVE, LiveObjects, live_metrics
+from services.runtime.metrics_http import BadAddress, health_answer, metrics_app, parse_address, request_metrics
+from services.runtime.transactional import ProcessorFactory, TransactionalLoop, _Owned
 from services.runtime.workqueue import WorkQueue
 
 
@@ -134,3 +139,51 @@ async def test_the_endpoints_serve_prometheus_text_and_health() -> None:
         assert readyz.status == 500 and "[-]informer:pods failed" in await readyz.text()
         live.informers.clear()
         assert (await client.get("/readyz")).status == 200
+
+
+async def test_the_http_api_middleware_counts_requests_by_verb_and_code() -> None:
+    async def ok(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(middlewares=[request_metrics])
+    app.router.add_route("*", "/thing", ok)
+
+    def count(verb: str, code: str) -> float:
+        return REGISTRY.get_sample_value("apiserver_request_total", {"verb": verb, "code": code}) or 0.0
+
+    before = {key: count(*key) for key in (("WATCH", "200"), ("GET", "404"), ("OTHER", "200"))}
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/thing?watch=true")).status == 200
+        assert (await client.get("/nothing")).status == 404  # aiohttp's own HTTPNotFound
+        assert (await client.request("PROPFIND", "/thing")).status == 200  # WebDAV: no label of its own
+    assert {key: count(*key) - value for key, value in before.items()} == {
+        ("WATCH", "200"): 1, ("GET", "404"): 1, ("OTHER", "200"): 1}
+
+
+@dataclass
+class FakeConsumer:
+    given: set[TopicPartition]
+    high: dict[TopicPartition, int]
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.given
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.high.get(tp)
+
+
+def test_a_transactional_loop_is_ready_once_it_owns_every_partition_it_was_given() -> None:
+    no_processor = cast(ProcessorFactory, None)  # never called: the loop does not run
+    loop = TransactionalLoop(Settings(), "requests", group="unit-test-loop", factory=no_processor)
+    try:
+        assert not loop.ready  # not a member yet
+        given = {TopicPartition("requests", 0), TopicPartition("requests", 1)}
+        loop._consumer = FakeConsumer(given, {TopicPartition("requests", 0): 12})  # type: ignore[assignment]
+        loop._assigned = True
+        loop._owned[0] = _Owned(None, None, committed=10)  # type: ignore[arg-type]
+        assert not loop.ready  # partition 1 not owned (loaded) yet
+        loop._owned[1] = _Owned(None, None, committed=3)  # type: ignore[arg-type]
+        assert loop.ready
+        assert loop.lags() == {0: 2, 1: 0}  # partition 1: no fetch yet, nothing known behind
+    finally:
+        LIVE.loops.discard(loop)
