@@ -204,7 +204,7 @@ class Kubelet:
         self.runtime = runtime or make_runtime(config.node.runtime, self.node)
         self.trust = bus_trust(settings)
         self.signer = self.trust.observed_signer(node_identity(self.node))  # fails early without the node's key
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(name="kubelet")
         self.cache = ContainerCache(self.runtime)
         self.pods: PodsView | None = None
 

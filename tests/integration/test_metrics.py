@@ -90,6 +90,7 @@ async def test_every_service_serves_metrics_and_turns_ready(
             return samples if value(samples, "kubelet_pod_start_duration_seconds_count") >= 2 else None
 
         kubelet = await wait_for("the kubelet reports two pods started", pods_started, timeout=180)
+        assert value(kubelet, "kafkube_reconcile_total", controller="kubelet", result="success") >= 2
         synced = [v for (name, _labels), v in kubelet.items() if name == "kafkube_informer_synced"]
         assert synced and all(v == 1 for v in synced)
 
