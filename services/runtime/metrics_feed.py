@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from aiokafka import ConsumerRecord, TopicPartition
 from pydantic import TypeAdapter, ValidationError
@@ -22,6 +23,7 @@ from services.runtime.topics import Topics
 log = get_logger(__name__)
 STALE_WINDOWS = 3
 _RECORD: TypeAdapter[Metrics] = TypeAdapter(Metrics)
+M = TypeVar("M", NodeMetrics, PodMetrics)
 
 
 def window_seconds(window: str) -> float:
@@ -38,14 +40,9 @@ class LatestMetrics:
 
     def add(self, record: Metrics) -> None:
         if isinstance(record, NodeMetrics):
-            held_nodes = self._nodes.get(record.metadata.name or "")
-            if held_nodes is None or held_nodes.timestamp <= record.timestamp:
-                self._nodes[record.metadata.name or ""] = record
+            _keep_newer(self._nodes, record.metadata.name or "", record)
         else:
-            key = f"{record.metadata.namespace}/{record.metadata.name}"
-            held_pod = self._pods.get(key)
-            if held_pod is None or held_pod.timestamp <= record.timestamp:
-                self._pods[key] = record
+            _keep_newer(self._pods, f"{record.metadata.namespace}/{record.metadata.name}", record)
 
     def nodes(self, now: datetime) -> list[NodeMetrics]:
         return sorted((m for m in self._nodes.values() if _current(m, now)), key=lambda m: m.metadata.name or "")
@@ -54,6 +51,12 @@ class LatestMetrics:
         """Current pod samples (of one namespace if given), by namespace and name."""
         return [m for key, m in sorted(self._pods.items())
                 if _current(m, now) and (not namespace or m.metadata.namespace == namespace)]
+
+
+def _keep_newer(held: dict[str, M], key: str, record: M) -> None:
+    """A sample replaces the one held unless it is older (partitions read out of step)."""
+    if (old := held.get(key)) is None or old.timestamp <= record.timestamp:
+        held[key] = record
 
 
 def _current(record: NodeMetrics | PodMetrics, now: datetime) -> bool:
