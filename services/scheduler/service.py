@@ -73,6 +73,8 @@ class Scheduler:
         self._assumed = AssumeCache()
         self._requests = PodRequests()
         self._queue = WorkQueue(name="scheduler")
+        self._attempts = {unschedulable: (SCHEDULE_ATTEMPTS.labels(result), SCHEDULING_ATTEMPT_SECONDS.labels(result))
+                          for unschedulable, result in ((False, "scheduled"), (True, "unschedulable"))}
         self._unschedulable: set[str] = set()
         self._reported: dict[str, tuple[str, float]] = {}  # pod key -> (message, when)
         self._wake: asyncio.TimerHandle | None = None
@@ -196,9 +198,9 @@ class Scheduler:
             return
         started = time.perf_counter()
         decision = schedule(pod, self.snapshot)
-        result = "unschedulable" if isinstance(decision, Unschedulable) else "scheduled"
-        SCHEDULE_ATTEMPTS.labels(result).inc()
-        SCHEDULING_ATTEMPT_SECONDS.labels(result).observe(time.perf_counter() - started)
+        attempts, seconds = self._attempts[isinstance(decision, Unschedulable)]
+        attempts.inc()
+        seconds.observe(time.perf_counter() - started)
         if isinstance(decision, Unschedulable):
             self._unschedulable.add(key)
             if self.ownership.reports_for(key):
