@@ -6,7 +6,9 @@
 #   fetch the admin's CLI config from the init service -> check Kafka refuses a client without
 #   a login and the user principal's direct write to desired.pods -> the admin's kubeconfig from
 #   the init service: kubectl get nodes / get ns / apply and read back a ConfigMap through the
-#   apiserver (127.0.0.1:APISERVER_HOST_PORT) -> apply a Deployment with
+#   apiserver (127.0.0.1:APISERVER_HOST_PORT); the official Python client (create, a watch
+#   from a list's resourceVersion, delete); Helm (install, upgrade, rollback, uninstall of a
+#   chart) -> apply a Deployment with
 #   the kafkube CLI and that config -> see its containers running on the Engine -> see events
 #   on kafkube.events (kafkube events) -> scale it -> delete it -> see
 #   the containers gone -> docker compose down -> no pod container left.
@@ -137,16 +139,9 @@ wait_for() {  # wait_for WHAT COMMAND...: until COMMAND succeeds, or fail after 
     done
 }
 
-# ---- which services exist ------------------------------------------------------------------
-serve_help=$(docker run --rm --entrypoint kafkube "$KAFKUBE_IMAGE" serve --help 2>&1) ||
-    fail "kafkube serve --help failed in $KAFKUBE_IMAGE: $serve_help"
-SERVICES=(init kafka acls topics pause-image busybox-image api apiserver scheduler kubelet-1 kubelet-2)
-MISSING=()
-has_service() { grep -Eq "[{[|]$1[]}|]" <<<"$serve_help"; }
-for pair in controllers:controller-manager endpoints:endpoints proxy:proxy; do
-    if has_service "${pair%%:*}"; then SERVICES+=("${pair#*:}"); else MISSING+=("${pair#*:}"); fi
-done
-((${#MISSING[@]} == 0)) || say "not started: ${MISSING[*]} ('kafkube serve' does not have them yet)"
+# ---- the services -------------------------------------------------------------------------
+SERVICES=(init kafka acls topics pause-image busybox-image api apiserver scheduler kubelet-1 kubelet-2
+          controller-manager endpoints proxy)
 # What the check's path needs; the others (the proxy, endpoints) are started and their health
 # reported, but a failure of theirs is a warning (KAFKUBE_SMOKE_STRICT=1 makes it a failure).
 REQUIRED=()
@@ -239,6 +234,26 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: smoke, namespace: defa
 [[ "$(kubectl get cm smoke -o 'jsonpath={.data.mode}')" == fast ]] || fail "kubectl get cm smoke: not what was applied"
 step "kubectl through the apiserver (127.0.0.1:$APISERVER_PORT): get nodes, get ns, apply and read back a ConfigMap"
 
+# ---- the official Python client and Helm against the apiserver ------------------------------
+(cd "$ROOT" && .venv/bin/python -m tests.integration.client_smoke "$WORK/kubeconfig") >"$WORK/client.log" 2>&1 ||
+    { cat "$WORK/client.log" >&2; fail "the Python client"; }
+step "the Python client: create, a watch from a list's resourceVersion, delete"
+HELM=$(bash "$HERE/helm.sh" 2>"$WORK/helm-build.log") || { cat "$WORK/helm-build.log" >&2; fail "scripts/helm.sh"; }
+mkdir -p "$WORK/chart/templates"
+printf 'apiVersion: v2\nname: smoke\nversion: 0.1.0\n' >"$WORK/chart/Chart.yaml"
+printf 'greeting: hello\n' >"$WORK/chart/values.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: helm-smoke}\ndata: {greeting: "{{ .Values.greeting }}"}\n' \
+    >"$WORK/chart/templates/cm.yaml"
+helm() { "$HELM" --kubeconfig "$WORK/kubeconfig" "$@" >>"$WORK/helm.log" 2>&1 || { cat "$WORK/helm.log" >&2; fail "helm $*"; }; }
+helm install smoke "$WORK/chart" --wait --timeout 60s
+helm upgrade smoke "$WORK/chart" --set greeting=bonjour
+[[ "$(kubectl get cm helm-smoke -o 'jsonpath={.data.greeting}')" == bonjour ]] || fail "helm upgrade: not applied"
+helm rollback smoke 1
+[[ "$(kubectl get cm helm-smoke -o 'jsonpath={.data.greeting}')" == hello ]] || fail "helm rollback: not applied"
+helm uninstall smoke
+! kubectl get cm helm-smoke >/dev/null 2>&1 || fail "helm uninstall left the ConfigMap"
+step "helm install, upgrade, rollback, uninstall of a chart through the apiserver"
+
 # ---- apply a Deployment with the kafkube CLI ----------------------------------------------
 publish() {  # publish KEY FILE [delete]: as the admin, through the API
     if [[ "${3:-}" == delete ]]; then
@@ -267,37 +282,13 @@ nodes_used() {
     echo "${used[*]}"
 }
 
-if has_service controllers; then
-    MODE=deployment
-    # examples/web.yaml, with a short grace period: busybox httpd as PID 1 ignores SIGTERM,
-    # so each stop would otherwise wait the default 30 s for the SIGKILL.
-    sed 's/^    spec:$/    spec:\n      terminationGracePeriodSeconds: 2/' "$ROOT/examples/web.yaml" >"$WORK/web.yaml"
-    sed 's/^  replicas: .*/  replicas: 3/' "$WORK/web.yaml" >"$WORK/web-3.yaml"
-    sed 's/^  replicas: .*/  replicas: 1/' "$WORK/web.yaml" >"$WORK/web-1.yaml"
-    KEY=default/web
-else
-    # No controllers yet: the same three pods as bare Pods, one manifest each.
-    MODE=pods
-    say "no 'kafkube serve controllers' yet: publishing 3 bare Pods instead of the Deployment"
-    for i in 1 2 3; do
-        python3 - "$ROOT/examples/web.yaml" "$WORK/pod-$i.yaml" "web-$i" <<'PY'
-import sys, re
-src = open(sys.argv[1]).read()
-tmpl = src.split("  template:\n", 1)[1]
-lines = [l[4:] if l.startswith("    ") else l for l in tmpl.splitlines()]
-body = "\n".join(lines)
-body = body.replace("metadata:\n  labels:", f"metadata:\n  name: {sys.argv[3]}\n  labels:", 1)
-body = body.replace("spec:\n", "spec:\n  terminationGracePeriodSeconds: 2\n", 1)
-open(sys.argv[2], "w").write("apiVersion: v1\nkind: Pod\n" + body + "\n")
-PY
-    done
-fi
-
-if [[ $MODE == deployment ]]; then
-    publish "$KEY" "$WORK/web-3.yaml"
-else
-    for i in 1 2 3; do publish "default/web-$i" "$WORK/pod-$i.yaml"; done
-fi
+# examples/web.yaml, with a short grace period: busybox httpd as PID 1 ignores SIGTERM, so
+# each stop would otherwise wait the default 30 s for the SIGKILL.
+sed 's/^    spec:$/    spec:\n      terminationGracePeriodSeconds: 2/' "$ROOT/examples/web.yaml" >"$WORK/web.yaml"
+sed 's/^  replicas: .*/  replicas: 3/' "$WORK/web.yaml" >"$WORK/web-3.yaml"
+sed 's/^  replicas: .*/  replicas: 1/' "$WORK/web.yaml" >"$WORK/web-1.yaml"
+KEY=default/web
+publish "$KEY" "$WORK/web-3.yaml"
 wait_for "3 web containers running" count_is app_containers 3
 step "applied with the kafkube CLI; 3 containers running on node(s): $(nodes_used)"
 pods_started() {  # the kubelets' /metrics: pods they saw reach Running (docs/metrics.md)
@@ -337,20 +328,12 @@ grep -Eq '(^| )(Scheduled|Started|Pulled)=' <<<"$reasons" || fail "no Scheduled/
 step "events seen"
 
 # ---- scale ---------------------------------------------------------------------------------
-if [[ $MODE == deployment ]]; then
-    publish "$KEY" "$WORK/web-1.yaml"
-else
-    for i in 2 3; do publish "default/web-$i" "$WORK/pod-$i.yaml" delete; done
-fi
+publish "$KEY" "$WORK/web-1.yaml"
 wait_for "1 web container running after scaling to 1" count_is app_containers 1
-step "scaled to 1 ($MODE)"
+step "scaled to 1"
 
 # ---- delete --------------------------------------------------------------------------------
-if [[ $MODE == deployment ]]; then
-    publish "$KEY" "$WORK/web-1.yaml" delete
-else
-    publish "default/web-1" "$WORK/pod-1.yaml" delete
-fi
+publish "$KEY" "$WORK/web-1.yaml" delete
 wait_for "every pod container removed" count_is pod_containers 0
 step "deleted; no pod container left"
 
@@ -358,7 +341,7 @@ optional_report
 
 # ---- down ----------------------------------------------------------------------------------
 # Something for the kubelets to clean up on the way down: a pod that is still running.
-if [[ $MODE == deployment ]]; then publish "$KEY" "$WORK/web-1.yaml"; else publish "default/web-1" "$WORK/pod-1.yaml"; fi
+publish "$KEY" "$WORK/web-1.yaml"
 wait_for "1 web container running again" count_is app_containers 1
 compose down -v --remove-orphans -t 60 >"$WORK/down.log" 2>&1 || { cat "$WORK/down.log" >&2; fail "compose down"; }
 DOWN=1
@@ -368,7 +351,6 @@ left=$(pod_containers)
 step "compose down; no pod container left behind"
 
 FAILED=
-note="$MODE mode"
-((${#MISSING[@]} == 0)) || note+="; not started: ${MISSING[*]}"
-((${#WARNINGS[@]} == 0)) || note+="; ${#WARNINGS[@]} warning(s): optional services unhealthy"
-say "PASS in $((SECONDS - T0))s ($note)"
+note=""
+((${#WARNINGS[@]} == 0)) || note=" (${#WARNINGS[@]} warning(s): optional services unhealthy)"
+say "PASS in $((SECONDS - T0))s$note"

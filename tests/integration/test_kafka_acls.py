@@ -41,6 +41,7 @@ from services.runtime.errors import KafkaUnavailable
 from services.runtime.kafka_auth import API, APISERVER, KUBELET, SCHEDULER, USER, client_options
 from services.runtime.topics import Topics
 from tests.availability import under_ci, unavailable
+from tests.integration.client_smoke import round_trip
 from tests.integration.test_apiserver_kubectl import Kubectl, free_port
 
 pytestmark = [pytest.mark.kafka]
@@ -227,6 +228,7 @@ def _kubectl_through_the_apiserver(cli_env: dict[str, str], port: int, tmp_path:
     kubectl("create", "-f", "-", "--validate=false", stdin='{"apiVersion":"v1","kind":"ConfigMap","metadata":'
             '{"name":"via-apiserver","namespace":"default"},"data":{"k":"v"}}')
     assert kubectl.json("get", "cm", "via-apiserver")["data"] == {"k": "v"}
+    round_trip(str(kubectl.kubeconfig))  # the official Python client
     apiserver_log = next(log for name, _, log in procs if name == "apiserver").read_text()
     assert "audit_failed" not in apiserver_log, apiserver_log[-3000:]  # its door's audit records are let in
 
