@@ -109,12 +109,12 @@ up:
 	}
 	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" KAFKUBE_SERVICE_ACCOUNT_KEY_FILE="$$state/service-account.key" \
 		KAFKUBE_ENCRYPTION_CONFIG="$$state/encryption-config.yaml" run kafkube-api admin control-plane api
-	# the HTTP API: no token of its own (writes carry their callers'), the control plane's keys
-	# to verify records, the cluster CA for client certificates
+	# the HTTP API: writes carry their callers' tokens (its own only impersonates its
+	# client-certificate callers), the control plane's keys to verify records, the cluster CA
 	export KAFKUBE_APISERVER_ADDRESS="$${KAFKUBE_APISERVER_ADDRESS:-127.0.0.1:6443}"
 	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" KAFKUBE_SERVICE_ACCOUNT_KEY_FILE="$$state/service-account.key" \
 		KAFKUBE_APISERVER_CERT_FILE="$$state/apiserver.crt" KAFKUBE_APISERVER_KEY_FILE="$$state/apiserver.key" \
-		KAFKUBE_APISERVER_CLIENT_CA_FILE="$$state/ca.crt" run kafkube-apiserver "" control-plane apiserver
+		KAFKUBE_APISERVER_CLIENT_CA_FILE="$$state/ca.crt" run kafkube-apiserver apiserver control-plane apiserver
 	run kafkube-scheduler scheduler control-plane scheduler
 	run kafkube-controllers controller-manager control-plane controllers
 	run kafkube-endpoints endpoints control-plane endpoints

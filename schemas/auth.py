@@ -26,6 +26,9 @@ NODE_USER_PREFIX = "system:node:"
 SCHEDULER_USER = "system:kube-scheduler"
 CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 API_USER = "system:apiserver"
+APISERVER_USER = "system:kafkube-apiserver"  # the HTTP API's own identity: it impersonates certificate callers
+IMPERSONATE_USER_HEADER = "kafkube.impersonate-user"  # kube-apiserver's Impersonate-User
+IMPERSONATE_GROUP_HEADER = "kafkube.impersonate-group"  # Impersonate-Group, once per group
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
 

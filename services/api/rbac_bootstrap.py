@@ -4,7 +4,8 @@ serves: `cluster-admin` (bound to `system:masters`), the user-facing `admin`, `e
 `view` (aggregated through the `rbac.authorization.k8s.io/aggregate-to-*` labels from
 `system:aggregate-to-*`), `system:discovery` and `system:basic-user` (every authenticated
 user), and the roles of Kafkube's own components: `system:kube-scheduler`,
-`system:kube-controller-manager` and `system:node`.
+`system:kube-controller-manager`, `system:node` and `system:kafkube-apiserver` (the HTTP API:
+`impersonate` users and groups, for its client-certificate callers' writes).
 
 Pure: objects as the API stores them (JSON). `services.api.rbac_view.bootstrap_requests`
 turns them into ENSURE requests the API sends at startup.
@@ -16,6 +17,7 @@ import copy
 from typing import Any
 
 from schemas.auth import (
+    APISERVER_USER,
     AUTHENTICATED_GROUP,
     CONTROLLER_MANAGER_USER,
     MASTERS_GROUP,
@@ -177,6 +179,7 @@ def bootstrap_policy() -> list[Doc]:
         cluster_role("system:kube-scheduler", SCHEDULER_RULES),
         cluster_role("system:kube-controller-manager", CONTROLLER_MANAGER_RULES),
         cluster_role("system:node", NODE_RULES),
+        cluster_role(APISERVER_USER, [rule("impersonate", CORE, "users", "groups")]),
     ]
     bindings = [
         cluster_role_binding("cluster-admin", groups=(MASTERS_GROUP,)),
@@ -185,5 +188,6 @@ def bootstrap_policy() -> list[Doc]:
         cluster_role_binding("system:kube-scheduler", users=(SCHEDULER_USER,)),
         cluster_role_binding("system:kube-controller-manager", users=(CONTROLLER_MANAGER_USER,)),
         cluster_role_binding("system:node", groups=(NODES_GROUP,)),
+        cluster_role_binding(APISERVER_USER, users=(APISERVER_USER,)),
     ]
     return copy.deepcopy(roles + bindings)  # the rule lists are shared: callers get their own

@@ -26,6 +26,7 @@ from schemas.limits import MAX_REQUEST_BYTES, entity_too_large
 from schemas.podsecurity import NamespacePolicy
 from schemas.registry import KindInfo, lookup_kind
 from schemas.secret_fields import LAST_APPLIED, error_text
+from services.api import impersonation
 from services.api.access import AccessControl
 from services.api.audit import audit_record
 from services.api.pod_security import AUDIT_ANNOTATION, namespace_levels
@@ -122,6 +123,12 @@ class RequestPartition:
         decided.user = self._access.authenticate(record.headers)
         if decided.user is None:
             return self._outputs(decided, rejected("Unauthorized", "Unauthorized"), now)
+        if (asked := impersonation.requested(record.headers)) is not None:
+            for attrs in impersonation.checks(asked):
+                if refusal := await self._access.check(decided.user, attrs):
+                    decided.denied = True
+                    return self._outputs(decided, refusal, now)
+            decided.impersonator, decided.user = decided.user.name, impersonation.as_user(asked)
         owner = partition_for(request.key, self._settings.partitions)
         if info and (problem := envelope_problem(request, info, record_key=record.key,
                                                  partition=record.partition, owner=owner)):
@@ -353,6 +360,7 @@ class Decided:
     record: str  # topic/partition/offset of the request record
     user: UserInfo | None = None  # None until authenticated
     denied: bool = False  # refused by authorisation (RBAC, node restriction, escalation)
+    impersonator: str = ""  # who sent it, when it is decided as another user (services.api.impersonation)
 
     def audit(self, outcome: Outcome) -> AuditRecord:
         decision: Decision = ("unauthenticated" if self.user is None else "forbid" if self.denied
@@ -364,7 +372,8 @@ class Decided:
         return audit_record(self.request, resource=resource, user=self.user or ANONYMOUS_USER, verb=verb,
                             decision=decision, reason=outcome.message if outcome.reason == "Rejected" else "",
                             answer=str(outcome.status_reason or outcome.reason), record=self.record,
-                            annotations={AUDIT_ANNOTATION: outcome.audit} if outcome.audit else None)
+                            annotations={**({AUDIT_ANNOTATION: outcome.audit} if outcome.audit else {}),
+                                         **({impersonation.IMPERSONATED_BY: self.impersonator} if self.impersonator else {})})
 
 
 def _provenance(request: WriteRequest, outcome: Outcome, user: UserInfo | None) -> tuple[tuple[str, bytes], ...]:

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from aiokafka import TopicPartition
 
-from schemas.auth import TOKEN_HEADER
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, WriteRequest
+from services.apiserver.auth import Caller, request_headers
 from services.runtime.bus import encode, make_consumer, make_producer, partitions_of
 from services.runtime.config import Settings
 from services.runtime.events import STATUS_REASON_ANNOTATION
@@ -96,15 +96,14 @@ class Requests:
         await self._events.stop()
         await self._producer.stop()
 
-    async def send(self, request: WriteRequest, *, token: str | None, timeout_s: float = 30.0) -> Answer | None:
-        """Send `request` with the caller's token (none: the API answers it as
-        `system:anonymous`); its answer, or None after `timeout_s`."""
+    async def send(self, request: WriteRequest, *, caller: Caller, timeout_s: float = 30.0) -> Answer | None:
+        """Send `request` as `caller` (`auth.request_headers`: their token, or the
+        apiserver's impersonating them); its answer, or None after `timeout_s`."""
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting[request.id] = future
         try:
-            headers = [(TOKEN_HEADER, token.encode())] if token else []
-            await self._producer.send_and_wait(self._topics.requests, key=request.key.encode(),
-                                               value=encode(request), headers=headers)
+            await self._producer.send_and_wait(self._topics.requests, key=request.key.encode(), value=encode(request),
+                                               headers=request_headers(caller, self._settings.token))
             return await asyncio.wait_for(future, timeout_s)
         except asyncio.TimeoutError:
             log.warning("apiserver.no_answer", request=request.id, kind=request.kind, key=request.key)

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.auth import AUTHENTICATED_GROUP, UserInfo
+from schemas.auth import (AUTHENTICATED_GROUP, IMPERSONATE_GROUP_HEADER, IMPERSONATE_USER_HEADER, TOKEN_HEADER,
+                          UserInfo)
 from services.api.authn import Authenticator, TokenVerifier, authenticator_for
 from services.api.rbac import Attributes, forbidden_message
 from services.api.rbac_view import RbacView
@@ -44,17 +45,27 @@ def certificate_user(peercert: dict[str, Any] | None) -> UserInfo | None:
     return UserInfo(username=names[0], groups=(*groups, AUTHENTICATED_GROUP))
 
 
-CERTIFICATE_WRITES = ("writes are not served to callers authenticated by a client certificate: the API "
-                      "authorises every write by the bearer token it carries; use a token (docs/security.md)")
-
-
 @dataclass(frozen=True, slots=True)
 class Caller:
     """An authenticated HTTP caller: who, and the token their writes carry to the API
-    (None: known by a client certificate, which has no token to carry: reads only)."""
+    (None: known by a client certificate, which has no token to carry)."""
 
     user: UserInfo
     token: str | None
+
+
+def request_headers(caller: Caller, own_token: str | None) -> list[tuple[str, bytes]]:
+    """The headers a request carries to the API for `caller`: their bearer token; for a
+    client-certificate caller, the apiserver's own token and the impersonation of the
+    certificate's user and groups, which the API allows the apiserver's identity only
+    (services/api/impersonation.py). No token at all: the API answers Unauthorized."""
+    if caller.token is not None:
+        return [(TOKEN_HEADER, caller.token.encode())]
+    if own_token is None:
+        return []
+    groups = [g for g in caller.user.groups if g != AUTHENTICATED_GROUP]
+    return [(TOKEN_HEADER, own_token.encode()), (IMPERSONATE_USER_HEADER, caller.user.name.encode()),
+            *((IMPERSONATE_GROUP_HEADER, g.encode()) for g in groups)]
 
 
 class Door:

@@ -11,7 +11,7 @@ from aiohttp import web
 from schemas.metrics import METRICS_GROUP
 from services.api.rbac import Attributes
 from services.apiserver import fieldvalidation, reads, watch, writes
-from services.apiserver.auth import CERTIFICATE_WRITES, Caller, Door
+from services.apiserver.auth import Caller, Door
 from services.apiserver.deletecollection import delete_collection
 from services.apiserver.events import EventStore, serve_events
 from services.apiserver.eviction import serve_eviction
@@ -46,12 +46,6 @@ def _method_not_allowed(request: web.Request, path: ResourcePath) -> web.Respons
                  f"({request.method} {path.info.plural}{'/' + path.subresource if path.subresource else ''})")
 
 
-def _certificate_write(path: ResourcePath) -> web.Response:
-    """A write of a caller known by client certificate: it has no token to carry to the API
-    (exec, attach and port-forward are not writes: the door authorises them)."""
-    return error("Forbidden", CERTIFICATE_WRITES, name=path.name, group=path.info.group, kind=path.info.plural)
-
-
 class Resources:
     """One aiohttp handler for every resource path."""
 
@@ -69,8 +63,6 @@ class Resources:
         caller: Caller = request["caller"]
         if path.info.group == METRICS_GROUP:  # the kubelets' samples, read only
             return await serve_metrics(request, self._door, self._metrics, self._store, path, caller)
-        if caller.token is None and request.method != "GET" and path.subresource not in STREAMS:
-            return _certificate_write(path)  # every write but a stream's goes to the API with a token
         if request.method != "GET" and request.query.get("dryRun") and path.subresource:
             return error("BadRequest", "dryRun is not served on subresources yet: the request was not applied")
         if path.subresource == "scale" and path.info.plural in SCALABLE:

@@ -69,9 +69,8 @@ class SecretValues:
         return secret if key is None else seal_data(secret, key, _name_of(secret)[0])
 
     async def _sealing_key(self, caller: Caller) -> str | None:
-        assert caller.token is not None  # writes are served to token callers only (resources.py)
         answer = await self._requests.send(sealing_key_request(writer=WRITER, principal=caller.user.name),
-                                           token=caller.token, timeout_s=self._timeout_s)
+                                           caller=caller, timeout_s=self._timeout_s)
         if answer is None:
             raise SecretValuesError("Timeout", "the API did not answer for its sealing key in time: Secret values "
                                     "are never sent in clear to an API that may encrypt them")
@@ -88,13 +87,10 @@ class SecretValues:
         if not has_encrypted_data(secret):
             return secret
         namespace, name = _name_of(secret)
-        if caller.token is None:
-            raise SecretValuesError("Forbidden", f'secret "{name}": its values are opened by the API for the '
-                                    "bearer token of the caller; a client certificate has none")
         recipient = Recipient()
         request = secret_request(namespace, name, writer=WRITER, principal=caller.user.name, recipient=recipient)
         async with self._reads:
-            answer = await self._requests.send(request, token=caller.token, timeout_s=self._timeout_s)
+            answer = await self._requests.send(request, caller=caller, timeout_s=self._timeout_s)
         if answer is None:
             raise SecretValuesError("Timeout", f'secret "{name}": the API did not answer for its values in time')
         if answer.rejected:

@@ -61,7 +61,7 @@ async def serve_token(request: web.Request, requests: Requests, path: ResourcePa
     recipient = Recipient()
     asked = token_request(path.namespace, path.name, spec, writer=WRITER, principal=caller.user.name,
                           recipient=recipient)
-    answer = await requests.send(asked, token=caller.token)
+    answer = await requests.send(asked, caller=caller)
     if answer is None:
         return error("Timeout", "the API did not answer the TokenRequest in time")
     if answer.rejected:

@@ -123,7 +123,7 @@ def _refusal(answer: Answer | None, path: ResourcePath, name: str) -> web.Respon
 
 async def _answered(writer: Writer, request: WriteRequest, caller: Caller, path: ResourcePath,
                     *, created: bool = False) -> web.Response:
-    answer = await writer.requests.send(request, token=caller.token)
+    answer = await writer.requests.send(request, caller=caller)
     if (refusal := _refusal(answer, path, request.name)) is not None:
         return refusal
     if request.dry_run and answer is not None:
@@ -319,7 +319,7 @@ async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
         expected = str((current.get("metadata") or {}).get("resourceVersion") or "") or None
         request = _request(Op.UPDATE, path, caller, name=path.name, body=new, expected=expected,
                            dryRun=options.dry_run)
-        answer = await writer.requests.send(request, token=caller.token)
+        answer = await writer.requests.send(request, caller=caller)
         if answer is not None and answer.status_reason == "Conflict" and attempt < PATCH_RETRIES - 1:
             await writer.store.barrier()
             continue
@@ -371,7 +371,7 @@ async def delete_object(writer: Writer, path: ResourcePath, caller: Caller, opti
     delete_request = _request(Op.DELETE, path, caller, name=path.name, expected=expected,
                               propagationPolicy=policy,
                               gracePeriodSeconds=int(grace) if grace not in (None, "") else None, dryRun=dry_run)
-    answer = await writer.requests.send(delete_request, token=caller.token)
+    answer = await writer.requests.send(delete_request, caller=caller)
     if (refusal := _refusal(answer, path, path.name)) is not None:
         return refusal
     if dry_run and answer is not None:

@@ -161,8 +161,8 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
     services = [
         ("api", ["serve", "api"], env(API, "admin", control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"),
                                   KAFKUBE_SERVICE_ACCOUNT_KEY_FILE=str(creds / "service-account.key"))),
-        ("apiserver", ["serve", "apiserver"], env(  # no token: writes carry their callers'
-            APISERVER, None, control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"),
+        ("apiserver", ["serve", "apiserver"], env(  # its token impersonates certificate callers only
+            APISERVER, "apiserver", control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"),
             KAFKUBE_SERVICE_ACCOUNT_KEY_FILE=str(creds / "service-account.key"),
             KAFKUBE_APISERVER_ADDRESS=f"127.0.0.1:{port}", KAFKUBE_APISERVER_CERT_FILE=str(creds / "apiserver.crt"),
             KAFKUBE_APISERVER_KEY_FILE=str(creds / "apiserver.key"),

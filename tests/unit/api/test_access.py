@@ -53,8 +53,8 @@ def access() -> AccessControl:
     return AccessControl(Authenticator(TOKENS), StaticPolicy(EDIT_IN_TEAM_A, VIEW_FOR_BOB), bootstrap=bootstrap)
 
 
-def decide_all(*requests: WriteRequest, token: str | None, nodes: set[str] = frozenset({"n1", "n2"})  # type: ignore[assignment]
-               ) -> list[Out]:
+def decide_all(*requests: WriteRequest, token: str | None, nodes: set[str] = frozenset({"n1", "n2"}),  # type: ignore[assignment]
+               more_headers: tuple[tuple[str, bytes], ...] = ()) -> list[Out]:
     """Each request on its own partition's writer, in order; their outputs."""
     out: list[Out] = []
     writers: dict[int, RequestPartition] = {}
@@ -63,7 +63,7 @@ def decide_all(*requests: WriteRequest, token: str | None, nodes: set[str] = fro
         part = writers.setdefault(partition, RequestPartition(SETTINGS, TOPICS, InMemoryViews(nodes),  # type: ignore[arg-type]
                                                               access(), partition, trust=TRUST))
         part._state = part._state or {}
-        headers = [(TOKEN_HEADER, token.encode())] if token else []
+        headers = [*([(TOKEN_HEADER, token.encode())] if token else []), *more_headers]
         batch = asyncio.run(part.process([FakeRecord(encode(request), request.key.encode(), partition, offset,
                                                      headers=headers)]))
         part.committed()
