@@ -124,7 +124,11 @@ def test_get_watch_prints_changes(settings: Settings, api: ServiceProcess, tmp_p
         assert shown.split()[1] == str(version), lines.seen  # DATA: as many keys as the version
     finally:
         watcher.send_signal(signal.SIGINT)
-        watcher.communicate(timeout=20)
+        try:
+            watcher.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # never leave a watcher behind, whatever failed
+            watcher.kill()
+            watcher.communicate()
 
 
 def test_services_stop_cleanly_on_sigterm(settings: Settings, api: ServiceProcess) -> None:
