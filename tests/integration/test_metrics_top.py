@@ -9,12 +9,13 @@ import json
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from services.runtime.config import Settings
-from tests.integration.kafkit import cli
-from tests.integration.test_apiserver_kubectl import Kubectl, apiserver  # noqa: F401 - the fixture
+from tests.integration.kafkit import cli, credentials_dir
+from tests.integration.test_apiserver_kubectl import Kubectl, apiserver, kubeconfig_for  # noqa: F401 - the fixture
 from tests.integration.test_apiserver_streams import node, running_pod  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.kafka, pytest.mark.docker]
@@ -51,8 +52,8 @@ def eventually(read: Callable[[], str], first: str, *, what: str) -> str:
 
 
 def test_top_shows_a_pod_burning_cpu(one_second_resolution: None, apiserver: tuple[Kubectl, int],  # noqa: F811
-                                     node: str, settings: Settings) -> None:  # noqa: F811
-    kubectl, _ = apiserver
+                                     node: str, settings: Settings, tmp_path: Path) -> None:  # noqa: F811
+    kubectl, port = apiserver
     running_pod(kubectl, node, "burn", command=BURNING)
 
     def kafkube_top(*args: str) -> str:
@@ -85,4 +86,9 @@ def test_top_shows_a_pod_burning_cpu(one_second_resolution: None, apiserver: tup
         ("PodMetrics", "burn", "main")
     missing = kubectl("get", "--raw", f"{PODS_PATH}/nobody", check=False)
     assert 'podmetrics.metrics.k8s.io "nobody" not found' in missing.stderr, missing.stderr
+    scheduler = Kubectl(kubeconfig_for(settings, tmp_path, port,  # may list pods, not their metrics
+                                       token_file=str(credentials_dir() / "tokens" / "scheduler.token")))
+    refused = scheduler("top", "pods", check=False)
+    assert refused.returncode != 0 and 'User "system:kube-scheduler" cannot list resource "pods" in API group ' \
+        '"metrics.k8s.io" in the namespace "default"' in refused.stderr, refused.stderr
     kubectl("delete", "pod", "burn", "--wait=false")
