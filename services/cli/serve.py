@@ -22,7 +22,8 @@ from services.runtime.trust import BusKeysError
 from services.runtime.supervisor import Component, supervise
 from services.runtime.topics import Topics
 
-SERVICES = ("api", "apiserver", "scheduler", "kubelet", "endpoints", "proxy", "controllers", "all")
+SERVICES = ("api", "apiserver", "scheduler", "kubelet", "endpoints", "proxy", "ingress", "controllers", "dashboard",
+            "all")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,14 @@ def components_for(service: str, settings: Settings, kubelet: KubeletOptions,
         from services.proxy.service import proxy_components
 
         components |= proxy_components(settings, node=kubelet.nodes[0] if kubelet.nodes else None)
+    if service == "dashboard":  # not in `all`: it listens on KAFKUBE_DASHBOARD_ADDRESS (docs/dashboard.md)
+        from services.dashboard.service import dashboard_components
+
+        components |= dashboard_components(settings)
+    if service == "ingress":  # not in `all`: it listens on the node's HTTP(S) ports
+        from services.ingress.service import ingress_components
+
+        components |= ingress_components(settings)
     if service == "kubelet" or (service == "all" and kubelet.nodes):
         components |= _kubelets(settings, kubelet)
     return components
