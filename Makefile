@@ -1,5 +1,6 @@
 # Kafkube development tasks. `make test` does all set-up (virtualenv, Docker Engine, test
-# images, Helm for its tests, a local Kafka broker) and runs the tests and the import contracts.
+# images, Helm for its tests, the Docker Compose v2 plugin, a local Kafka broker) and runs the
+# tests and the import contracts.
 # The Kafka broker is left running and reused by the next run; `make kafka-stop` stops it.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -20,6 +21,8 @@ test:
 	bash scripts/images.sh
 	echo "==> Helm (scripts/helm.sh: built once into ~/.cache/kafkube)"
 	bash scripts/helm.sh >/dev/null
+	echo "==> Docker Compose v2 for the compose smoke (scripts/compose-v2.sh: built once into ~/.cache/kafkube)"
+	bash scripts/compose-v2.sh >/dev/null
 	echo "==> Kafka"
 	addr=$$(bash scripts/kafka.sh start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p' | tail -n 1)
 	[[ -n "$$addr" ]] || { echo "make: no Kafka bootstrap address from scripts/kafka.sh" >&2; exit 1; }
