@@ -1,0 +1,1 @@
+"""The horizontal pod autoscaler controller (autoscaling/v2); see README.md."""
