@@ -27,6 +27,7 @@ SCHEDULER_USER = "system:kube-scheduler"
 CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 API_USER = "system:apiserver"
 APISERVER_USER = "system:kafkube-apiserver"  # the HTTP API's own identity: it impersonates certificate callers
+INGRESS_USER = "system:kafkube-ingress"  # the ingress controller (services/ingress)
 IMPERSONATE_USER_HEADER = "kafkube.impersonate-user"  # kube-apiserver's Impersonate-User
 IMPERSONATE_GROUP_HEADER = "kafkube.impersonate-group"  # Impersonate-Group, once per group
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"

@@ -21,6 +21,7 @@ from schemas.checks_data import DATA_MAX_BYTES, check_base64, check_data_keys, c
 from schemas.core import ConfigMap, Endpoints, Pod, ReplicationController, Service
 from schemas.meta import IntOrString, LabelSelector, Resource
 from schemas.pod import PodTemplateSpec
+from schemas.networking import NETWORKING_CHECKS
 from schemas.rbac import RBAC_CHECKS, RBAC_NAME_CHECKS
 from schemas.validation import (
     ANNOTATIONS_MAX_BYTES,
@@ -297,6 +298,7 @@ KIND_CHECKS: dict[str, Callable[[Any], list[FieldError]]] = {
     "ConfigMap": check_config_map,
     "Secret": check_secret,
     **RBAC_CHECKS,
+    **NETWORKING_CHECKS,
 }
 
 

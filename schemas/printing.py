@@ -202,6 +202,27 @@ def _workload_wide(o: Obj) -> Row:
             selector_text(_spec(o).get("selector")) or "<none>"]
 
 
+def _ingress_columns(o: Obj) -> Row:
+    """kubectl's CLASS, HOSTS (the first three, then "+ N more..."; "*" for none), ADDRESS, PORTS."""
+    spec = _spec(o)
+    hosts = [r.get("host") for r in spec.get("rules") or [] if r.get("host")]
+    shown = ",".join(hosts[:3]) + (f" + {len(hosts) - 3} more..." if len(hosts) > 3 else "")
+    ingress = ((_status(o).get("loadBalancer") or {}).get("ingress")) or []
+    address = ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress)
+    return [spec.get("ingressClassName") or "<none>", shown or "*", address, "80, 443" if spec.get("tls") else "80"]
+
+
+def _ingress_class_columns(o: Obj) -> Row:
+    """kubectl's CONTROLLER, PARAMETERS (`Kind.apiGroup/name`)."""
+    spec = _spec(o)
+    params = spec.get("parameters")
+    shown = "<none>"
+    if params:
+        group = f".{params['apiGroup']}" if params.get("apiGroup") else ""
+        shown = f"{params.get('kind', '')}{group}/{params.get('name', '')}"
+    return [spec.get("controller") or "", shown]
+
+
 Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
 COLUMNS: dict[str, Columns] = {
     "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
@@ -221,5 +242,7 @@ COLUMNS: dict[str, Columns] = {
     "serviceaccounts": (["SECRETS"], lambda o: [str(len(o.get("secrets") or []))], [], None),
     "rolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
     "clusterrolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
+    "ingresses": (["CLASS", "HOSTS", "ADDRESS", "PORTS"], _ingress_columns, [], None),
+    "ingressclasses": (["CONTROLLER", "PARAMETERS"], _ingress_class_columns, [], None),
 }
 """Kinds not listed (roles, clusterroles) print NAME and AGE only."""

@@ -22,6 +22,7 @@ from schemas.core import (
     Service,
 )
 from schemas.meta import Resource
+from schemas.networking import NETWORKING_GROUP, Ingress, IngressClass
 from schemas.rbac import (
     RBAC_GROUP,
     ClusterRole,
@@ -89,6 +90,8 @@ ALL_KINDS: tuple[KindInfo, ...] = (
     _info(ClusterRole, RBAC_GROUP, "clusterroles"),
     _info(RoleBinding, RBAC_GROUP, "rolebindings"),
     _info(ClusterRoleBinding, RBAC_GROUP, "clusterrolebindings"),
+    _info(Ingress, NETWORKING_GROUP, "ingresses", "ing"),
+    _info(IngressClass, NETWORKING_GROUP, "ingressclasses"),
 )
 
 _BY_API_KIND = {(k.api_version, k.kind): k for k in ALL_KINDS}

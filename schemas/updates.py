@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.rbac import check_role_ref_update
+from schemas.networking import check_class_update
 from schemas.validation import FieldError, format_value
 
 Doc = dict[str, Any]
@@ -464,6 +465,7 @@ UPDATE_CHECKS: dict[str, UpdateCheck] = {
     "Node": check_node_update,
     "RoleBinding": check_role_ref_update,
     "ClusterRoleBinding": check_role_ref_update,
+    "IngressClass": check_class_update,
 }
 """Kind-specific rules; every kind also gets ``check_metadata_update``. Namespace,
 ReplicationController, Endpoints and Event have no update rules beyond metadata and

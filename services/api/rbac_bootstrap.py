@@ -4,8 +4,9 @@ serves: `cluster-admin` (bound to `system:masters`), the user-facing `admin`, `e
 `view` (aggregated through the `rbac.authorization.k8s.io/aggregate-to-*` labels from
 `system:aggregate-to-*`), `system:discovery` and `system:basic-user` (every authenticated
 user), and the roles of Kafkube's own components: `system:kube-scheduler`,
-`system:kube-controller-manager`, `system:node` and `system:kafkube-apiserver` (the HTTP API:
-`impersonate` users and groups, for its client-certificate callers' writes).
+`system:kube-controller-manager`, `system:node`, `system:kafkube-apiserver` (the HTTP API:
+`impersonate` users and groups, for its client-certificate callers' writes) and
+`system:kafkube-ingress` (the ingress controller).
 
 Pure: objects as the API stores them (JSON). `services.api.rbac_view.bootstrap_requests`
 turns them into ENSURE requests the API sends at startup.
@@ -19,6 +20,7 @@ from typing import Any
 from schemas.auth import (
     APISERVER_USER,
     AUTHENTICATED_GROUP,
+    INGRESS_USER,
     CONTROLLER_MANAGER_USER,
     MASTERS_GROUP,
     NODES_GROUP,
@@ -34,7 +36,7 @@ READ_WRITE = READ + WRITE
 BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 BOOTSTRAP_ANNOTATIONS = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 AGGREGATE_TO = "rbac.authorization.k8s.io/aggregate-to-"
-CORE, APPS, EVENTS = "", "apps", "events.k8s.io"
+CORE, APPS, EVENTS, NETWORKING = "", "apps", "events.k8s.io", "networking.k8s.io"
 AUTHENTICATION, AUTHORIZATION = "authentication.k8s.io", "authorization.k8s.io"
 
 
@@ -135,6 +137,19 @@ NODE_RULES = [
 ]
 
 
+# the ingress controller (services/ingress), as ingress-nginx's ClusterRole: its Ingresses and
+# their classes, the Services and Endpoints behind them, its Ingresses' status; `get secrets`
+# for the TLS Secrets it asks the API for (cluster-wide: RBAC cannot name the Secrets that
+# Ingresses will name)
+INGRESS_RULES = [
+    rule(READ, NETWORKING, "ingresses", "ingressclasses"),
+    rule(READ, CORE, "services", "endpoints"),
+    rule(("update", "patch"), NETWORKING, "ingresses/status"),
+    rule("get", CORE, "secrets"),
+    EVENTS_RULE,
+]
+
+
 def _meta(name: str, labels: dict[str, str] | None = None) -> Doc:
     return {"name": name, "labels": {**(labels or {}), **BOOTSTRAP_LABELS},
             "annotations": dict(BOOTSTRAP_ANNOTATIONS)}
@@ -180,6 +195,7 @@ def bootstrap_policy() -> list[Doc]:
         cluster_role("system:kube-controller-manager", CONTROLLER_MANAGER_RULES),
         cluster_role("system:node", NODE_RULES),
         cluster_role(APISERVER_USER, [rule("impersonate", CORE, "users", "groups")]),
+        cluster_role(INGRESS_USER, INGRESS_RULES),
     ]
     bindings = [
         cluster_role_binding("cluster-admin", groups=(MASTERS_GROUP,)),
@@ -189,5 +205,6 @@ def bootstrap_policy() -> list[Doc]:
         cluster_role_binding("system:kube-controller-manager", users=(CONTROLLER_MANAGER_USER,)),
         cluster_role_binding("system:node", groups=(NODES_GROUP,)),
         cluster_role_binding(APISERVER_USER, users=(APISERVER_USER,)),
+        cluster_role_binding(INGRESS_USER, users=(INGRESS_USER,)),
     ]
     return copy.deepcopy(roles + bindings)  # the rule lists are shared: callers get their own

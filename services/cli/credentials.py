@@ -24,8 +24,8 @@ import click
 
 from schemas.encryption import API_VERSION as ENCRYPTION_API_VERSION
 from schemas.encryption import KIND as ENCRYPTION_KIND
-from schemas.auth import (APISERVER_USER, CONTROLLER_MANAGER_USER, MASTERS_GROUP, NODE_USER_PREFIX, NODES_GROUP,
-                          SCHEDULER_USER)
+from schemas.auth import (APISERVER_USER, CONTROLLER_MANAGER_USER, INGRESS_USER, MASTERS_GROUP, NODE_USER_PREFIX,
+                          NODES_GROUP, SCHEDULER_USER)
 from services.cli.config import KafkubeConfig, save_config
 from services.cli.tls import SERVER_CERT, SERVER_KEY, apiserver_pki
 
@@ -43,6 +43,7 @@ COMPONENTS = (
     Identity("controller-manager", CONTROLLER_MANAGER_USER),
     Identity("endpoints", CONTROLLER_MANAGER_USER),
     Identity("proxy", "system:kube-proxy"),
+    Identity("ingress", INGRESS_USER),  # the ingress controller (services/ingress)
     Identity("apiserver", APISERVER_USER),  # the HTTP API: impersonates its client-certificate callers
 )
 

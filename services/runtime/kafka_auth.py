@@ -27,7 +27,8 @@ DEFAULT_SASL_MECHANISM = "SCRAM-SHA-512"
 API, APISERVER, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER = (
     "kafkube-api", "kafkube-apiserver", "kafkube-scheduler", "kafkube-controllers", "kafkube-endpoints",
     "kafkube-proxy", "kafkube-kubelet", "kafkube-user")
-PRINCIPALS = (API, APISERVER, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER)
+INGRESS = "kafkube-ingress"
+PRINCIPALS = (API, APISERVER, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER, INGRESS)
 BROKER = "kafkube-broker"  # the broker's own (inter-broker) user: a super user
 
 # Consumer groups (under the topic prefix), as the services name them:
@@ -91,7 +92,7 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         plurals = tuple(k.plural for k in ALL_KINDS)
     p = prefix
     components = (SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET)
-    controller_observed = tuple(f"{p}observed.{x}" for x in plurals if x != "pods")
+    controller_observed = tuple(f"{p}observed.{x}" for x in plurals if x not in ("pods", "ingresses"))
     return [
         # Everyone: topic metadata and configs (serve checks the topics at start, the
         # fence reads end offsets), and idempotent producers.
@@ -115,6 +116,11 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         # events: users and the HTTP API (answers); kubelets (the answers to their pods'
         # TokenRequests)
         Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}events",)),
+        # the ingress controller: reads state (the TLS Secrets' values it asks of the API and
+        # reads the answer on events), writes requests (those questions) and its Ingresses' status
+        Acl((INGRESS,), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
+        Acl((INGRESS,), ("Read",), "topic", (f"{p}events",)),
+        Acl((INGRESS,), ("Write",), "topic", (f"{p}requests", f"{p}observed.ingresses")),
         # Writes: requests (the API authorises each by its token) and events by everyone
         # but users and the HTTP API; users write manifests and requests only.
         Acl((*components, APISERVER, USER), ("Write",), "topic", (f"{p}requests",)),

@@ -9,6 +9,7 @@ the HMAC itself is `services.runtime.signing`. Writers, per topic:
 | `desired.*` | whoever holds a desired-record key (the API) |
 | `observed.pods` | `system:node:<spec.nodeName of the desired pod>`; while the pod is unbound, `system:kube-scheduler` |
 | `observed.nodes` | `system:node:<that node>`, `system:kube-controller-manager` (Ready=Unknown) |
+| `observed.ingresses` | `system:kafkube-ingress` (the ingress controller) |
 | any other `observed.*` | `system:kube-controller-manager` (controllers, endpoints) |
 
 The observed-pod check needs the pod's node, so a gate over `observed.pods` needs the
@@ -32,6 +33,7 @@ log = get_logger(__name__)
 NODE_PREFIX = "system:node:"
 SCHEDULER = "system:kube-scheduler"
 CONTROLLER_MANAGER = "system:kube-controller-manager"
+INGRESS = "system:kafkube-ingress"  # the ingress controller: writes observed.ingresses
 
 
 class BusKeysError(KafkubeError):
@@ -68,6 +70,8 @@ def observed_verdict(plural: str, key: str, identity: str, *, pod_node: Any = UN
         return Verdict.ACCEPT if node == pod_node else Verdict.REFUSE
     if plural == "nodes":
         return Verdict.ACCEPT if node == key or identity == CONTROLLER_MANAGER else Verdict.REFUSE
+    if plural == "ingresses":
+        return Verdict.ACCEPT if identity == INGRESS else Verdict.REFUSE
     return Verdict.ACCEPT if identity == CONTROLLER_MANAGER else Verdict.REFUSE
 
 

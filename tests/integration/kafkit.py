@@ -42,7 +42,7 @@ def env_for(settings: Settings, *, node: str | None = None) -> dict[str, str]:
 
 SERVICE_IDENTITIES = {"scheduler": "scheduler", "controllers": "controller-manager",
                       "controller-manager": "controller-manager", "endpoints": "endpoints", "proxy": "proxy",
-                      "apiserver": "apiserver"}
+                      "apiserver": "apiserver", "ingress": "ingress"}
 """The token file (tokens/<name>.token of the session's credentials) each service presents;
 others present the admin's (the API's own requests need none; `serve all` is the cluster)."""
 
