@@ -50,6 +50,14 @@ def stream_handlers(dashboard: Dashboard) -> dict[str, Handler]:
         if isinstance(first, web.Response):
             return first
         response = await _opened(request)
+        try:
+            await _follow_view(request, response, first)
+        except ConnectionResetError:  # the browser went away (another view, a closed tab)
+            pass
+        return response
+
+    async def _follow_view(request: web.Request, response: web.StreamResponse, first: dict[str, Any]) -> None:
+        name, query = request.match_info["name"], {k: v for k, v in request.query.items() if k != "at"}
         sent = first["items"]
         await response.write(sse("view", first))
         while True:
@@ -62,11 +70,11 @@ def stream_handlers(dashboard: Dashboard) -> dict[str, Handler]:
             caller = dashboard.caller(request)
             if caller is None:
                 await response.write(sse("logout", {}))
-                return response
+                return
             payload = view_payload(dashboard, caller, name, query)
             if isinstance(payload, web.Response):  # the caller lost the right to see it
                 await response.write(sse("refused", orjson.loads(payload.body)))  # type: ignore[arg-type]
-                return response
+                return
             if payload["items"] != sent:
                 sent = payload["items"]
                 await response.write(sse("view", payload))
@@ -92,14 +100,18 @@ def stream_handlers(dashboard: Dashboard) -> dict[str, Handler]:
         lines = pod_lines(dashboard.settings, Topics(dashboard.settings.topic_prefix).logs, f"{namespace}/{name}",
                           container, follow=True, tail=LOG_TAIL, timestamps=True)
         checked = time.monotonic()
-        async for line in lines:
-            await response.write(sse("line", line))
-            if time.monotonic() - checked > KEEPALIVE_S:
-                checked = time.monotonic()
-                if dashboard.caller(request) is None:
-                    await response.write(sse("logout", {}))
-                    break
-        await lines.aclose()
+        try:
+            async for line in lines:
+                await response.write(sse("line", line))
+                if time.monotonic() - checked > KEEPALIVE_S:
+                    checked = time.monotonic()
+                    if dashboard.caller(request) is None:
+                        await response.write(sse("logout", {}))
+                        break
+        except ConnectionResetError:  # the browser closed the panel
+            pass
+        finally:
+            await lines.aclose()
         return response
 
     return {"/api/stream/{name}": view_stream, "/api/logs": logs}
