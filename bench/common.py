@@ -21,7 +21,9 @@ from services.runtime.topics import Topics
 ROOT = Path(__file__).resolve().parent.parent
 KAFKUBE = str(Path(sys.executable).with_name("kafkube"))
 UNGUARDED = "KAFKUBE_BENCH_UNGUARDED"  # the API without its security checks (bench/unguarded.py)
-RESULTS = ROOT / "bench" / "results"
+# Where results, logs and the run's credentials go: bench/results, or KAFKUBE_BENCH_RESULTS
+# (the CI smoke, tests/integration/test_bench_smoke.py, keeps the committed results untouched).
+RESULTS = Path(os.environ.get("KAFKUBE_BENCH_RESULTS") or ROOT / "bench" / "results")
 
 
 def bootstrap() -> str:
@@ -46,7 +48,8 @@ def without_security() -> None:
 
 def secure_cluster() -> Path:
     """The benchmarks run the cluster as shipped: a token per component (`kafkube init`),
-    the API authorising every request, every state record signed (`kafkube keys init`).
+    the API authorising every request, every state record signed (`kafkube keys init`),
+    ServiceAccount tokens mounted into pods, Secrets encrypted at rest.
     Made once per run into bench/results/credentials; the env points every process at it."""
     from services.cli.credentials import init_credentials
     from services.cli.keys import CONTROL_PLANE, init_keys
@@ -57,8 +60,25 @@ def secure_cluster() -> Path:
         init_keys(directory / "keys")
         os.environ.update(KAFKUBE_TOKEN_AUTH_FILE=str(directory / "tokens.csv"),
                           KAFKUBE_TOKEN_FILE=str(directory / "tokens" / "admin.token"),
-                          KAFKUBE_BUS_KEYS_FILE=str(directory / "keys" / CONTROL_PLANE))
+                          KAFKUBE_BUS_KEYS_FILE=str(directory / "keys" / CONTROL_PLANE),
+                          KAFKUBE_SERVICE_ACCOUNT_KEY_FILE=str(directory / "service-account.key"),
+                          KAFKUBE_ENCRYPTION_CONFIG=str(directory / "encryption-config.yaml"))
     return directory
+
+
+def _node_identity(node: str) -> dict[str, str]:
+    """A real node's kubelet as the shipped deployments run it: its own token and bus keys
+    (what it signs pod statuses with and what ServiceAccount tokens are sealed for)."""
+    from services.cli.credentials import init_credentials
+    from services.cli.keys import init_keys, node_file
+
+    directory = secure_cluster()
+    if not os.environ.get("KAFKUBE_BUS_KEYS_FILE"):  # --without-security: no signatures, no keys
+        return {"KAFKUBE_NODE_TOKEN_DIR": str(directory / "tokens")}
+    init_credentials(directory, nodes=[node], bootstrap_servers="unused:9092")
+    init_keys(directory / "keys", (node,))
+    return {"KAFKUBE_NODE_TOKEN_DIR": str(directory / "tokens"),
+            "KAFKUBE_BUS_KEYS_FILE": str(node_file(directory / "keys", node))}
 
 
 async def fresh_settings(partitions: int = 6) -> Settings:
@@ -77,6 +97,8 @@ class Service:
                "KAFKUBE_TOPIC_PREFIX": settings.topic_prefix, "KAFKUBE_PARTITIONS": str(settings.partitions)}
         if identity := SERVICE_TOKENS.get(args[0]):  # others (api, hollow fleet): the admin's
             env["KAFKUBE_TOKEN_FILE"] = str(secure_cluster() / "tokens" / f"{identity}.token")
+        if args[0] == "kubelet" and "--node" in args:
+            env.update(_node_identity(args[args.index("--node") + 1]))
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.log = (RESULTS / f"{args[0]}-{settings.topic_prefix}log").open("wb")
         command = ([sys.executable, "-m", "bench.unguarded"] if args[0] == "api" and env.get(UNGUARDED)
@@ -115,7 +137,7 @@ def report(name: str, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     out = RESULTS / f"{name}.json"
     out.write_text(json.dumps({"benchmark": name, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                "meta": meta, "rows": rows}, indent=2))
-    print(f"-> {out.relative_to(ROOT)}")
+    print(f"-> {out}")
 
 
 def _fmt(value: Any) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 import aiodocker
 
 from bench.cluster import PodTimes, progress, publish, wait_nodes_ready
-from bench.common import Service, fresh_settings, report
+from bench.common import RESULTS, Service, fresh_settings, report
 from services.kubelet.runtime.docker_config import DEFAULT_PAUSE_IMAGE
 
 IMAGE = "kafkube/busybox:1.0"
@@ -78,7 +78,9 @@ async def engine_pod_ms(runs: int) -> list[float]:
 async def kafkube_ms(runs: int) -> Stages:
     settings = await fresh_settings(partitions=3)
     node = f"bench-{secrets.token_hex(3)}"
-    services = [Service(settings, "api"), Service(settings, "scheduler"),
+    # The controllers too: they make the namespace's default ServiceAccount, whose token the
+    # kubelet mounts into the pod as a real cluster's would.
+    services = [Service(settings, "api"), Service(settings, "scheduler"), Service(settings, "controllers"),
                 Service(settings, "kubelet", "--node", node, "--runtime", "docker")]
     try:
         await wait_nodes_ready(settings, 1, timeout=60)
@@ -92,6 +94,8 @@ async def kafkube_ms(runs: int) -> Stages:
                 deadline = time.monotonic() + 60
                 while key not in times.running and time.monotonic() < deadline:
                     await asyncio.sleep(0.005)
+                if key not in times.running:
+                    raise TimeoutError(f"pod {key} not Running within 60 s; see the kubelet's log in {RESULTS}")
             keys = [k for k in sent if k in times.running and k != f"default/{NAME}--1"]
             return {"published -> created": [(times.created[k] - sent[k]) * 1000 for k in keys],
                     "created -> bound": [(times.bound[k] - times.created[k]) * 1000 for k in keys],
