@@ -8,9 +8,11 @@
 #   $KAFKA_IMAGE                  Kafka 4.1.1 (docker/kafka.Dockerfile): Debian's JRE 17 and
 #     (kafkube/kafka:4.1.1-local) the jars scripts/kafka.sh fetches with Maven (the broker's
 #                                 and kafka-tools', for kafka-acls)
+#   $PROMETHEUS_IMAGE             Prometheus 2.42 for the `monitoring` profile
+#     (kafkube/prometheus:local)  (docker/prometheus/Dockerfile): Debian's `prometheus` package
 #   kafkube/busybox:1.0, kafkube/pause:1.0   the pod images (scripts/images.sh)
 #
-# Prints `KAFKUBE_IMAGE=...` and `KAFKA_IMAGE=...` lines for docker compose. Each image
+# Prints `KAFKUBE_IMAGE=...`, `KAFKA_IMAGE=...` and `PROMETHEUS_IMAGE=...` lines for docker compose. Each image
 # carries a label with a hash of its inputs and is rebuilt only when they change, so a
 # second run takes seconds. Needs: a Docker Engine (scripts/docker.sh), debootstrap (installed
 # with apt-get as root), Java + Maven for the jars (scripts/kafka.sh), the project's .venv
@@ -30,6 +32,7 @@ TOOLS="$CACHE/kafka-$KAFKA_VERSION/tools"  # kafka-tools (kafka-acls), for the c
 BASE_IMAGE="${KAFKUBE_BASE_IMAGE:-kafkube/debian-base:bookworm}"
 KAFKUBE_IMAGE="${KAFKUBE_IMAGE:-kafkube/kafkube:local}"
 KAFKA_IMAGE="${KAFKA_IMAGE:-kafkube/kafka:$KAFKA_VERSION-local}"
+PROMETHEUS_IMAGE="${PROMETHEUS_IMAGE:-kafkube/prometheus:local}"
 MIRROR="${KAFKUBE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 HASH_LABEL=io.kafkube.inputs
 
@@ -152,16 +155,32 @@ ensure_kafka_image() {
     rm -rf "$work"
 }
 
+ensure_prometheus_image() {
+    local hash
+    hash="$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE" | cut -c8-19)-$(tree_hash docker/prometheus/Dockerfile)"
+    if [[ -z "${KAFKUBE_REBUILD_IMAGES:-}" && "$(image_hash "$PROMETHEUS_IMAGE")" == "$hash" ]]; then
+        return 0
+    fi
+    local work
+    work=$(mktemp -d "${TMPDIR:-/tmp}/kafkube-prometheus.XXXXXX")
+    say "building $PROMETHEUS_IMAGE from $BASE_IMAGE (Debian's prometheus)"
+    (build "$PROMETHEUS_IMAGE" "$hash" "$work" "$ROOT/docker/prometheus/Dockerfile" "BASE=$BASE_IMAGE") ||
+        { rm -rf "$work"; exit 1; }
+    rm -rf "$work"
+}
+
 main() {
     bash "$HERE/docker.sh" ensure
     bash "$HERE/images.sh"
     ensure_base
     ensure_kafka_image
     ensure_kafkube_image
+    ensure_prometheus_image
     # Dangling layers of replaced images are not worth keeping.
     docker image prune -f --filter "label=$HASH_LABEL" >/dev/null 2>&1 || true
     echo "KAFKUBE_IMAGE=$KAFKUBE_IMAGE"
     echo "KAFKA_IMAGE=$KAFKA_IMAGE"
+    echo "PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE"
 }
 
 main "$@"

@@ -11,7 +11,13 @@
 #   chart) -> apply a Deployment with
 #   the kafkube CLI and that config -> see its containers running on the Engine -> see events
 #   on kafkube.events (kafkube events) -> scale it -> delete it -> see
-#   the containers gone -> docker compose down -> no pod container left.
+#   the containers gone -> the `monitoring` profile's Prometheus: every service's target up and
+#   its metrics queried per job -> docker compose down -> no pod container left.
+#
+# Runs with the Compose v2 plugin (`docker compose`, as the README says; scripts/compose-v2.sh
+# builds it once), after checking that Debian's docker-compose 1.29, when installed, still
+# reads the file. It waits for every service to be healthy, which is its /readyz answering
+# 200 (docker/bin/kafkube-healthcheck), and then asks each service's /readyz itself.
 #
 # Runs as its own compose project (kafkube-smoke-<pid>) with its own node names, Kafka host
 # port and kubelet root, so it does not disturb a cluster or tests already on the machine.
@@ -20,8 +26,8 @@
 #
 #   KAFKUBE_SMOKE_KEEP=1        leave the cluster up at the end (and on failure) for a look
 #   KAFKUBE_SMOKE_TIMEOUT=180   seconds each wait may take
-#   COMPOSE="docker compose"    the compose command (default: the v2 plugin if present,
-#                               else docker-compose, installed from Debian as root)
+#   COMPOSE="docker compose"    the compose command (default: the v2 plugin, built by
+#                               scripts/compose-v2.sh; COMPOSE=docker-compose runs Compose 1.29)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -49,22 +55,18 @@ apt_install() {
 bash "$HERE/docker.sh" ensure
 command -v kcat >/dev/null || apt_install kcat || fail "kcat is missing (apt-get install kcat)"
 if [[ -z "${COMPOSE:-}" ]]; then
-    if docker compose version >/dev/null 2>&1; then
-        COMPOSE="docker compose"
-    else
-        command -v docker-compose >/dev/null || apt_install docker-compose ||
-            fail "neither 'docker compose' nor docker-compose is available (apt-get install docker-compose)"
-        COMPOSE=docker-compose
-    fi
+    bash "$HERE/compose-v2.sh" >/dev/null || fail "no Compose v2 plugin (scripts/compose-v2.sh failed)"
+    COMPOSE="docker compose"
 fi
 say "compose: $COMPOSE ($($COMPOSE version 2>/dev/null | head -n 1))"
 
 # ---- images --------------------------------------------------------------------------------
 images_out=$(bash "$HERE/compose-images.sh") || fail "building the images failed"
-export KAFKUBE_IMAGE KAFKA_IMAGE
+export KAFKUBE_IMAGE KAFKA_IMAGE PROMETHEUS_IMAGE
 KAFKUBE_IMAGE=$(sed -n 's/^KAFKUBE_IMAGE=//p' <<<"$images_out")
 KAFKA_IMAGE=$(sed -n 's/^KAFKA_IMAGE=//p' <<<"$images_out")
-step "images $KAFKUBE_IMAGE $KAFKA_IMAGE"
+PROMETHEUS_IMAGE=$(sed -n 's/^PROMETHEUS_IMAGE=//p' <<<"$images_out")
+step "images $KAFKUBE_IMAGE $KAFKA_IMAGE $PROMETHEUS_IMAGE"
 
 # ---- the project's settings ----------------------------------------------------------------
 ID="${KAFKUBE_SMOKE_ID:-$$}"  # a number
@@ -94,13 +96,21 @@ KAFKUBE_CLUSTER_DNS_IP=10.$((200 + ID % 50)).0.10
 PROXY_METRICS_PORT=$(free_port)
 KUBELET_1_METRICS_PORT=$(free_port)
 KUBELET_2_METRICS_PORT=$(free_port)
+PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE
+PROMETHEUS_HOST_PORT=$(free_port)
 ENV
 # The variables win over a .env in the repository; the env file documents them for a look.
 set -a
 # shellcheck disable=SC1091
 source "$WORK/env"
 set +a
-compose() { (cd "$ROOT" && $COMPOSE -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"); }
+compose() { (cd "$ROOT" && $COMPOSE -p "$PROJECT" -f "$ROOT/docker-compose.yml" --profile monitoring "$@"); }
+# Compose 1.29 (Debian's) reads the file too: not a second run, its parse and interpolation.
+if [[ "$COMPOSE" != docker-compose ]] && command -v docker-compose >/dev/null; then
+    (cd "$ROOT" && docker-compose -p "$PROJECT" -f "$ROOT/docker-compose.yml" --profile monitoring config -q) ||
+        fail "docker-compose $(docker-compose version --short 2>/dev/null) cannot read docker-compose.yml"
+    say "docker-compose $(docker-compose version --short 2>/dev/null) reads docker-compose.yml"
+fi
 
 FAILED=1
 DOWN=
@@ -141,7 +151,7 @@ wait_for() {  # wait_for WHAT COMMAND...: until COMMAND succeeds, or fail after 
 
 # ---- the services -------------------------------------------------------------------------
 SERVICES=(init kafka acls topics pause-image busybox-image api apiserver scheduler kubelet-1 kubelet-2
-          controller-manager endpoints proxy)
+          controller-manager endpoints proxy prometheus)
 # What the check's path needs; the others (the proxy, endpoints) are started and their health
 # reported, but a failure of theirs is a warning (KAFKUBE_SMOKE_STRICT=1 makes it a failure).
 REQUIRED=()
@@ -169,7 +179,7 @@ optional_report() {
 say "project $PROJECT: nodes $N1 $N2, Kafka on $BOOTSTRAP"
 compose up -d --no-build "${SERVICES[@]}" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; fail "compose up"; }
 
-cid() { compose ps -q "$1" 2>/dev/null | head -n 1; }
+cid() { compose ps -a -q "$1" 2>/dev/null | head -n 1; }  # -a: v2 lists running ones only without it
 state_of() {  # running/healthy/exited:N of a service's container
     local id
     id=$(cid "$1")
@@ -191,6 +201,22 @@ all_up() {
 wait_for "the services the check needs (${REQUIRED[*]}) up and healthy" all_up
 for s in "${SERVICES[@]}"; do say "  $s: $(state_of "$s")"; done
 step "cluster up (${#SERVICES[@]} services)"
+# Healthy is the healthcheck's word for /readyz answering 200; ask /readyz directly too.
+readyz() {  # the /readyz answer of a service, from inside its container (its own address)
+    docker exec "$(cid "$1")" /opt/kafkube/bin/python3 -c '
+import os, urllib.request
+port = os.environ["KAFKUBE_METRICS_ADDRESS"].rpartition(":")[2]
+print(urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).read().decode())' 2>&1
+}
+KAFKUBE_SERVICES=()  # the services that serve /metrics and /readyz, and are required
+for s in "${REQUIRED[@]}"; do
+    case "$s" in init|kafka|acls|topics|*-image|prometheus) ;; *) KAFKUBE_SERVICES+=("$s") ;; esac
+done
+for s in "${KAFKUBE_SERVICES[@]}"; do
+    answer=$(readyz "$s") || fail "$s: /readyz: $answer"
+    [[ "$answer" == ok ]] || fail "$s: /readyz answered '$answer', not ok"
+done
+step "/readyz answers ok in ${KAFKUBE_SERVICES[*]}"
 
 # ---- the admin's config; Kafka is locked down ----------------------------------------------
 PREFIX=kafkube.
@@ -338,6 +364,46 @@ wait_for "every pod container removed" count_is pod_containers 0
 step "deleted; no pod container left"
 
 optional_report
+
+# ---- monitoring: Prometheus scrapes every service -------------------------------------------
+# Its jobs: one per service, the two kubelets' targets under one `kubelet` job.
+JOBS=$(printf '%s\n' "${KAFKUBE_SERVICES[@]}" | sed 's/^kubelet-[0-9]*$/kubelet/' | sort -u | tr '\n' ' ')
+JOBS=${JOBS% }
+prometheus_sees_all() {  # every job's targets up, and a real metric's series from every job
+    python3 - "$PROMETHEUS_HOST_PORT" "$JOBS" "$WORK/prometheus.txt" <<'PY'
+import json, sys, urllib.parse, urllib.request
+port, jobs, report = sys.argv[1], set(sys.argv[2].split()), sys.argv[3]
+def get(path):
+    return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5))["data"]
+lines, ok = [], True
+try:
+    targets = get("/api/v1/targets?state=active")["activeTargets"]
+    health = {}
+    for t in targets:
+        health.setdefault(t["labels"]["job"], []).append(t["health"])
+        lines.append(f'target {t["labels"]["job"]} {t["scrapeUrl"]}: {t["health"]} {t.get("lastError", "")}')
+    ok = all(health.get(job) and set(health[job]) == {"up"} for job in jobs) and health["kubelet"] == ["up", "up"]
+    # every job's informers synced; the HTTP API's requests (kubectl, Helm); the 3 pods started
+    for query, want in (("min by (job) (kafkube_informer_synced)", {job: 1 for job in jobs}),
+                        ("sum by (job) (apiserver_request_total)", {"apiserver": 1}),
+                        ("sum by (job) (kubelet_pod_start_duration_seconds_count)", {"kubelet": 3})):
+        seen = {r["metric"].get("job"): float(r["value"][1])
+                for r in get("/api/v1/query?query=" + urllib.parse.quote(query))["result"]}
+        lines.append(f"{query}: {seen}")
+        ok = ok and all(seen.get(job, 0) >= least for job, least in want.items())
+except (OSError, ValueError, KeyError) as exc:
+    lines.append(f"prometheus: {exc}")
+    ok = False
+open(report, "w").write("\n".join(lines) + "\n")
+sys.exit(0 if ok else 1)
+PY
+}
+deadline=$((SECONDS + TIMEOUT))
+until prometheus_sees_all; do
+    ((SECONDS < deadline)) || { cat "$WORK/prometheus.txt" >&2; fail "timed out after ${TIMEOUT}s waiting for Prometheus to scrape every service (jobs $JOBS)"; }
+    sleep 2
+done
+step "Prometheus (127.0.0.1:$PROMETHEUS_HOST_PORT): every target up ($JOBS), every job's informers synced, the apiserver's requests, the kubelets' 3 pod starts"
 
 # ---- down ----------------------------------------------------------------------------------
 # Something for the kubelets to clean up on the way down: a pod that is still running.

@@ -5,8 +5,11 @@ with scripts/compose-images.sh, brings the compose file up as its own project, r
 against the apiserver service with the kubeconfig from `init kubeconfig` (get nodes, get ns,
 apply and read back a ConfigMap), publishes a Deployment with the kafkube CLI to
 kafkube.manifests, sees its containers run on the Docker Engine and
-its events on kafkube.events, scales it, deletes it, brings everything down and checks that
-no pod container is left behind. See the script for the steps.
+its events on kafkube.events, scales it, deletes it, checks that the `monitoring` profile's
+Prometheus scrapes every service (targets up, every job's informers synced), brings
+everything down and checks that no pod container is left behind. It runs with the Compose v2
+plugin (scripts/compose-v2.sh), waits on every service's /readyz and checks that Debian's
+docker-compose 1.29 reads the file. See the script for the steps.
 
 Slow: about a minute and a half with the images cached; the first run on a machine also
 debootstraps a Debian base and installs Python and a JRE into the images (a few minutes).
