@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.controllers.shared import SharedInformer
+from services.controllers.machinery.informer import SharedInformer
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
@@ -28,8 +28,8 @@ def controllers_components(settings: Settings) -> dict[str, Component]:
 def workload_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
     """ReplicaSet, ReplicationController and Deployment controllers over one shared cache."""
     from services.controllers.deployment.controller import DeploymentController
-    from services.controllers.replicaset.base import Producer
-    from services.controllers.replicaset.cache import WorkloadCache
+    from services.controllers.machinery.base import Producer
+    from services.controllers.machinery.cache import WorkloadCache
     from services.controllers.replicaset.controller import replicaset_controller, replication_controller
 
     cache = WorkloadCache(settings, shared)  # built now: a shared informer's views come before it starts

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from schemas.meta import LabelSelector
 from schemas.records import Op, WriteRequest
 from services.controllers.deployment.reconcile import Plan, reconcile
-from services.controllers.replicaset.base import BaseController, monotonic
-from services.controllers.replicaset.podview import controller_ref
+from services.controllers.machinery.base import BaseController, monotonic
+from services.controllers.machinery.podview import controller_ref
 from services.runtime.informer import Change
 
 RS: dict[str, Any] = {"api_version": "apps/v1", "kind": "ReplicaSet"}

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from services.controllers.replicaset.naming import ALPHANUMS
+from services.controllers.machinery.naming import ALPHANUMS
 
 HASH_LABEL = "pod-template-hash"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from schemas.apps import Deployment
 from schemas.meta import LabelSelector
-from services.controllers.replicaset.podview import TERMINAL_PHASES, PodView, controller_ref, parse_time
+from services.controllers.machinery.podview import TERMINAL_PHASES, PodView, controller_ref, parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"

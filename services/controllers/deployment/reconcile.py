@@ -22,7 +22,7 @@ from services.controllers.deployment.hashing import HASH_LABEL, equal_ignoring_h
 from services.controllers.deployment.model import (CHANGE_CAUSE, DESIRED_REPLICAS, MAX_REPLICAS, REVISION,
                                                    DeploymentView, RSView, deployment_view, rs_view)
 from services.controllers.deployment.rollout import DeleteReplicaSet, ScaleReplicaSet, Work
-from services.controllers.replicaset.podview import PodView
+from services.controllers.machinery.podview import PodView
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.controllers.deployment.model import DeploymentView, RSView
-from services.controllers.replicaset.podview import parse_time
+from services.controllers.machinery.podview import parse_time
 
 AVAILABLE, PROGRESSING = "Available", "Progressing"
 NEW_RS_CREATED = "NewReplicaSetCreated"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from services.controllers.gc.writes import Policy, Target
+from services.controllers.machinery.writes import Policy, Target
 
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"

@@ -17,12 +17,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from schemas.registry import ALL_KINDS, lookup_kind
-from services.controllers.gc.host import ControllerHost
-from services.controllers.shared import SharedInformer
+from services.controllers.machinery.host import ControllerHost
+from services.controllers.machinery.owners import OwnerIndex, Ref, owner_uids, uid_of
+from services.controllers.machinery.informer import SharedInformer
 from services.controllers.gc.reconcile import (
     GC_FINALIZERS, Delete, OwnerState, PatchOwners, Plan, RemoveFinalizers, owner_state, reconcile,
 )
-from services.controllers.gc.writes import delete_request, patch_request
+from services.controllers.machinery.writes import delete_request, patch_request
 from services.runtime.config import Settings
 from services.runtime.informer import Change
 from services.runtime.logging import get_logger
@@ -31,7 +32,6 @@ from services.runtime.topics import Topics
 
 log = get_logger(__name__)
 COMPONENT = "garbage-collector"
-Ref = tuple[str, str]  # (desired topic, object key)
 
 
 def gc_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
@@ -45,29 +45,6 @@ def work_key(topic: str, key: str) -> str:
 def split_work_key(item: str) -> Ref:
     topic, _, key = item.partition("|")
     return topic, key
-
-
-class OwnerIndex:
-    """uid → where the object is, owner uid → its dependents; fed by every change."""
-
-    def __init__(self) -> None:
-        self.by_uid: dict[str, Ref] = {}
-        self.dependents: dict[str, set[Ref]] = {}
-
-    def update(self, ref: Ref, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        old_uid, new_uid = _uid(old), _uid(new)
-        if old_uid and self.by_uid.get(old_uid) == ref:
-            del self.by_uid[old_uid]
-        if new_uid:
-            self.by_uid[new_uid] = ref
-        for uid in owner_uids(old) - owner_uids(new):
-            found = self.dependents.get(uid)
-            if found is not None:
-                found.discard(ref)
-                if not found:
-                    del self.dependents[uid]
-        for uid in owner_uids(new):
-            self.dependents.setdefault(uid, set()).add(ref)
 
 
 class GarbageCollector:
@@ -92,7 +69,7 @@ class GarbageCollector:
         if new is not None and (owner_uids(new) or _collector_finalizing(new)):
             keys.add(work_key(*ref))
         if _lifecycle(old) != _lifecycle(new):  # gone, replaced, or started deleting
-            for uid in {_uid(old), _uid(new)} - {None}:
+            for uid in {uid_of(old), uid_of(new)} - {None}:
                 keys |= {work_key(*dep) for dep in self.index.dependents.get(uid or "", ())}
         for uid in owner_uids(old) | owner_uids(new):  # a waiting owner may be done now
             owner = self.index.by_uid.get(uid)
@@ -121,7 +98,7 @@ class GarbageCollector:
         if obj is None:
             return Plan(), False
         owners = {uid: self._owner_state(uid, obj) for uid in owner_uids(obj)}
-        uid = _uid(obj)
+        uid = uid_of(obj)
         dependents = [d for d in (self.host.informer.get(*r) for r in self.index.dependents.get(uid or "", ()))
                       if d is not None and uid in owner_uids(d)]
         plan = reconcile(obj, owners, dependents)
@@ -154,18 +131,6 @@ class GarbageCollector:
                 await host.request(patch_request(target, {"metadata": {"finalizers": remaining}},
                                                  writer=COMPONENT))
                 log.info("gc.finalized", kind=target.kind, key=target.key, removed=action.removed)
-
-
-def owner_uids(obj: dict[str, Any] | None) -> set[str]:
-    if not obj:
-        return set()
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
-    return {r["uid"] for r in refs if isinstance(r, dict) and isinstance(r.get("uid"), str) and r["uid"]}
-
-
-def _uid(obj: dict[str, Any] | None) -> str | None:
-    uid = ((obj or {}).get("metadata") or {}).get("uid")
-    return uid if isinstance(uid, str) and uid else None
 
 
 def _lifecycle(obj: dict[str, Any] | None) -> tuple[Any, ...]:

@@ -18,7 +18,7 @@ from schemas.autoscaling import HorizontalPodAutoscaler, HPAScalingRules, Metric
 from schemas.metrics import PodMetrics
 from schemas.quantity import parse_quantity
 from schemas.registry import NoKindMatch, lookup_kind
-from services.controllers.gc.writes import Target
+from services.controllers.machinery.writes import Target
 from services.controllers.hpa.behavior import (
     Condition, History, Normalized, Recommendation, normalize, normalize_with_behavior, record_scale,
 )

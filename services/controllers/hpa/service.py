@@ -25,12 +25,12 @@ from pydantic import ValidationError
 
 from schemas.autoscaling import HorizontalPodAutoscaler
 from schemas.records import Observed, ObservedMeta
-from services.controllers.gc.host import ControllerHost
-from services.controllers.gc.writes import patch_request
+from services.controllers.machinery.host import ControllerHost
+from services.controllers.machinery.writes import patch_request
 from services.controllers.hpa.behavior import History
 from services.controllers.hpa.facts import SCALABLE_KINDS, pod_facts
 from services.controllers.hpa.reconcile import WRITER, HPAFacts, Plan, reconcile
-from services.controllers.shared import SharedInformer
+from services.controllers.machinery.informer import SharedInformer
 from services.runtime.config import Settings
 from services.runtime.informer import Change
 from services.runtime.logging import get_logger

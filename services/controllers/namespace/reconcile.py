@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.registry import lookup_kind
-from services.controllers.gc.writes import Target
+from services.controllers.machinery.writes import Target
 
 FINALIZER = "kubernetes"
 WRITER = "namespace-controller"

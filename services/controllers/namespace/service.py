@@ -19,9 +19,9 @@ from typing import Any
 
 from schemas.records import Observed, ObservedMeta
 from schemas.registry import ALL_KINDS
-from services.controllers.gc.host import ControllerHost
-from services.controllers.shared import SharedInformer
-from services.controllers.gc.writes import delete_request, patch_request
+from services.controllers.machinery.host import ControllerHost
+from services.controllers.machinery.informer import SharedInformer
+from services.controllers.machinery.writes import delete_request, patch_request
 from services.controllers.namespace.reconcile import (
     WRITER, DeleteContent, Finalize, NamespaceFacts, Plan, WriteStatus, reconcile,
 )

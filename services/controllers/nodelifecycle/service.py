@@ -22,9 +22,9 @@ from pydantic import ValidationError
 from schemas.core import Node
 from schemas.pod import Pod
 from schemas.records import Observed, ObservedMeta
-from services.controllers.gc.host import ControllerHost
-from services.controllers.shared import SharedInformer
-from services.controllers.gc.writes import Target, delete_request, patch_request
+from services.controllers.machinery.host import ControllerHost
+from services.controllers.machinery.informer import SharedInformer
+from services.controllers.machinery.writes import Target, delete_request, patch_request
 from services.controllers.nodelifecycle.reconcile import (
     WRITER, Config, Emit, Evict, MarkUnknown, NodeFacts, Plan, SetTaints, pods_matter, reconcile,
 )

@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.records import Op
-from services.controllers.replicaset.base import BaseController, monotonic
-from services.controllers.replicaset.podview import controller_ref
+from services.controllers.machinery.base import BaseController, monotonic
+from services.controllers.machinery.podview import controller_ref
 from services.controllers.replicaset.reconcile import AdoptPod, Plan, ReleasePod, reconcile
 from services.controllers.replicaset.workload import REPLICASET, REPLICATION_CONTROLLER, WORKLOADS, Kind, Workload
 from services.runtime.informer import Change

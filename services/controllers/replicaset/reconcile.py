@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.controllers.replicaset.naming import free_names
-from services.controllers.replicaset.podview import PodView, deletion_rank
+from services.controllers.machinery.naming import free_names
+from services.controllers.machinery.podview import PodView, deletion_rank
 from services.controllers.replicaset.workload import Workload
 
 BURST = 500  # most creations or deletions in one sync (Kubernetes' burstReplicas)

@@ -17,7 +17,7 @@ from services.api.merge_patch import merge_patch
 from services.controllers.deployment.hashing import HASH_LABEL, normalised, template_hash
 from services.controllers.deployment.model import REVISION, fenceposts
 from services.controllers.deployment.reconcile import Plan, reconcile
-from services.controllers.replicaset.podview import OwnerRef, PodView
+from services.controllers.machinery.podview import OwnerRef, PodView
 from services.controllers.replicaset.reconcile import reconcile as rs_reconcile
 from services.controllers.replicaset.workload import from_replicaset
 

@@ -10,7 +10,7 @@ from hypothesis import given, strategies as st
 from services.controllers.gc.reconcile import (
     FOREGROUND, ORPHAN, Delete, OwnerState, PatchOwners, RemoveFinalizers, owner_state, reconcile,
 )
-from services.controllers.gc.service import OwnerIndex, owner_uids
+from services.controllers.machinery.owners import OwnerIndex, owner_uids
 
 A, B = OwnerState.ALIVE, OwnerState.ABSENT
 
@@ -175,7 +175,7 @@ def test_owner_index_follows_changes() -> None:
 
 
 def test_expectations_ask_once_until_they_expire() -> None:
-    from services.controllers.gc.host import Expectations
+    from services.controllers.machinery.host import Expectations
 
     clock = [0.0]
     expectations = Expectations(ttl_s=10, clock=lambda: clock[0])

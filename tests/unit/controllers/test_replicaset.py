@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.controllers.replicaset.expectations import Expectations
-from services.controllers.replicaset.naming import free_names, pod_name
-from services.controllers.replicaset.podview import OwnerRef, PodView, pod_view
+from services.controllers.machinery.expectations import Expectations
+from services.controllers.machinery.naming import free_names, pod_name
+from services.controllers.machinery.podview import OwnerRef, PodView, pod_view
 from services.controllers.replicaset.reconcile import (AdoptPod, CreatePod, DeletePod, ReleasePod,
                                                        reconcile, slow_start)
 from services.controllers.replicaset.workload import from_replicaset, from_replication_controller

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.controllers.shared import SharedInformer
+from services.controllers.machinery.informer import SharedInformer
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 

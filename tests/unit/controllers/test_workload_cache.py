@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from services.controllers.replicaset.cache import WorkloadCache
+from services.controllers.machinery.cache import WorkloadCache
 from services.runtime.config import Settings
 
 

@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from services.controllers.replicaset.podview import PodView, controller_ref, pod_view
-from services.controllers.shared import InformerView, SharedInformer
+from services.controllers.machinery.podview import PodView, controller_ref, pod_view
+from services.controllers.machinery.informer import InformerView, SharedInformer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer

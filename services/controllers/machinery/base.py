@@ -17,8 +17,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
-from services.controllers.replicaset.cache import WorkloadCache
-from services.controllers.replicaset.expectations import Expectations
+from services.controllers.machinery.cache import WorkloadCache
+from services.controllers.machinery.expectations import Expectations
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, partition_for
 from services.runtime.buskeys import bus_trust

@@ -5,8 +5,9 @@ replicas split the keys; a dead one's keys move to the survivor), one idempotent
 producer for requests, observed records and events, expectations (an action asked
 for is not asked again until the object changes or the expectation expires), a
 coalesced read barrier, and a periodic resync. In the controller manager the
-informer is a view of the process's one `SharedInformer` (`services/controllers/shared.py`). A controller supplies the topics,
-`keys_for(change)`, `all_keys()` and `sync(key)`; see the three service modules."""
+informer is a view of the process's one `SharedInformer` (`machinery/informer.py`). A
+controller supplies the topics, `keys_for(change)`, `all_keys()` and `sync(key)`; see the
+gc, namespace, nodelifecycle and hpa service modules."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer
 
 from schemas.records import Observed, WriteRequest
-from services.controllers.shared import InformerView, SharedInformer
+from services.controllers.machinery.informer import InformerView, SharedInformer
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
 from services.runtime.buskeys import bus_trust
