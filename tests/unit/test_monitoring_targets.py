@@ -51,10 +51,14 @@ def test_prometheus_scrapes_every_kafkube_service() -> None:
         host, port = parts.groups()
         if compose_services()[name].get("network_mode") == "host":
             # reachable from Prometheus' container: not on the loopback by default
-            assert re.fullmatch(r"\$\{HOST_METRICS_IP:-0\.0\.0\.0\}", host), (name, address)
-            assert any(t.split("=", 1)[1] == port for t in host_targets), f"{name}: {port} not in {host_targets}"
+            assert re.fullmatch(r"\$\{HOST_METRICS_IP:-0\.0\.0\.0\}", host), \
+                f"{name}: KAFKUBE_METRICS_ADDRESS {address!r}: Prometheus reaches it only on ${{HOST_METRICS_IP:-0.0.0.0}}"
+            assert any(t.split("=", 1)[1] == port for t in host_targets), \
+                f"{name}: add <job>={port} to the prometheus service's KAFKUBE_HOST_METRICS_TARGETS ({host_targets})"
         else:
-            assert static.get(name) == [f"{name}:{port}"], f"{name}: no job scraping {name}:{port}"
+            assert host == "0.0.0.0", f"{name}: KAFKUBE_METRICS_ADDRESS {address!r}: not reachable from Prometheus"
+            assert static.get(name) == [f"{name}:{port}"], \
+                f"{name}: add a job scraping {name}:{port} to docker/prometheus/prometheus.yml"
     assert "host-network" in static  # the file_sd job the entrypoint's files feed
 
 
