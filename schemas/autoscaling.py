@@ -226,8 +226,7 @@ def _check_rules(rules: HPAScalingRules | None, path: str) -> list[FieldError]:
                                f"must be less than or equal to {MAX_STABILIZATION_WINDOW_SECONDS}"))
     if rules.select_policy is not None and rules.select_policy not in ("Disabled", "Max", "Min"):
         errs.append(not_supported(f"{path}.selectPolicy", rules.select_policy, ["Disabled", "Max", "Min"]))
-    if not rules.policies:
-        errs.append(FieldError(f"{path}.policies", "Required", None, "must specify at least one Policy"))
+    # no "must specify at least one Policy": defaulting gives empty policies upstream's (as in kube-apiserver)
     for i, policy in enumerate(rules.policies or []):
         errs += _check_policy(policy, f"{path}.policies[{i}]")
     return errs

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.apps import Deployment, DeploymentStrategy, ReplicaSet
+from schemas.autoscaling import check_hpa
 from schemas.checks_pod import (
     check_int_or_name_port,
     check_pod_spec,
@@ -293,6 +294,7 @@ KIND_CHECKS: dict[str, Callable[[Any], list[FieldError]]] = {
     "ReplicationController": check_replication_controller,
     "ReplicaSet": check_replicaset,
     "Deployment": check_deployment,
+    "HorizontalPodAutoscaler": check_hpa,
     "Service": check_service,
     "Endpoints": check_endpoints,
     "ConfigMap": check_config_map,

@@ -11,6 +11,7 @@ import base64
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from schemas.autoscaling import default_hpa
 from schemas.pod import PullPolicy
 from schemas.meta import Resource
 from schemas.rbac import default_binding
@@ -165,6 +166,7 @@ DEFAULTERS: dict[str, Callable[[Doc], None]] = {
     "ReplicationController": _default_rc,
     "ReplicaSet": _default_replicaset,
     "Deployment": _default_deployment,
+    "HorizontalPodAutoscaler": default_hpa,
     "Service": _default_service,
     "Secret": _default_secret,
     "RoleBinding": default_binding,

@@ -223,6 +223,35 @@ def _ingress_class_columns(o: Obj) -> Row:
     return [spec.get("controller") or "", shown]
 
 
+def _hpa_columns(o: Obj) -> Row:
+    """kubectl's REFERENCE, TARGETS, MINPODS, MAXPODS, REPLICAS of a HorizontalPodAutoscaler."""
+    spec, st = _spec(o), _status(o)
+    ref = spec.get("scaleTargetRef") or {}
+    min_pods = spec.get("minReplicas")
+    return [f"{ref.get('kind', '')}/{ref.get('name', '')}", _hpa_targets(spec.get("metrics") or [],
+            st.get("currentMetrics") or []), "<unset>" if min_pods is None else str(min_pods),
+            str(spec.get("maxReplicas", 0)), str(st.get("currentReplicas", 0))]
+
+
+def _hpa_targets(specs: list[Obj], current: list[Obj], shown: int = 3) -> str:
+    """kubectl's formatHPAMetrics for Resource metrics: `cpu: 45%/80%`, `memory: <unknown>/64Mi`."""
+    if not specs:
+        return "<none>"
+    parts = []
+    for i, metric in enumerate(specs[:shown]):
+        source = metric.get("resource") or {}
+        target = source.get("target") or {}
+        now = ((current[i].get("resource") or {}).get("current") or {}) if i < len(current) else {}
+        if target.get("averageUtilization") is not None:
+            got = now.get("averageUtilization")
+            value = f"{'<unknown>' if got is None else f'{got}%'}/{target['averageUtilization']}%"
+        else:
+            value = f"{now.get('averageValue') or '<unknown>'}/{target.get('averageValue') or target.get('value')}"
+        parts.append(f"{source.get('name', '')}: {value}")
+    more = f" + {len(specs) - shown} more..." if len(specs) > shown else ""
+    return ", ".join(parts) + more
+
+
 Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
 COLUMNS: dict[str, Columns] = {
     "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
@@ -242,6 +271,7 @@ COLUMNS: dict[str, Columns] = {
     "serviceaccounts": (["SECRETS"], lambda o: [str(len(o.get("secrets") or []))], [], None),
     "rolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
     "clusterrolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
+    "horizontalpodautoscalers": (["REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS"], _hpa_columns, [], None),
     "ingresses": (["CLASS", "HOSTS", "ADDRESS", "PORTS"], _ingress_columns, [], None),
     "ingressclasses": (["CONTROLLER", "PARAMETERS"], _ingress_class_columns, [], None),
 }

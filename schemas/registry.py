@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.apps import Deployment, ReplicaSet
+from schemas.autoscaling import AUTOSCALING_GROUP, HorizontalPodAutoscaler
 from schemas.core import (
     ConfigMap,
     Endpoints,
@@ -59,12 +60,12 @@ class KindInfo:
         return f"{prefix}.{family}.{self.plural}"
 
 
-def _info(model: type[Resource], group: str, plural: str, *short: str) -> KindInfo:
+def _info(model: type[Resource], group: str, plural: str, *short: str, version: str = "v1") -> KindInfo:
     kind = model.model_fields["kind"].default
     return KindInfo(
         kind=kind,
         group=group,
-        version="v1",
+        version=version,
         plural=plural,
         singular=kind.lower(),
         short_names=short,
@@ -85,6 +86,7 @@ ALL_KINDS: tuple[KindInfo, ...] = (
     _info(Event, "", "events", "ev"),
     _info(ReplicaSet, "apps", "replicasets", "rs"),
     _info(Deployment, "apps", "deployments", "deploy"),
+    _info(HorizontalPodAutoscaler, AUTOSCALING_GROUP, "horizontalpodautoscalers", "hpa", version="v2"),
     _info(ServiceAccount, "", "serviceaccounts", "sa"),
     _info(Role, RBAC_GROUP, "roles"),
     _info(ClusterRole, RBAC_GROUP, "clusterroles"),

@@ -37,6 +37,7 @@ BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 BOOTSTRAP_ANNOTATIONS = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 AGGREGATE_TO = "rbac.authorization.k8s.io/aggregate-to-"
 CORE, APPS, EVENTS, NETWORKING = "", "apps", "events.k8s.io", "networking.k8s.io"
+AUTOSCALING = "autoscaling"
 AUTHENTICATION, AUTHORIZATION = "authentication.k8s.io", "authorization.k8s.io"
 
 
@@ -66,6 +67,7 @@ VIEW_RULES = [
     rule(READ, (CORE, EVENTS), "events"),
     rule(READ, APPS, "deployments", "deployments/status", "deployments/scale",
          "replicasets", "replicasets/status", "replicasets/scale"),
+    rule(READ, AUTOSCALING, "horizontalpodautoscalers", "horizontalpodautoscalers/status"),
 ]
 EDIT_RULES = [
     rule(READ, CORE, "secrets"),
@@ -77,6 +79,7 @@ EDIT_RULES = [
     rule(WRITE, (CORE, EVENTS), "events"),
     rule(WRITE, APPS, "deployments", "deployments/scale", "deployments/rollback",
          "replicasets", "replicasets/scale"),
+    rule(WRITE, AUTOSCALING, "horizontalpodautoscalers"),
 ]
 ADMIN_RULES = [
     rule("create", AUTHORIZATION, "localsubjectaccessreviews"),
@@ -114,6 +117,9 @@ CONTROLLER_MANAGER_RULES = [
     # namespace controller: deletes a terminating namespace's content, then finalizes it
     rule("delete", "*", "*"),
     rule("patch", CORE, "namespaces"),
+    # horizontal pod autoscaler: spec.replicas of its targets (a merge patch, as the scale subresource writes it)
+    rule("patch", CORE, "replicationcontrollers"),
+    rule("patch", APPS, "deployments", "replicasets"),
     # endpoints controller: writes only its observed topic, no requests
 ]
 NODE_RULES = [
@@ -135,7 +141,6 @@ NODE_RULES = [
     # projected ServiceAccount tokens; NodeRestriction keeps them to tokens bound to its pods
     rule("create", CORE, "serviceaccounts/token"),
 ]
-
 
 # the ingress controller (services/ingress), as ingress-nginx's ClusterRole: its Ingresses and
 # their classes, the Services and Endpoints behind them, its Ingresses' status; `get secrets`

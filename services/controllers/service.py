@@ -22,6 +22,7 @@ def controllers_components(settings: Settings) -> dict[str, Component]:
     components: dict[str, Component] = {}
     components |= workload_components(settings, shared)
     components |= cluster_components(settings, shared)
+    components |= autoscaling_components(settings, shared)
     return components
 
 
@@ -60,3 +61,10 @@ def cluster_components(settings: Settings, shared: SharedInformer | None = None)
 
     return {**nodelifecycle_components(settings, shared=shared), **gc_components(settings, shared),
             **namespace_components(settings, shared)}
+
+
+def autoscaling_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
+    """The horizontal pod autoscaler (its sync period from KAFKUBE_HPA_SYNC_PERIOD)."""
+    from services.controllers.hpa.service import hpa_components
+
+    return hpa_components(settings, shared)

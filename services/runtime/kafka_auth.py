@@ -36,7 +36,7 @@ BROKER = "kafkube-broker"  # the broker's own (inter-broker) user: a super user
 API_GROUPS = "api-"  # prefixed: api-intake, api-writer (and their transactional ids)
 API_WRITER_GROUP = "api-writer"  # the takeover fence reads its committed offsets
 SCHEDULER_GROUPS = ("scheduler",)
-CONTROLLER_GROUPS = ("node-controller", "namespace-controller", "garbage-collector")
+CONTROLLER_GROUPS = ("node-controller", "namespace-controller", "garbage-collector", "horizontal-pod-autoscaler")
 CONTROLLER_GROUP_PREFIX = "controller-"  # controller-<plural> (replicaset, deployment, ...)
 ENDPOINTS_GROUPS = ("endpoints-controller",)
 
@@ -111,8 +111,9 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         # The HTTP API (`serve apiserver`) reads as users do and writes requests (and its audit).
         Acl((*components, APISERVER, USER), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
         Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}logs",)),
-        # resource metrics: kubelets write them; `kafkube top` and the HTTP API's metrics.k8s.io read them
-        Acl((APISERVER, USER), ("Read",), "topic", (f"{p}metrics",)),
+        # resource metrics: kubelets write them; `kafkube top`, the HTTP API's metrics.k8s.io and
+        # the horizontal pod autoscaler (controllers) read them
+        Acl((CONTROLLERS, APISERVER, USER), ("Read",), "topic", (f"{p}metrics",)),
         # events: users and the HTTP API (answers); kubelets (the answers to their pods'
         # TokenRequests)
         Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}events",)),

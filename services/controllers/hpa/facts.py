@@ -16,7 +16,6 @@ from schemas.meta import LabelSelector, selector_matches
 from schemas.metrics import PodMetrics
 from schemas.quantity import parse_quantity
 from services.controllers.hpa.replicas import PodFacts, Sample
-from services.runtime.metrics_feed import window_seconds
 
 Obj = dict[str, Any]
 SCALABLE_KINDS = {"Deployment": "deployments", "ReplicaSet": "replicasets",
@@ -54,7 +53,7 @@ def sample(metrics: PodMetrics, resource: str) -> Sample:
     """A PodMetrics' usage of `resource`, its containers summed, in milli-units."""
     total = sum((parse_quantity(getattr(c.usage, resource)) for c in metrics.containers), Decimal(0))
     return Sample(value=int(total * 1000), timestamp=metrics.timestamp,
-                  window=timedelta(seconds=window_seconds(metrics.window)))
+                  window=timedelta(seconds=float(metrics.window.removesuffix("s") or 0)))  # "15.002s"
 
 
 @dataclass(frozen=True, slots=True)
