@@ -1,7 +1,8 @@
-"""The Grafana dashboard in the repo (docs/grafana/kafkube-dashboard.json) queries only metric
-names a Kafkube process really exposes (services/runtime/metrics.py, and prometheus-client's
-own process_* collector) and docs/metrics.md documents, plus Prometheus' own `up`; and it
-shows each metric family the monitoring profile is for."""
+"""The Grafana dashboard in the repo (docs/grafana/kafkube-dashboard.json) and the Prometheus
+alerts (docker/prometheus/rules.yml) query only metric names a Kafkube process really exposes
+(services/runtime/metrics.py, and prometheus-client's own process_* collector) and
+docs/metrics.md documents, plus Prometheus' own `up`; and the dashboard shows each metric
+family the monitoring profile is for."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+import yaml
 from prometheus_client import REGISTRY
 
 import services.runtime.metrics  # noqa: F401  (registers every Kafkube metric)
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "docs" / "grafana" / "kafkube-dashboard.json"
+RULES = ROOT / "docker" / "prometheus" / "rules.yml"
 METRICS_DOC = ROOT / "docs" / "metrics.md"
 PROMETHEUS_SERIES = {"up"}  # made by Prometheus for every target, not by the target
 _KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
@@ -74,10 +78,11 @@ def test_the_expression_parser_takes_any_text(expr: str) -> None:
         assert re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", name)
 
 
-def test_every_metric_the_dashboard_queries_exists_and_is_documented() -> None:
-    dashboard = json.loads(DASHBOARD.read_text())
-    exprs = list(expressions(dashboard["panels"]))
-    assert exprs, "the dashboard has no queries"
+@pytest.mark.parametrize("source", [DASHBOARD, RULES], ids=lambda p: p.name)
+def test_every_metric_queried_exists_and_is_documented(source: Path) -> None:
+    loaded = json.loads(source.read_text()) if source.suffix == ".json" else yaml.safe_load(source.read_text())
+    exprs = list(expressions(loaded))
+    assert exprs, f"{source.name} has no queries"
     used = set().union(*map(metric_names, exprs))
     known = exposed_names()
     assert not used - known - PROMETHEUS_SERIES, f"not exposed by a Kafkube process: {sorted(used - known)}"
