@@ -98,6 +98,7 @@ KUBELET_1_METRICS_PORT=$(free_port)
 KUBELET_2_METRICS_PORT=$(free_port)
 PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE
 PROMETHEUS_HOST_PORT=$(free_port)
+HOST_METRICS_IP=0.0.0.0
 ENV
 # The variables win over a .env in the repository; the env file documents them for a look.
 set -a
