@@ -49,8 +49,9 @@ def stream_handlers(dashboard: Dashboard) -> dict[str, Handler]:
         first = view_payload(dashboard, caller, name, query)
         if isinstance(first, web.Response):
             return first
-        response = await _opened(request)
+        response = web.StreamResponse()
         try:
+            response = await _opened(request)
             await _follow_view(request, response, first)
         except ConnectionResetError:  # the browser went away (another view, a closed tab)
             pass

@@ -17,6 +17,7 @@ from services.dashboard.timeline import Obj, Snapshot
 
 MayList = Callable[[str, str], bool]  # (plural, namespace; "" for cluster-scoped): may the viewer list them
 PAGE_SIZE = 100
+PODS_PER_SET = 5
 _DONE = ("Succeeded", "Failed")
 
 
@@ -59,7 +60,8 @@ class ReplicaSetRow(View):
     revision: str
     replicas: int
     ready: int
-    pods: list[PodRow]
+    pods: list[PodRow]  # the first PODS_PER_SET; the Pods view pages through them all
+    pods_total: int
 
 
 class DeploymentRow(View):
@@ -194,12 +196,15 @@ def workloads_view(state: Snapshot, may_list: MayList) -> list[DeploymentRow]:
             replicas=int((deployment.get("spec") or {}).get("replicas", 1)),
             updated=int(status.get("updatedReplicas") or 0), ready=int(status.get("readyReplicas") or 0),
             available=int(status.get("availableReplicas") or 0), progress=_progress(deployment),
-            replica_sets=[ReplicaSetRow(name=str(_meta(rs).get("name", "")), revision=str(_revision(rs)),
-                                        replicas=int((rs.get("spec") or {}).get("replicas", 0)),
-                                        ready=int((rs.get("status") or {}).get("readyReplicas") or 0),
-                                        pods=[pod_row(p) for p in pods.get(str(_meta(rs).get("uid")), [])])
-                          for rs in owned]))
+            replica_sets=[_replica_set(rs, pods.get(str(_meta(rs).get("uid")), [])) for rs in owned]))
     return rows
+
+
+def _replica_set(rs: Obj, pods: list[Obj]) -> ReplicaSetRow:
+    return ReplicaSetRow(name=str(_meta(rs).get("name", "")), revision=str(_revision(rs)),
+                         replicas=int((rs.get("spec") or {}).get("replicas", 0)),
+                         ready=int((rs.get("status") or {}).get("readyReplicas") or 0),
+                         pods=[pod_row(p) for p in pods[:PODS_PER_SET]], pods_total=len(pods))
 
 
 def _revision(rs: Obj) -> int:

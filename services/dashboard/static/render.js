@@ -39,7 +39,8 @@ function workloads(items, act, live) {
       d.replica_sets.map((rs) => el("div", { class: "replicaset" },
         el("h4", {}, `ReplicaSet ${rs.name} (revision ${rs.revision}): ${rs.ready}/${rs.replicas} ready`),
         table(["POD", "NAMESPACE", "STATUS", "READY", "RESTARTS", "NODE", ""],
-          rs.pods.map((p) => cells(podCells(p, act, live), { "data-name": p.name }))))));
+          rs.pods.map((p) => cells(podCells(p, act, live), { "data-name": p.name }))),
+        rs.pods_total > rs.pods.length ? el("p", {}, `and ${rs.pods_total - rs.pods.length} more (Pods view)`) : null)));
   }));
 }
 

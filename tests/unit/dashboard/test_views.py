@@ -58,7 +58,8 @@ def test_workloads_with_replica_sets_pods_and_progress() -> None:
     assert (row.name, row.replicas, row.ready, row.progress) == ("web", 2, 1, "1 of 2 available")
     [rs] = row.replica_sets
     assert (rs.name, rs.revision, rs.ready) == ("web-1", "3", 1)
-    assert [p.name for p in rs.pods] == ["a", "b"] and rs.pods[0].ready == "1/1" and rs.pods[0].restarts == 2
+    assert [p.name for p in rs.pods] == ["a", "b"] and rs.pods_total == 2
+    assert rs.pods[0].ready == "1/1" and rs.pods[0].restarts == 2
 
 
 def test_services_with_endpoints() -> None:
