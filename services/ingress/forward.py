@@ -11,7 +11,7 @@ Called by `services.ingress.service`, which swaps `table` when the cluster chang
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -59,7 +59,7 @@ class Forwarder:
         if self._session is not None:
             await self._session.close()
 
-    def handler(self, scheme: str) -> Callable[[web.BaseRequest], object]:
+    def handler(self, scheme: str) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
         async def handle(request: web.BaseRequest) -> web.StreamResponse:
             return await self.serve(request, scheme=scheme)
         return handle

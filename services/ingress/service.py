@@ -97,8 +97,8 @@ class IngressController:
         self._producer = make_producer(self._settings)
         await self._producer.start()
         await self._forwarder.start()
-        runner = web.ServerRunner(web.Server(self._forwarder.handler("http")))  # type: ignore[arg-type]
-        secure = web.ServerRunner(web.Server(self._forwarder.handler("https")))  # type: ignore[arg-type]
+        runner = web.ServerRunner(web.Server(self._forwarder.handler("http")))
+        secure = web.ServerRunner(web.Server(self._forwarder.handler("https")))
         try:
             async with self._view:
                 await self._view.wait_synced()
@@ -158,9 +158,9 @@ class IngressController:
         record = None
         if status is not None:
             meta = ingress.get("metadata") or {}
+            name = str(meta.get("name") or key.partition("/")[2])
             record = Observed(apiVersion="networking.k8s.io/v1", kind="Ingress", writer=WRITER, status=status,
-                              metadata=ObservedMeta(name=meta.get("name"), namespace=meta.get("namespace"),
-                                                    uid=meta.get("uid")))
+                              metadata=ObservedMeta(name=name, namespace=meta.get("namespace"), uid=meta.get("uid")))
         value = encode(record)
         await self._producer.send_and_wait(self._out_t, key=key.encode(), value=value,
                                            headers=self._signer.headers(self._out_t, key, value))
