@@ -23,6 +23,8 @@ test:
 	bash scripts/helm.sh >/dev/null
 	echo "==> Docker Compose v2 for the compose smoke (scripts/compose-v2.sh: built once into ~/.cache/kafkube)"
 	bash scripts/compose-v2.sh >/dev/null
+	echo "==> Chromium and chromedriver for the dashboard's browser tests (scripts/chromium.sh: apt-get, once)"
+	bash scripts/chromium.sh >/dev/null
 	echo "==> Kafka"
 	addr=$$(bash scripts/kafka.sh start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p' | tail -n 1)
 	[[ -n "$$addr" ]] || { echo "make: no Kafka bootstrap address from scripts/kafka.sh" >&2; exit 1; }
@@ -66,7 +68,8 @@ kafka-status:
 # credentials in KAFKUBE_STATE_DIR (default ~/.kafkube/cluster: `kafkube init` tokens and the
 # admin's config, `kafkube keys init` bus keys in keys/, the Kafka principals' passwords in
 # kafka/), a locked-down Kafka (scripts/kafka.sh start-secure: SASL/SCRAM, ACLs), then the
-# API, the HTTP API (kubectl; KAFKUBE_APISERVER_ADDRESS, default 127.0.0.1:6443), scheduler,
+# API, the HTTP API (kubectl; KAFKUBE_APISERVER_ADDRESS, default 127.0.0.1:6443), the dashboard
+# (KAFKUBE_DASHBOARD_ADDRESS, default 127.0.0.1:8080), scheduler,
 # controllers, endpoints and two kubelets (nodes n1, n2) on the local Docker Engine, each its
 # own process with its own Kafka principal, token and bus key; the proxy (Services, cluster
 # DNS) too when run as root. Prints the admin's CLI config and writes the admin's kubeconfig
@@ -130,10 +133,16 @@ up:
 	for node in n1 n2; do
 		run kafkube-kubelet "node-$$node" "node-$$node" kubelet --node "$$node" --runtime "$${KAFKUBE_RUNTIME:-docker}"
 	done
+	# the web dashboard (KAFKUBE_DASHBOARD_ADDRESS, default 127.0.0.1:8080): no token of its own,
+	# its users log in with theirs and its actions carry them
+	export KAFKUBE_DASHBOARD_ADDRESS="$${KAFKUBE_DASHBOARD_ADDRESS:-127.0.0.1:8080}"
+	KAFKUBE_TOKEN_AUTH_FILE="$$state/tokens.csv" KAFKUBE_SERVICE_ACCOUNT_KEY_FILE="$$state/service-account.key" \
+		run kafkube-dashboard "" control-plane dashboard
 	echo "make up: Kafka (SASL/SCRAM, ACLs) at $$addr; credentials in $$state" >&2
 	echo "make up: the admin's CLI config: export KAFKUBE_CONFIG=$$state/admin.config" >&2
 	(umask 077; KAFKUBE_CONFIG="$$state/admin.config" $(VENV_BIN)/kafkube config kubeconfig >"$$state/kubeconfig")
 	echo "make up: kubectl (the HTTP API at $$KAFKUBE_APISERVER_ADDRESS): export KUBECONFIG=$$state/kubeconfig" >&2
+	echo "make up: the dashboard: http://$$KAFKUBE_DASHBOARD_ADDRESS (log in with $$state/tokens/admin.token)" >&2
 	rc=0
 	wait -n || rc=$$?
 	echo "make up: a service exited (status $$rc); stopping the others" >&2

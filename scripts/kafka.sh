@@ -501,7 +501,7 @@ cmd_status() {
 # ---- the secure broker (docs/kafka-acls.md) ----------------------------------------------
 
 SECURE_PRINCIPALS=(kafkube-api kafkube-apiserver kafkube-scheduler kafkube-controllers kafkube-endpoints
-                   kafkube-proxy kafkube-kubelet kafkube-user kafkube-ingress)  # services/runtime/kafka_auth.py PRINCIPALS
+                   kafkube-proxy kafkube-kubelet kafkube-user kafkube-ingress kafkube-dashboard)  # services/runtime/kafka_auth.py PRINCIPALS
 BROKER_USER=kafkube-broker  # the broker's own login (inter-broker) and the ACL admin: a super user
 
 secure_state() { [[ -n "${KAFKUBE_KAFKA_STATE:-}" ]] || STATE="$CACHE/run/kafka-secure"; }

@@ -28,7 +28,8 @@ API, APISERVER, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER = (
     "kafkube-api", "kafkube-apiserver", "kafkube-scheduler", "kafkube-controllers", "kafkube-endpoints",
     "kafkube-proxy", "kafkube-kubelet", "kafkube-user")
 INGRESS = "kafkube-ingress"
-PRINCIPALS = (API, APISERVER, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER, INGRESS)
+DASHBOARD = "kafkube-dashboard"
+PRINCIPALS = (API, APISERVER, SCHEDULER, CONTROLLERS, ENDPOINTS, PROXY, KUBELET, USER, INGRESS, DASHBOARD)
 BROKER = "kafkube-broker"  # the broker's own (inter-broker) user: a super user
 
 # Consumer groups (under the topic prefix), as the services name them:
@@ -122,6 +123,11 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         Acl((INGRESS,), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
         Acl((INGRESS,), ("Read",), "topic", (f"{p}events",)),
         Acl((INGRESS,), ("Write",), "topic", (f"{p}requests", f"{p}observed.ingresses")),
+        # the dashboard: reads state, events and logs as users do; writes requests (its
+        # users' actions, each with the user's token)
+        Acl((DASHBOARD,), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
+        Acl((DASHBOARD,), ("Read",), "topic", (f"{p}events", f"{p}logs")),
+        Acl((DASHBOARD,), ("Write",), "topic", (f"{p}requests",)),
         # Writes: requests (the API authorises each by its token) and events by everyone
         # but users and the HTTP API; users write manifests and requests only.
         Acl((*components, APISERVER, USER), ("Write",), "topic", (f"{p}requests",)),
