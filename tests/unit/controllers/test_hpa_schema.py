@@ -3,9 +3,11 @@ kube-apiserver's words (and never a crash on any input), kubectl's columns."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +27,12 @@ def errors(d: dict[str, Any]) -> list[str]:
     with pytest.raises(ManifestInvalid) as info:
         validate_object(d)
     return [str(e) for e in info.value.errors]
+
+
+def test_the_example_is_admitted() -> None:
+    example = Path(__file__).parents[3] / "examples" / "hpa.yaml"
+    kinds = [validate_object(d).kind for d in yaml.safe_load_all(example.read_text())]
+    assert kinds == ["Deployment", "HorizontalPodAutoscaler"]
 
 
 def test_served_as_autoscaling_v2_hpa() -> None:
