@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 from schemas.core import LoadBalancerStatus
@@ -27,6 +27,7 @@ from schemas.validation import (
 
 NETWORKING_GROUP = "networking.k8s.io"
 NETWORKING_API_VERSION = "networking.k8s.io/v1"
+INGRESS_CONTROLLER = "kafkube.io/ingress"  # the controller name of Kafkube's ingress controller
 PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")  # sorted, as upstream lists them
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 CONTROLLER_MAX_LEN = 250
@@ -266,6 +267,27 @@ def check_ingress_class(cls: IngressClass) -> list[FieldError]:
             errs.append(FieldError("spec.parameters.namespace", "Forbidden", None,
                                    "`parameters.scope` is set to 'Cluster'"))
     return errs
+
+
+def served_by(ingress: Mapping[str, Any], classes: Mapping[str, Mapping[str, Any]], controller: str) -> bool:
+    """Is this Ingress (stored JSON) `controller`'s? Its `spec.ingressClassName` names an
+    IngressClass of that controller; without a class name, one of that controller's classes
+    is annotated as the default (the admission that would write the name in is not there,
+    so readers apply the default). Used by the ingress controller and the API (which TLS
+    Secrets the controller may read)."""
+    def ours(cls: Mapping[str, Any] | None) -> bool:
+        return cls is not None and (cls.get("spec") or {}).get("controller") == controller
+
+    name = (ingress.get("spec") or {}).get("ingressClassName")
+    if name is not None:
+        return ours(classes.get(name))
+    return any(ours(c) and ((c.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"
+               for c in classes.values())
+
+
+def tls_secret_names(ingress: Mapping[str, Any]) -> set[str]:
+    """The Secrets an Ingress names in `spec.tls[].secretName`."""
+    return {str(t["secretName"]) for t in (ingress.get("spec") or {}).get("tls") or [] if t.get("secretName")}
 
 
 def check_class_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:

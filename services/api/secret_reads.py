@@ -4,18 +4,22 @@ kube-apiserver decides a GET of a Secret: RBAC (`get secrets`), then, for a kube
 Node authorizer's rule: the request names a pod (uid included) that is bound to that
 node and uses the Secret (volume, projected volume, env, envFrom, imagePullSecrets),
 else Forbidden with upstream's `no relationship found between node ... and this
-object`. Called by `services.api.writer` on the partition that holds the Secret."""
+object`; for the ingress controller (`system:kafkube-ingress`), an Ingress it serves names
+the Secret in `spec.tls` (services/api/ingress_tls.py), else Forbidden. Called by `services.api.writer` on the partition that holds the Secret."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import orjson
 from pydantic import ValidationError
 
-from schemas.auth import UserInfo
+from schemas.auth import INGRESS_USER, UserInfo
 from schemas.records import REVIEW_ANNOTATION, WriteRequest
 from schemas.secret_requests import (SECRET_REQUEST_API_VERSION, SECRET_REQUEST_KIND, SecretRequest,
                                      SecretRequestStatus, sealing_context)
 from services.api.decide import Outcome, rejected
+from services.api.ingress_tls import NOT_NAMED
 from services.api.rbac import Attributes, forbidden_message
 from services.api.sealed_answers import no_recipient, seal_for_requester
 from services.api.secret_storage import SecretStorage, SecretValueError
@@ -30,9 +34,14 @@ def is_secret_request(request: WriteRequest) -> bool:
     return (request.api_version, request.kind) == (SECRET_REQUEST_API_VERSION, SECRET_REQUEST_KIND)
 
 
+class IngressLookup(Protocol):
+    async def names_secret(self, namespace: str, name: str) -> bool: ...
+
+
 class SecretReads:
-    def __init__(self, storage: SecretStorage, pods: PodLookup, ring: KeyRing | None) -> None:
-        self._storage, self._pods, self._ring = storage, pods, ring
+    def __init__(self, storage: SecretStorage, pods: PodLookup, ring: KeyRing | None,
+                 ingresses: IngressLookup | None = None) -> None:
+        self._storage, self._pods, self._ring, self._ingresses = storage, pods, ring, ingresses
 
     async def answer(self, request: WriteRequest, user: UserInfo, access: AccessCheck,
                      secret: Doc | None) -> Outcome:
@@ -50,6 +59,8 @@ class SecretReads:
         node = user.node_name()
         if node is not None and (problem := await self._node_problem(node, namespace, name, ref)):
             return rejected("Forbidden", forbidden_message(user, attrs, reason=problem))
+        if user.name == INGRESS_USER and not (self._ingresses and await self._ingresses.names_secret(namespace, name)):
+            return rejected("Forbidden", forbidden_message(user, attrs, reason=NOT_NAMED))
         if secret is None:
             return rejected("NotFound", f'secrets "{name}" not found')
         try:

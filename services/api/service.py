@@ -12,6 +12,7 @@ from schemas.records import Op, WriteRequest
 from services.api.access import AccessControl
 from services.api.authn import authenticator_for
 from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
+from services.api.ingress_tls import IngressTlsIndex
 from services.api.intake import ManifestPartition
 from services.api.rbac_view import RbacView, bootstrap_requests
 from services.api.sa_index import ServiceAccountIndex
@@ -50,7 +51,8 @@ def api_components(settings: Settings) -> dict[str, Component]:
     if not secrets.encrypts:
         log.warning("api.no_encryption", hint="set KAFKUBE_ENCRYPTION_CONFIG (kafkube init writes one): without it "
                     "Secret values are stored in clear in kafkube.desired.secrets and kafkube.requests")
-    secret_reads = SecretReads(secrets, index, trust.ring)
+    ingress_tls = IngressTlsIndex(settings, topics)  # the TLS Secrets the ingress controller may read
+    secret_reads = SecretReads(secrets, index, trust.ring, ingress_tls)
     intake = TransactionalLoop(settings, topics.manifests, group="api-intake",
                                factory=lambda _p: ManifestPartition(settings, topics, authenticator, secrets))
 
@@ -70,7 +72,7 @@ def api_components(settings: Settings) -> dict[str, Component]:
                 factory=lambda p: RequestPartition(settings, topics, views, access, p, trust=trust, tokens=tokens,
                                                    secrets=secrets, secret_reads=secret_reads))
             await ensure_bootstrap(settings, topics)
-            async with index:
+            async with index, ingress_tls:
                 await writer.run()
         finally:
             await rbac.stop()

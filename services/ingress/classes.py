@@ -16,27 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.networking import DEFAULT_CLASS_ANNOTATION
+from schemas.networking import INGRESS_CONTROLLER, served_by
 
 Obj = Mapping[str, Any]
-CONTROLLER = "kafkube.io/ingress"
-
-
-def _ours(cls: Obj, controller: str) -> bool:
-    return (cls.get("spec") or {}).get("controller") == controller
+CONTROLLER = INGRESS_CONTROLLER
 
 
 def served(ingresses: Mapping[str, Obj], classes: Mapping[str, Obj], *,
            controller: str = CONTROLLER) -> dict[str, Obj]:
-    """The Ingresses (by key) this controller routes."""
-    default = any(_ours(c, controller) and ((c.get("metadata") or {}).get("annotations") or {})
-                  .get(DEFAULT_CLASS_ANNOTATION) == "true" for c in classes.values())
-    out: dict[str, Obj] = {}
-    for key, ingress in ingresses.items():
-        name = (ingress.get("spec") or {}).get("ingressClassName")
-        if (name is None and default) or (name is not None and _ours(classes.get(name) or {}, controller)):
-            out[key] = ingress
-    return out
+    """The Ingresses (by key) this controller routes (`schemas.networking.served_by`)."""
+    return {key: ingress for key, ingress in ingresses.items() if served_by(ingress, classes, controller)}
 
 
 def load_balancer_status(address: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -169,18 +170,18 @@ class Client:
         raise AssertionError(f"{host}{path}: wanted {status} {body!r}, last answer {last}")
 
 
-def get_json(settings: Settings, *args: str) -> dict[str, object]:
+def get_json(settings: Settings, *args: str) -> dict[str, Any]:
     result = cli(settings, "get", *args, "-o", "json")
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
 
 
-async def until_status(settings: Settings, name: str, timeout: float = 60) -> dict[str, object]:
+async def until_status(settings: Settings, name: str, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         status = get_json(settings, "ingress", name).get("status") or {}
         if status:
-            return dict(status)  # type: ignore[arg-type]
+            return dict(status)
         assert time.monotonic() < deadline, f"no status on ingress {name}"
         await asyncio.sleep(0.5)
 
@@ -189,11 +190,11 @@ async def test_ingress_routes_hosts_and_paths_to_real_pods_with_tls_and_status(
         settings: Settings, services: Callable[..., ServiceProcess], docker_ready: None,
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     node = f"ing-{secrets.token_hex(4)}"
-    for key, value in {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"), "KAFKUBE_RELIST_SECONDS": "0.5",
+    for variable, value in {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"), "KAFKUBE_RELIST_SECONDS": "0.5",
                        "KAFKUBE_RESYNC_SECONDS": "1", "KAFKUBE_INGRESS_HTTP_ADDRESS": "127.0.0.1:0",
                        "KAFKUBE_INGRESS_HTTPS_ADDRESS": "127.0.0.1:0",
                        "KAFKUBE_INGRESS_STATUS_ADDRESS": STATUS_IP}.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setenv(variable, value)
     for name in ("api", "endpoints"):
         services(name)
     ingress = services("ingress")
