@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from schemas.autoscaling import HorizontalPodAutoscaler
 from schemas.metrics import ContainerMetrics, PodMetrics, Usage
 from schemas.meta import ObjectMeta
@@ -137,3 +140,28 @@ def test_only_the_targets_pods_count() -> None:
                       metrics=metrics(**{"web-0": 100_000_000}), history=History(), now=NOW)
     plan = reconcile(others)
     assert plan.events[1].message.endswith("no pods returned by selector while calculating replica count")
+
+
+usage_maps = st.dictionaries(st.sampled_from([f"web-{i}" for i in range(6)]), st.integers(0, 2_000_000_000), max_size=6)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 8), usage_maps, st.integers(1, 4), st.integers(0, 6), st.integers(1, 150),
+       st.one_of(st.none(), st.integers(0, 600)))
+def test_property_any_sync_plans_within_bounds(replicas: int, usage: dict[str, int], low: int, extra: int,
+                                               target: int, window: int | None) -> None:
+    """Whatever the samples: a rescale lands in [min, max], at most doubles (or +4) without
+    behavior, never asks for the current count, and the status says what was decided."""
+    spec: dict[str, Any] = {"minReplicas": low, "maxReplicas": low + extra, "metrics": [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": target}}}]}
+    if window is not None:
+        spec["behavior"] = {"scaleDown": {"stabilizationWindowSeconds": window}}
+    plan = reconcile(facts(hpa(**spec), replicas, usage))
+    if plan.rescale is not None:
+        assert low <= plan.rescale.replicas <= low + extra and plan.rescale.replicas != replicas
+        if window is None and replicas >= low:
+            assert plan.rescale.replicas <= max(2 * replicas, 4)
+        assert plan.status["desiredReplicas"] == plan.rescale.replicas
+        assert plan.events[-1].reason == "SuccessfulRescale"
+    elif "desiredReplicas" in plan.status and replicas:
+        assert plan.status["desiredReplicas"] == replicas
