@@ -1,1 +1,2 @@
-"""The horizontal pod autoscaler controller (autoscaling/v2); see README.md."""
+"""The horizontal pod autoscaler controller (autoscaling/v2); see the "Horizontal pod
+autoscaler" section of services/controllers/README.md."""

@@ -49,11 +49,15 @@ def pod_facts(desired: Obj, observed_status: Obj | None) -> PodFacts:
                     start_time=_time(status.get("startTime")), requests=requests)
 
 
-def sample(metrics: PodMetrics, resource: str) -> Sample:
-    """A PodMetrics' usage of `resource`, its containers summed, in milli-units."""
-    total = sum((parse_quantity(getattr(c.usage, resource)) for c in metrics.containers), Decimal(0))
-    return Sample(value=int(total * 1000), timestamp=metrics.timestamp,
-                  window=timedelta(seconds=float(metrics.window.removesuffix("s") or 0)))  # "15.002s"
+def sample(metrics: PodMetrics, resource: str) -> Sample | None:
+    """A PodMetrics' usage of `resource`, its containers summed, in milli-units; None for a
+    sample that does not parse (the pod then counts as one without metrics)."""
+    try:
+        total = sum((parse_quantity(getattr(c.usage, resource)) for c in metrics.containers), Decimal(0))
+        window = float(metrics.window.removesuffix("s") or 0)  # "15.002s"
+    except ValueError:
+        return None
+    return Sample(value=int(total * 1000), timestamp=metrics.timestamp, window=timedelta(seconds=window))
 
 
 @dataclass(frozen=True, slots=True)

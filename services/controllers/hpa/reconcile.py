@@ -210,7 +210,7 @@ def _compute(hpa: HorizontalPodAutoscaler, current: int, pods: Sequence[PodFacts
             if not metrics:
                 raise MetricsError(f"unable to get metrics for resource {resource}: "
                                    "no metrics returned from resource metrics API")
-            samples = {name: sample(m, resource) for name, m in metrics.items()}
+            samples = {name: s for name, m in metrics.items() if (s := sample(m, resource)) is not None}
             result = resource_replicas(current, target, resource, pods, samples, now)
         except MetricsError as exc:
             what = "utilization" if target.utilization is not None else "usage"

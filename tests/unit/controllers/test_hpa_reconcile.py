@@ -135,6 +135,17 @@ def test_target_at_zero_disables_scaling() -> None:
     assert conditions(plan.status)["ScalingActive"] == ("False", "ScalingDisabled")
 
 
+def test_a_sample_that_does_not_parse_counts_as_missing() -> None:
+    bad = metrics(**{"web-0": 100_000_000, "web-1": 100_000_000})
+    bad["web-1"] = bad["web-1"].model_copy(update={"containers": [ContainerMetrics(
+        name="app", usage=Usage(cpu="lots", memory="1Ki"))]})
+    with_rules = hpa(behavior={"scaleUp": {"stabilizationWindowSeconds": 0}})  # up to +4 pods per 15 s: 6
+    plan = reconcile(HPAFacts(hpa=with_rules, status=None, target=deployment(2), pods=pods(2), metrics=bad,
+                              history=History(), now=NOW))
+    # both at 200 % would propose 8 (limited to 6); web-1 missing counts 0 on a scale-up: 100 % -> 4
+    assert plan.rescale is not None and plan.rescale.replicas == 4
+
+
 def test_only_the_targets_pods_count() -> None:
     others = HPAFacts(hpa=hpa(), status=None, target=deployment(2), pods=pods(2, {"app": "other"}),
                       metrics=metrics(**{"web-0": 100_000_000}), history=History(), now=NOW)
