@@ -70,7 +70,8 @@ kafka-status:
 # kafka/), a locked-down Kafka (scripts/kafka.sh start-secure: SASL/SCRAM, ACLs), then the
 # API, the HTTP API (kubectl; KAFKUBE_APISERVER_ADDRESS, default 127.0.0.1:6443), the dashboard
 # (KAFKUBE_DASHBOARD_ADDRESS, default 127.0.0.1:8080), scheduler,
-# controllers, endpoints and two kubelets (nodes n1, n2) on the local Docker Engine, each its
+# controllers, endpoints, the ingress controller (127.0.0.1:8088 and :8443) and two kubelets
+# (nodes n1, n2) on the local Docker Engine, each its
 # own process with its own Kafka principal, token and bus key; the proxy (Services, cluster
 # DNS) too when run as root. Prints the admin's CLI config and writes the admin's kubeconfig
 # (KAFKUBE_STATE_DIR/kubeconfig). Ctrl-C stops it.
@@ -124,6 +125,11 @@ up:
 	run kafkube-scheduler scheduler control-plane scheduler
 	run kafkube-controllers controller-manager control-plane controllers
 	run kafkube-endpoints endpoints control-plane endpoints
+	# the ingress controller (services/ingress/README.md): HTTP and HTTPS on 127.0.0.1 by default
+	KAFKUBE_INGRESS_HTTP_ADDRESS="$${KAFKUBE_INGRESS_HTTP_ADDRESS:-127.0.0.1:8088}" \
+		KAFKUBE_INGRESS_HTTPS_ADDRESS="$${KAFKUBE_INGRESS_HTTPS_ADDRESS:-127.0.0.1:8443}" \
+		KAFKUBE_INGRESS_STATUS_ADDRESS="$${KAFKUBE_INGRESS_STATUS_ADDRESS:-127.0.0.1}" \
+		run kafkube-ingress ingress control-plane ingress
 	if [[ $$(id -u) -eq 0 ]]; then
 		run kafkube-proxy proxy control-plane proxy --node n1
 	else
