@@ -14,7 +14,8 @@ from schemas.registry import ALL_KINDS, KindInfo
 from services.apiserver.event_objects import EVENTS_GROUP, EVENTS_V1
 from services.apiserver.metrics_kinds import METRICS_VERSION, metrics_resources
 
-IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets"})
+IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets",
+                    "horizontalpodautoscalers"})
 """Kinds in the `all` category (`kubectl get all`), as upstream lists them."""
 SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers"})
 """Kinds with the `scale` subresource (services.apiserver.scale)."""

@@ -1,6 +1,6 @@
 """The horizontal pod autoscaler on the real broker, with a hollow kubelet and samples
 published on `kafkube.metrics` by the test: the real kubectl applies an autoscaling/v2
-HPA through `serve apiserver` and `kubectl get hpa` shows upstream's columns; the Deployment is scaled up while the samples are
+HPA through `serve apiserver`, `kubectl get hpa` shows upstream's columns (and `get all` it); the Deployment is scaled up while the samples are
 high (SuccessfulRescale in upstream's words, status on observed.horizontalpodautoscalers)
 and back down to minReplicas once they are low; a bad HPA is refused with field paths."""
 
@@ -121,6 +121,7 @@ def test_hpa_scales_a_deployment_up_and_back_down(cluster: Kubectl, settings: Se
     table = kubectl("get", "hpa").stdout.splitlines()
     assert table[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
     assert table[1].split()[:3] == ["web", "Deployment/web", "cpu:"]
+    assert "horizontalpodautoscaler.autoscaling/web" in kubectl("get", "all").stdout  # the `all` category
 
     # 200 % of the request: 1 -> 3 (the scale-up policies allow +4 / +100 % per 15 s; max 3)
     scale_while_sampled(settings, kubectl, 200, lambda r: r == 3, what="no scale-up to maxReplicas")
