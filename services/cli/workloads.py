@@ -15,10 +15,9 @@ import click
 
 from schemas.records import Op, WriteRequest
 from schemas.registry import KindInfo, NoKindMatch
+from schemas.rollout import CHANGE_CAUSE, HASH_LABEL, REVISION, equal_ignoring_hash
 from services.cli.resource_args import ResourceArgsError, kind_and_name
 from services.cli.client import Answer, Client
-from services.controllers.deployment.hashing import HASH_LABEL, equal_ignoring_hash
-from services.controllers.deployment.model import CHANGE_CAUSE, REVISION
 from services.cli.config import cli_settings
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"

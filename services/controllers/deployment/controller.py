@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from schemas.meta import LabelSelector
 from schemas.records import Op, WriteRequest
 from services.controllers.deployment.reconcile import Plan, reconcile
-from services.controllers.machinery.base import BaseController, monotonic
+from services.controllers.machinery.base import BaseController
 from services.controllers.machinery.podview import controller_ref
 from services.runtime.informer import Change
 
@@ -72,7 +72,7 @@ class DeploymentController(BaseController):
             await self.forget_status(key)
             return
         namespace = obj["metadata"].get("namespace") or "default"
-        met = self.expectations.met(key, lambda t: self._seen(namespace, t), now=monotonic())
+        met = self.expectations.met(key, lambda t: self._seen(namespace, t))
         try:
             replicasets = self.cache.in_namespace("replicasets", namespace)
             plan = reconcile(obj, replicasets, self.cache.pods_of(namespace, _claimable(replicasets, obj)),
@@ -101,7 +101,7 @@ class DeploymentController(BaseController):
         tokens: list[Hashable] = [("exists", c.name) for c in plan.create]
         tokens += [("scale", s.name, s.replicas) for s in plan.scale]
         tokens += [("gone", d.name, d.uid) for d in plan.delete]
-        self.expectations.expect(key, tokens, now=monotonic())
+        self.expectations.expect(key, tokens)
         requests: list[WriteRequest] = []
         requests += [self.request(Op.CREATE, namespace=namespace, name=c.name, body=c.body, **RS) for c in plan.create]
         requests += [self.request(Op.PATCH, namespace=namespace, name=p.name, body=p.patch,

@@ -1,7 +1,8 @@
 """The pod-template-hash: a stable hash of a Deployment's pod template (plus the
 collision count), encoded with Kubernetes' safe alphabet; it names the template's
 ReplicaSet `<deployment>-<hash>` and labels its pods. Pure; used by the reconcile
-and by the CLI (`rollout undo` compares templates ignoring the hash label)."""
+(the label name and the template comparison are in `schemas.rollout`, shared with
+the CLI)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from typing import Any
 
 import orjson
 
+from schemas.rollout import HASH_LABEL, normalised
 from services.controllers.machinery.naming import ALPHANUMS
-
-HASH_LABEL = "pod-template-hash"
 
 
 def template_hash(template: Mapping[str, Any], collision_count: int = 0) -> str:
@@ -22,35 +22,6 @@ def template_hash(template: Mapping[str, Any], collision_count: int = 0) -> str:
     digest = hashlib.sha256(canonical + (f"/{collision_count}".encode() if collision_count else b"")).digest()
     number = int.from_bytes(digest[:4], "big")  # a uint32, as Kubernetes' fnv32a
     return "".join(ALPHANUMS[ord(ch) % len(ALPHANUMS)] for ch in str(number))
-
-
-def normalised(template: Mapping[str, Any]) -> dict[str, Any]:
-    """The template without the hash label, nulls and empty objects and lists."""
-    out = copy.deepcopy(dict(template))
-    meta = dict(out.get("metadata") or {})
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
-    meta = {k: v for k, v in meta.items() if k != "labels" and v not in (None, {}, [])}
-    if labels:
-        meta["labels"] = labels
-    out["metadata"] = meta
-    if not meta:
-        out.pop("metadata")
-    return _prune(out)
-
-
-def _prune(value: Any) -> Any:
-    """Drop what Kubernetes' semantic equality does not tell from absent: null, and empty
-    objects and lists (kubectl's `rollout undo` sends a template with `resources: {}`)."""
-    if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v not in (None, {}, [])}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
-
-
-def equal_ignoring_hash(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    return normalised(a) == normalised(b)
 
 
 def with_hash(template: Mapping[str, Any], value: str) -> dict[str, Any]:

@@ -11,13 +11,9 @@ from typing import Any
 
 from schemas.apps import Deployment
 from schemas.meta import LabelSelector
+from schemas.rollout import DESIRED_REPLICAS, MAX_REPLICAS, REVISION
 from services.controllers.machinery.podview import TERMINAL_PHASES, PodView, controller_ref, parse_time
 
-REVISION = "deployment.kubernetes.io/revision"
-REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
-DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
-MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
-CHANGE_CAUSE = "kubernetes.io/change-cause"
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from schemas.rollout import CHANGE_CAUSE, DESIRED_REPLICAS, HASH_LABEL, MAX_REPLICAS, REVISION, equal_ignoring_hash
 from services.controllers.deployment import rollout
 from services.controllers.deployment import status as st
-from services.controllers.deployment.hashing import HASH_LABEL, equal_ignoring_hash, template_hash, with_hash
-from services.controllers.deployment.model import (CHANGE_CAUSE, DESIRED_REPLICAS, MAX_REPLICAS, REVISION,
-                                                   DeploymentView, RSView, deployment_view, rs_view)
+from services.controllers.deployment.hashing import template_hash, with_hash
+from services.controllers.deployment.model import DeploymentView, RSView, deployment_view, rs_view
 from services.controllers.deployment.rollout import DeleteReplicaSet, ScaleReplicaSet, Work
 from services.controllers.machinery.podview import PodView
 

@@ -16,7 +16,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from services.controllers.deployment.model import (DESIRED_REPLICAS, MAX_REPLICAS, DeploymentView, RSView)
+from schemas.rollout import DESIRED_REPLICAS, MAX_REPLICAS
+from services.controllers.deployment.model import DeploymentView, RSView
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

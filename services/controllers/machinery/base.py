@@ -8,7 +8,6 @@ events). Subclasses implement `sync(key)` and `enqueue_for(plural, change)`."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -61,7 +60,7 @@ class BaseController:
         self.topics = cache.topics
         self.producer = producer
         self.queue = WorkQueue(name=self.writer)
-        self.expectations = Expectations()
+        self.expectations = Expectations()  # workload writes: 60 s
         self._usable: frozenset[int] = frozenset()
         self.ownership = PartitionOwnership(settings, cache.desired[self.plural], group=f"controller-{self.plural}",
                                             on_change=self._assignment_changed)
@@ -184,7 +183,3 @@ class BaseController:
     def requeue_after(self, key: str, delay_s: float | None) -> None:
         if delay_s is not None:
             self.queue.add_after(key, max(0.05, delay_s))
-
-
-def monotonic() -> float:
-    return time.monotonic()

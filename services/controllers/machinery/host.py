@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Hashable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
 from schemas.records import Observed, WriteRequest
+from services.controllers.machinery.expectations import Expectations
 from services.controllers.machinery.informer import InformerView, SharedInformer
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
@@ -34,36 +35,13 @@ from services.runtime.trust import CONTROLLER_MANAGER
 from services.runtime.workqueue import WorkQueue
 
 log = get_logger(__name__)
-EXPECTATION_TTL_S = 15.0
+EXPECTATION_TTL_S = 15.0  # a cluster controller asks again after 15 s
 
 
 class Controller(Protocol):
     def keys_for(self, change: Change[Any]) -> Iterable[str]: ...
     def all_keys(self) -> Iterable[str]: ...
     async def sync(self, key: str) -> None: ...
-
-
-class Expectations:
-    """Tokens of actions already asked for (kind, object, resourceVersion, ...): an
-    executor skips an action whose token is still fresh, so a stale cache or a
-    requeue never asks twice; tokens expire so a lost request is asked again."""
-
-    def __init__(self, ttl_s: float = EXPECTATION_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl, self._clock = ttl_s, clock
-        self._until: dict[Hashable, float] = {}
-
-    def fresh(self, token: Hashable) -> bool:
-        """True (and remembered) if `token` was not asked for within the TTL."""
-        now = self._clock()
-        if len(self._until) > 10_000:
-            self._until = {t: u for t, u in self._until.items() if u > now}
-        if self._until.get(token, 0.0) > now:
-            return False
-        self._until[token] = now + self._ttl
-        return True
-
-    def forget(self, token: Hashable) -> None:
-        self._until.pop(token, None)
 
 
 class ControllerHost:
@@ -82,7 +60,7 @@ class ControllerHost:
         self.informer: Informer[Any] | InformerView = (
             Informer(settings, topics, name=component, trust=trust) if shared is None else shared.view(topics))
         self.queue = WorkQueue(name=component)
-        self.expectations = Expectations()
+        self.expectations = Expectations(ttl_s=EXPECTATION_TTL_S)
         self._shard_key = shard_key
         self._resync_s = resync_s
         self._workers = workers

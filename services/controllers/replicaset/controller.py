@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.records import Op
-from services.controllers.machinery.base import BaseController, monotonic
+from services.controllers.machinery.base import BaseController
 from services.controllers.machinery.podview import controller_ref
 from services.controllers.replicaset.reconcile import AdoptPod, Plan, ReleasePod, reconcile
 from services.controllers.replicaset.workload import REPLICASET, REPLICATION_CONTROLLER, WORKLOADS, Kind, Workload
@@ -85,7 +85,7 @@ class ReplicaController(BaseController):
         if w is None:
             return
         namespace = w.namespace
-        met = self.expectations.met(key, lambda t: self._seen(namespace, t), now=monotonic())
+        met = self.expectations.met(key, lambda t: self._seen(namespace, t))
         plan = reconcile(w, self.cache.pods_of(namespace, [w.uid], orphans=True), datetime.now(timezone.utc),
                          current_status=self.cache.observed_status(self.plural, key, w.uid), expectations_met=met,
                          taken=self.cache.pod_names(namespace))
@@ -111,7 +111,7 @@ class ReplicaController(BaseController):
         if plan.create:
             await self._create(obj, w, plan)
         if plan.delete:
-            self.expectations.expect(w.key, [("delete", d.name, d.uid) for d in plan.delete], now=monotonic())
+            self.expectations.expect(w.key, [("delete", d.name, d.uid) for d in plan.delete])
             errors = await self.send_many([self.request(Op.DELETE, api_version="v1", kind="Pod",
                                                         namespace=w.namespace, name=d.name) for d in plan.delete])
             for d, error in zip(plan.delete, errors):
@@ -125,7 +125,7 @@ class ReplicaController(BaseController):
             await self.write_status(obj, plan.status.status)
 
     async def _create(self, obj: Mapping[str, Any], w: Workload, plan: Plan) -> None:
-        self.expectations.expect(w.key, [("create", c.name) for c in plan.create], now=monotonic())
+        self.expectations.expect(w.key, [("create", c.name) for c in plan.create])
         batches = plan.create_batches
         for index, batch in enumerate(batches):
             errors = await self.send_many([self.request(Op.CREATE, api_version="v1", kind="Pod", namespace=w.namespace,

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from services.api.merge_patch import merge_patch
-from services.controllers.deployment.hashing import HASH_LABEL, normalised, template_hash
-from services.controllers.deployment.model import REVISION, fenceposts
+from schemas.rollout import HASH_LABEL, REVISION, normalised
+from services.controllers.deployment.hashing import template_hash
+from services.controllers.deployment.model import fenceposts
 from services.controllers.deployment.reconcile import Plan, reconcile
 from services.controllers.machinery.podview import OwnerRef, PodView
 from services.controllers.replicaset.reconcile import reconcile as rs_reconcile

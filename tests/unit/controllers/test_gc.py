@@ -172,15 +172,3 @@ def test_owner_index_follows_changes() -> None:
     assert "o1" not in index.dependents and owner_uids(obj("d", ref("o2"))) == {"o2"}
     index.update(("t", "default/o1"), obj("o1", uid="o1"), None)
     assert "o1" not in index.by_uid
-
-
-def test_expectations_ask_once_until_they_expire() -> None:
-    from services.controllers.machinery.host import Expectations
-
-    clock = [0.0]
-    expectations = Expectations(ttl_s=10, clock=lambda: clock[0])
-    assert expectations.fresh(("delete", "a", "5"))
-    assert not expectations.fresh(("delete", "a", "5"))
-    assert expectations.fresh(("delete", "a", "6"))  # a new version is a new decision
-    clock[0] = 11
-    assert expectations.fresh(("delete", "a", "5"))  # lost? ask again

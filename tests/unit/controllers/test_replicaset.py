@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.controllers.machinery.expectations import Expectations
 from services.controllers.machinery.naming import free_names, pod_name
 from services.controllers.machinery.podview import OwnerRef, PodView, pod_view
 from services.controllers.replicaset.reconcile import (AdoptPod, CreatePod, DeletePod, ReleasePod,
@@ -146,22 +145,6 @@ def test_unmet_expectations_block_creates_and_deletes() -> None:
     assert not reconcile(rs(3), [], NOW, expectations_met=False).create
     pods = [pod(n) for n in "abcd"]
     assert not reconcile(rs(1), pods, NOW, expectations_met=False).delete
-
-
-def test_expectations_track_tokens_until_seen_or_expired() -> None:
-    exp = Expectations(ttl_s=10)
-    exp.expect("ns/web", [("create", "a"), ("create", "b")], now=0)
-    seen = {("create", "a")}
-    assert not exp.met("ns/web", lambda t: t in seen, now=1)
-    assert exp.pending("ns/web") == 1
-    seen.add(("create", "b"))
-    assert exp.met("ns/web", lambda t: t in seen, now=2)
-    exp.expect("ns/web", [("create", "c")], now=3)
-    assert not exp.met("ns/web", lambda t: False, now=5)
-    assert exp.met("ns/web", lambda t: False, now=13)  # expired
-    exp.expect("ns/web", [("create", "d")], now=20)
-    exp.lower("ns/web", [("create", "d")])
-    assert exp.met("ns/web", lambda t: False, now=21)
 
 
 def test_replication_controller_goes_through_the_same_reconcile() -> None:
