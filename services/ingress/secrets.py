@@ -5,8 +5,8 @@ API: the controller sends a `SecretRequest` as its own identity (`system:kafkube
 allowed `get secrets` by its ClusterRole) with a one-off X25519 key, and opens the sealed
 answer (services/runtime/secret_requests.py), as `kafkube get secret -o yaml` does. A
 Secret stored in clear is used as stored. Each is asked for once per resourceVersion.
-A Secret that is missing, not `kubernetes.io/tls`, refused or unusable is logged and its
-hosts get the default certificate. Called by `services.ingress.service`.
+A Secret that is missing, not `kubernetes.io/tls`, refused or unusable is logged, its
+hosts get the default certificate, and it is tried again 30 s later. Called by `services.ingress.service`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import base64
 import binascii
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -88,26 +89,32 @@ async def _answer(consumer: Any, request_id: str) -> dict[str, Any]:
 
 
 class TlsSecrets:
-    """Loaded certificates by Secret key, refreshed when the Secret's version changes."""
+    """Loaded certificates by Secret key, refreshed when the Secret's version changes; a
+    Secret that could not be loaded is tried again after `retry_s` (at the next reconcile)."""
 
-    def __init__(self, settings: Settings, send: Send, *, principal: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, settings: Settings, send: Send, *, principal: str, timeout_s: float = 30.0,
+                 retry_s: float = 30.0) -> None:
         self._settings, self._send, self._principal, self._timeout_s = settings, send, principal, timeout_s
-        self._loaded: dict[str, tuple[str, ssl.SSLContext | None]] = {}  # key -> (resourceVersion, context)
+        self._retry_s = retry_s
+        # key -> (resourceVersion, context or None when unusable, monotonic time of the load)
+        self._loaded: dict[str, tuple[str, ssl.SSLContext | None, float]] = {}
 
     def get(self, key: str) -> ssl.SSLContext | None:
         held = self._loaded.get(key)
         return held[1] if held else None
 
     async def refresh(self, keys: set[str], stored: Mapping[str, Mapping[str, Any] | None]) -> None:
-        """Load each Secret of `keys` whose stored version is new; forget the others."""
+        """Load each Secret of `keys` whose stored version is new (or that failed a while
+        ago); forget the others."""
         for key in [k for k in self._loaded if k not in keys]:
             del self._loaded[key]
         for key in sorted(keys):
             secret = stored.get(key)
             version = str(((secret or {}).get("metadata") or {}).get("resourceVersion") or "")
-            if key in self._loaded and self._loaded[key][0] == version:
+            held = self._loaded.get(key)
+            if held and held[0] == version and (held[1] is not None or time.monotonic() - held[2] < self._retry_s):
                 continue
-            self._loaded[key] = (version, await self._load(key, secret))
+            self._loaded[key] = (version, await self._load(key, secret), time.monotonic())
 
     async def _load(self, key: str, secret: Mapping[str, Any] | None) -> ssl.SSLContext | None:
         namespace, _, name = key.partition("/")

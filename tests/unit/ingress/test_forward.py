@@ -119,3 +119,16 @@ def test_any_host_and_path_get_an_answer_not_a_server_error(host: str, path: str
         finally:
             await runner.cleanup()
     assert asyncio.run(once()) in (400, 404, 503)  # 400: the HTTP parser refused the header
+
+
+async def test_a_body_over_one_mebibyte_is_refused(proxy: tuple[Forwarder, str, aiohttp.ClientSession]) -> None:
+    forwarder, url, session = proxy
+    runner, port = await backend("one")
+    try:
+        forwarder.table = table([port])
+        async with session.post(f"{url}/", data=b"x" * (1024 * 1024 + 1), headers={"Host": "web.test"}) as r:
+            assert r.status == 413
+        async with session.post(f"{url}/", data=b"x" * 1024, headers={"Host": "web.test"}) as r:
+            assert r.status == 200
+    finally:
+        await runner.cleanup()
