@@ -2,7 +2,8 @@
 published on `kafkube.metrics` by the test: the real kubectl applies an autoscaling/v2
 HPA through `serve apiserver`, `kubectl get hpa` shows upstream's columns (and `get all` it); the Deployment is scaled up while the samples are
 high (SuccessfulRescale in upstream's words, status on observed.horizontalpodautoscalers)
-and back down to minReplicas once they are low; a bad HPA is refused with field paths."""
+and back down to minReplicas once they are low, and its status is removed when it is deleted;
+a bad HPA is refused with field paths."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from schemas.meta import ObjectMeta
 from schemas.metrics import ContainerMetrics, PodMetrics, Usage
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
+from services.runtime.informer import Informer
 from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, cli
 from tests.integration.test_apiserver_kubectl import Kubectl, serve_apiserver
@@ -101,6 +103,14 @@ def scale_while_sampled(settings: Settings, kubectl: Kubectl, millicores: int, u
     raise AssertionError(f"{what}: replicas stayed {replicas}\n{hpa}")
 
 
+async def _observed_hpas(settings: Settings) -> dict[str, Any]:
+    topic = Topics(settings.topic_prefix).observed("horizontalpodautoscalers")
+    view: Informer[Any] = Informer(settings, [topic], follow=False)
+    async with view:
+        await view.wait_synced()
+        return dict(view.items(topic))
+
+
 def rescale_messages(settings: Settings) -> list[str]:
     """The HPA's SuccessfulRescale messages on `kafkube.events` (`kafkube events -o json`)."""
     lines = cli(settings, "events", "-o", "json").stdout.splitlines()
@@ -137,3 +147,11 @@ def test_hpa_scales_a_deployment_up_and_back_down(cluster: Kubectl, settings: Se
     assert "New size: 1; reason: All metrics below target" in rescale_messages(settings)
     row = next(line for line in kubectl("get", "hpa").stdout.splitlines() if line.startswith("web "))
     assert row.split()[1:3] == ["Deployment/web", "cpu:"] and row.split()[4:6] == ["1", "3"]
+
+    # deleted: its status leaves observed.horizontalpodautoscalers (a tombstone by the controller)
+    assert asyncio.run(_observed_hpas(settings))["default/web"]["writer"] == "horizontal-pod-autoscaler"
+    kubectl("delete", "hpa", "web")
+    deadline = time.monotonic() + 60
+    while "default/web" in asyncio.run(_observed_hpas(settings)):
+        assert time.monotonic() < deadline, "the deleted HPA's status stayed on observed.horizontalpodautoscalers"
+        time.sleep(0.5)

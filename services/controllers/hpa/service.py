@@ -80,8 +80,8 @@ class HPAController:
 
     # -- keys ------------------------------------------------------------------------------
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
-        if change.topic in (self._hpa_t, self._observed_t):
-            return [change.key]
+        if change.topic == self._hpa_t:
+            return [change.key]  # not on its status: our own writes would sync it again at once
         if change.topic == self._pods_t:
             ns = change.key.split("/", 1)[0]
             if change.new is None:
@@ -91,7 +91,8 @@ class HPAController:
         return []  # targets, pods and metrics are read at the next sync, as upstream does
 
     def all_keys(self) -> Iterable[str]:
-        return list(self.host.informer.items(self._hpa_t))
+        informer = self.host.informer  # observed ones too: a status left by an HPA deleted meanwhile goes
+        return {*informer.items(self._hpa_t), *informer.items(self._observed_t)}
 
     # -- one HPA ---------------------------------------------------------------------------
     async def sync(self, key: str) -> None:
