@@ -96,6 +96,9 @@ KAFKUBE_CLUSTER_DNS_IP=10.$((200 + ID % 50)).0.10
 PROXY_METRICS_PORT=$(free_port)
 KUBELET_1_METRICS_PORT=$(free_port)
 KUBELET_2_METRICS_PORT=$(free_port)
+INGRESS_METRICS_PORT=$(free_port)
+INGRESS_HTTP_ADDRESS=127.0.0.1:$(free_port)
+INGRESS_HTTPS_ADDRESS=127.0.0.1:$(free_port)
 PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE
 PROMETHEUS_HOST_PORT=$(free_port)
 HOST_METRICS_IP=0.0.0.0
@@ -152,13 +155,13 @@ wait_for() {  # wait_for WHAT COMMAND...: until COMMAND succeeds, or fail after 
 
 # ---- the services -------------------------------------------------------------------------
 SERVICES=(init kafka acls topics pause-image busybox-image api apiserver scheduler kubelet-1 kubelet-2
-          controller-manager endpoints proxy prometheus)
-# What the check's path needs; the others (the proxy, endpoints) are started and their health
+          controller-manager endpoints proxy ingress prometheus)
+# What the check's path needs; the others (the proxy, endpoints, ingress) are started and their health
 # reported, but a failure of theirs is a warning (KAFKUBE_SMOKE_STRICT=1 makes it a failure).
 REQUIRED=()
 for s in "${SERVICES[@]}"; do
     case "$s" in
-        proxy|endpoints) [[ -z "${KAFKUBE_SMOKE_STRICT:-}" ]] || REQUIRED+=("$s") ;;
+        proxy|endpoints|ingress) [[ -z "${KAFKUBE_SMOKE_STRICT:-}" ]] || REQUIRED+=("$s") ;;
         *) REQUIRED+=("$s") ;;
     esac
 done

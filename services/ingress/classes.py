@@ -5,6 +5,7 @@ names an IngressClass with `spec.controller` equal to ours; one without a class 
 when an IngressClass of ours is annotated `ingressclass.kubernetes.io/is-default-class:
 "true"` (Kubernetes' default class; the admission that would write the name into the
 Ingress is not there, so the controller applies the default when it reads).
+`unusable(ingress)`: why a stored Ingress cannot be read (skipped, logged), or None.
 `status_changes(served, observed, address=...)`: the `status` to write per Ingress key
 (`status.loadBalancer.ingress[0].ip` = our address), None to remove a status we no
 longer owe (the Ingress is gone or no longer ours); only what differs from the topic.
@@ -16,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.networking import INGRESS_CONTROLLER, served_by
+from pydantic import ValidationError
+
+from schemas.networking import INGRESS_CONTROLLER, Ingress, served_by
 
 Obj = Mapping[str, Any]
 CONTROLLER = INGRESS_CONTROLLER
@@ -26,6 +29,17 @@ def served(ingresses: Mapping[str, Obj], classes: Mapping[str, Obj], *,
            controller: str = CONTROLLER) -> dict[str, Obj]:
     """The Ingresses (by key) this controller routes (`schemas.networking.served_by`)."""
     return {key: ingress for key, ingress in ingresses.items() if served_by(ingress, classes, controller)}
+
+
+def unusable(ingress: Obj) -> str | None:
+    """Why a stored Ingress cannot be routed (it is not an Ingress the model reads), or None.
+    The API admitted it, so this only guards the controller against a record it cannot read."""
+    try:
+        Ingress.model_validate(dict(ingress))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return f'{".".join(str(p) for p in first["loc"])}: {first["msg"]}'
+    return None
 
 
 def load_balancer_status(address: str) -> dict[str, Any]:

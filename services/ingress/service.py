@@ -4,7 +4,7 @@ An informer follows desired Ingresses, IngressClasses, Services, Endpoints (desi
 Services without selector, and observed, the endpoints controller's), Secrets (for their
 versions: values are asked of the API, `secrets.TlsSecrets`) and its own output,
 `kafkube.observed.ingresses`. Every change marks the state dirty; one loop then: picks
-the Ingresses of our class (`classes.served`), loads the TLS Secrets they name, builds
+the Ingresses of our class (`classes.served`) that the model reads, loads the TLS Secrets they name, builds
 the routing table (`routing.build`) and hands it to the `Forwarder`, and writes the
 `status.loadBalancer` it owes (`classes.status_changes`), signed as
 `system:kafkube-ingress`. The HTTP and HTTPS listeners serve from the current table.
@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.auth import INGRESS_USER
 from schemas.records import Observed, ObservedMeta, WriteRequest
-from services.ingress.classes import CONTROLLER, served, status_changes
+from services.ingress.classes import CONTROLLER, served, status_changes, unusable
 from services.ingress.forward import Forwarder
 from services.ingress.routing import Table, build
 from services.ingress.secrets import TlsSecrets
@@ -91,6 +91,7 @@ class IngressController:
         self._producer: AIOKafkaProducer | None = None
         self._secrets = TlsSecrets(settings, self._send, principal=INGRESS_USER)
         self._written: dict[str, dict[str, Any] | None] = {}
+        self._skipped: dict[str, str] = {}  # Ingress key -> the resourceVersion logged as unusable
 
     async def run(self) -> None:
         self._view.add_handler(lambda _change: self._dirty.set())
@@ -134,7 +135,7 @@ class IngressController:
         return self._secrets.get(key) if key else None
 
     async def reconcile(self) -> None:
-        ours = served(self._view.items(self._ing_t), self._view.items(self._cls_t))
+        ours = self._usable(served(self._view.items(self._ing_t), self._view.items(self._cls_t)))
         services = self._view.items(self._svc_t)
         endpoints = {**self._view.items(self._ep_t), **self._view.items(self._ep_obs_t)}
         table = build(ours.values(), services, endpoints)
@@ -146,6 +147,21 @@ class IngressController:
         for key, status in status_changes(ours, observed, address=self._options.status_address,
                                           writer=WRITER).items():
             await self._write_status(key, ours.get(key), status)
+
+    def _usable(self, ingresses: dict[str, Any]) -> dict[str, Any]:
+        """The Ingresses the model reads; each other one is logged once per version and skipped."""
+        out = {}
+        for key, ingress in ingresses.items():
+            problem = unusable(ingress)
+            if problem is None:
+                out[key] = ingress
+                continue
+            version = str((ingress.get("metadata") or {}).get("resourceVersion") or "")
+            if self._skipped.get(key) != version:
+                namespace, _, name = key.partition("/")
+                log.warning("ingress.unusable", kind="Ingress", namespace=namespace, name=name, error=problem)
+            self._skipped[key] = version
+        return out
 
     @staticmethod
     def _log_table(table: Table) -> None:

@@ -140,3 +140,25 @@ def test_exact_beats_prefix_for_the_same_path(p: str, exact_first: bool) -> None
                   SERVICES, ENDPOINTS)
     assert service_of(table, "h", p) == "api"
     assert service_of(table, "h", p.rstrip("/") + "/more") == "web"
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 70000) | st.text(max_size=6),
+                    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(
+                        ["rules", "defaultBackend", "tls", "host", "http", "paths", "path", "pathType", "backend",
+                         "service", "name", "port", "number", "hosts", "secretName", "resource"]), children,
+                        max_size=4), max_leaves=16)
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=st.dictionaries(st.sampled_from(["rules", "defaultBackend", "tls"]), JSON, max_size=3))
+def test_any_readable_ingress_builds_a_table(spec: dict[str, Any]) -> None:
+    """What the controller's model reads (classes.unusable is None) never breaks the table."""
+    from services.ingress.classes import unusable
+
+    stored = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+              "metadata": {"name": "x", "namespace": "default"}, "spec": spec}
+    problem = unusable(stored)
+    if problem is None:
+        build([stored], SERVICES, ENDPOINTS).route("h", "/")
+    else:
+        assert problem.startswith("spec"), problem  # names the field the model could not read
