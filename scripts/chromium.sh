@@ -19,7 +19,12 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 say "installing chromium and chromium-driver with apt-get (once)"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver; } \
+        >"$log" 2>&1; then
+    cat "$log" >&2
+    die "apt-get could not install chromium and chromium-driver"
+fi
 [[ -x /usr/bin/chromedriver ]] || die "apt-get installed no /usr/bin/chromedriver"
 echo /usr/bin/chromedriver

@@ -55,13 +55,19 @@ def deployment(name: str) -> str:
     return DEPLOYMENT.replace("NAME", name)
 
 
+def service(name: str) -> str:
+    """A Service in front of `deployment(name)`'s pods."""
+    return f"""{{"apiVersion": "v1", "kind": "Service", "metadata": {{"name": "{name}", "namespace": "default"}},
+"spec": {{"selector": {{"app": "{name}"}}, "ports": [{{"port": 80, "targetPort": 8080}}]}}}}"""
+
+
 @pytest.fixture
 def dashboard(services: Callable[..., ServiceProcess], monkeypatch: pytest.MonkeyPatch) -> DashboardUnderTest:
-    """The cluster (API, scheduler, controllers, hollow nodes n1 and n2) and the dashboard on
+    """The cluster (API, scheduler, controllers, endpoints, hollow nodes n1 and n2) and the dashboard on
     a free port, once it answers."""
     port = free_port()
     monkeypatch.setenv("KAFKUBE_DASHBOARD_ADDRESS", f"127.0.0.1:{port}")
-    for name, args in (("api", ()), ("scheduler", ()), ("controllers", ()),
+    for name, args in (("api", ()), ("scheduler", ()), ("controllers", ()), ("endpoints", ()),
                        ("kubelet", ("--node", "n1", "--node", "n2", "--runtime", "hollow"))):
         services(name, *args)
     process = services("dashboard")

@@ -24,7 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from services.runtime.config import Settings
 from tests.integration.kafkit import admin_token, publish
-from tests.integration.test_dashboard import DashboardUnderTest, dashboard, deployment  # noqa: F401 - the fixture
+from tests.integration.test_dashboard import DashboardUnderTest, dashboard, deployment, service  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.kafka
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -84,15 +84,16 @@ async def test_dashboard_in_chromium(dashboard: DashboardUnderTest, browser: Web
     shot(driver, tmp_path, "nodes")
 
     tab(driver, "workloads")
-    wait(driver, "the workloads view", lambda d: d.find_element(By.ID, "workloads") is not None)
+    wait(driver, "the workloads view", lambda d: d.find_elements(By.CSS_SELECTOR, "#workloads, #content p.empty"))
     name = f"shop-{secrets.token_hex(3)}"
     assert name not in content(driver)
-    await publish(settings, [deployment(name).encode()])  # through the API, as any client: the page is not reloaded
+    await publish(settings, [deployment(name).encode(), service(name).encode()])  # through the API: no reload
     wait(driver, "the new deployment, live", lambda d: f"default/{name} 1/1 ready" in content(d))
     section = driver.find_element(By.CSS_SELECTOR, f'section.deployment[data-name="default/{name}"]')
     replicas = section.find_element(By.CSS_SELECTOR, "input.replicas")
     replicas.clear()
     replicas.send_keys("2")
+    before_scale = driver.execute_script("return Date.now()")  # the same machine's clock as the dashboard's
     section.find_element(By.CSS_SELECTOR, "button.scale").click()
     wait(driver, "the scale's answer", lambda d: f"Deployment default/{name}: Updated" in d.find_element(By.ID, "status").text)
     wait(driver, "two ready replicas", lambda d: f"default/{name} 2/2 ready" in content(d))
@@ -102,7 +103,8 @@ async def test_dashboard_in_chromium(dashboard: DashboardUnderTest, browser: Web
     wait(driver, "the pods view", lambda d: name in content(d) and "Running" in content(d))
     shot(driver, tmp_path, "pods")
     tab(driver, "services")
-    wait(driver, "the services view", lambda d: "kubernetes" in content(d) or "CLUSTER-IP" in content(d))
+    wait(driver, "the service and its two endpoints", lambda d: content(d).count(f":8080 ({name}-") == 2)
+    shot(driver, tmp_path, "services")
     tab(driver, "events")
     wait(driver, "the events view", lambda d: "Scheduled" in content(d))
     shot(driver, tmp_path, "events")
@@ -110,12 +112,14 @@ async def test_dashboard_in_chromium(dashboard: DashboardUnderTest, browser: Web
     tab(driver, "workloads")
     wait(driver, "the workloads view again", lambda d: name in content(d))
     slider = driver.find_element(By.ID, "slider")
-    oldest = slider.get_attribute("min")
-    driver.execute_script("const s = arguments[0]; s.value = s.min; s.dispatchEvent(new Event('change'));", slider)
-    wait(driver, "the cluster at the oldest instant", lambda d: name not in content(d))
-    assert driver.find_element(By.ID, "slider-time").text.endswith("Z") and oldest
+    move = "const s = arguments[0]; s.value = arguments[1] ?? s.min; s.dispatchEvent(new Event('change'));"
+    driver.execute_script(move, slider, before_scale)
+    wait(driver, "the deployment as it stood before the scale", lambda d: f"default/{name} 1/1 ready" in content(d))
+    assert driver.find_element(By.ID, "slider-time").text.endswith("Z")
     assert not driver.find_elements(By.CSS_SELECTOR, "button.scale")  # the past is read-only
     shot(driver, tmp_path, "time-slider")
+    driver.execute_script(move, slider, None)
+    wait(driver, "the cluster at the oldest instant", lambda d: name not in content(d))
     driver.find_element(By.ID, "live").click()
     wait(driver, "live again", lambda d: name in content(d))
 

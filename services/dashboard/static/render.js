@@ -68,6 +68,7 @@ function events(items) {
 }
 
 export function render(view, items, act, live, query) {
+  if (Array.isArray(items) && !items.length) return el("p", { class: "empty" }, "Nothing to show.");
   switch (view) {
     case "nodes": return nodes(items);
     case "workloads": return workloads(items, act, live);
