@@ -1,9 +1,10 @@
 """The horizontal pod autoscaler on the real broker, with a hollow kubelet and samples
-published on `kafkube.metrics` by the test: the real kubectl applies an autoscaling/v2
-HPA through `serve apiserver`, `kubectl get hpa` shows upstream's columns (and `get all` it); the Deployment is scaled up while the samples are
-high (SuccessfulRescale in upstream's words, status on observed.horizontalpodautoscalers)
-and back down to minReplicas once they are low, and its status is removed when it is deleted;
-a bad HPA is refused with field paths."""
+published on `kafkube.metrics` by the test: the real kubectl applies an autoscaling/v2 HPA
+through `serve apiserver`, `kubectl get hpa` shows upstream's columns (and `get all` the
+HPA); the Deployment is scaled up while the samples are high (SuccessfulRescale in
+upstream's words, status on observed.horizontalpodautoscalers) and back down to
+minReplicas once they are low, and the status is removed when the HPA is deleted; a bad
+HPA is refused with field paths."""
 
 from __future__ import annotations
 

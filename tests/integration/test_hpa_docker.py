@@ -1,5 +1,5 @@
 """The horizontal pod autoscaler end to end on real containers: a Deployment of busybox
-pods requesting 50m of CPU burns CPU for a limited time; the Docker kubelet samples it
+pods requesting 50m of CPU burns CPU for 20 s after it starts; the Docker kubelet samples it
 every second onto `kafkube.metrics`, the HPA (cpu Utilization 50 %, a 5 s scale-down
 window, sync every second) grows the Deployment above minReplicas while it burns, and
 brings it back to minReplicas once the load has stopped."""
@@ -36,7 +36,7 @@ MANIFESTS = textwrap.dedent("""\
           containers:
           - name: burn
             image: kafkube/busybox:1.0
-            command: [sh, -c, "timeout 30 sh -c 'while :; do :; done'; exec sleep 3600"]
+            command: [sh, -c, "timeout 20 sh -c 'while :; do :; done'; exec sleep 3600"]
             resources: {requests: {cpu: 50m, memory: 8Mi}}
     ---
     apiVersion: autoscaling/v2
