@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from schemas.meta import Condition, Int32, KubeModel, Resource, Time
+from schemas.meta import Condition, Int32, Int64, KubeModel, Resource, Time
 from schemas.quantity import parse_quantity
 from schemas.rbac import is_path_segment_name
 from schemas.validation import FieldError, not_supported
@@ -88,7 +88,7 @@ class MetricStatus(KubeModel):
 
 
 class HorizontalPodAutoscalerStatus(KubeModel):
-    observed_generation: int | None = None
+    observed_generation: Int64 | None = None
     last_scale_time: Time | None = None
     current_replicas: Int32 | None = None
     desired_replicas: Int32 = 0
