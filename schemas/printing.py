@@ -202,14 +202,30 @@ def _workload_wide(o: Obj) -> Row:
             selector_text(_spec(o).get("selector")) or "<none>"]
 
 
+def _ingress_hosts(rules: list[Obj]) -> str:
+    """kubectl's formatHosts: the hosts of the first rules, at most three, then "+ N more..."
+    (N counts the rules past the third); "*" when none has a host."""
+    hosts: list[str] = []
+    more = False
+    for rule in rules:
+        more = more or len(hosts) == 3
+        if not more and rule.get("host"):
+            hosts.append(str(rule["host"]))
+    if not hosts:
+        return "*"
+    return ",".join(hosts) + (f" + {len(rules) - 3} more..." if more else "")
+
+
 def _ingress_columns(o: Obj) -> Row:
-    """kubectl's CLASS, HOSTS (the first three, then "+ N more..."; "*" for none), ADDRESS, PORTS."""
+    """kubectl's CLASS, HOSTS, ADDRESS (the load balancer's IPs or hostnames, sorted, cut at
+    16 characters), PORTS."""
     spec = _spec(o)
-    hosts = [r.get("host") for r in spec.get("rules") or [] if r.get("host")]
-    shown = ",".join(hosts[:3]) + (f" + {len(hosts) - 3} more..." if len(hosts) > 3 else "")
     ingress = ((_status(o).get("loadBalancer") or {}).get("ingress")) or []
-    address = ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress)
-    return [spec.get("ingressClassName") or "<none>", shown or "*", address, "80, 443" if spec.get("tls") else "80"]
+    address = ",".join(sorted({str(i.get("ip") or i.get("hostname")) for i in ingress
+                               if i.get("ip") or i.get("hostname")}))
+    address = address if len(address) <= 16 else address[:13] + "..."
+    return [spec.get("ingressClassName") or "<none>", _ingress_hosts(spec.get("rules") or []), address,
+            "80, 443" if spec.get("tls") else "80"]
 
 
 def _ingress_class_columns(o: Obj) -> Row:
