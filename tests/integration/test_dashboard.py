@@ -3,7 +3,9 @@ controllers and a hollow kubelet fleet: login refused with a bad token (401 Stat
 viewer without rights refused a view (403 in kube-apiserver's words) and an action (the
 API's Forbidden: actions are decided as the logged-in user), the view stream delivering
 a change as it happens, apply and scale through the dashboard, one object's history with
-its diff, and the cluster as it stood before the change (the time slider)."""
+its diff, and the cluster as it stood before the change (the time slider); a pod's log
+line streamed from `kafkube.logs`; a rollout restart (kubectl's annotation) and a pod
+deleted through the dashboard."""
 
 from __future__ import annotations
 
@@ -16,8 +18,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from datetime import datetime, timezone
+
 import aiohttp
 import pytest
+
+from schemas.records import LogLine
+from services.dashboard.actions import RESTARTED_AT
+from services.runtime.bus import encode, make_producer
+from services.runtime.config import Settings
+from services.runtime.topics import Topics
 
 from tests.integration.kafkit import ServiceProcess, admin_token, credentials_dir
 from tests.integration.test_apiserver_kubectl import free_port
@@ -123,7 +133,7 @@ async def views_of(stream: aiohttp.StreamReader) -> AsyncIterator[dict[str, Any]
             yield json.loads(line.removeprefix("data: "))
 
 
-async def test_dashboard_over_http(dashboard: DashboardUnderTest) -> None:
+async def test_dashboard_over_http(dashboard: DashboardUnderTest, settings: Settings) -> None:
     async with aiohttp.ClientSession(base_url=dashboard.url) as anonymous:
         async with anonymous.post("/api/login", json={"token": "not-a-token"}) as refused:
             assert refused.status == 401
@@ -187,9 +197,48 @@ async def test_dashboard_over_http(dashboard: DashboardUnderTest) -> None:
             versions = (await found.json())["versions"]
         changes = [c for v in versions for c in v["changes"] if c["path"] == "spec.replicas"]
         assert {"path": "spec.replicas", "before": 1, "after": 3} in changes
+
+        pod = next(p for p in (await view(admin, "pods", q=name))["items"]["rows"] if p["phase"] == "Running")
+        await _logs_stream(admin, settings, pod["name"])
+
+        code, restarted = await act(admin, "restart", {"namespace": "default", "name": name})
+        assert code == 200 and restarted["results"][0]["reason"] == "Updated", restarted
+        async with admin.get("/api/history/deployments", params={"namespace": "default", "name": name}) as found:
+            latest = (await found.json())["versions"][-1]["object"]
+        assert RESTARTED_AT in latest["spec"]["template"]["metadata"]["annotations"]
+
+        code, deleted = await act(admin, "delete-pod", {"namespace": "default", "name": pod["name"]})
+        assert code == 200 and deleted["results"][0]["reason"] == "Deleted", deleted
+
+        async def gone() -> bool:
+            return all(p["name"] != pod["name"] for p in (await view(admin, "pods", q=name))["items"]["rows"])
+        await eventually(f"pod {pod['name']} gone", gone)
     finally:
         await viewer.close()
         await admin.close()
+
+
+async def _logs_stream(session: aiohttp.ClientSession, settings: Settings, pod: str) -> None:
+    """A line written to kafkube.logs (as a kubelet writes them) arrives on the pod's log stream."""
+    text = f"hello from {pod}"
+    line = LogLine(namespace="default", pod=pod, container="main", stream="stdout",
+                   timestamp=datetime.now(timezone.utc), line=text)
+    async with make_producer(settings) as producer:
+        await producer.send_and_wait(Topics(settings.topic_prefix).logs, key=f"default/{pod}".encode(),
+                                     value=encode(line))
+    async with session.get("/api/logs", params={"namespace": "default", "pod": pod}) as stream:
+        assert stream.status == 200, await stream.text()
+
+        async def lines_until_mine() -> list[str]:
+            seen: list[str] = []
+            async for raw in stream.content:
+                if raw.startswith(b"data: "):
+                    seen.append(str(json.loads(raw.removeprefix(b"data: "))))
+                    if seen[-1].endswith(text):
+                        return seen
+            raise AssertionError(f"the log stream ended: {seen}")
+        seen = await asyncio.wait_for(lines_until_mine(), 60)
+        assert any(s.endswith("hollow container main started") for s in seen)  # the hollow kubelet's own line
 
 
 async def _ready_nodes(session: aiohttp.ClientSession) -> list[dict[str, Any]] | None:
