@@ -38,7 +38,7 @@ from services.cli.keys import init_keys, node_file
 from services.runtime.bus import ensure_topics, make_producer, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable
-from services.runtime.kafka_auth import API, APISERVER, KUBELET, SCHEDULER, USER, client_options
+from services.runtime.kafka_auth import API, APISERVER, CONTROLLERS, INGRESS, KUBELET, SCHEDULER, USER, client_options
 from services.runtime.topics import Topics
 from tests.availability import under_ci, unavailable
 from tests.integration.client_smoke import round_trip
@@ -126,6 +126,13 @@ async def test_the_broker_enforces_each_principals_acls(secure_broker: SecureBro
         await _send(secure_broker.settings(APISERVER), topics.desired("pods"))
     with pytest.raises(TopicAuthorizationFailedError):  # another principal's observed topic
         await _send(secure_broker.settings(SCHEDULER), topics.observed("services"))
+    ingress = secure_broker.settings(INGRESS)  # the ingress controller: its status and its questions only
+    await _send(ingress, topics.observed("ingresses"), None)
+    for topic in (topics.observed("services"), topics.desired("secrets"), topics.events):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await _send(ingress, topic)
+    with pytest.raises(TopicAuthorizationFailedError):  # nor may the controllers write the ingresses' status
+        await _send(secure_broker.settings(CONTROLLERS), topics.observed("ingresses"))
 
     # The API is desired state's one writer (a tombstone: no junk for the next test's CLI to read).
     await _send(api, topics.desired("pods"), None)
