@@ -96,3 +96,21 @@ def test_address() -> None:
     assert dashboard_address({"KAFKUBE_DASHBOARD_ADDRESS": "0.0.0.0:9000"}) == ("0.0.0.0", 9000)
     with pytest.raises(BadAddress, match="KAFKUBE_DASHBOARD_ADDRESS='x': expected host:port"):
         dashboard_address({"KAFKUBE_DASHBOARD_ADDRESS": "x"})
+
+
+_JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
+                     lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=8), c, max_size=4)),
+                     max_leaves=12)
+
+
+@given(st.one_of(_JSON, st.fixed_dictionaries({"namespace": _JSON, "name": _JSON, "replicas": _JSON})))
+def test_any_action_body_is_a_request_or_a_bad_action(raw: Any) -> None:
+    for model, build in ((actions.ScaleBody, lambda b: [actions.scale(b, principal="jane")]),
+                         (actions.Target, lambda b: [actions.delete_pod(b, principal="jane")]),
+                         (actions.ApplyBody, lambda b: actions.apply(b, principal="jane"))):
+        try:
+            requests = build(actions.body_of(model, raw))
+        except actions.BadAction as exc:
+            assert str(exc).split(":")[0]  # names the field (or "body", or "manifest")
+        else:
+            assert requests and all(r.principal == "jane" and r.writer == "dashboard" for r in requests)
