@@ -24,21 +24,30 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 
+from schemas.meta import ObjectMeta
+from schemas.metrics import ContainerMetrics, PodMetrics, Usage
 from services.cli.config import set_kafka_login
 from services.cli.credentials import init_credentials
 from services.cli.keys import init_keys, node_file
-from services.runtime.bus import ensure_topics, make_producer, wait_for_kafka
+from services.ingress.tls import self_signed
+from services.runtime.bus import encode, ensure_topics, make_producer, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable
-from services.runtime.kafka_auth import API, APISERVER, CONTROLLERS, INGRESS, KUBELET, SCHEDULER, USER, client_options
+from services.runtime.kafka_auth import (API, APISERVER, CONTROLLERS, DASHBOARD, INGRESS, KUBELET, SCHEDULER, USER,
+                                         client_options)
 from services.runtime.topics import Topics
 from tests.availability import under_ci, unavailable
 from tests.integration.client_smoke import round_trip
@@ -164,7 +173,8 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
                 "KAFKUBE_BUS_KEYS_FILE": str(keyfile), **extra}
 
     control = keys / "control-plane.json"
-    port = free_port()
+    port, ingress_port = free_port(), free_port()
+    ports = {name: free_port() for name in ("controllers", "ingress", "dashboard")}  # /readyz; the dashboard
     services = [
         ("api", ["serve", "api"], env(API, "admin", control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"),
                                   KAFKUBE_SERVICE_ACCOUNT_KEY_FILE=str(creds / "service-account.key"))),
@@ -177,6 +187,17 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
         ("scheduler", ["serve", "scheduler"], env(SCHEDULER, "scheduler", control)),
         ("kubelet", ["serve", "kubelet", "--node", "n1", "--runtime", "hollow"],
          env(KUBELET, "node-n1", node_file(keys, "n1"))),
+        ("ingress", ["serve", "ingress"], env(  # as make up runs it
+            INGRESS, "ingress", control, KAFKUBE_INGRESS_HTTP_ADDRESS=f"127.0.0.1:{ingress_port}",
+            KAFKUBE_INGRESS_HTTPS_ADDRESS="off", KAFKUBE_INGRESS_STATUS_ADDRESS="192.0.2.20",
+            KAFKUBE_METRICS_ADDRESS=f"127.0.0.1:{ports['ingress']}")),
+        ("controllers", ["serve", "controllers"], env(  # the HPA syncs every second
+            CONTROLLERS, "controller-manager", control, KAFKUBE_HPA_SYNC_PERIOD="1",
+            KAFKUBE_METRICS_ADDRESS=f"127.0.0.1:{ports['controllers']}")),
+        ("dashboard", ["serve", "dashboard"], env(  # no token of its own: its users log in with theirs
+            DASHBOARD, None, control, KAFKUBE_TOKEN_AUTH_FILE=str(creds / "tokens.csv"),
+            KAFKUBE_SERVICE_ACCOUNT_KEY_FILE=str(creds / "service-account.key"),
+            KAFKUBE_DASHBOARD_ADDRESS=f"127.0.0.1:{ports['dashboard']}")),
     ]
     procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
     try:
@@ -206,7 +227,15 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
                     break
             time.sleep(1)
         assert phase == "Running", _diagnose(f"the pod is {phase}, not Running on n1; {seen}", procs)
-        _kubectl_through_the_apiserver(cli_env, port, tmp_path, procs)
+        kubectl = _kubectl_through_the_apiserver(cli_env, port, tmp_path, procs)
+        _ingress_through_kubectl(kubectl, ingress_port, tmp_path, procs)
+        for name in ("controllers", "ingress"):
+            _wait_ready(name, ports[name], procs)
+        asyncio.run(_scale_in_the_dashboard(f"http://127.0.0.1:{ports['dashboard']}", creds, kubectl, procs))
+        _hpa_status_from_a_sample(secure_broker, kubectl, procs)
+        refused = [f"{name}: {line}" for name, _, log in procs
+                   for line in log.read_text(errors="replace").splitlines() if "AuthorizationFailed" in line]
+        assert not refused, _diagnose("Kafka refused a service:\n" + "\n".join(refused[:20]), procs)
     finally:
         for _name, proc, _log in procs:
             if proc.poll() is None:
@@ -220,7 +249,7 @@ def test_serve_deploys_a_pod_with_each_component_as_its_own_principal(
 
 
 def _kubectl_through_the_apiserver(cli_env: dict[str, str], port: int, tmp_path: Path,
-                                  procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+                                  procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> Kubectl:
     """kubectl as the admin (`kafkube config kubeconfig`, as `make up` writes it): the pod as
     the apiserver's informers read it, and a ConfigMap written through kafkube.requests."""
     made = subprocess.run([KAFKUBE, "config", "kubeconfig", "--server", f"https://127.0.0.1:{port}"], env=cli_env,
@@ -238,6 +267,144 @@ def _kubectl_through_the_apiserver(cli_env: dict[str, str], port: int, tmp_path:
     round_trip(str(kubectl.kubeconfig))  # the official Python client
     apiserver_log = next(log for name, _, log in procs if name == "apiserver").read_text()
     assert "audit_failed" not in apiserver_log, apiserver_log[-3000:]  # its door's audit records are let in
+    return kubectl
+
+
+def _ingress_through_kubectl(kubectl: Kubectl, port: int, tmp_path: Path,
+                             procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+    """The ingress controller as its own principal: kubectl creates an IngressClass, a TLS
+    Secret and an Ingress; the controller reads them (ACLs), asks the API for the Secret
+    (a SecretRequest answered on kafkube.events), routes (503: no endpoints behind it) and
+    writes the status kubectl then shows."""
+    cert, key = self_signed("web.example.com")
+    (tmp_path / "tls.crt").write_bytes(cert)
+    (tmp_path / "tls.key").write_bytes(key)
+    kubectl("create", "secret", "tls", "web-tls", f"--cert={tmp_path / 'tls.crt'}", f"--key={tmp_path / 'tls.key'}")
+    group = "networking.k8s.io/v1"
+    backend = {"service": {"name": "nothing", "port": {"number": 80}}}
+    rule = {"host": "web.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+    kubectl("create", "-f", "-", "--validate=false", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": group, "kind": "IngressClass", "metadata": {"name": "kafkube"},
+         "spec": {"controller": "kafkube.io/ingress"}},
+        {"apiVersion": group, "kind": "Ingress", "metadata": {"name": "web", "namespace": "default"},
+         "spec": {"ingressClassName": "kafkube", "rules": [rule],
+                  "tls": [{"hosts": ["web.example.com"], "secretName": "web-tls"}]}}]}))
+    deadline, ip = time.monotonic() + 60, ""
+    while (ip := kubectl("get", "ingress", "web", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}",
+                         check=False).stdout) != "192.0.2.20":
+        assert time.monotonic() < deadline, _diagnose(f"no status on the Ingress: {ip!r}", procs)
+        time.sleep(1)
+    log = next(log for name, _, log in procs if name == "ingress")
+    while "ingress.tls_secret_loaded" not in log.read_text():
+        assert time.monotonic() < deadline, _diagnose("the ingress controller never loaded its TLS Secret", procs)
+        time.sleep(1)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": "web.example.com"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+    assert answer.value.code == 503  # routed to the Service, which has no endpoint
+
+
+SCALED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: scaled, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: scaled}}
+  template:
+    metadata: {labels: {app: scaled}}
+    spec:
+      containers:
+      - {name: app, image: kafkube/busybox:1.0, resources: {requests: {cpu: 100m}}}
+"""
+HPA = """\
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: scaled}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: scaled}
+  minReplicas: 1
+  maxReplicas: 3
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+"""
+
+
+def _wait_ready(name: str, port: int, procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+    """`/readyz` on the service's KAFKUBE_METRICS_ADDRESS answers 200 (docs/metrics.md)."""
+    deadline, last = time.monotonic() + 120, ""
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except urllib.error.HTTPError as error:
+            last = f"{error.code}: {error.read().decode(errors='replace')}"
+        except OSError as error:
+            last = str(error)
+        assert time.monotonic() < deadline, _diagnose(f"{name} /readyz: {last}", procs)
+        time.sleep(1)
+
+
+async def _scale_in_the_dashboard(url: str, creds: Path, kubectl: Kubectl,
+                                  procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+    """The admin logs in to the dashboard with a token, applies a Deployment there, sees it
+    rolled out (the controllers, scheduler and kubelet at work) and scales it to 2: each
+    action a request with the admin's token, written by the kafkube-dashboard principal."""
+    token = (creds / "tokens" / "admin.token").read_text().strip()
+    deadline = time.monotonic() + 120
+    async with aiohttp.ClientSession(base_url=url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as admin:
+        async with admin.post("/api/login", json={"token": token}) as answer:
+            assert answer.status == 200, _diagnose(f"dashboard login: {await answer.text()}", procs)
+        async with admin.post("/api/actions/apply", json={"manifest": SCALED}) as answer:
+            body = await answer.json()
+            assert answer.status == 200 and body["results"][0]["reason"] == "Created", _diagnose(str(body), procs)
+
+        async def available(replicas: int) -> None:
+            rows: list[dict[str, Any]] = []
+            while not any(d["name"] == "scaled" and d["available"] == replicas for d in rows):
+                assert time.monotonic() < deadline, _diagnose(f"not {replicas} available in {rows}", procs)
+                await asyncio.sleep(0.5)
+                async with admin.get("/api/views/workloads") as answer:
+                    assert answer.status == 200, await answer.text()
+                    rows = (await answer.json())["items"]
+
+        await available(1)
+        async with admin.post("/api/actions/scale",
+                              json={"namespace": "default", "name": "scaled", "replicas": 2}) as answer:
+            body = await answer.json()
+            assert answer.status == 200 and body["results"][0]["reason"] == "Updated", _diagnose(str(body), procs)
+        await available(2)
+    assert kubectl("get", "deploy", "scaled", "-o", "jsonpath={.spec.replicas}").stdout == "2"
+
+
+def _hpa_status_from_a_sample(broker: SecureBroker, kubectl: Kubectl,
+                              procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+    """An HPA on the Deployment gets its status from samples published on kafkube.metrics
+    as the kubelets publish them (principal kafkube-kubelet): 50m of 100m requested is 50 %,
+    read by the controllers' metrics follower as kafkube-controllers."""
+    kubectl("apply", "-f", "-", stdin=HPA)
+
+    async def publish(pods: list[str]) -> None:
+        settings, now = broker.settings(KUBELET), datetime.now(timezone.utc)
+        async with make_producer(settings) as producer:
+            for name in pods:
+                sample = PodMetrics(metadata=ObjectMeta(name=name, namespace="default"), timestamp=now, window="1s",
+                                    containers=[ContainerMetrics(name="app", usage=Usage(cpu="50m", memory="1Mi"))])
+                await producer.send_and_wait(Topics(broker.prefix).metrics, key=f"default/{name}".encode(),
+                                             value=encode(sample))
+
+    deadline = time.monotonic() + 90
+    while True:
+        pods: Any = kubectl.json("get", "pods", "-l", "app=scaled")["items"]
+        asyncio.run(publish([p["metadata"]["name"] for p in pods]))
+        status: Any = kubectl.json("get", "hpa", "scaled").get("status") or {}
+        current = [m["resource"]["current"].get("averageUtilization") for m in status.get("currentMetrics") or []]
+        if current == [50]:
+            return
+        assert time.monotonic() < deadline, _diagnose(f"the HPA's status: {status}", procs)
+        time.sleep(1)
 
 
 def _wait_for_topics(broker: SecureBroker, procs: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
