@@ -57,6 +57,7 @@ class Timeline:
             (p, f): {} for p in self._plurals for f in ("desired", "observed")}
         self._now: Snapshot = {p: {} for p in self._plurals}
         self.seq = 0  # the number of entries added: a view is stale when it changed
+        self._bounds: tuple[int, int] | None = None  # None: to compute (empty, or a bound was dropped)
 
     def add(self, entry: Entry) -> None:
         values = self._values[(entry.plural, entry.family)]
@@ -64,7 +65,12 @@ class Timeline:
             values.pop(entry.key, None)
         else:
             values[entry.key] = entry.value
+        dropped = self._entries[0] if len(self._entries) == self._entries.maxlen else None
         self._entries.append(entry)
+        if self._bounds is not None and (dropped is None or dropped.time_ms not in self._bounds):
+            self._bounds = (min(self._bounds[0], entry.time_ms), max(self._bounds[1], entry.time_ms))
+        else:
+            self._bounds = None
         obj = shown(self._values[(entry.plural, "desired")].get(entry.key),
                     self._values[(entry.plural, "observed")].get(entry.key))
         if obj is None:
@@ -76,10 +82,10 @@ class Timeline:
     @property
     def bounds(self) -> tuple[int, int] | None:
         """The oldest and newest instants held (ms since the epoch), or None when empty."""
-        if not self._entries:
-            return None
-        times = [e.time_ms for e in self._entries]
-        return min(times), max(times)
+        if self._bounds is None and self._entries:
+            times = [e.time_ms for e in self._entries]
+            self._bounds = (min(times), max(times))
+        return self._bounds
 
     def snapshot(self, at_ms: int | None = None) -> Snapshot:
         """The cluster now (`at_ms` None: shared, never mutate it) or as it stood at `at_ms`."""

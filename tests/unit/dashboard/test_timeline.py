@@ -72,6 +72,18 @@ def test_the_oldest_entries_go_first_when_full() -> None:
     assert timeline.bounds == (2, 3) and timeline.snapshot()["deployments"]["default/web"]["spec"]["replicas"] == 3
 
 
+@given(st.lists(st.integers(0, 100), min_size=1, max_size=40), st.integers(1, 8))
+def test_bounds_are_those_of_the_entries_held(times: list[int], capacity: int) -> None:
+    timeline = Timeline(["pods"], capacity=capacity)
+    for index, t in enumerate(times):
+        timeline.add(Entry(t, "pods", "desired", "default/p", {"metadata": {"name": "p"}}))
+        if index % 3 == 0:
+            held = times[max(0, index + 1 - capacity):index + 1]
+            assert timeline.bounds == (min(held), max(held))
+    held = times[-capacity:]
+    assert timeline.bounds == (min(held), max(held))
+
+
 @given(st.lists(st.tuples(st.integers(0, 50), st.sampled_from(["a", "b"]), st.one_of(st.none(), st.integers(0, 5))),
                 max_size=30))
 def test_the_last_instant_is_now(records: list[tuple[int, str, int | None]]) -> None:
