@@ -9,20 +9,20 @@ Built by `services.dashboard.service`."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import orjson
 from aiohttp import web
 
+from schemas.records import WriteRequest
 from services.api.rbac_policy import Attributes
 from services.apiserver.answers import Requests
 from services.apiserver.auth import Caller, Door
 from services.apiserver.events import EventStore
-from services.apiserver.http import json_response, status_response
+from services.apiserver.http import BadBody, json_body, json_response, status_response
 from services.apiserver.status import failure
 from services.dashboard import actions, views
 from services.dashboard.access import GROUPS, caller_of, may_list, refused, unauthenticated
@@ -59,22 +59,21 @@ def bad_request(message: str) -> web.Response:
     return status_response(failure("BadRequest", message))
 
 
-async def json_object(request: web.Request) -> Any:
-    """The JSON body; the content type must say JSON (a cross-site form cannot), else 415."""
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The JSON object of the body, or BadBody; the content type must say JSON (a
+    cross-site form cannot send it): else 415 UnsupportedMediaType."""
     if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(text="send application/json")
-    try:
-        return orjson.loads(await request.read())
-    except orjson.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(text=f"the body is not JSON: {exc}") from None
+        raise BadBody("the body of the request must be application/json", reason="UnsupportedMediaType")
+    return await json_body(request)  # type: ignore[no-any-return]
 
 
-def view_payload(dashboard: Dashboard, caller: Caller, name: str, query: Any) -> web.Response | dict[str, Any]:
+def view_payload(dashboard: Dashboard, caller: Caller, name: str,
+                 query: Mapping[str, str]) -> web.Response | dict[str, Any]:
     """A view for `caller` (a dict), or the 400/403 Status refusing it."""
     if name not in VIEWS:
         return status_response(failure("NotFound", f'view "{name}" not found'))
     at = query.get("at")
-    if at is not None and not str(at).isdigit():
+    if at is not None and not at.isdecimal():
         return bad_request(f"at: Invalid value: {at!r}: milliseconds since the epoch")
     timeline = dashboard.feed.timeline
     state = timeline.snapshot(int(at) if at is not None else None)
@@ -95,7 +94,7 @@ def view_payload(dashboard: Dashboard, caller: Caller, name: str, query: Any) ->
         body = [row.model_dump() for row in views.services_view(state, may)]
     elif name == "pods":
         page = str(query.get("page", "0"))
-        body = views.pods_view(state, may, page=int(page) if page.isdigit() else 0,
+        body = views.pods_view(state, may, page=int(page) if page.isdecimal() else 0,
                                search=str(query.get("q", ""))).model_dump()
     else:
         body = views.events_view(dashboard.events.log.events(), may)
@@ -116,8 +115,10 @@ def build_app(dashboard: Dashboard, streams: dict[str, Handler]) -> web.Applicat
         return web.FileResponse(STATIC / "index.html")
 
     async def login(request: web.Request) -> web.Response:
-        raw = await json_object(request)
-        token = str(raw.get("token") or "").strip() if isinstance(raw, dict) else ""
+        try:
+            token = str((await json_object(request)).get("token") or "").strip()
+        except BadBody as exc:
+            return status_response(failure(exc.reason, str(exc)))
         caller = dashboard.door.authenticate(f"Bearer {token}", None) if token else None
         if caller is None:
             log.info("dashboard.login_refused", peer=request.remote)
@@ -171,9 +172,10 @@ def build_app(dashboard: Dashboard, streams: dict[str, Handler]) -> web.Applicat
         caller = dashboard.caller(request)
         if caller is None:
             return unauthenticated()
-        raw = await json_object(request)
         try:
-            writes = _requests_of(request.match_info["action"], raw, caller)
+            writes = _requests_of(request.match_info["action"], await json_object(request), caller)
+        except BadBody as exc:
+            return status_response(failure(exc.reason, str(exc)))
         except actions.BadAction as exc:
             return status_response(failure("Invalid", str(exc)))
         if writes is None:
@@ -204,7 +206,7 @@ def build_app(dashboard: Dashboard, streams: dict[str, Handler]) -> web.Applicat
     return app
 
 
-def _requests_of(action: str, raw: Any, caller: Caller) -> list[Any] | None:
+def _requests_of(action: str, raw: dict[str, Any], caller: Caller) -> list[WriteRequest] | None:
     principal = caller.user.name
     if action == "scale":
         return [actions.scale(actions.body_of(actions.ScaleBody, raw), principal=principal)]

@@ -141,7 +141,7 @@ async def test_dashboard_over_http(dashboard: DashboardUnderTest, settings: Sett
         async with anonymous.get("/api/views/pods") as refused:
             assert refused.status == 401 and (await refused.json())["code"] == 401
         async with anonymous.post("/api/login", data="token=x") as refused:
-            assert refused.status == 415  # a cross-site form cannot log in
+            assert refused.status == 415 and (await refused.json())["reason"] == "UnsupportedMediaType"  # no form
         async with anonymous.get("/") as page:
             assert page.status == 200 and "default-src 'self'" in page.headers["Content-Security-Policy"]
 
