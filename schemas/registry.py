@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from schemas.apps import Deployment, ReplicaSet
 from schemas.autoscaling import AUTOSCALING_GROUP, HorizontalPodAutoscaler
+from schemas.autoscaling_v1 import HorizontalPodAutoscalerV1
 from schemas.core import (
     ConfigMap,
     Endpoints,
@@ -95,6 +96,12 @@ ALL_KINDS: tuple[KindInfo, ...] = (
     _info(Ingress, NETWORKING_GROUP, "ingresses", "ing"),
     _info(IngressClass, NETWORKING_GROUP, "ingressclasses"),
 )
+
+CONVERTED_KINDS: tuple[KindInfo, ...] = (
+    _info(HorizontalPodAutoscalerV1, AUTOSCALING_GROUP, "horizontalpodautoscalers", "hpa", version="v1"),
+)
+"""Kinds the HTTP API also serves at another version than the stored one (the kind of
+ALL_KINDS with the same group and plural), converted by ``services.apiserver.conversion``."""
 
 _BY_API_KIND = {(k.api_version, k.kind): k for k in ALL_KINDS}
 _BY_NAME: dict[str, KindInfo] = {}

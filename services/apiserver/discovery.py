@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 from schemas.metrics import METRICS_GROUP
-from schemas.registry import ALL_KINDS, KindInfo
+from schemas.registry import ALL_KINDS, CONVERTED_KINDS, KindInfo
 from services.apiserver.event_objects import EVENTS_GROUP, EVENTS_V1
 from services.apiserver.metrics_kinds import METRICS_VERSION, metrics_resources
 
@@ -56,7 +56,7 @@ def core_versions() -> dict[str, Any]:
 
 def _groups() -> dict[str, list[str]]:
     versions: dict[str, list[str]] = defaultdict(list)
-    for info in ALL_KINDS:
+    for info in (*ALL_KINDS, *CONVERTED_KINDS):  # the stored version first: the preferred one
         if info.group and info.version not in versions[info.group]:
             versions[info.group].append(info.version)
     versions[AUTHORIZATION_GROUP] = ["v1"]
@@ -111,7 +111,7 @@ def _resources(info: KindInfo) -> list[dict[str, Any]]:
 
 def resource_list(group_name: str, version_name: str) -> dict[str, Any] | None:
     """`/api/v1` (group "") or `/apis/<group>/<version>`; None when not served."""
-    kinds = [k for k in (*ALL_KINDS, EVENTS_V1) if k.group == group_name and k.version == version_name]
+    kinds = [k for k in (*ALL_KINDS, *CONVERTED_KINDS, EVENTS_V1) if k.group == group_name and k.version == version_name]
     resources = [r for info in kinds for r in _resources(info)]
     if group_name == AUTHORIZATION_GROUP and version_name == "v1":
         resources = [SELF_SUBJECT_ACCESS_REVIEWS]

@@ -30,7 +30,7 @@ from annotated_types import Le
 from pydantic.fields import FieldInfo
 
 from schemas.meta import INT32_MAX, KubeModel
-from schemas.registry import ALL_KINDS, KindInfo
+from schemas.registry import ALL_KINDS, CONVERTED_KINDS, KindInfo
 from schemas.unmodelled import UNMODELLED
 from services.apiserver.discovery import KUBERNETES_VERSION, WITH_STATUS
 from services.apiserver.writes import JSON_PATCH, MERGE_PATCH
@@ -280,7 +280,7 @@ def group_version_path(info: KindInfo) -> str:
 
 def _by_group_version() -> dict[str, tuple[KindInfo, ...]]:
     grouped: dict[str, list[KindInfo]] = defaultdict(list)
-    for info in ALL_KINDS:
+    for info in (*ALL_KINDS, *CONVERTED_KINDS):
         grouped[group_version_path(info)].append(info)
     return {path: tuple(kinds) for path, kinds in sorted(grouped.items())}
 

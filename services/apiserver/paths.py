@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.registry import ALL_KINDS, KindInfo
+from schemas.registry import ALL_KINDS, CONVERTED_KINDS, KindInfo
 from services.apiserver.event_objects import EVENTS_V1
 from services.apiserver.metrics_kinds import METRICS_KINDS
 
-_BY_GROUP_PLURAL = {(k.group, k.version, k.plural): k for k in (*ALL_KINDS, EVENTS_V1, *METRICS_KINDS)}
+_BY_GROUP_PLURAL = {(k.group, k.version, k.plural): k for k in (*ALL_KINDS, *CONVERTED_KINDS, EVENTS_V1,
+                                                                  *METRICS_KINDS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class ResourcePath:
     namespace: str = ""  # empty: all namespaces (a list), or a cluster-scoped kind
     name: str = ""
     subresource: str = ""
+    served: KindInfo | None = None  # the version asked, when the store keeps `info` (services.apiserver.conversion)
 
 
 class UnknownPath(LookupError):
@@ -46,4 +48,5 @@ def parse(path: str) -> ResourcePath:
     info = _BY_GROUP_PLURAL.get((group, version, rest[0]))
     if info is None or (namespace and not info.namespaced):
         raise UnknownPath(path)
-    return ResourcePath(info, namespace, *rest[1:])
+    name, subresource = (*rest[1:], "", "")[:2]
+    return ResourcePath(info, namespace, name, subresource)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from schemas.metrics import METRICS_GROUP
 from services.api.rbac import Attributes
-from services.apiserver import fieldvalidation, reads, watch, writes
+from services.apiserver import conversion, fieldvalidation, reads, watch, writes
 from services.apiserver.auth import Caller, Door
 from services.apiserver.deletecollection import delete_collection
 from services.apiserver.events import EventStore, serve_events
@@ -57,9 +57,13 @@ class Resources:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
-            path = parse(request.path)
+            asked = parse(request.path)
         except UnknownPath:
             return _unknown(request)
+        path = conversion.stored(asked)  # a version the store does not keep: served converted
+        return conversion.answer(path, await self._handle(request, asked, path))
+
+    async def _handle(self, request: web.Request, asked: ResourcePath, path: ResourcePath) -> web.StreamResponse:
         caller: Caller = request["caller"]
         if path.info.group == METRICS_GROUP:  # the kubelets' samples, read only
             return await serve_metrics(request, self._door, self._metrics, self._store, path, caller)
@@ -89,7 +93,7 @@ class Resources:
         handler = WRITES.get(request.method)
         if handler is None or path.subresource or (request.method == "POST") == bool(path.name):
             return _method_not_allowed(request, path)
-        return await fieldvalidation.validated(request, path, partial(handler, request, self._writer, path, caller))
+        return await fieldvalidation.validated(request, asked, partial(handler, request, self._writer, path, caller))
 
     async def _scale(self, request: web.Request, path: ResourcePath, caller: Caller) -> web.Response:
         """Reads of a Scale are authorised here (`get` of `<plural>/scale`); writes by the API,
@@ -119,7 +123,10 @@ class Resources:
         return await reads.list_all(request, self._store, path, shown=self._shown(path, caller))
 
     def _shown(self, path: ResourcePath, caller: Caller) -> reads.Shown | None:
-        """Secrets are read with their values, opened by the API for the caller."""
+        """Secrets are read with their values, opened by the API for the caller; a converted
+        kind at the version asked."""
+        if path.served is not None:
+            return partial(conversion.shown, path)
         if path.info.kind != "Secret":
             return None
         return lambda objs: self._writer.secrets.shown(objs, caller)

@@ -26,7 +26,7 @@ from services.api.merge_patch import merge_patch
 from services.apiserver.answers import Answer, Requests
 from services.apiserver.apply import ApplyConflict, applied, updated
 from services.apiserver.auth import Caller
-from services.apiserver import protobuf
+from services.apiserver import conversion, protobuf
 from services.apiserver.http import PROTOBUF, BadBody, error, json_body, json_response
 from services.apiserver.jsonpatch import PatchError, json_patch
 from services.apiserver.paths import ResourcePath
@@ -90,7 +90,7 @@ async def _body(request: web.Request, path: ResourcePath) -> Obj:
             return protobuf.secret(await request.read())
         except ProtobufError as exc:
             raise BadBody(f"the protobuf body cannot be read: {exc}") from None
-    return await json_body(request)  # type: ignore[no-any-return]
+    return conversion.intake(path, await json_body(request))
 
 
 async def _outgoing(writer: Writer, path: ResourcePath, caller: Caller, body: Obj) -> Obj:
@@ -198,10 +198,11 @@ async def update(request: web.Request, writer: Writer, path: ResourcePath, calle
                                             dryRun=options.dry_run), caller, path)
 
 
-def _patcher(content_type: str, patch: Any, *, secret: bool) -> Callable[[Obj], Obj] | None:
+def _patcher(content_type: str, patch: Any, *, here: bool) -> Callable[[Obj], Obj] | None:
     """How to apply a patch here; None: a merge patch, sent to the API (but a Secret's, which
-    the API would receive in clear, is merged here)."""
-    if content_type == MERGE_PATCH and secret:
+    the API would receive in clear, and one written at a version the store does not keep, are
+    merged here)."""
+    if content_type == MERGE_PATCH and here:
         return lambda current: merge_patch(current, patch)  # type: ignore[no-any-return]
     if content_type == JSON_PATCH:
         return lambda current: json_patch(current, patch)
@@ -222,10 +223,11 @@ async def patch(request: web.Request, writer: Writer, path: ResourcePath, caller
         body = await json_body(request, kind=list if content_type == JSON_PATCH else dict)
     except BadBody as exc:
         return error(exc.reason, str(exc))
-    apply = _patcher(content_type, body, secret=path.info.kind == "Secret")
+    apply = _patcher(content_type, body, here=path.info.kind == "Secret" or path.served is not None)
     if apply is None:  # a merge patch: the API applies it to what it stores
         return await merge_patch_request(writer, path, caller, body, options)
-    return await _patched_update(writer, path, caller, _tracking(apply, path, options), options)
+    return await _patched_update(writer, path, caller, _tracking(conversion.patched(path, apply), path, options),
+                                 options)
 
 
 def _tracking(apply: Callable[[Obj], Obj], path: ResourcePath, options: WriteOptions) -> Callable[[Obj], Obj]:
@@ -252,9 +254,10 @@ async def _server_side_apply(writer: Writer, path: ResourcePath, caller: Caller,
     """An apply patch (`services.apiserver.apply`): an update of the stored object, or its creation."""
     now, config = _now(), prepared_body(config, path, name=path.name)
 
-    def apply(current: Obj | None) -> Obj:
+    def apply_here(current: Obj | None) -> Obj:
         return applied(current, config, manager=options.field_manager, api_version=path.info.api_version,
                        now=now, force=options.force)
+    apply = conversion.patched(path, apply_here)  # the config is at the version asked
     if writer.store.desired(path.info, key_of(path)) is not None:
         return await _patched_update(writer, path, caller, apply, options)
     try:
