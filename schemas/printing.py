@@ -7,8 +7,10 @@ object, normal and `-o wide`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+
+from schemas.networking import DEFAULT_CLASS_ANNOTATION
 
 Row = list[str]
 Obj = dict[str, Any]
@@ -268,6 +270,26 @@ def _hpa_targets(specs: list[Obj], current: list[Obj], shown: int = 3) -> str:
     return ", ".join(parts) + more
 
 
+def _job_columns(o: Obj) -> Row:
+    """kubectl's STATUS, COMPLETIONS, DURATION of a Job (printJob)."""
+    spec, st = _spec(o), _status(o)
+    succeeded, parallelism = st.get("succeeded", 0), spec.get("parallelism") or 0
+    if spec.get("completions") is not None:
+        completions = f"{succeeded}/{spec['completions']}"
+    else:
+        completions = f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+    start, end = st.get("startTime"), st.get("completionTime")
+    duration = "" if not start else age(start, datetime.fromisoformat(end.replace("Z", "+00:00")) if end
+                                        else datetime.now(timezone.utc))
+    true = {c.get("type") for c in st.get("conditions") or [] if c.get("status") == "True"}
+    status = next((shown for shown, test in (("Complete", "Complete" in true), ("Failed", "Failed" in true),
+                                             ("Terminating", bool(o["metadata"].get("deletionTimestamp"))),
+                                             ("Suspended", "Suspended" in true),
+                                             ("FailureTarget", "FailureTarget" in true),
+                                             ("SuccessCriteriaMet", "SuccessCriteriaMet" in true)) if test), "Running")
+    return [status, completions, duration]
+
+
 Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
 COLUMNS: dict[str, Columns] = {
     "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
@@ -288,7 +310,19 @@ COLUMNS: dict[str, Columns] = {
     "rolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
     "clusterrolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
     "horizontalpodautoscalers": (["REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS"], _hpa_columns, [], None),
+    "jobs": (["STATUS", "COMPLETIONS", "DURATION"], _job_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
     "ingresses": (["CLASS", "HOSTS", "ADDRESS", "PORTS"], _ingress_columns, [], None),
     "ingressclasses": (["CONTROLLER", "PARAMETERS"], _ingress_class_columns, [], None),
 }
 """Kinds not listed (roles, clusterroles) print NAME and AGE only."""
+
+DEFAULT_CLASS_ANNOTATIONS = {"ingressclasses": DEFAULT_CLASS_ANNOTATION}
+"""Kinds whose default object kubectl names `<name> (default)` in the NAME column."""
+
+
+def display_name(plural: str, obj: Obj) -> str:
+    """The NAME cell: the object's name, with ` (default)` for a default class, as kubectl's."""
+    meta = obj.get("metadata") or {}
+    annotation = DEFAULT_CLASS_ANNOTATIONS.get(plural)
+    is_default = annotation is not None and (meta.get("annotations") or {}).get(annotation) == "true"
+    return str(meta.get("name", "")) + (" (default)" if is_default else "")

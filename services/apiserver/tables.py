@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from schemas.printing import COLUMNS, age
+from schemas.printing import COLUMNS, age, display_name
 
 Obj = dict[str, Any]
 TABLE_MEDIA = "as=Table"
@@ -42,7 +42,7 @@ def table(plural: str, objs: list[Obj], *, now: datetime, resource_version: str 
     rows = []
     for obj in objs:
         meta = obj.get("metadata") or {}
-        cells = [meta.get("name", ""), *columns(obj), age(meta.get("creationTimestamp"), now)]
+        cells = [display_name(plural, obj), *columns(obj), age(meta.get("creationTimestamp"), now)]
         if wide_columns is not None:
             cells += wide_columns(obj)
         row: dict[str, Any] = {"cells": cells}

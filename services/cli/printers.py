@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import yaml
 
-from schemas.printing import COLUMNS, Obj, Row, age, merged, objects
+from schemas.printing import COLUMNS, Obj, Row, age, display_name, merged, objects
 
 __all__ = ["COLUMNS", "age", "merged", "objects", "render_table", "table", "to_json", "to_yaml",
            "describe_service_lines"]
@@ -48,7 +48,7 @@ def render_table(plural: str, objs: list[Obj], *, now: datetime | None = None,
     rows = []
     for o in objs:
         meta = o["metadata"]
-        row = [name_prefix + meta["name"], *columns(o), age(meta.get("creationTimestamp"), now)]
+        row = [name_prefix + display_name(plural, o), *columns(o), age(meta.get("creationTimestamp"), now)]
         if wide and wide_columns:
             row += wide_columns(o)
         rows.append([meta.get("namespace", ""), *row] if all_namespaces else row)

@@ -38,3 +38,15 @@ def test_ingress_class_columns() -> None:
                                             ["kafkube", "kafkube.io/ingress", "<none>", "5m"])
     cls["spec"]["parameters"] = {"apiGroup": "k8s.example.com", "kind": "IngressParameters", "name": "p"}
     assert cells("ingressclasses", cls)[1][2] == "IngressParameters.k8s.example.com/p"
+
+
+def test_the_default_class_is_named_so_on_both_printers() -> None:
+    from services.cli.printers import render_table
+
+    cls = {"metadata": {"name": "kafkube", "creationTimestamp": CREATED,
+                        "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+           "spec": {"controller": "kafkube.io/ingress"}}
+    assert cells("ingressclasses", cls)[1][0] == "kafkube (default)"
+    assert render_table("ingressclasses", [cls], now=NOW).splitlines()[1].split()[:2] == ["kafkube", "(default)"]
+    cls["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] = "false"
+    assert cells("ingressclasses", cls)[1][0] == "kafkube"
