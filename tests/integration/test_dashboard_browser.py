@@ -3,8 +3,9 @@
 broker with a hollow fleet (the `dashboard` fixture of test_dashboard.py). A bad token is
 refused on the page; the nodes, workloads, pods, services and events views render; a
 Deployment created through the API while the page is open appears without a reload; the
-Scale button scales it; moving the time slider back shows the cluster before it existed;
-an object's history shows its diff. With KAFKUBE_SCREENSHOTS_DIR set, the main views are
+Scale button scales it; a pod's log lines stream into the logs panel; moving the time
+slider back shows the Deployment as it stood before the scale, and before it existed; an
+object's history shows its diff. With KAFKUBE_SCREENSHOTS_DIR set, the main views are
 saved there as dashboard-*.png (docs/images/ holds the committed ones)."""
 
 from __future__ import annotations
@@ -101,6 +102,10 @@ async def test_dashboard_in_chromium(dashboard: DashboardUnderTest, browser: Web
     tab(driver, "pods")
     wait(driver, "the pods view", lambda d: name in content(d) and "Running" in content(d))
     shot(driver, tmp_path, "pods")
+    driver.find_element(By.CSS_SELECTOR, f'#pods tr[data-name^="{name}-"] button.logs').click()
+    wait(driver, "the pod's log lines", lambda d: "hollow container main started" in d.find_element(By.ID, "logs").text)
+    shot(driver, tmp_path, "logs")
+    driver.find_element(By.ID, "panel-close").click()
     tab(driver, "services")
     wait(driver, "the service and its two endpoints", lambda d: content(d).count(f":8080 ({name}-") == 2)
     shot(driver, tmp_path, "services")
