@@ -12,6 +12,7 @@ from typing import Any
 
 from schemas.apps import Deployment, DeploymentStrategy, ReplicaSet
 from schemas.autoscaling import check_hpa
+from schemas.batch import check_job
 from schemas.checks_pod import (
     check_int_or_name_port,
     check_pod_spec,
@@ -295,6 +296,7 @@ KIND_CHECKS: dict[str, Callable[[Any], list[FieldError]]] = {
     "ReplicaSet": check_replicaset,
     "Deployment": check_deployment,
     "HorizontalPodAutoscaler": check_hpa,
+    "Job": check_job,
     "Service": check_service,
     "Endpoints": check_endpoints,
     "ConfigMap": check_config_map,

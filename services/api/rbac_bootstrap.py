@@ -37,7 +37,7 @@ BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 BOOTSTRAP_ANNOTATIONS = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 AGGREGATE_TO = "rbac.authorization.k8s.io/aggregate-to-"
 CORE, APPS, EVENTS, NETWORKING = "", "apps", "events.k8s.io", "networking.k8s.io"
-AUTOSCALING = "autoscaling"
+AUTOSCALING, BATCH = "autoscaling", "batch"
 AUTHENTICATION, AUTHORIZATION = "authentication.k8s.io", "authorization.k8s.io"
 
 
@@ -68,6 +68,7 @@ VIEW_RULES = [
     rule(READ, APPS, "deployments", "deployments/status", "deployments/scale",
          "replicasets", "replicasets/status", "replicasets/scale"),
     rule(READ, AUTOSCALING, "horizontalpodautoscalers", "horizontalpodautoscalers/status"),
+    rule(READ, BATCH, "jobs", "jobs/status"),
 ]
 EDIT_RULES = [
     rule(READ, CORE, "secrets"),
@@ -80,6 +81,7 @@ EDIT_RULES = [
     rule(WRITE, APPS, "deployments", "deployments/scale", "deployments/rollback",
          "replicasets", "replicasets/scale"),
     rule(WRITE, AUTOSCALING, "horizontalpodautoscalers"),
+    rule(WRITE, BATCH, "jobs"),
 ]
 ADMIN_RULES = [
     rule("create", AUTHORIZATION, "localsubjectaccessreviews"),
@@ -120,6 +122,9 @@ CONTROLLER_MANAGER_RULES = [
     # horizontal pod autoscaler: spec.replicas of its targets (a merge patch, as the scale subresource writes it)
     rule("patch", CORE, "replicationcontrollers"),
     rule("patch", APPS, "deployments", "replicasets"),
+    # job controller: its pods (create, delete, the tracking finalizer removed by a patch) above;
+    # a finished Job whose ttlSecondsAfterFinished passed is deleted
+    rule("delete", BATCH, "jobs"),
     # endpoints controller: writes only its observed topic, no requests
 ]
 NODE_RULES = [

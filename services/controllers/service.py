@@ -23,6 +23,7 @@ def controllers_components(settings: Settings) -> dict[str, Component]:
     components |= workload_components(settings, shared)
     components |= cluster_components(settings, shared)
     components |= autoscaling_components(settings, shared)
+    components |= batch_components(settings, shared)
     return components
 
 
@@ -68,3 +69,10 @@ def autoscaling_components(settings: Settings, shared: SharedInformer | None = N
     from services.controllers.hpa.service import hpa_components
 
     return hpa_components(settings, shared)
+
+
+def batch_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
+    """The Job controller."""
+    from services.controllers.job.service import job_components
+
+    return job_components(settings, shared)

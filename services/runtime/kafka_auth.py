@@ -37,7 +37,8 @@ BROKER = "kafkube-broker"  # the broker's own (inter-broker) user: a super user
 API_GROUPS = "api-"  # prefixed: api-intake, api-writer (and their transactional ids)
 API_WRITER_GROUP = "api-writer"  # the takeover fence reads its committed offsets
 SCHEDULER_GROUPS = ("scheduler",)
-CONTROLLER_GROUPS = ("node-controller", "namespace-controller", "garbage-collector", "horizontal-pod-autoscaler")
+CONTROLLER_GROUPS = ("node-controller", "namespace-controller", "garbage-collector", "horizontal-pod-autoscaler",
+                     "job-controller")
 CONTROLLER_GROUP_PREFIX = "controller-"  # controller-<plural> (replicaset, deployment, ...)
 ENDPOINTS_GROUPS = ("endpoints-controller",)
 

@@ -1,0 +1,182 @@
+"""``batch/v1`` Job: the model, upstream's defaults (`default_job`) and validation with
+kube-apiserver's messages (`check_job`).
+
+Used by the registry (kind, topics), ``schemas.defaults`` / ``schemas.checks``
+(admission), ``schemas.printing`` (kubectl's columns) and the Job controller
+(``services.controllers.job``), which reads the spec and writes the status.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from schemas.meta import Condition, Int32, Int64, KubeModel, LabelSelector, Resource, Time
+from schemas.pod import PodTemplateSpec
+from schemas.validation import FieldError, not_supported
+
+BATCH_GROUP = "batch"
+DEFAULT_BACKOFF_LIMIT = 6
+MAX_COMPLETIONS_INDEXED = 100_000  # upstream's maxParallelismForIndexedJob and completions cap
+COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
+COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
+TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
+CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+LEGACY_CONTROLLER_UID_LABEL = "controller-uid"
+LEGACY_JOB_NAME_LABEL = "job-name"
+
+
+class PodFailurePolicyOnExitCodesRequirement(KubeModel):
+    container_name: str | None = None
+    operator: Literal["In", "NotIn"]
+    values: list[Int32]
+
+
+class PodFailurePolicyOnPodConditionsPattern(KubeModel):
+    type: str
+    status: Literal["True", "False", "Unknown"] = "True"
+
+
+class PodFailurePolicyRule(KubeModel):
+    action: str
+    on_exit_codes: PodFailurePolicyOnExitCodesRequirement | None = None
+    on_pod_conditions: list[PodFailurePolicyOnPodConditionsPattern] | None = None
+
+
+class PodFailurePolicy(KubeModel):
+    rules: list[PodFailurePolicyRule]
+
+
+class JobSpec(KubeModel):
+    parallelism: Int32 | None = None
+    completions: Int32 | None = None
+    active_deadline_seconds: Int64 | None = None
+    backoff_limit: Int32 | None = None
+    selector: LabelSelector | None = None
+    manual_selector: bool | None = None
+    template: PodTemplateSpec | None = None
+    ttl_seconds_after_finished: Int32 | None = None
+    completion_mode: str | None = None
+    suspend: bool | None = None
+    pod_failure_policy: PodFailurePolicy | None = None
+
+
+class UncountedTerminatedPods(KubeModel):
+    succeeded: list[str] | None = None
+    failed: list[str] | None = None
+
+
+class JobStatus(KubeModel):
+    conditions: list[Condition] | None = None
+    start_time: Time | None = None
+    completion_time: Time | None = None
+    active: Int32 | None = None
+    succeeded: Int32 | None = None
+    failed: Int32 | None = None
+    terminating: Int32 | None = None
+    ready: Int32 | None = None
+    completed_indexes: str | None = None
+    uncounted_terminated_pods: UncountedTerminatedPods | None = None
+
+
+class Job(Resource):
+    api_version: Literal["batch/v1"] = "batch/v1"
+    kind: Literal["Job"] = "Job"
+    spec: JobSpec | None = None
+    status: JobStatus | None = None
+
+
+# -- defaults (pkg/apis/batch/v1/defaults.go) -----------------------------------------------
+def default_job(doc: dict[str, Any]) -> None:
+    """completions and parallelism 1 when both are unset (parallelism = 1 otherwise),
+    backoffLimit 6, completionMode NonIndexed, suspend false, manualSelector false, the
+    pod template's restartPolicy left to the user (validation requires Never/OnFailure),
+    podFailurePolicy rules' onPodConditions status True."""
+    spec = doc.setdefault("spec", {})
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", DEFAULT_BACKOFF_LIMIT)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("manualSelector", False)
+    for rule in (spec.get("podFailurePolicy") or {}).get("rules") or []:
+        for pattern in rule.get("onPodConditions") or []:
+            pattern.setdefault("status", "True")
+
+
+# -- validation (pkg/apis/batch/validation/validation.go) ------------------------------------
+COMPLETION_MODES = ["Indexed", "NonIndexed"]
+RESTART_POLICIES = ["OnFailure", "Never"]
+FAILURE_ACTIONS = ["Count", "FailIndex", "FailJob", "Ignore"]
+
+
+def _non_negative(path: str, value: int | None) -> list[FieldError]:
+    if value is not None and value < 0:
+        return [FieldError(path, "Invalid", value, "must be greater than or equal to 0")]
+    return []
+
+
+def check_job(job: Job) -> list[FieldError]:
+    spec = job.spec
+    if spec is None or spec.template is None:
+        return [FieldError("spec.template", "Required")]
+    errs = _non_negative("spec.parallelism", spec.parallelism)
+    errs += _non_negative("spec.completions", spec.completions)
+    errs += _non_negative("spec.backoffLimit", spec.backoff_limit)
+    errs += _non_negative("spec.ttlSecondsAfterFinished", spec.ttl_seconds_after_finished)
+    if spec.active_deadline_seconds is not None and spec.active_deadline_seconds <= 0:
+        errs.append(FieldError("spec.activeDeadlineSeconds", "Invalid", spec.active_deadline_seconds,
+                               "must be greater than 0"))
+    mode = spec.completion_mode or "NonIndexed"
+    if mode not in COMPLETION_MODES:
+        errs.append(not_supported("spec.completionMode", mode, COMPLETION_MODES))
+    if mode == "Indexed":
+        if spec.completions is None:
+            errs.append(FieldError("spec.completions", "Required",
+                                   detail="when completion mode is Indexed"))
+        elif spec.completions > MAX_COMPLETIONS_INDEXED:
+            errs.append(FieldError("spec.completions", "Invalid", spec.completions,
+                                   f"must be less than or equal to {MAX_COMPLETIONS_INDEXED} "
+                                   "when completion mode is Indexed"))
+        if (spec.parallelism or 0) > MAX_COMPLETIONS_INDEXED:
+            errs.append(FieldError("spec.parallelism", "Invalid", spec.parallelism,
+                                   f"must be less than or equal to {MAX_COMPLETIONS_INDEXED} "
+                                   "when completion mode is Indexed"))
+    if spec.manual_selector:
+        errs.append(FieldError("spec.manualSelector", "Forbidden", True,
+                               "a manual selector is not supported by kafkube: the selector is generated"))
+    pod_spec = spec.template.spec
+    policy = pod_spec.restart_policy if pod_spec is not None else None
+    if policy not in RESTART_POLICIES:
+        errs.append(not_supported("spec.template.spec.restartPolicy", policy or "", RESTART_POLICIES))
+    if spec.pod_failure_policy is not None:
+        errs += _check_failure_policy(spec.pod_failure_policy, policy)
+    return errs
+
+
+def _check_failure_policy(policy: PodFailurePolicy, restart_policy: str | None) -> list[FieldError]:
+    base = "spec.podFailurePolicy"
+    errs = []
+    if restart_policy != "Never":
+        errs.append(FieldError("spec.template.spec.restartPolicy", "Invalid", restart_policy,
+                               "only \"Never\" is supported when podFailurePolicy is specified"))
+    for i, rule in enumerate(policy.rules):
+        path = f"{base}.rules[{i}]"
+        if rule.action not in FAILURE_ACTIONS or rule.action == "FailIndex":
+            errs.append(not_supported(f"{path}.action", rule.action, ["Count", "FailJob", "Ignore"]))
+        if (rule.on_exit_codes is None) == (rule.on_pod_conditions is None):
+            errs.append(FieldError(path, "Invalid", None,
+                                   "specifying one of OnExitCodes and OnPodConditions is required"))
+        codes = rule.on_exit_codes
+        if codes is not None:
+            if not codes.values:
+                errs.append(FieldError(f"{path}.onExitCodes.values", "Invalid", codes.values,
+                                       "at least one value is required"))
+            if codes.operator == "In" and 0 in codes.values:
+                errs.append(FieldError(f"{path}.onExitCodes.values", "Invalid", 0,
+                                       "must not be 0 for the In operator"))
+            if len(set(codes.values)) != len(codes.values) or sorted(codes.values) != codes.values:
+                errs.append(FieldError(f"{path}.onExitCodes.values", "Invalid", codes.values,
+                                       "must be ordered and unique"))
+    return errs
