@@ -35,9 +35,9 @@ def dashboard_components(settings: Settings) -> dict[str, Component]:
                                    shutdown_timeout=2.0)
             await runner.setup()
             try:
-                site = web.TCPSite(runner, host, port)
-                await site.start()
-                log.info("dashboard.listening", url=site.name, objects=feed.timeline.seq)
+                await web.TCPSite(runner, host, port).start()
+                bound = runner.addresses[0]  # the port the system chose when asked for 0
+                log.info("dashboard.listening", url=f"http://{bound[0]}:{bound[1]}", records=feed.timeline.seq)
                 await asyncio.gather(requests.failed(), events.failed())  # returns only by failing
             finally:
                 await runner.cleanup()
