@@ -10,7 +10,10 @@ contentEncoding=3, contentType=4}`; `raw` is the object:
   resourceVersion=6, labels=11, annotations=12, finalizers=14; the fields the server
   sets are ignored, as JSON's are), `data=2` (map of bytes), `type=3`, `stringData=4`,
   `immutable=5`. Any other field (ownerReferences, managedFields) is refused
-  (ProtobufError), never dropped.
+  (ProtobufError), never dropped;
+- the autoscaling/v1 HorizontalPodAutoscaler (`kubectl autoscale`): `metadata=1`, `spec=2`
+  {scaleTargetRef=1 {kind=1, name=2, apiVersion=3}, minReplicas=2, maxReplicas=3,
+  targetCPUUtilizationPercentage=4}; the status (3) is the controller's to write.
 
 Pure; used by `services.apiserver.app` and `writes`."""
 
@@ -228,3 +231,34 @@ def eviction(body: bytes) -> dict[str, Any]:
     if 2 in raw:
         found["deleteOptions"] = options
     return found
+
+
+HPA_SPEC_NUMBERS = {2: "minReplicas", 3: "maxReplicas", 4: "targetCPUUtilizationPercentage"}
+REFERENCE_FIELDS = {1: "kind", 2: "name", 3: "apiVersion"}
+
+
+def _int32(value: int) -> int:
+    """A varint as the int32 Go encoded (a negative one sign-extended to 64 bits)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def hpa_v1(body: bytes) -> dict[str, Any]:
+    """A protobuf `autoscaling/v1 HorizontalPodAutoscaler` in its JSON shape, or ProtobufError."""
+    if not body.startswith(MAGIC):
+        raise ProtobufError("not a Kubernetes protobuf body (no k8s\\0 prefix)")
+    envelope = fields(body[len(MAGIC):])
+    type_meta = _strings(envelope.get(1, b""), {1: "apiVersion", 2: "kind"})
+    if (type_meta.get("apiVersion"), type_meta.get("kind")) != ("autoscaling/v1", "HorizontalPodAutoscaler"):
+        raise ProtobufError(f"expected an autoscaling/v1 HorizontalPodAutoscaler, not "
+                            f"{type_meta.get('apiVersion')}/{type_meta.get('kind')}")
+    raw = fields(envelope.get(2, b""))
+    spec: dict[str, Any] = {}
+    for number, value in entries(raw.get(2, b"")):
+        if number == 1 and isinstance(value, bytes):
+            spec["scaleTargetRef"] = {k: v for k, v in _strings(value, REFERENCE_FIELDS).items() if v}
+        elif number in HPA_SPEC_NUMBERS and isinstance(value, int):
+            spec[HPA_SPEC_NUMBERS[number]] = _int32(value)
+        else:
+            raise ProtobufError(f"HorizontalPodAutoscaler spec field {number} is not read from protobuf here; send JSON")
+    return {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+            "metadata": _object_meta(raw.get(1, b"")), "spec": spec}

@@ -82,12 +82,17 @@ def prepared_body(body: Obj, path: ResourcePath, *, name: str | None = None) -> 
     return {**prepared, "apiVersion": path.info.api_version, "kind": path.info.kind, "metadata": meta}
 
 
+PROTOBUF_BODIES = {("v1", "Secret"): protobuf.secret, ("autoscaling/v1", "HorizontalPodAutoscaler"): protobuf.hpa_v1}
+
+
 async def _body(request: web.Request, path: ResourcePath) -> Obj:
-    """A create or replace body: JSON, or a Secret in protobuf (client-go's typed clients
-    send it: `kubectl create secret`, Helm's releases)."""
-    if request.content_type == PROTOBUF and path.info.kind == "Secret":
+    """A create or replace body: JSON, or in protobuf a Secret or an autoscaling/v1 HPA
+    (client-go's typed clients send them: `kubectl create secret`, Helm's releases,
+    `kubectl autoscale`)."""
+    asked = path.served or path.info
+    if request.content_type == PROTOBUF and (read := PROTOBUF_BODIES.get((asked.api_version, asked.kind))):
         try:
-            return protobuf.secret(await request.read())
+            return conversion.intake(path, read(await request.read()))
         except ProtobufError as exc:
             raise BadBody(f"the protobuf body cannot be read: {exc}") from None
     return conversion.intake(path, await json_body(request))

@@ -1,21 +1,22 @@
 """autoscaling/v1 HorizontalPodAutoscalers in the HTTP API: discovery (legacy and aggregated)
 lists v2 (preferred) and v1, OpenAPI has the v1 schema, a v1 path is served on the stored
 v2 kind, bodies are converted on the way in and objects, lists, tables and patches on the
-way out."""
+way out; kubectl autoscale's protobuf body is read."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
+import pytest
 from aiohttp import web
 
-from services.apiserver import aggregated, conversion, discovery, openapi
+from services.apiserver import aggregated, conversion, discovery, openapi, protobuf
 from services.apiserver.http import json_response
 from services.apiserver.paths import parse
 
 V1_PATH = "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/web"
-STORED = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+STORED: dict[str, Any] = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
           "metadata": {"name": "web", "namespace": "default", "resourceVersion": "7"},
           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
                    "minReplicas": 1, "maxReplicas": 4,
@@ -88,3 +89,33 @@ def test_a_patch_at_v1_applies_to_the_v1_object() -> None:
     patched = conversion.patched(path, raise_target)(STORED)
     assert patched["apiVersion"] == "autoscaling/v2"
     assert patched["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+
+
+def _varint(value: int) -> bytes:
+    out = b""
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        if not value:
+            return out + bytes([byte])
+        out += bytes([byte | 0x80])
+
+
+def _field(number: int, payload: bytes | int) -> bytes:
+    if isinstance(payload, int):
+        return _varint(number << 3) + _varint(payload)
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def test_kubectl_autoscales_protobuf_body_is_read() -> None:
+    """`kubectl autoscale` posts the v1 object in protobuf, as client-go's typed client does."""
+    type_meta = _field(1, b"autoscaling/v1") + _field(2, b"HorizontalPodAutoscaler")
+    ref = _field(1, b"Deployment") + _field(2, b"web") + _field(3, b"apps/v1")
+    spec = _field(1, ref) + _field(2, 1) + _field(3, 4) + _field(4, 50)
+    status = _field(3, 0) + _field(4, 0)
+    raw = _field(1, _field(1, b"web")) + _field(2, spec) + _field(3, status)
+    hpa = protobuf.hpa_v1(protobuf.MAGIC + _field(1, type_meta) + _field(2, raw))
+    assert hpa == {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+                   "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"},
+                            "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}}
+    with pytest.raises(protobuf.ProtobufError, match="expected an autoscaling/v1 HorizontalPodAutoscaler"):
+        protobuf.hpa_v1(protobuf.MAGIC + _field(1, _field(1, b"v1") + _field(2, b"Secret")) + _field(2, raw))
