@@ -56,17 +56,24 @@ class HorizontalPodAutoscalerV1(Resource):
 
 
 # -- v2 -> v1 --------------------------------------------------------------------------------
+def _obj(value: Any) -> Obj:
+    """`value` when it is an object, else an empty one (a stored object is validated; a
+    part that is not an object is read as absent rather than failing a read)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _is_cpu_utilization(metric: Obj) -> bool:
-    resource = metric.get("resource") or {}
+    resource = _obj(metric.get("resource"))
     return (metric.get("type") == "Resource" and resource.get("name") == "cpu"
-            and (resource.get("target") or {}).get("averageUtilization") is not None)
+            and _obj(resource.get("target")).get("averageUtilization") is not None)
 
 
 def _metric_v1(metric: Obj) -> Obj:
     """A v2 MetricSpec as v1 writes it (Kafkube serves Resource metrics only; others as given)."""
     if metric.get("type") != "Resource":
         return metric
-    resource, target = metric.get("resource") or {}, (metric.get("resource") or {}).get("target") or {}
+    resource = _obj(metric.get("resource"))
+    target = _obj(resource.get("target"))
     converted = {"name": resource.get("name", "")}
     for v2_field, v1_field in (("averageUtilization", "targetAverageUtilization"),
                                ("averageValue", "targetAverageValue")):
@@ -78,7 +85,8 @@ def _metric_v1(metric: Obj) -> Obj:
 def _metric_status_v1(metric: Obj) -> Obj:
     if metric.get("type") != "Resource":
         return metric
-    resource, current = metric.get("resource") or {}, (metric.get("resource") or {}).get("current") or {}
+    resource = _obj(metric.get("resource"))
+    current = _obj(resource.get("current"))
     converted: Obj = {"name": resource.get("name", "")}
     if current.get("averageUtilization") is not None:
         converted["currentAverageUtilization"] = current["averageUtilization"]
@@ -101,23 +109,37 @@ def _renamed(value: Any, names: dict[str, str], *, fold: bool = False) -> Any:
     return value
 
 
+def _listed_objects(value: Any) -> list[Obj]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _convertible(hpa: Obj) -> bool:
+    """Are the parts the conversion reads objects (or absent)? Else the object is only
+    relabelled, and the API's validation names what is wrong."""
+    meta = hpa.get("metadata")
+    parts = (meta, hpa.get("spec"), hpa.get("status"), meta.get("annotations") if isinstance(meta, dict) else None)
+    return all(part is None or isinstance(part, dict) for part in parts)
+
+
 def to_v1(hpa: Obj) -> Obj:
     """An autoscaling/v2 HorizontalPodAutoscaler as autoscaling/v1 shows it."""
+    if not _convertible(hpa):
+        return {**hpa, "apiVersion": V1}
     spec, status = hpa.get("spec") or {}, hpa.get("status")
-    metrics = spec.get("metrics") or []
+    metrics = _listed_objects(spec.get("metrics"))
     meta = dict(hpa.get("metadata") or {})
     annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in ROUND_TRIP_ANNOTATIONS}
     if other := [_metric_v1(m) for m in metrics if not _is_cpu_utilization(m)]:
         annotations[METRICS_ANNOTATION] = _dumps(other)
-    if status and status.get("currentMetrics"):
-        annotations[CURRENT_METRICS_ANNOTATION] = _dumps([_metric_status_v1(m) for m in status["currentMetrics"]])
+    if status and (current := _listed_objects(status.get("currentMetrics"))):
+        annotations[CURRENT_METRICS_ANNOTATION] = _dumps([_metric_status_v1(m) for m in current])
     if spec.get("behavior") is not None:
         annotations[BEHAVIOR_ANNOTATION] = _dumps(_renamed(spec["behavior"], _GO_NAMES))
-    if status and status.get("conditions"):
+    if status and isinstance(status.get("conditions"), list) and status["conditions"]:
         annotations[CONDITIONS_ANNOTATION] = _dumps(status["conditions"])
     meta.pop("annotations", None)
     if annotations:
@@ -134,9 +156,9 @@ def to_v1(hpa: Obj) -> Obj:
 def _status_v1(status: Obj) -> Obj:
     converted: Obj = {k: status[k] for k in ("observedGeneration", "lastScaleTime") if k in status}
     converted |= {"currentReplicas": status.get("currentReplicas") or 0, "desiredReplicas": status.get("desiredReplicas") or 0}
-    for metric in status.get("currentMetrics") or []:
-        resource = metric.get("resource") or {}
-        utilization = (resource.get("current") or {}).get("averageUtilization")
+    for metric in _listed_objects(status.get("currentMetrics")):
+        resource = _obj(metric.get("resource"))
+        utilization = _obj(resource.get("current")).get("averageUtilization")
         if metric.get("type") == "Resource" and resource.get("name") == "cpu" and utilization is not None:
             converted["currentCPUUtilizationPercentage"] = utilization
     return converted
@@ -192,6 +214,8 @@ def _listed(value: Any, convert: Any) -> list[Obj] | None:
 
 def from_v1(hpa: Obj) -> Obj:
     """An autoscaling/v1 HorizontalPodAutoscaler as autoscaling/v2 (stored) holds it."""
+    if not _convertible(hpa):
+        return {**hpa, "apiVersion": V2}
     spec, status = hpa.get("spec") or {}, hpa.get("status")
     meta = dict(hpa.get("metadata") or {})
     annotations = dict(meta.get("annotations") or {})

@@ -184,3 +184,21 @@ def test_the_v1_model_reads_and_writes_upstreams_field_names() -> None:
     dumped = hpa.model_dump(by_alias=True, exclude_none=True)
     assert dumped["spec"]["targetCPUUtilizationPercentage"] == 50
     assert dumped["status"]["currentCPUUtilizationPercentage"] == 20
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                      max_size=3), max_leaves=12)
+keys = st.sampled_from(["metadata", "spec", "status", "annotations", "metrics", "currentMetrics", "conditions",
+                        "resource", "target", "current", "type", "name", "targetCPUUtilizationPercentage",
+                        "currentCPUUtilizationPercentage", "averageUtilization", METRICS_ANNOTATION,
+                        BEHAVIOR_ANNOTATION, CONDITIONS_ANNOTATION, CURRENT_METRICS_ANNOTATION])
+shaped = st.recursive(json_values, lambda inner: st.dictionaries(keys, inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(keys, shaped, max_size=4))
+def test_any_object_converts_both_ways_without_failing(hpa: dict[str, Any]) -> None:
+    """Whatever a client sends or a topic holds, the conversion answers an object."""
+    assert from_v1(hpa)["apiVersion"] == "autoscaling/v2"
+    assert to_v1(hpa)["apiVersion"] == "autoscaling/v1"
