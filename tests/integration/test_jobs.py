@@ -1,0 +1,86 @@
+"""Jobs on the real broker with a hollow kubelet fleet (hollow `exit` images end at
+once with their tag as exit code): an Indexed Job of 24 completions survives a SIGKILL
+of the controller manager mid-way with exactly one pod per index and exact counts; a
+failing Job stops at its backoffLimit (Failed, BackoffLimitExceeded, failed =
+backoffLimit + 1); a Job with ttlSecondsAfterFinished 0 is deleted once Complete."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.runtime.config import Settings
+from tests.integration.kafkit import ServiceProcess, cli, wait_for
+
+pytestmark = [pytest.mark.kafka]
+
+
+def manifest(name: str, image: str, **spec: Any) -> str:
+    """A Job as JSON (a YAML document too)."""
+    return json.dumps({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+                       "spec": {**spec, "template": {"spec": {"restartPolicy": "Never", "containers": [
+                           {"name": "main", "image": image}]}}}}) + "\n"
+
+
+def get_json(settings: Settings, *args: str) -> Any:
+    out = cli(settings, "get", *args, "-o", "json")
+    return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
+
+
+def condition(job: Any, type_: str) -> dict[str, Any] | None:
+    for cond in ((job or {}).get("status") or {}).get("conditions") or []:
+        if cond["type"] == type_ and cond["status"] == "True":
+            return dict(cond)
+    return None
+
+
+async def test_jobs_on_a_hollow_fleet(settings: Settings, services: Callable[..., ServiceProcess],
+                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKUBE_KUBELET_ROOT", str(tmp_path / "kubelet"))
+    monkeypatch.setenv("KAFKUBE_HEARTBEAT_SECONDS", "2")
+    services("api")
+    services("scheduler")
+    controllers = services("controllers")
+    services("kubelet", "--nodes", "3", "--node-prefix", f"j{secrets.token_hex(2)}-", "--runtime", "hollow")
+
+    docs = [manifest("many", "hollow/exit:0", completions=24, parallelism=3, completionMode="Indexed"),
+            manifest("fails", "hollow/exit:3", completions=1, backoffLimit=2),
+            manifest("brief", "hollow/exit:0", ttlSecondsAfterFinished=0)]
+    path = tmp_path / "jobs.yaml"
+    path.write_text("---\n".join(docs))
+    applied = cli(settings, "apply", "-f", str(path))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    async def some_done() -> bool:
+        return ((get_json(settings, "job", "many") or {}).get("status") or {}).get("succeeded", 0) >= 4
+    await wait_for("the first successes of many", some_done, timeout=120, interval=0.2)
+    assert controllers.kill() != 0  # SIGKILL mid-Job
+    services("controllers")
+
+    async def finished(name: str, type_: str) -> Any:
+        job = get_json(settings, "job", name)
+        return job if condition(job, type_) else None
+
+    many = await wait_for("many Complete", lambda: finished("many", "Complete"), timeout=180)
+    assert many["status"]["succeeded"] == 24 and many["status"]["completedIndexes"] == "0-23"
+    assert many["status"].get("failed", 0) == 0 and not many["status"].get("uncountedTerminatedPods")
+    pods = [p for p in (get_json(settings, "pods") or {}).get("items", [])
+            if p["metadata"]["labels"].get("batch.kubernetes.io/job-name") == "many"]
+    indexes = Counter(p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] for p in pods)
+    assert indexes == Counter({str(i): 1 for i in range(24)})  # one pod per index: no duplicate
+
+    fails = await wait_for("fails Failed", lambda: finished("fails", "Failed"), timeout=120)
+    failed = condition(fails, "Failed")
+    assert failed is not None and failed["reason"] == "BackoffLimitExceeded"
+    assert failed["message"] == "Job has reached the specified backoff limit"
+    assert fails["status"]["failed"] == 3 and fails["status"].get("succeeded", 0) == 0
+
+    async def brief_deleted() -> bool:
+        return cli(settings, "get", "job", "brief").returncode != 0
+    await wait_for("brief deleted after its TTL", brief_deleted, timeout=120)
