@@ -9,10 +9,12 @@ Used by the API intake (``kafkube.manifests`` and write requests) and the CLI
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from schemas.autoscaling_v1 import V1 as AUTOSCALING_V1, from_v1
 from schemas.checks import check_metadata, check_resource
 from schemas.checks_paths import check_object_paths
 from schemas.documents import (
@@ -49,7 +51,8 @@ def _decode(payload: bytes) -> str:
 def split_documents(payload: bytes) -> list[DocumentResult]:
     """Every document of a YAML/JSON payload, in order; ``List`` kinds expand to items.
 
-    Empty documents are dropped. A document that does not parse is returned as an error
+    Empty documents are dropped; autoscaling/v1 HorizontalPodAutoscalers come out as the
+    autoscaling/v2 ones stored. A document that does not parse is returned as an error
     result (``error`` set), and the others still parse. A payload over the size limit, or
     with more than ``MAX_DOCUMENTS`` documents, is one error: nothing of it is applied.
     """
@@ -67,11 +70,20 @@ def split_documents(payload: bytes) -> list[DocumentResult]:
         except DocumentError as exc:
             results.append(DocumentResult(index, line, error=str(exc)))
             continue
-        results += expand(doc, index, line)
+        results += map(_at_stored_version, expand(doc, index, line))
         if len(results) > MAX_DOCUMENTS:
             return [DocumentResult(0, 1, error=f"the record holds more than {MAX_DOCUMENTS} "
                                    "documents and items: split it into several records")]
     return results
+
+
+def _at_stored_version(result: DocumentResult) -> DocumentResult:
+    """An autoscaling/v1 HorizontalPodAutoscaler as the v2 one Kafkube stores (upstream's
+    conversion, ``schemas.autoscaling_v1``); any other document as it is."""
+    doc = result.doc
+    if doc is None or (doc.get("apiVersion"), doc.get("kind")) != (AUTOSCALING_V1, "HorizontalPodAutoscaler"):
+        return result
+    return replace(result, doc=from_v1(doc))
 
 
 _TYPE_MESSAGES = {

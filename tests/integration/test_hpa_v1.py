@@ -2,7 +2,7 @@
 the real kubectl: `kubectl autoscale` (which posts a v1 object) creates one, stored as v2;
 it reads back at v1 (`targetCPUUtilizationPercentage`) and at v2 (the cpu metric), a v1
 patch changes the stored metric, other metrics round-trip through the annotation, a v1
-watch sees v1 objects, and it is deleted at v1."""
+watch sees v1 objects, and it is deleted at v1; `kafkube apply` takes a v1 manifest."""
 
 from __future__ import annotations
 
@@ -11,19 +11,31 @@ import subprocess
 import time
 from typing import Any
 
+import pytest
+
+from services.runtime.config import Settings
+from tests.integration.kafkit import cli
 from tests.integration.test_apiserver_kubectl import KUBECTL, Kubectl, apiserver  # noqa: F401 (fixture)
 from tests.integration.test_hpa import DEPLOYMENT
-
-import pytest
 
 pytestmark = [pytest.mark.kafka]
 
 V1 = "horizontalpodautoscalers.v1.autoscaling"  # kubectl expands the short name `hpa` to the preferred
 V2 = "horizontalpodautoscalers.v2.autoscaling"  # version (hpa.v1.autoscaling reads v2), as against kube-apiserver
+V1_MANIFEST = """\
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: cli}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 3
+  targetCPUUtilizationPercentage: 60
+"""
 MEMORY = {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "64Mi"}}}
 
 
-def test_kubectl_autoscale_creates_a_v1_hpa_stored_as_v2(apiserver: tuple[Kubectl, int]) -> None:  # noqa: F811
+def test_kubectl_autoscale_creates_a_v1_hpa_stored_as_v2(apiserver: tuple[Kubectl, int],  # noqa: F811
+                                                         settings: Settings) -> None:
     kubectl, _ = apiserver
     kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
     watcher = subprocess.Popen([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "get", V1, "-w", "-o", "json",
@@ -66,6 +78,12 @@ def test_kubectl_autoscale_creates_a_v1_hpa_stored_as_v2(apiserver: tuple[Kubect
         while "web" in kubectl("get", "hpa", "-o", "name").stdout:
             assert time.monotonic() < deadline, "the HPA stayed after its delete"
             time.sleep(0.5)
+
+        # `kafkube apply` reads a v1 manifest as the v2 object stored
+        applied = cli(settings, "apply", "-f", "-", stdin=V1_MANIFEST.encode())
+        assert applied.returncode == 0, applied.stderr
+        v2 = kubectl.json("get", V2, "cli")
+        assert v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
     finally:
         watcher.terminate()
         out, _ = watcher.communicate(timeout=30)

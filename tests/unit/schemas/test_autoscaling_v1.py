@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.autoscaling import HorizontalPodAutoscaler
 from schemas.autoscaling_v1 import (
     BEHAVIOR_ANNOTATION,
     CONDITIONS_ANNOTATION,
@@ -19,6 +21,8 @@ from schemas.autoscaling_v1 import (
     from_v1,
     to_v1,
 )
+from schemas.manifest import split_documents, validate_object
+from schemas.validation import ManifestInvalid
 
 REF = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
 
@@ -202,3 +206,30 @@ def test_any_object_converts_both_ways_without_failing(hpa: dict[str, Any]) -> N
     """Whatever a client sends or a topic holds, the conversion answers an object."""
     assert from_v1(hpa)["apiVersion"] == "autoscaling/v2"
     assert to_v1(hpa)["apiVersion"] == "autoscaling/v1"
+
+
+def test_a_v1_manifest_is_admitted_as_the_stored_v2() -> None:
+    """`kafkube apply` and kafkube.manifests read v1 HPAs as the v2 ones stored."""
+    manifest = b"""\
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 3
+  targetCPUUtilizationPercentage: 60
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+"""
+    hpa, config_map = split_documents(manifest)
+    assert hpa.doc is not None and config_map.doc is not None
+    assert config_map.doc["apiVersion"] == "v1"
+    admitted = validate_object(hpa.doc)
+    assert isinstance(admitted, HorizontalPodAutoscaler)
+    assert admitted.spec.metrics and admitted.spec.metrics[0].resource is not None
+    assert admitted.spec.metrics[0].resource.target.average_utilization == 60
+    bad = split_documents(manifest.replace(b"maxReplicas: 3", b"minReplicas: 1"))[0].doc
+    with pytest.raises(ManifestInvalid, match="spec.maxReplicas: Required value"):
+        validate_object(bad or {})
