@@ -39,7 +39,8 @@ def _bookmark(path: ResourcePath, rv: str, *, initial_end: bool = False) -> byte
     meta: dict[str, Any] = {"resourceVersion": rv}
     if initial_end:
         meta["annotations"] = {INITIAL_EVENTS_END: "true"}
-    return _line("BOOKMARK", {"kind": path.info.kind, "apiVersion": path.info.api_version, "metadata": meta})
+    asked = path.served or path.info  # a converted kind's bookmark names the version watched
+    return _line("BOOKMARK", {"kind": asked.kind, "apiVersion": asked.api_version, "metadata": meta})
 
 
 def _mine(path: ResourcePath, wanted: Predicate, obj: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from services.apiserver import aggregated, conversion, discovery, openapi, protobuf
+from services.apiserver import aggregated, conversion, discovery, openapi, protobuf, watch
 from services.apiserver.http import json_response
 from services.apiserver.paths import parse
 
@@ -119,3 +119,8 @@ def test_kubectl_autoscales_protobuf_body_is_read() -> None:
                             "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}}
     with pytest.raises(protobuf.ProtobufError, match="expected an autoscaling/v1 HorizontalPodAutoscaler"):
         protobuf.hpa_v1(protobuf.MAGIC + _field(1, _field(1, b"v1") + _field(2, b"Secret")) + _field(2, raw))
+
+
+def test_a_v1_watchs_bookmarks_name_v1() -> None:
+    line = watch._bookmark(conversion.stored(parse(V1_PATH)), "0.horizontalpodautoscalers.1")
+    assert orjson.loads(line)["object"]["apiVersion"] == "autoscaling/v1"
