@@ -25,7 +25,7 @@ from services.controllers.job.pods import job_pod
 from services.controllers.job.reconcile import Plan, reconcile
 from services.controllers.machinery.host import ControllerHost
 from services.controllers.machinery.informer import SharedInformer
-from services.controllers.machinery.podview import controller_ref
+from services.controllers.machinery.podview import controller_ref, parse_time
 from services.controllers.machinery.writes import Target, delete_request, patch_request
 from services.runtime.config import Settings
 from services.runtime.informer import Change
@@ -56,7 +56,7 @@ class JobController:
                                    topics=[self._job_t, self._observed_t, self._pods_t, self._opods_t],
                                    controller=self, shared=shared)
         self._pods: dict[str, set[str]] = {}  # "namespace/job" -> keys of the pods it controls
-        self._written: dict[str, tuple[str, dict[str, Any]]] = {}  # key -> (uid, last status sent)
+        self._written: dict[str, tuple[str, datetime, dict[str, Any]]] = {}  # key -> (uid, observedAt, status)
 
     async def run(self) -> None:
         await self.host.run(self)
@@ -119,17 +119,21 @@ class JobController:
         await self._execute(key, job, plan)
 
     def _status(self, key: str, job: Job) -> dict[str, Any] | None:
-        """The last status this process wrote for this Job, else the one in the view
-        (a status just sent may not be in the view yet; counting from an older one
-        would count a pod twice)."""
+        """The Job's status: the view's, unless this process wrote a later one the view
+        does not show yet (counting from an older status would count a pod twice). A
+        record in the view as recent as ours, or more (another replica's, after a
+        takeover), wins and our copy is dropped."""
+        observed = self.host.informer.get(self._observed_t, key)
+        if not isinstance(observed, Mapping) or (observed.get("metadata") or {}).get("uid") != job.metadata.uid:
+            observed = None
         written = self._written.get(key)
         if written is not None and written[0] == job.metadata.uid:
-            return written[1]
-        observed = self.host.informer.get(self._observed_t, key)
-        if isinstance(observed, Mapping) and (observed.get("metadata") or {}).get("uid") == job.metadata.uid:
-            status = observed.get("status")
-            return status if isinstance(status, dict) else None
-        return None
+            seen_at = parse_time(observed.get("observedAt")) if observed is not None else None
+            if seen_at is None or seen_at < written[1]:
+                return written[2]
+            del self._written[key]
+        status = observed.get("status") if observed is not None else None
+        return status if isinstance(status, dict) else None
 
     def _seen(self, key: str, token: Hashable) -> bool:
         assert isinstance(token, tuple)
@@ -157,10 +161,11 @@ class JobController:
         bound = log.bind(kind="Job", namespace=namespace, name=job.metadata.name, uid=job.metadata.uid)
         previous = self._status(key, job)
         if previous != plan.status:
-            await host.observed(PLURAL, key, Observed(
-                apiVersion=job.api_version, kind=job.kind, writer=WRITER, status=plan.status,
-                metadata=ObservedMeta(name=job.metadata.name or "", namespace=namespace, uid=job.metadata.uid)))
-            self._written[key] = (job.metadata.uid or "", plan.status)
+            record = Observed(apiVersion=job.api_version, kind=job.kind, writer=WRITER, status=plan.status,
+                              metadata=ObservedMeta(name=job.metadata.name or "", namespace=namespace,
+                                                    uid=job.metadata.uid))
+            await host.observed(PLURAL, key, record)
+            self._written[key] = (job.metadata.uid or "", record.observed_at, plan.status)
             bound.info("job.status", active=plan.status.get("active"), succeeded=plan.status.get("succeeded"),
                        failed=plan.status.get("failed"))
         for untrack in plan.untrack:
