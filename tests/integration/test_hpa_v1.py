@@ -2,7 +2,8 @@
 the real kubectl: `kubectl autoscale` (which posts a v1 object) creates one, stored as v2;
 it reads back at v1 (`targetCPUUtilizationPercentage`) and at v2 (the cpu metric), a v1
 patch changes the stored metric, other metrics round-trip through the annotation, a v1
-watch sees v1 objects, and it is deleted at v1; `kafkube apply` takes a v1 manifest."""
+watch sees v1 objects, and it is deleted at v1; `kafkube apply` and kubectl's
+server-side apply take a v1 manifest."""
 
 from __future__ import annotations
 
@@ -84,6 +85,14 @@ def test_kubectl_autoscale_creates_a_v1_hpa_stored_as_v2(apiserver: tuple[Kubect
         assert applied.returncode == 0, applied.stderr
         v2 = kubectl.json("get", V2, "cli")
         assert v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+
+        # server-side apply of a v1 manifest: created, then changed, at v1
+        for percent in (30, 40):
+            kubectl("apply", "--server-side", "-f", "-",
+                    stdin=V1_MANIFEST.replace("name: cli", "name: ssa").replace(": 60", f": {percent}"))
+            v2 = kubectl.json("get", V2, "ssa")
+            assert v2["spec"]["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                "type": "Utilization", "averageUtilization": percent}}}]
     finally:
         watcher.terminate()
         out, _ = watcher.communicate(timeout=30)
