@@ -19,6 +19,7 @@ Rules (Kubernetes' job_controller.go, 1.31+):
   missing); Indexed pods get the lowest pending indexes; surplus pods are deleted.
 - `suspend`: active pods deleted, condition Suspended; resuming resets startTime.
 - `ttlSecondsAfterFinished`: the finished Job is deleted that long after it finished.
+- A Job being deleted creates and deletes no pod and lets go of every pod's finalizer.
 """
 
 from __future__ import annotations
@@ -193,6 +194,8 @@ def reconcile(job: Job, status: Mapping[str, Any] | None, pods: Sequence[JobPod]
                 st["completionTime"] = _stamp(now)
                 events.append(Event("Completed", "Job completed"))
             finished = True
+    elif job.metadata.deletion_timestamp is not None:
+        pass  # being deleted: no pod created or deleted here; the garbage collector deletes them
     elif not finished and spec.suspend:
         deletes = active
         if not _true(conditions, "Suspended"):

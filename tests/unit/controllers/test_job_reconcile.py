@@ -162,6 +162,15 @@ def test_active_deadline_and_suspend_and_ttl() -> None:
     assert reconcile(job(ttlSecondsAfterFinished=10), done, [], NOW).delete_job
 
 
+def test_a_job_being_deleted_creates_nothing_and_lets_go_of_its_pods() -> None:
+    j = job(completions=3, parallelism=2)
+    a, b = created(reconcile(j, None, [], NOW))
+    deleting = j.model_copy(update={"metadata": j.metadata.model_copy(update={"deletion_timestamp": NOW})})
+    plan = reconcile(deleting, {}, [a], NOW)
+    assert not plan.create and not plan.delete
+    assert [u.name for u in plan.untrack] == [a.name]
+
+
 def test_indexes_text_and_pod_parsing() -> None:
     assert format_indexes([5, 1, 3, 4, 7]) == "1,3-5,7"
     assert parse_indexes("1,3-5,7,x,9", 8) == {1, 3, 4, 5, 7}
