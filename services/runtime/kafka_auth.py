@@ -41,6 +41,9 @@ CONTROLLER_GROUPS = ("node-controller", "namespace-controller", "garbage-collect
                      "job-controller")
 CONTROLLER_GROUP_PREFIX = "controller-"  # controller-<plural> (replicaset, deployment, ...)
 ENDPOINTS_GROUPS = ("endpoints-controller",)
+# The state topics the ingress controller's informer follows (services/ingress/service.py).
+INGRESS_READS = ("desired.ingresses", "desired.ingressclasses", "desired.services", "desired.secrets",
+                 "desired.endpoints", "observed.endpoints", "observed.ingresses")
 
 
 class KafkaAuthError(ValueError):
@@ -119,10 +122,10 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         # events: users and the HTTP API (answers); kubelets (the answers to their pods'
         # TokenRequests)
         Acl((KUBELET, APISERVER, USER), ("Read",), "topic", (f"{p}events",)),
-        # the ingress controller: reads state (the TLS Secrets' values it asks of the API and
-        # reads the answer on events), writes requests (those questions) and its Ingresses' status
-        Acl((INGRESS,), ("Read",), "topic", (f"{p}desired.", f"{p}observed."), prefixed=True),
-        Acl((INGRESS,), ("Read",), "topic", (f"{p}events",)),
+        # the ingress controller: reads the topics of its informer (services/ingress/service.py;
+        # the TLS Secrets' values it asks of the API and reads the answer on events), writes
+        # requests (those questions) and its Ingresses' status
+        Acl((INGRESS,), ("Read",), "topic", (*(f"{p}{t}" for t in INGRESS_READS), f"{p}events")),
         Acl((INGRESS,), ("Write",), "topic", (f"{p}requests", f"{p}observed.ingresses")),
         # the dashboard: reads state, events and logs as users do; writes requests (its
         # users' actions, each with the user's token)
