@@ -43,9 +43,9 @@ def test_ingress_class_columns() -> None:
 def test_the_default_class_is_named_so_on_both_printers() -> None:
     from services.cli.printers import render_table
 
-    cls: dict[str, Any] = {"metadata": {"name": "kafkube", "creationTimestamp": CREATED,
-                        "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
-           "spec": {"controller": "kafkube.io/ingress"}}
+    default = {"ingressclass.kubernetes.io/is-default-class": "true"}
+    cls: dict[str, Any] = {"metadata": {"name": "kafkube", "creationTimestamp": CREATED, "annotations": default},
+                           "spec": {"controller": "kafkube.io/ingress"}}
     assert cells("ingressclasses", cls)[1][0] == "kafkube (default)"
     assert render_table("ingressclasses", [cls], now=NOW).splitlines()[1].split()[:2] == ["kafkube", "(default)"]
     cls["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] = "false"
