@@ -2,8 +2,10 @@
 authenticator's verifier), shaped as kube-apiserver's bound tokens.
 
 HS256 (HMAC-SHA256), written here in a few lines rather than taken from PyJWT: only
-the API signs and only the API verifies, so a shared secret is enough, and a verifier
-that accepts exactly one algorithm leaves no `alg` confusion to configure away. Every
+the API signs; the API and the front doors that authenticate callers themselves (the
+HTTP API, the dashboard) verify, and each already holds the static tokens file, which is
+as powerful, so a shared secret adds no holder that could not already act as anyone. A
+verifier that accepts exactly one algorithm leaves no `alg` confusion to configure away. Every
 API replica needs the same key: `KAFKUBE_SERVICE_ACCOUNT_KEY_FILE`, one key a line
 (hex, at least 32 bytes; `#` comments), the first signs and all verify (rotation), as
 kube-apiserver's `--service-account-key-file` / `--service-account-signing-key-file`.
