@@ -101,6 +101,7 @@ INGRESS_HTTP_ADDRESS=127.0.0.1:$(free_port)
 INGRESS_HTTPS_ADDRESS=127.0.0.1:$(free_port)
 PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE
 PROMETHEUS_HOST_PORT=$(free_port)
+DASHBOARD_HOST_PORT=$(free_port)
 HOST_METRICS_IP=0.0.0.0
 ENV
 # The variables win over a .env in the repository; the env file documents them for a look.
@@ -155,7 +156,7 @@ wait_for() {  # wait_for WHAT COMMAND...: until COMMAND succeeds, or fail after 
 
 # ---- the services -------------------------------------------------------------------------
 SERVICES=(init kafka acls topics pause-image busybox-image api apiserver scheduler kubelet-1 kubelet-2
-          controller-manager endpoints proxy ingress prometheus)
+          controller-manager endpoints proxy ingress dashboard prometheus)
 # What the check's path needs; the others (the proxy, endpoints, ingress) are started and their health
 # reported, but a failure of theirs is a warning (KAFKUBE_SMOKE_STRICT=1 makes it a failure).
 REQUIRED=()
@@ -334,6 +335,33 @@ PY
 }
 wait_for "the kubelets' /metrics to count 3 pods started" pods_started
 step "the kubelets' /metrics count the 3 pods started"
+
+# ---- the dashboard (127.0.0.1:$DASHBOARD_HOST_PORT) ------------------------------------------
+dashboard_sees_web() {  # its workloads view, as the kubeconfig's user: web with 3 ready pods
+    python3 - "$DASHBOARD_HOST_PORT" "$WORK/kubeconfig" <<'PY'
+import json, sys, urllib.error, urllib.request
+port, kubeconfig = sys.argv[1], open(sys.argv[2]).read()
+token = next(line.split(":", 1)[1].strip() for line in kubeconfig.splitlines() if line.strip().startswith("token:"))
+url = f"http://127.0.0.1:{port}/api/views/workloads"
+try:
+    urllib.request.urlopen(url, timeout=5)
+    sys.exit("the dashboard answered a caller without a token")
+except urllib.error.HTTPError as refused:
+    if refused.code != 401:
+        sys.exit(f"the dashboard answered a caller without a token {refused.code}, not 401")
+answer = urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"}), timeout=5)
+def rows(value):  # every object in the answer, at any depth
+    if isinstance(value, dict):
+        yield value
+        value = list(value.values())
+    for item in value if isinstance(value, list) else ():
+        yield from rows(item)
+found = [r for r in rows(json.load(answer)) if r.get("name") == "web" and r.get("namespace") == "default"]
+sys.exit(0 if any(r.get("ready") == 3 and r.get("replicas") == 3 for r in found) else 1)
+PY
+}
+wait_for "the dashboard's workloads view to show web with 3 ready pods" dashboard_sees_web
+step "the dashboard refuses a caller without a token and shows web, 3 ready, to the admin"
 
 # ---- events --------------------------------------------------------------------------------
 kube events -A -o json >"$WORK/events.txt" 2>/dev/null || true
