@@ -1,16 +1,31 @@
-"""``batch/v1`` Job: the model, upstream's defaults (`default_job`) and validation with
-kube-apiserver's messages (`check_job`).
+"""``batch/v1`` Job and CronJob: the models, upstream's defaults (`default_job`,
+`default_cronjob`) and validation with kube-apiserver's messages (`check_job`,
+`check_cronjob`).
 
 Used by the registry (kind, topics), ``schemas.defaults`` / ``schemas.checks``
-(admission), ``schemas.printing`` (kubectl's columns) and the Job controller
-(``services.controllers.job``), which reads the spec and writes the status.
+(admission), ``schemas.printing`` (kubectl's columns) and the Job and CronJob controllers
+(``services.controllers.job``, ``services.controllers.cronjob``), which read the specs and
+write the statuses.
 """
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from schemas.meta import Condition, Int32, Int64, KubeModel, LabelSelector, Resource, Time
+from schemas.cron import CronError, parse_schedule
+from schemas.meta import (
+    Condition,
+    Int32,
+    Int64,
+    KubeModel,
+    LabelSelector,
+    ObjectMeta,
+    ObjectReference,
+    Resource,
+    Time,
+)
 from schemas.pod import PodTemplateSpec
 from schemas.validation import FieldError, not_supported
 
@@ -180,3 +195,89 @@ def _check_failure_policy(policy: PodFailurePolicy, restart_policy: str | None) 
                 errs.append(FieldError(f"{path}.onExitCodes.values", "Invalid", codes.values,
                                        "must be ordered and unique"))
     return errs
+
+
+# -- CronJob ------------------------------------------------------------------------------------
+CRONJOB_SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+CONCURRENCY_POLICIES = ["Allow", "Forbid", "Replace"]
+
+
+class JobTemplateSpec(KubeModel):
+    metadata: ObjectMeta | None = None
+    spec: JobSpec | None = None
+
+
+class CronJobSpec(KubeModel):
+    schedule: str = ""
+    time_zone: str | None = None
+    starting_deadline_seconds: Int64 | None = None
+    concurrency_policy: str | None = None
+    suspend: bool | None = None
+    job_template: JobTemplateSpec = JobTemplateSpec()
+    successful_jobs_history_limit: Int32 | None = None
+    failed_jobs_history_limit: Int32 | None = None
+
+
+class CronJobStatus(KubeModel):
+    active: list[ObjectReference] | None = None
+    last_schedule_time: Time | None = None
+    last_successful_time: Time | None = None
+
+
+class CronJob(Resource):
+    api_version: Literal["batch/v1"] = "batch/v1"
+    kind: Literal["CronJob"] = "CronJob"
+    spec: CronJobSpec | None = None
+    status: CronJobStatus | None = None
+
+
+def default_cronjob(doc: dict[str, Any]) -> None:
+    """concurrencyPolicy Allow, suspend false, history limits 3 and 1; the job template's
+    spec defaulted as a Job's."""
+    spec = doc.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    template = spec.setdefault("jobTemplate", {})
+    default_job(template)
+
+
+def check_cronjob(cronjob: CronJob) -> list[FieldError]:
+    spec = cronjob.spec
+    if spec is None:
+        return [FieldError("spec.schedule", "Required")]
+    errs: list[FieldError] = []
+    if not spec.schedule:
+        errs.append(FieldError("spec.schedule", "Required"))
+    elif "TZ" in spec.schedule:
+        errs.append(FieldError("spec.schedule", "Invalid", spec.schedule,
+                               "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"))
+    else:
+        try:
+            parse_schedule(spec.schedule)
+        except CronError as exc:
+            errs.append(FieldError("spec.schedule", "Invalid", spec.schedule, str(exc)))
+    if spec.time_zone is not None and zone_of(spec.time_zone) is None:
+        errs.append(FieldError("spec.timeZone", "Invalid", spec.time_zone, f"unknown time zone {spec.time_zone}"))
+    policy = spec.concurrency_policy or "Allow"
+    if policy not in CONCURRENCY_POLICIES:
+        errs.append(not_supported("spec.concurrencyPolicy", policy, CONCURRENCY_POLICIES))
+    errs += _non_negative("spec.startingDeadlineSeconds", spec.starting_deadline_seconds)
+    errs += _non_negative("spec.successfulJobsHistoryLimit", spec.successful_jobs_history_limit)
+    errs += _non_negative("spec.failedJobsHistoryLimit", spec.failed_jobs_history_limit)
+    template = Job(metadata=ObjectMeta(name=cronjob.metadata.name), spec=spec.job_template.spec)
+    for err in check_job(template):
+        errs.append(FieldError(err.path.replace("spec.", "spec.jobTemplate.spec.", 1), err.kind, err.value,
+                               err.detail))
+    return errs
+
+
+def zone_of(name: str) -> tzinfo | None:
+    """The IANA zone `name` (a path-free name only), None when unknown."""
+    if not name or name.startswith("/") or ".." in name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

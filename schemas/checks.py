@@ -12,7 +12,7 @@ from typing import Any
 
 from schemas.apps import Deployment, DeploymentStrategy, ReplicaSet
 from schemas.autoscaling import check_hpa
-from schemas.batch import check_job
+from schemas.batch import check_cronjob, check_job
 from schemas.checks_pod import (
     check_int_or_name_port,
     check_pod_spec,
@@ -297,6 +297,7 @@ KIND_CHECKS: dict[str, Callable[[Any], list[FieldError]]] = {
     "Deployment": check_deployment,
     "HorizontalPodAutoscaler": check_hpa,
     "Job": check_job,
+    "CronJob": check_cronjob,
     "Service": check_service,
     "Endpoints": check_endpoints,
     "ConfigMap": check_config_map,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from schemas.autoscaling import default_hpa
-from schemas.batch import default_job
+from schemas.batch import default_cronjob, default_job
 from schemas.pod import PullPolicy
 from schemas.meta import Resource
 from schemas.rbac import default_binding
@@ -169,6 +169,7 @@ DEFAULTERS: dict[str, Callable[[Doc], None]] = {
     "Deployment": _default_deployment,
     "HorizontalPodAutoscaler": default_hpa,
     "Job": default_job,
+    "CronJob": default_cronjob,
     "Service": _default_service,
     "Secret": _default_secret,
     "RoleBinding": default_binding,

@@ -290,6 +290,21 @@ def _job_columns(o: Obj) -> Row:
     return [status, completions, duration]
 
 
+def _cronjob_columns(o: Obj) -> Row:
+    """kubectl's SCHEDULE, TIMEZONE, SUSPEND, ACTIVE, LAST SCHEDULE of a CronJob (printCronJob)."""
+    spec, st = _spec(o), _status(o)
+    suspend = spec.get("suspend")
+    last = st.get("lastScheduleTime")
+    return [spec.get("schedule", ""), spec.get("timeZone") or "<none>",
+            "<unset>" if suspend is None else str(bool(suspend)), str(len(st.get("active") or [])),
+            age(last, datetime.now(timezone.utc)) if last else "<none>"]
+
+
+def _cronjob_wide(o: Obj) -> Row:
+    template = ((_spec(o).get("jobTemplate") or {}).get("spec") or {})
+    return _workload_wide({"spec": template})
+
+
 Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
 COLUMNS: dict[str, Columns] = {
     "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
@@ -311,6 +326,8 @@ COLUMNS: dict[str, Columns] = {
     "clusterrolebindings": (["ROLE"], _role_ref, ["USERS", "GROUPS", "SERVICEACCOUNTS"], _binding_subjects),
     "horizontalpodautoscalers": (["REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS"], _hpa_columns, [], None),
     "jobs": (["STATUS", "COMPLETIONS", "DURATION"], _job_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
+    "cronjobs": (["SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE"], _cronjob_columns,
+                 ["CONTAINERS", "IMAGES", "SELECTOR"], _cronjob_wide),
     "ingresses": (["CLASS", "HOSTS", "ADDRESS", "PORTS"], _ingress_columns, [], None),
     "ingressclasses": (["CONTROLLER", "PARAMETERS"], _ingress_class_columns, [], None),
 }

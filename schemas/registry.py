@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from schemas.apps import Deployment, ReplicaSet
 from schemas.autoscaling import AUTOSCALING_GROUP, HorizontalPodAutoscaler
 from schemas.autoscaling_v1 import HorizontalPodAutoscalerV1
-from schemas.batch import BATCH_GROUP, Job
+from schemas.batch import BATCH_GROUP, CronJob, Job
 from schemas.core import (
     ConfigMap,
     Endpoints,
@@ -90,6 +90,7 @@ ALL_KINDS: tuple[KindInfo, ...] = (
     _info(Deployment, "apps", "deployments", "deploy"),
     _info(HorizontalPodAutoscaler, AUTOSCALING_GROUP, "horizontalpodautoscalers", "hpa", version="v2"),
     _info(Job, BATCH_GROUP, "jobs"),
+    _info(CronJob, BATCH_GROUP, "cronjobs", "cj"),
     _info(ServiceAccount, "", "serviceaccounts", "sa"),
     _info(Role, RBAC_GROUP, "roles"),
     _info(ClusterRole, RBAC_GROUP, "clusterroles"),

@@ -68,7 +68,7 @@ VIEW_RULES = [
     rule(READ, APPS, "deployments", "deployments/status", "deployments/scale",
          "replicasets", "replicasets/status", "replicasets/scale"),
     rule(READ, AUTOSCALING, "horizontalpodautoscalers", "horizontalpodautoscalers/status"),
-    rule(READ, BATCH, "jobs", "jobs/status"),
+    rule(READ, BATCH, "jobs", "jobs/status", "cronjobs", "cronjobs/status"),
 ]
 EDIT_RULES = [
     rule(READ, CORE, "secrets"),
@@ -81,7 +81,7 @@ EDIT_RULES = [
     rule(WRITE, APPS, "deployments", "deployments/scale", "deployments/rollback",
          "replicasets", "replicasets/scale"),
     rule(WRITE, AUTOSCALING, "horizontalpodautoscalers"),
-    rule(WRITE, BATCH, "jobs"),
+    rule(WRITE, BATCH, "jobs", "cronjobs"),
 ]
 ADMIN_RULES = [
     rule("create", AUTHORIZATION, "localsubjectaccessreviews"),
@@ -123,8 +123,9 @@ CONTROLLER_MANAGER_RULES = [
     rule("patch", CORE, "replicationcontrollers"),
     rule("patch", APPS, "deployments", "replicasets"),
     # job controller: its pods (create, delete, the tracking finalizer removed by a patch) above;
-    # a finished Job whose ttlSecondsAfterFinished passed is deleted
-    rule("delete", BATCH, "jobs"),
+    # a finished Job whose ttlSecondsAfterFinished passed is deleted. cronjob controller: creates
+    # the Job of each run, deletes replaced ones and those beyond the history limits
+    rule(("create", "delete"), BATCH, "jobs"),
     # endpoints controller: writes only its observed topic, no requests
 ]
 NODE_RULES = [

@@ -15,7 +15,7 @@ from services.apiserver.event_objects import EVENTS_GROUP, EVENTS_V1
 from services.apiserver.metrics_kinds import METRICS_VERSION, metrics_resources
 
 IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets",
-                    "horizontalpodautoscalers", "jobs"})
+                    "horizontalpodautoscalers", "jobs", "cronjobs"})
 """Kinds in the `all` category (`kubectl get all`), as upstream lists them."""
 SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers"})
 """Kinds with the `scale` subresource (services.apiserver.scale)."""
@@ -23,7 +23,7 @@ VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update
 READ_VERBS = ["get", "list", "watch"]
 """Events are read only (services.apiserver.events)."""
 WITH_STATUS = frozenset({"pods", "nodes", "namespaces", "services", "deployments", "replicasets",
-                         "replicationcontrollers", "jobs"})
+                         "replicationcontrollers", "jobs", "cronjobs"})
 """Kinds whose objects carry an observed status (`<plural>/status`, get only)."""
 
 AUTHORIZATION_GROUP = "authorization.k8s.io"

@@ -72,7 +72,8 @@ def autoscaling_components(settings: Settings, shared: SharedInformer | None = N
 
 
 def batch_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
-    """The Job controller."""
+    """The Job and CronJob controllers (the CronJob clock: KAFKUBE_CRONJOB_TIME_SCALE, tests only)."""
+    from services.controllers.cronjob.service import cronjob_components
     from services.controllers.job.service import job_components
 
-    return job_components(settings, shared)
+    return {**job_components(settings, shared), **cronjob_components(settings, shared)}
