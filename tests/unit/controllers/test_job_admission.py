@@ -1,5 +1,5 @@
-"""Jobs through admission (hypothesis fuzz): any Job document is either refused with
-an error naming the field, or admitted with upstream's defaults, and then the Job
+"""Jobs and CronJobs through admission (hypothesis fuzz): any document is either refused
+with an error naming the field, or admitted with upstream's defaults, and then its
 controller's reconcile plans it without failing; kubectl's columns of a Job."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas.batch import Job
+from schemas.batch import CronJob, Job
 from schemas.printing import COLUMNS
 from services.api.admission import AdmissionError, admit
+from services.controllers.cronjob.reconcile import reconcile as cron_reconcile
 from services.controllers.job.reconcile import reconcile
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -63,3 +64,31 @@ def test_kubectl_columns_of_a_job() -> None:
     failing = {"metadata": {"name": "f"}, "spec": {"completions": 1},
                "status": {"conditions": [{"type": "FailureTarget", "status": "True"}]}}
     assert columns(failing)[0] == "FailureTarget"
+
+
+@settings(max_examples=150, deadline=None)
+@given(schedule=st.one_of(st.sampled_from(["* * * * *", "@hourly", "*/5 1-3 * JAN-MAR MON", "@every 1m",
+                                           "61 * * * *", "TZ=UTC * * * *", ""]),
+                          st.text(alphabet="0123456789*/-, ?@abcdefghijklmnopqrstuvwxyzA", max_size=20)),
+       zone=st.sampled_from([None, "UTC", "Europe/Paris", "Nowhere/City", "../etc/passwd"]),
+       policy=st.sampled_from([None, "Allow", "Forbid", "Replace", "Never"]),
+       deadline=ints, limit=ints)
+def test_a_cronjob_is_refused_naming_a_field_or_admitted_and_planned(
+        schedule: str, zone: str | None, policy: str | None, deadline: Any, limit: Any) -> None:
+    spec: dict[str, Any] = {"schedule": schedule, "jobTemplate": {"spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]}}}}}
+    for name, value in (("timeZone", zone), ("concurrencyPolicy", policy), ("startingDeadlineSeconds", deadline),
+                        ("successfulJobsHistoryLimit", limit)):
+        if value is not None:
+            spec[name] = value
+    body = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "fuzz", "namespace": "default"},
+            "spec": spec}
+    try:
+        admitted = admit(body)
+    except AdmissionError as exc:
+        assert "spec." in str(exc), str(exc)
+        return
+    cronjob = CronJob.model_validate({**admitted.obj, "metadata": {
+        **admitted.obj["metadata"], "uid": "u", "creationTimestamp": "2026-01-01T00:00:00Z"}})
+    plan = cron_reconcile(cronjob, None, [], NOW)
+    assert plan.create is None or plan.create.name.startswith("fuzz-")
