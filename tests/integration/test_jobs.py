@@ -2,7 +2,9 @@
 once with their tag as exit code): an Indexed Job of 24 completions survives a SIGKILL
 of the controller manager mid-way with exactly one pod per index and exact counts; a
 failing Job stops at its backoffLimit (Failed, BackoffLimitExceeded, failed =
-backoffLimit + 1); a Job with ttlSecondsAfterFinished 0 is deleted once Complete."""
+backoffLimit + 1); a Job with ttlSecondsAfterFinished 0 is deleted once Complete.
+And kubectl through `serve apiserver`: apply of the examples, the server's Tables of Jobs
+and CronJobs, `get all`, a bad schedule refused with the parser's message."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 
 from services.runtime.config import Settings
 from tests.integration.kafkit import ServiceProcess, cli, wait_for
+from tests.integration.test_apiserver_kubectl import Kubectl, apiserver  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.kafka]
 
@@ -84,3 +87,30 @@ async def test_jobs_on_a_hollow_fleet(settings: Settings, services: Callable[...
     async def brief_deleted() -> bool:
         return cli(settings, "get", "job", "brief").returncode != 0
     await wait_for("brief deleted after its TTL", brief_deleted, timeout=120)
+
+
+def test_kubectl_applies_and_lists_jobs_and_cronjobs(apiserver: tuple[Kubectl, int], settings: Settings,
+                                                     tmp_path: Path) -> None:
+    kubectl, _ = apiserver
+    examples = Path(__file__).parents[2] / "examples"
+    for name in ("job.yaml", "cronjob.yaml"):
+        kubectl("apply", "-f", str(examples / name))
+    jobs = kubectl("get", "jobs").stdout.splitlines()
+    assert jobs[0].split() == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]  # the server's Table
+    assert jobs[1].split()[:3] == ["count", "Running", "0/3"]
+    cronjobs = kubectl("get", "cj").stdout.splitlines()
+    assert cronjobs[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"]
+    assert cronjobs[1].split()[:6] == ["report", "*/5", "*", "*", "*", "*"]
+    everything = kubectl("get", "all").stdout
+    assert "job.batch/count" in everything and "cronjob.batch/report" in everything
+    job = kubectl.json("get", "job", "count")
+    assert job["spec"]["backoffLimit"] == 4 and job["spec"]["completionMode"] == "Indexed"  # type: ignore[index]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "bad"},
+        "spec": {"schedule": "61 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}}))
+    assert 'The cronjobs "bad" is invalid' in kubectl("apply", "-f", str(bad), check=False).stderr
+    refused = cli(settings, "apply", "-f", str(bad))
+    assert 'spec.schedule: Invalid value: "61 * * * *": end of range (61) above maximum (59): 61' in refused.stderr, \
+        refused.stderr
