@@ -2,7 +2,8 @@
 once with their tag as exit code): an Indexed Job of 24 completions survives a SIGKILL
 of the controller manager mid-way with exactly one pod per index and exact counts; a
 failing Job stops at its backoffLimit (Failed, BackoffLimitExceeded, failed =
-backoffLimit + 1); a Job with ttlSecondsAfterFinished 0 is deleted once Complete.
+backoffLimit + 1), under OnFailure once its pod's restarts reach it; a Job with
+ttlSecondsAfterFinished 0 is deleted once Complete.
 And kubectl through `serve apiserver`: apply of the examples, the server's Tables of Jobs
 and CronJobs, `get all`, a bad schedule refused with the parser's message."""
 
@@ -24,10 +25,10 @@ from tests.integration.test_apiserver_kubectl import Kubectl, apiserver  # noqa:
 pytestmark = [pytest.mark.kafka]
 
 
-def manifest(name: str, image: str, **spec: Any) -> str:
+def manifest(name: str, image: str, restart: str = "Never", **spec: Any) -> str:
     """A Job as JSON (a YAML document too)."""
     return json.dumps({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
-                       "spec": {**spec, "template": {"spec": {"restartPolicy": "Never", "containers": [
+                       "spec": {**spec, "template": {"spec": {"restartPolicy": restart, "containers": [
                            {"name": "main", "image": image}]}}}}) + "\n"
 
 
@@ -54,7 +55,8 @@ async def test_jobs_on_a_hollow_fleet(settings: Settings, services: Callable[...
 
     docs = [manifest("many", "hollow/exit:0", completions=24, parallelism=3, completionMode="Indexed"),
             manifest("fails", "hollow/exit:3", completions=1, backoffLimit=2),
-            manifest("brief", "hollow/exit:0", ttlSecondsAfterFinished=0)]
+            manifest("brief", "hollow/exit:0", ttlSecondsAfterFinished=0),
+            manifest("retries", "hollow/exit:3", "OnFailure", backoffLimit=1)]
     path = tmp_path / "jobs.yaml"
     path.write_text("---\n".join(docs))
     applied = cli(settings, "apply", "-f", str(path))
@@ -83,6 +85,9 @@ async def test_jobs_on_a_hollow_fleet(settings: Settings, services: Callable[...
     assert failed is not None and failed["reason"] == "BackoffLimitExceeded"
     assert failed["message"] == "Job has reached the specified backoff limit"
     assert fails["status"]["failed"] == 3 and fails["status"].get("succeeded", 0) == 0
+
+    retries = await wait_for("retries Failed", lambda: finished("retries", "Failed"), timeout=120)
+    assert (condition(retries, "Failed") or {}).get("reason") == "BackoffLimitExceeded"  # a restart under OnFailure
 
     async def brief_deleted() -> bool:
         return cli(settings, "get", "job", "brief").returncode != 0

@@ -9,7 +9,8 @@ Rules (Kubernetes' job_controller.go, 1.31+):
   or untracked moves to `succeeded`/`failed`. So a pod deleted early is never
   counted twice nor lost.
 - A failed pod is matched against `podFailurePolicy` (first rule wins: FailJob,
-  Ignore, Count); counted failures (+ restarts under OnFailure) above `backoffLimit`,
+  Ignore, Count); counted failures above `backoffLimit`, or (OnFailure) restarts of the
+  running pods reaching it,
   or `activeDeadlineSeconds` passed, make the Job fail: condition FailureTarget, its
   active pods deleted, then Failed once no pod is left running.
 - Success: `completions` succeeded pods (NonIndexed) or every index completed once
@@ -165,10 +166,12 @@ def reconcile(job: Job, status: Mapping[str, Any] | None, pods: Sequence[JobPod]
     failure_target = _condition(conditions, "FailureTarget")
     success_target = _true(conditions, "SuccessCriteriaMet")
     if not finished and failure_target is None and not success_target:
-        restarts = sum(p.restarts for p in active) if spec.template.spec and \
-            spec.template.spec.restart_policy == "OnFailure" else 0
+        on_failure = spec.template.spec is not None and spec.template.spec.restart_policy == "OnFailure"
+        restarts = sum(p.restarts for p in active) if on_failure else 0
+        # pastBackoffLimitOnFailure: restarts of the running pods reach the limit (any, for 0)
+        restarts_past = on_failure and (restarts >= backoff if backoff > 0 else restarts > 0)
         start = parse_time(st.get("startTime"))
-        if fail_job is None and done_failed + restarts > backoff:
+        if fail_job is None and (done_failed > backoff or restarts_past):
             fail_job = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
         if fail_job is None and spec.active_deadline_seconds is not None and start is not None and not spec.suspend:
             left = (start + timedelta(seconds=spec.active_deadline_seconds) - now).total_seconds()

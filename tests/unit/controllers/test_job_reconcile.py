@@ -124,6 +124,19 @@ def test_backoff_limit_fails_the_job_and_deletes_active_pods() -> None:
     assert failed["reason"] == "BackoffLimitExceeded" and after.status["failed"] == 3
 
 
+def test_restarts_under_on_failure_reach_the_backoff_limit() -> None:
+    doc = job(backoffLimit=2).model_dump(by_alias=True, exclude_none=True, mode="json")
+    doc["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    j = Job.model_validate(doc)
+    [pod] = created(reconcile(j, None, [], NOW))
+    running = dataclasses.replace(pod, phase="Running", restarts=1)
+    assert not any(c["type"] == "FailureTarget" for c in reconcile(j, {}, [running], NOW).status.get(
+        "conditions", []))
+    plan = reconcile(j, {}, [dataclasses.replace(running, restarts=2)], NOW)
+    assert plan.status["conditions"][0]["reason"] == "BackoffLimitExceeded"
+    assert [d.name for d in plan.delete] == [pod.name]
+
+
 def test_pod_failure_policy_fail_job_and_ignore() -> None:
     policy = {"rules": [{"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In",
                                                                "values": [42]}},
