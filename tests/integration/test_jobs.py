@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +121,45 @@ def test_kubectl_applies_and_lists_jobs_and_cronjobs(apiserver: tuple[Kubectl, i
     refused = cli(settings, "apply", "-f", str(bad))
     assert 'spec.schedule: Invalid value: "61 * * * *": end of range (61) above maximum (59): 61' in refused.stderr, \
         refused.stderr
+
+
+async def test_a_cronjob_keeps_its_schedule_across_a_controller_manager_kill(
+        settings: Settings, services: Callable[..., ServiceProcess], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`* * * * *` on a clock 60 times faster, shared by both controller managers
+    (KAFKUBE_CRONJOB_TIME_ORIGIN): runs go on after a SIGKILL, each scheduled minute
+    has at most one Job, and every Job completes."""
+    monkeypatch.setenv("KAFKUBE_KUBELET_ROOT", str(tmp_path / "kubelet"))
+    monkeypatch.setenv("KAFKUBE_CRONJOB_TIME_SCALE", "60")
+    monkeypatch.setenv("KAFKUBE_CRONJOB_TIME_ORIGIN", str(time.time()))
+    services("api")
+    services("scheduler")
+    controllers = services("controllers")
+    services("kubelet", "--nodes", "2", "--node-prefix", f"c{secrets.token_hex(2)}-", "--runtime", "hollow")
+    path = tmp_path / "cronjob.json"
+    path.write_text(json.dumps({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"}, "spec": {
+        "schedule": "* * * * *", "successfulJobsHistoryLimit": 100, "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "main", "image": "hollow/exit:0"}]}}}}}}))
+    assert cli(settings, "apply", "-f", str(path)).returncode == 0
+
+    def runs() -> list[dict[str, Any]]:
+        listed = get_json(settings, "jobs") or {}
+        return [j for j in listed.get("items", [listed] if listed else [])
+                if (j["metadata"].get("ownerReferences") or [{}])[0].get("name") == "tick"]
+
+    async def at_least(n: int) -> bool:
+        return len(runs()) >= n
+    await wait_for("two runs", lambda: at_least(2), timeout=120)
+    assert controllers.kill() != 0
+    before = len(runs())
+    services("controllers")
+    await wait_for("three more runs after the restart", lambda: at_least(before + 3), timeout=120)
+
+    async def all_complete() -> list[dict[str, Any]] | None:
+        jobs = runs()
+        return jobs if all(condition(j, "Complete") for j in jobs) else None
+    jobs = await wait_for("every run Complete", all_complete, timeout=120)
+    scheduled = [j["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"] for j in jobs]
+    assert len(scheduled) == len(set(scheduled))  # one Job per scheduled minute
+    assert all(j["metadata"]["name"] == f"tick-{int(datetime.fromisoformat(t).timestamp()) // 60}"
+               for j, t in zip(jobs, scheduled))

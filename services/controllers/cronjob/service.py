@@ -11,7 +11,9 @@ the controller manager), then the events.
 
 The clock: `Clock` is the wall clock unless `KAFKUBE_CRONJOB_TIME_SCALE` (a test-only
 setting, default 1) makes the controller's time run that many times faster from the
-moment it starts, so a test sees `* * * * *` fire every few seconds. Nothing else changes."""
+moment it starts (or from `KAFKUBE_CRONJOB_TIME_ORIGIN`, unix seconds, so a restarted
+controller manager keeps the same timeline), so a test sees `* * * * *` fire every few
+seconds. Nothing else changes."""
 
 from __future__ import annotations
 
@@ -50,7 +52,9 @@ class Clock:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Clock":
-        return cls(scale=float(env.get("KAFKUBE_CRONJOB_TIME_SCALE", "1")))
+        origin = env.get("KAFKUBE_CRONJOB_TIME_ORIGIN")
+        scale = float(env.get("KAFKUBE_CRONJOB_TIME_SCALE", "1"))
+        return cls(scale=scale) if origin is None else cls(scale=scale, origin=float(origin))
 
     def now(self) -> datetime:
         real = time.time()
