@@ -69,6 +69,7 @@ VIEW_RULES = [
          "replicasets", "replicasets/status", "replicasets/scale"),
     rule(READ, AUTOSCALING, "horizontalpodautoscalers", "horizontalpodautoscalers/status"),
     rule(READ, BATCH, "jobs", "jobs/status", "cronjobs", "cronjobs/status"),
+    rule(READ, NETWORKING, "ingresses", "ingresses/status"),
 ]
 EDIT_RULES = [
     rule(READ, CORE, "secrets"),
@@ -82,6 +83,7 @@ EDIT_RULES = [
          "replicasets", "replicasets/scale"),
     rule(WRITE, AUTOSCALING, "horizontalpodautoscalers"),
     rule(WRITE, BATCH, "jobs", "cronjobs"),
+    rule(WRITE, NETWORKING, "ingresses"),
 ]
 ADMIN_RULES = [
     rule("create", AUTHORIZATION, "localsubjectaccessreviews"),

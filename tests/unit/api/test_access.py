@@ -215,3 +215,51 @@ def test_the_rbac_kinds_are_refused_to_users_without_the_right(kind: str, namesp
     assert event["reason"] == "Rejected" and f'User "{who}" cannot create resource' in event["message"]
     assert audit["decision"] == "forbid" and audit["objectRef"]["resource"] == kind.lower() + "s"
     assert [o for o in out if o.topic.startswith(TOPICS.desired(""))] == []
+
+
+def _example(file: str, kind: str, namespace: str | None) -> WriteRequest:
+    """The `kind` document of examples/<file>, in `namespace`, as a create request."""
+    import pathlib
+
+    import yaml
+
+    text = (pathlib.Path(__file__).resolve().parents[3] / "examples" / file).read_text()
+    (body,) = [d for d in yaml.safe_load_all(text) if d and d.get("kind") == kind]
+    body["metadata"] = {k: v for k, v in body["metadata"].items() if k != "namespace"}
+    if namespace:
+        body["metadata"]["namespace"] = namespace
+    return WriteRequest(op=Op.CREATE, apiVersion=body["apiVersion"], kind=kind, namespace=namespace,
+                        name=body["metadata"]["name"], body=body)
+
+
+NEW_KINDS = [("hpa.yaml", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling"),
+             ("job.yaml", "Job", "jobs", "batch"), ("cronjob.yaml", "CronJob", "cronjobs", "batch"),
+             ("ingress.yaml", "Ingress", "ingresses", "networking.k8s.io")]
+
+
+@pytest.mark.parametrize("file, kind, resource, group", NEW_KINDS)
+def test_the_new_kinds_are_authorised_admitted_and_audited(file: str, kind: str, resource: str, group: str) -> None:
+    """Refused to a viewer and to anonymous in upstream's words, audited as forbid, nothing
+    stored; created by an editor of the namespace, audited as allow, stored."""
+    for token, who in (("t-bob", "bob"), (None, "system:anonymous")):
+        out = decide_all(_example(file, kind, "team-a"), token=token)
+        (event,), (audit,) = events(out), audits(out)
+        assert event["reason"] == "Rejected", event
+        assert event["message"] == (f'{resource}.{group} is forbidden: User "{who}" cannot create resource '
+                                    f'"{resource}" in API group "{group}" in the namespace "team-a"')
+        assert (audit["decision"], audit["objectRef"]["resource"]) == ("forbid", resource)
+        assert [o for o in out if o.topic.startswith(TOPICS.desired(""))] == []
+    out = decide_all(_example(file, kind, "team-a"), token="t-alice")
+    (event,), (audit,) = events(out), audits(out)
+    assert event["reason"] == "Created", event["message"]
+    assert audit["decision"] == "allow" and [o.topic for o in out if o.topic == TOPICS.desired(resource)]
+
+
+def test_an_ingress_class_is_cluster_wide_and_not_the_namespace_editors() -> None:
+    out = decide_all(_example("ingress.yaml", "IngressClass", None), token="t-alice")
+    (event,), (audit,) = events(out), audits(out)
+    assert event["reason"] == "Rejected" and ('User "alice" cannot create resource "ingressclasses" in API group '
+                                              '"networking.k8s.io" at the cluster scope') in event["message"]
+    assert audit["decision"] == "forbid"
+    out = decide_all(_example("ingress.yaml", "IngressClass", None), token="t-admin")
+    assert [e["reason"] for e in events(out)] == ["Created"]
