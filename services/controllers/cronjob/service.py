@@ -32,7 +32,8 @@ from services.controllers.cronjob.jobs import owned_job
 from services.controllers.cronjob.reconcile import Plan, reconcile
 from services.controllers.machinery.host import ControllerHost
 from services.controllers.machinery.informer import SharedInformer
-from services.controllers.machinery.podview import controller_ref, parse_time
+from services.controllers.machinery.own_writes import WrittenStatus, write_seen
+from services.controllers.machinery.podview import controller_ref
 from services.controllers.machinery.writes import Target, delete_request
 from services.runtime.config import Settings
 from services.runtime.informer import Change
@@ -79,7 +80,7 @@ class CronJobController:
                                    topics=[self._cj_t, self._observed_t, self._jobs_t, self._ojobs_t],
                                    controller=self, shared=shared)
         self._jobs: dict[str, set[str]] = {}  # "namespace/cronjob" -> keys of its Jobs
-        self._written: dict[str, tuple[str, datetime, dict[str, Any]]] = {}  # key -> (uid, observedAt, status)
+        self._written = WrittenStatus()
 
     async def run(self) -> None:
         await self.host.run(self)
@@ -108,7 +109,7 @@ class CronJobController:
         informer = self.host.informer
         desired = informer.get(self._cj_t, key)
         if desired is None:
-            self._written.pop(key, None)
+            self._written.forget(key)
             if informer.get(self._observed_t, key) is not None:
                 await self.host.observed(PLURAL, key, None)
             return
@@ -123,42 +124,30 @@ class CronJobController:
             ref = controller_ref((job or {}).get("metadata") or {})
             if job is not None and ref is not None and ref.uid == cj.metadata.uid:
                 jobs.append(owned_job(job, informer.get(self._ojobs_t, job_key)))
-        met = self.host.expectations.met(key, lambda token: self._seen(key, token))
-        plan = reconcile(cj, self._status(key, cj), jobs, self._clock.now(), expectations_met=met)
+        met = self.host.expectations.met(key, lambda token: write_seen(self._child(key, token), token))
+        plan = reconcile(cj, self._status(key, cj.metadata.uid), jobs, self._clock.now(), expectations_met=met)
         await self._execute(key, cj, plan)
 
-    def _status(self, key: str, cj: CronJob) -> dict[str, Any] | None:
-        """The view's status, unless this process wrote a later one the view does not
-        show yet (as the Job controller does)."""
-        observed = self.host.informer.get(self._observed_t, key)
-        if not isinstance(observed, Mapping) or (observed.get("metadata") or {}).get("uid") != cj.metadata.uid:
-            observed = None
-        written = self._written.get(key)
-        if written is not None and written[0] == cj.metadata.uid:
-            seen_at = parse_time(observed.get("observedAt")) if observed is not None else None
-            if seen_at is None or seen_at < written[1]:
-                return written[2]
-            del self._written[key]
-        status = observed.get("status") if observed is not None else None
-        return status if isinstance(status, dict) else None
 
-    def _seen(self, key: str, token: Hashable) -> bool:
+
+    def _status(self, key: str, uid: str | None) -> dict[str, Any] | None:
+        return self._written.current(key, uid, self.host.informer.get(self._observed_t, key))
+
+    def _child(self, key: str, token: Hashable) -> Any:
+        """The child a write token names (in the key's namespace), as the view shows it."""
         assert isinstance(token, tuple)
-        job = self.host.informer.get(self._jobs_t, f"{key.split('/', 1)[0]}/{token[1]}")
-        if token[0] == "create":
-            return job is not None
-        return job is None or job["metadata"].get("uid") != token[2] or bool(job["metadata"].get("deletionTimestamp"))
+        return self.host.informer.get(self._jobs_t, f"{key.split('/', 1)[0]}/{token[1]}")
 
     async def _execute(self, key: str, cj: CronJob, plan: Plan) -> None:
         host = self.host
         namespace = cj.metadata.namespace or "default"
         bound = log.bind(kind="CronJob", namespace=namespace, name=cj.metadata.name, uid=cj.metadata.uid)
-        if self._status(key, cj) != plan.status:
+        if self._status(key, cj.metadata.uid) != plan.status:
             record = Observed(apiVersion=cj.api_version, kind=cj.kind, writer=WRITER, status=plan.status,
                               metadata=ObservedMeta(name=cj.metadata.name or "", namespace=namespace,
                                                     uid=cj.metadata.uid))
             await host.observed(PLURAL, key, record)
-            self._written[key] = (cj.metadata.uid or "", record.observed_at, plan.status)
+            self._written.remember(key, cj.metadata.uid or "", record.observed_at, plan.status)
         if plan.delete:
             host.expectations.expect(key, [("delete", d.name, d.uid) for d in plan.delete])
             for delete in plan.delete:

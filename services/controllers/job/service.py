@@ -25,7 +25,8 @@ from services.controllers.job.pods import job_pod
 from services.controllers.job.reconcile import Plan, reconcile
 from services.controllers.machinery.host import ControllerHost
 from services.controllers.machinery.informer import SharedInformer
-from services.controllers.machinery.podview import controller_ref, parse_time
+from services.controllers.machinery.own_writes import WrittenStatus, write_seen
+from services.controllers.machinery.podview import controller_ref
 from services.controllers.machinery.writes import Target, delete_request, patch_request
 from services.runtime.config import Settings
 from services.runtime.informer import Change
@@ -56,7 +57,7 @@ class JobController:
                                    topics=[self._job_t, self._observed_t, self._pods_t, self._opods_t],
                                    controller=self, shared=shared)
         self._pods: dict[str, set[str]] = {}  # "namespace/job" -> keys of the pods it controls
-        self._written: dict[str, tuple[str, datetime, dict[str, Any]]] = {}  # key -> (uid, observedAt, status)
+        self._written = WrittenStatus()
 
     async def run(self) -> None:
         await self.host.run(self)
@@ -108,39 +109,17 @@ class JobController:
         mine = [p for p in pods if _controller_uid(p) == uid]
         await self._release_orphans(key, [p for p in pods if p not in mine])
         if job is None:
-            self._written.pop(key, None)
+            self._written.forget(key)
             if informer.get(self._observed_t, key) is not None:
                 await self.host.observed(PLURAL, key, None)
             return
         views = [job_pod(p, informer.get(self._opods_t, f"{key.split('/', 1)[0]}/{p['metadata']['name']}"))
                  for p in mine]
-        met = self.host.expectations.met(key, lambda token: self._seen(key, token))
-        plan = reconcile(job, self._status(key, job), views, datetime.now(timezone.utc), expectations_met=met)
+        met = self.host.expectations.met(key, lambda token: write_seen(self._child(key, token), token))
+        plan = reconcile(job, self._status(key, job.metadata.uid), views, datetime.now(timezone.utc), expectations_met=met)
         await self._execute(key, job, plan)
 
-    def _status(self, key: str, job: Job) -> dict[str, Any] | None:
-        """The Job's status: the view's, unless this process wrote a later one the view
-        does not show yet (counting from an older status would count a pod twice). A
-        record in the view as recent as ours, or more (another replica's, after a
-        takeover), wins and our copy is dropped."""
-        observed = self.host.informer.get(self._observed_t, key)
-        if not isinstance(observed, Mapping) or (observed.get("metadata") or {}).get("uid") != job.metadata.uid:
-            observed = None
-        written = self._written.get(key)
-        if written is not None and written[0] == job.metadata.uid:
-            seen_at = parse_time(observed.get("observedAt")) if observed is not None else None
-            if seen_at is None or seen_at < written[1]:
-                return written[2]
-            del self._written[key]
-        status = observed.get("status") if observed is not None else None
-        return status if isinstance(status, dict) else None
 
-    def _seen(self, key: str, token: Hashable) -> bool:
-        assert isinstance(token, tuple)
-        pod = self.host.informer.get(self._pods_t, f"{key.split('/', 1)[0]}/{token[1]}")
-        if token[0] == "create":
-            return pod is not None
-        return pod is None or pod["metadata"].get("uid") != token[2] or bool(pod["metadata"].get("deletionTimestamp"))
 
     async def _release_orphans(self, key: str, pods: list[Mapping[str, Any]]) -> None:
         """Pods of a Job that is gone (or of an earlier Job of that name) lose the
@@ -155,17 +134,25 @@ class JobController:
                     writer=WRITER))
                 log.info("job.orphan_untracked", key=key, pod=meta.get("name"))
 
+    def _status(self, key: str, uid: str | None) -> dict[str, Any] | None:
+        return self._written.current(key, uid, self.host.informer.get(self._observed_t, key))
+
+    def _child(self, key: str, token: Hashable) -> Any:
+        """The child a write token names (in the key's namespace), as the view shows it."""
+        assert isinstance(token, tuple)
+        return self.host.informer.get(self._pods_t, f"{key.split('/', 1)[0]}/{token[1]}")
+
     async def _execute(self, key: str, job: Job, plan: Plan) -> None:
         host = self.host
         namespace = job.metadata.namespace or "default"
         bound = log.bind(kind="Job", namespace=namespace, name=job.metadata.name, uid=job.metadata.uid)
-        previous = self._status(key, job)
+        previous = self._status(key, job.metadata.uid)
         if previous != plan.status:
             record = Observed(apiVersion=job.api_version, kind=job.kind, writer=WRITER, status=plan.status,
                               metadata=ObservedMeta(name=job.metadata.name or "", namespace=namespace,
                                                     uid=job.metadata.uid))
             await host.observed(PLURAL, key, record)
-            self._written[key] = (job.metadata.uid or "", record.observed_at, plan.status)
+            self._written.remember(key, job.metadata.uid or "", record.observed_at, plan.status)
             bound.info("job.status", active=plan.status.get("active"), succeeded=plan.status.get("succeeded"),
                        failed=plan.status.get("failed"))
         for untrack in plan.untrack:
