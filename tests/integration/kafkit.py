@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 from uuid import uuid4
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, BinaryIO, Protocol
 
 import orjson
@@ -304,3 +304,39 @@ async def requests_decided(settings: Settings, *, timeout: float = 120.0) -> Non
     found = await wait_for_answers(settings, {(rid, "0") for rid in ids}, timeout=timeout)
     if len(found) < len(ids):
         raise AssertionError(f"{len(ids) - len(found)} of the markers on kafkube.requests never answered")
+
+
+FAST_KUBELET = {"KAFKUBE_HEARTBEAT_SECONDS": "1", "KAFKUBE_RELIST_SECONDS": "0.5", "KAFKUBE_RESYNC_SECONDS": "1",
+                "KAFKUBE_CLUSTER_DNS": "off"}
+"""A test kubelet's settings: quick heartbeats, relists and resyncs, no cluster DNS."""
+
+
+@contextlib.contextmanager
+def docker_kubelet(services: Callable[..., Any], monkeypatch: Any, env: dict[str, str], prefix: str,
+                   control_plane: tuple[str, ...] = ("api", "scheduler", "controllers")) -> Iterator[str]:
+    """`control_plane`, then one `serve kubelet --runtime docker` node named `<prefix>-<hex>`
+    with FAST_KUBELET plus `env` set through the test's monkeypatch; yields the node's name
+    and removes every container of the node at the end."""
+    import secrets as random_names
+
+    from services.kubelet.runtime.base import LABEL_NODE
+
+    for key, value in {**FAST_KUBELET, **env}.items():
+        monkeypatch.setenv(key, value)
+    for name in control_plane:
+        services(name)
+    node = f"{prefix}-{random_names.token_hex(3)}"
+    services("kubelet", "--node", node, "--runtime", "docker")
+    try:
+        yield node
+    finally:
+        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL_NODE}={node}"],
+                             capture_output=True, text=True).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+
+
+def get_json(settings: Settings, *args: str) -> Any:
+    """`kafkube get ARGS -o json`, parsed; None when it failed or printed nothing."""
+    done = cli(settings, "get", *args, "-o", "json")
+    return orjson.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else None

@@ -7,7 +7,6 @@ the kubelet's endpoint refusing a caller without a valid stream ticket."""
 from __future__ import annotations
 
 import json
-import secrets
 import shlex
 import socket
 import subprocess
@@ -19,9 +18,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.kubelet.runtime.base import LABEL_NODE
 from services.runtime.config import Settings
-from tests.integration.kafkit import ServiceProcess, credentials_dir
+from tests.integration.kafkit import ServiceProcess, credentials_dir, docker_kubelet
 from tests.integration.test_apiserver_kubectl import (  # noqa: F401 - the fixture
     KUBECTL, Kubectl, apiserver, free_port, kubeconfig_for)
 
@@ -47,19 +45,9 @@ SERVING = """'mkdir -p /www && echo hello-forward > /www/index.html && exec http
 def node(docker_ready: None, services: Callable[..., ServiceProcess], tmp_path: Path,
          monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """One Docker kubelet with its streaming endpoint on a free port; its containers removed at the end."""
-    for key, value in {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"), "KAFKUBE_HEARTBEAT_SECONDS": "1",
-                       "KAFKUBE_RELIST_SECONDS": "0.5", "KAFKUBE_RESYNC_SECONDS": "1",
-                       "KAFKUBE_CLUSTER_DNS": "off", "KAFKUBE_KUBELET_PORT": "0"}.items():
-        monkeypatch.setenv(key, value)
-    name = f"st-{secrets.token_hex(3)}"
-    services("kubelet", "--node", name, "--runtime", "docker")
-    try:
+    with docker_kubelet(services, monkeypatch, {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"),
+                                                "KAFKUBE_KUBELET_PORT": "0"}, "st", control_plane=()) as name:
         yield name
-    finally:
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL_NODE}={name}"],
-                             capture_output=True, text=True).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
 
 
 def running_pod(kubectl: Kubectl, node: str, name: str, command: str = TICKING) -> None:

@@ -7,8 +7,6 @@ history limit keeps the finished Jobs at two; deleting it takes its Jobs and pod
 from __future__ import annotations
 
 import json
-import secrets
-import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from services.kubelet.runtime.base import LABEL_NODE
 from services.runtime.config import Settings
-from tests.integration.kafkit import ServiceProcess, cli, wait_for
+from tests.integration.kafkit import ServiceProcess, cli, docker_kubelet, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.docker]
 
@@ -46,21 +43,9 @@ MANIFEST = textwrap.dedent("""\
 @pytest.fixture
 def node(docker_ready: None, settings: Settings, services: Callable[..., ServiceProcess], tmp_path: Path,
          monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for key, value in {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"), "KAFKUBE_HEARTBEAT_SECONDS": "1",
-                       "KAFKUBE_RELIST_SECONDS": "0.5", "KAFKUBE_RESYNC_SECONDS": "1",
-                       "KAFKUBE_CLUSTER_DNS": "off", "KAFKUBE_CRONJOB_TIME_SCALE": "60"}.items():
-        monkeypatch.setenv(key, value)
-    for name in ("api", "scheduler", "controllers"):
-        services(name)
-    name = f"cj-{secrets.token_hex(3)}"
-    services("kubelet", "--node", name, "--runtime", "docker")
-    try:
+    with docker_kubelet(services, monkeypatch, {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"),
+                                                "KAFKUBE_CRONJOB_TIME_SCALE": "60"}, "cj") as name:
         yield name
-    finally:
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL_NODE}={name}"],
-                             capture_output=True, text=True).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
 
 
 def items(settings: Settings, plural: str) -> list[dict[str, Any]]:

@@ -6,9 +6,6 @@ brings it back to minReplicas once the load has stopped."""
 
 from __future__ import annotations
 
-import json
-import secrets
-import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from services.kubelet.runtime.base import LABEL_NODE
 from services.runtime.config import Settings
-from tests.integration.kafkit import ServiceProcess, cli, wait_for
+from tests.integration.kafkit import ServiceProcess, cli, docker_kubelet, get_json, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.docker]
 
@@ -58,26 +54,11 @@ MANIFESTS = textwrap.dedent("""\
 def node(docker_ready: None, settings: Settings, services: Callable[..., ServiceProcess], tmp_path: Path,
          monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The control plane (HPA sync every second) and one Docker kubelet sampling every second."""
-    for key, value in {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"), "KAFKUBE_HEARTBEAT_SECONDS": "1",
-                       "KAFKUBE_RELIST_SECONDS": "0.5", "KAFKUBE_RESYNC_SECONDS": "1", "KAFKUBE_CLUSTER_DNS": "off",
-                       "KAFKUBE_METRICS_RESOLUTION_SECONDS": "1", "KAFKUBE_HPA_SYNC_PERIOD": "1"}.items():
-        monkeypatch.setenv(key, value)
-    for name in ("api", "scheduler", "controllers"):
-        services(name)
-    name = f"hpa-{secrets.token_hex(3)}"
-    services("kubelet", "--node", name, "--runtime", "docker")
-    try:
+    with docker_kubelet(services, monkeypatch, {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"),
+                                                "KAFKUBE_METRICS_RESOLUTION_SECONDS": "1",
+                                                "KAFKUBE_HPA_SYNC_PERIOD": "1"}, "hpa") as name:
         yield name
-    finally:
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL_NODE}={name}"],
-                             capture_output=True, text=True).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
 
-
-def get(settings: Settings, *args: str) -> Any:
-    done = cli(settings, "get", *args, "-o", "json")
-    return json.loads(done.stdout) if done.returncode == 0 and done.stdout else None
 
 
 async def test_hpa_grows_a_burning_deployment_and_shrinks_it_after(node: str, settings: Settings,
@@ -88,18 +69,18 @@ async def test_hpa_grows_a_burning_deployment_and_shrinks_it_after(node: str, se
     assert applied.returncode == 0, applied.stderr
 
     async def replicas() -> int:
-        deploy = get(settings, "deployment", "burn")
+        deploy = get_json(settings, "deployment", "burn")
         return int(deploy["spec"]["replicas"]) if deploy else 0
 
     async def grown() -> int | None:
         return n if (n := await replicas()) > 1 else None
 
     async def shrunk() -> dict[str, Any] | None:
-        hpa = get(settings, "hpa", "burn")
+        hpa = get_json(settings, "hpa", "burn")
         return hpa if await replicas() == 1 and hpa and hpa["status"].get("desiredReplicas") == 1 else None
 
     await wait_for("the Deployment grown above minReplicas while its pods burn CPU", grown, timeout=120)
-    hpa = get(settings, "hpa", "burn")
+    hpa = get_json(settings, "hpa", "burn")
     assert hpa["status"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"] > 50, hpa["status"]
     hpa = await wait_for("the Deployment back at minReplicas after the load stopped", shrunk, timeout=180)
     conditions = {c["type"]: c["reason"] for c in hpa["status"]["conditions"]}

@@ -5,9 +5,6 @@ runs them to Succeeded, the controller counts them and the Job is Complete."""
 
 from __future__ import annotations
 
-import json
-import secrets
-import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from services.kubelet.runtime.base import LABEL_NODE
 from services.runtime.config import Settings
-from tests.integration.kafkit import ServiceProcess, cli, wait_for
+from tests.integration.kafkit import ServiceProcess, cli, docker_kubelet, get_json, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.docker]
 
@@ -43,26 +39,9 @@ MANIFEST = textwrap.dedent("""\
 @pytest.fixture
 def node(docker_ready: None, settings: Settings, services: Callable[..., ServiceProcess], tmp_path: Path,
          monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for key, value in {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet"), "KAFKUBE_HEARTBEAT_SECONDS": "1",
-                       "KAFKUBE_RELIST_SECONDS": "0.5", "KAFKUBE_RESYNC_SECONDS": "1",
-                       "KAFKUBE_CLUSTER_DNS": "off"}.items():
-        monkeypatch.setenv(key, value)
-    for name in ("api", "scheduler", "controllers"):
-        services(name)
-    name = f"jd-{secrets.token_hex(3)}"
-    services("kubelet", "--node", name, "--runtime", "docker")
-    try:
+    with docker_kubelet(services, monkeypatch, {"KAFKUBE_KUBELET_ROOT": str(tmp_path / "kubelet")}, "jd") as name:
         yield name
-    finally:
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL_NODE}={name}"],
-                             capture_output=True, text=True).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
 
-
-def get_json(settings: Settings, *args: str) -> Any:
-    out = cli(settings, "get", *args, "-o", "json")
-    return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
 
 
 async def test_an_indexed_job_completes(settings: Settings, node: str, tmp_path: Path) -> None:
