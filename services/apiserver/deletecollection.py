@@ -17,7 +17,7 @@ from services.apiserver.auth import Caller, Door
 from services.apiserver.http import error, json_response
 from services.apiserver.paths import ResourcePath
 from services.apiserver.reads import predicate
-from services.apiserver.selectors import SelectorError
+from schemas.selectors import SelectorError
 from services.apiserver.writes import Writer, delete_object, delete_options
 
 PARALLEL = 16

@@ -23,7 +23,7 @@ from services.apiserver.event_log import EventLog
 from services.apiserver.event_objects import EVENT_COLUMNS, EVENTS_GROUP, as_events_v1, event_row, user_event
 from services.apiserver.http import error, json_response
 from services.apiserver.paths import ResourcePath
-from services.apiserver.selectors import SelectorError
+from schemas.selectors import SelectorError
 from services.apiserver.status import expired, not_found
 from services.runtime.bus import make_consumer, partitions_of
 from services.runtime.config import Settings

@@ -20,7 +20,7 @@ from services.apiserver import reads
 from services.apiserver.auth import Caller, Door
 from services.apiserver.http import error, json_response
 from services.apiserver.paths import ResourcePath
-from services.apiserver.selectors import SelectorError
+from schemas.selectors import SelectorError
 from services.apiserver.status import not_found
 from services.apiserver.store import ObjectStore
 from services.runtime.metrics_feed import LatestMetrics

@@ -18,7 +18,7 @@ from services.apiserver import tables
 from services.apiserver.event_objects import event_fields
 from services.apiserver.http import error, json_response
 from services.apiserver.paths import ResourcePath
-from services.apiserver.selectors import Predicate, SelectorError, field_selector, label_selector
+from schemas.selectors import Predicate, SelectorError, field_selector, label_selector
 from services.apiserver.status import not_found
 from services.apiserver.store import ObjectStore
 

@@ -20,7 +20,7 @@ from services.apiserver.logs import serve_log
 from services.apiserver.metrics_api import serve_metrics
 from services.apiserver.scale import SCALABLE, serve_scale
 from services.apiserver.paths import ResourcePath, UnknownPath, parse
-from services.apiserver.selectors import SelectorError
+from schemas.selectors import SelectorError
 from services.apiserver.stream_proxy import StreamProxy
 from services.apiserver.streams import STREAMS
 from services.apiserver.status import failure

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from services.apiserver.paths import ResourcePath
 from services.apiserver.reads import Shown
-from services.apiserver.selectors import Predicate
+from schemas.selectors import Predicate
 from services.apiserver.status import expired
 from services.apiserver.store import Expired, ObjectStore, WatchEvent
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -13,6 +14,7 @@ import orjson
 
 from schemas.records import PROPAGATION_HEADER
 from schemas.registry import KindInfo, NoKindMatch, resolve_resource
+from schemas.selectors import Predicate, SelectorError, label_selector
 from services.cli import auth_commands, config_commands, credentials
 from services.cli import describe as describing
 from services.cli.client import Answer, Client, read_events
@@ -169,13 +171,22 @@ def _report(doc: Document, answer: Answer | None, op: str) -> int:
 @click.option("-A", "--all-namespaces", is_flag=True)
 @click.option("-o", "--output", type=click.Choice(["wide", "yaml", "json", "name"]), default=None)
 @click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
+@click.option("-l", "--selector", default=None,
+              help="Label selector, as kubectl's: -l 'app=web,tier!=cache', 'env in (a,b)', 'key', '!key'.")
 @click.option("--at", "at", default=None, help="Show the objects as they stood then: ISO 8601 time or an age (10m).")
 def get(args: tuple[str, ...], namespace: str, all_namespaces: bool,
-        output: str | None, watch: bool, at: str | None) -> None:
+        output: str | None, watch: bool, selector: str | None, at: str | None) -> None:
     """List objects: TYPE[,TYPE...] [NAME...] or TYPE/NAME... (kubectl's tables, or -o yaml|json|wide|name)."""
     infos, names = _named(kinds_and_names, args)
+    if names and selector is not None:  # kubectl's rule and words
+        raise click.UsageError("when paths, URLs, or resource names are provided, a resource selector may not be "
+                               "specified")
     when = _instant(at)
-    _run(_get(infos, names, namespace, all_namespaces, output, watch and when is None, when))
+    try:
+        chosen = Choice(names, namespace, all_namespaces, label_selector(selector))
+    except SelectorError as exc:
+        raise click.BadParameter(str(exc), param_hint="-l/--selector") from None
+    _run(_get(infos, chosen, output, watch and when is None, when))
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -185,16 +196,25 @@ def _instant(text: str | None) -> datetime | None:
         raise click.BadParameter(str(exc), param_hint="--at") from None
 
 
-def _select(info: KindInfo, objs: dict[str, Any], names: tuple[str, ...], namespace: str,
-            all_ns: bool) -> list[dict[str, Any]]:
-    chosen = [o for o in objs.values()
-              if (all_ns or not info.namespaced or o["metadata"].get("namespace") == namespace)
-              and (not names or o["metadata"]["name"] in names)]
-    return sorted(chosen, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+@dataclass(frozen=True)
+class Choice:
+    """Which objects `get` shows: by name, namespace and label selector."""
+
+    names: tuple[str, ...]
+    namespace: str
+    all_ns: bool
+    labels: Predicate
+
+    def select(self, info: KindInfo, objs: dict[str, Any]) -> list[dict[str, Any]]:
+        chosen = [o for o in objs.values()
+                  if (self.all_ns or not info.namespaced or o["metadata"].get("namespace") == self.namespace)
+                  and (not self.names or o["metadata"]["name"] in self.names) and self.labels(o)]
+        return sorted(chosen, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
 
-async def _get(infos: list[KindInfo], names: tuple[str, ...], namespace: str, all_ns: bool,
-               output: str | None, watch: bool, when: datetime | None = None) -> int:
+async def _get(infos: list[KindInfo], chosen: Choice, output: str | None, watch: bool,
+               when: datetime | None = None) -> int:
+    names, namespace, all_ns = chosen.names, chosen.namespace, chosen.all_ns
     client = _client()
     await client.connect()
     code, shown = 0, []
@@ -204,7 +224,7 @@ async def _get(infos: list[KindInfo], names: tuple[str, ...], namespace: str, al
         else:
             desired = await state_at(client, client.topics.desired(info.plural), when)
             observed = await state_at(client, client.topics.observed(info.plural), when)
-        objs = _select(info, objects(desired, observed), names, namespace, all_ns)
+        objs = chosen.select(info, objects(desired, observed))
         if info.plural == "secrets" and output in ("yaml", "json") and when is None:
             objs = await opened(client, objs)
         for missing in sorted(set(names) - {o["metadata"]["name"] for o in objs}):
@@ -213,7 +233,7 @@ async def _get(infos: list[KindInfo], names: tuple[str, ...], namespace: str, al
         shown.append((info, objs))
     _print(shown, output, all_ns, namespace, names)
     if watch:
-        await _watch(client, infos[0], names, namespace, all_ns, output)
+        await _watch(client, infos[0], chosen, output)
     return code
 
 
@@ -239,8 +259,7 @@ def _print(shown: list[tuple[KindInfo, list[dict[str, Any]]]], output: str | Non
         click.echo(f"No resources found{where}.", err=True)
 
 
-async def _watch(client: Client, info: KindInfo, names: tuple[str, ...], namespace: str,
-                 all_ns: bool, output: str | None) -> None:
+async def _watch(client: Client, info: KindInfo, chosen: Choice, output: str | None) -> None:
     view = client.watch(info.plural)
     desired_topic = client.topics.desired(info.plural)
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -253,8 +272,8 @@ async def _watch(client: Client, info: KindInfo, names: tuple[str, ...], namespa
             if obj is None:
                 continue
             obj = merged(obj, view.get(client.topics.observed(info.plural), key))
-            if _select(info, {key: obj}, names, namespace, all_ns):
-                _print([(info, [obj])], output, all_ns, namespace, names)
+            if chosen.select(info, {key: obj}):
+                _print([(info, [obj])], output, chosen.all_ns, chosen.namespace, chosen.names)
 
 
 def _resource_name(info: KindInfo) -> str:

@@ -49,6 +49,14 @@ def test_get_describe_and_events(settings: Settings, api: ServiceProcess, tmp_pa
     assert ["team-b", "settings", "2"] in [line.split()[:3] for line in everywhere]
     nothing = cli(settings, "get", "configmaps")
     assert nothing.stdout == "" and "No resources found in default namespace." in nothing.stderr
+    for selector, shown in (("tier=web", True), ("tier in (web,api)", True), ("tier", True), ("tier!=web", False),
+                            ("!tier", False), ("tier=web,mode=fast", False)):
+        listed = cli(settings, "get", "cm", "-n", "team-b", "-l", selector, "-o", "name")
+        assert (listed.stdout.split() == ["configmap/settings"]) is shown, (selector, listed.stdout, listed.stderr)
+    bad = cli(settings, "get", "cm", "-l", "tier in web")
+    assert bad.returncode == 2 and "Invalid value for -l/--selector: unable to parse requirement" in bad.stderr, bad.stderr
+    both = cli(settings, "get", "cm", "settings", "-l", "tier=web")
+    assert both.returncode == 2 and "a resource selector may not be specified" in both.stderr, both.stderr
     by_slash = cli(settings, "get", "cm/settings", "-n", "team-b", "-o", "name")
     assert by_slash.stdout.split() == ["configmap/settings"], by_slash.stderr
     unknown = cli(settings, "get", "gizmos/x")

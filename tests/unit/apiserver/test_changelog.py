@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from schemas.registry import resolve_resource
 from services.apiserver.changelog import ChangeLog, Expired
 from services.apiserver.paths import ResourcePath
-from services.apiserver.selectors import label_selector
+from schemas.selectors import label_selector
 from services.apiserver.store import shown
 from services.apiserver.versions import BadVersion, decode, encode, own_version
 from services.apiserver.watch import seen_as

@@ -3,7 +3,7 @@
 
 Labels: `k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, comma-separated
 (all must hold). Fields: `f=v`, `f==v`, `f!=v` on `metadata.name`, `metadata.namespace`,
-`spec.nodeName` (pods), `status.phase` (pods, namespaces). Pure; used by
+`spec.nodeName` (pods), `status.phase` (pods, namespaces). Pure; used by the CLI's `get -l` and
 `services.apiserver.resources` and `services.apiserver.watch`.
 """
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.apiserver.selectors import SelectorError, field_selector, label_selector
+from schemas.selectors import SelectorError, field_selector, label_selector
 
 
 def obj(name: str, labels: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
