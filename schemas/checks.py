@@ -13,18 +13,22 @@ from typing import Any
 from schemas.apps import Deployment, DeploymentStrategy, ReplicaSet
 from schemas.autoscaling import check_hpa
 from schemas.batch import check_cronjob, check_job
+from schemas.statefulset import StatefulSet, check_statefulset_spec, with_claim_volumes
 from schemas.checks_pod import (
     check_int_or_name_port,
     check_pod_spec,
     check_port_number,
     non_negative,
 )
+from schemas.controller_revision import check_controller_revision
 from schemas.checks_data import DATA_MAX_BYTES, check_base64, check_data_keys, check_secret
 from schemas.core import ConfigMap, Endpoints, Pod, ReplicationController, Service
 from schemas.meta import IntOrString, LabelSelector, Resource
 from schemas.pod import PodTemplateSpec
 from schemas.networking import NETWORKING_CHECKS
 from schemas.rbac import RBAC_CHECKS, RBAC_NAME_CHECKS
+from schemas.storage import STORAGE_CHECKS
+from schemas.runtime_class import RUNTIME_CLASS_CHECKS
 from schemas.validation import (
     ANNOTATIONS_MAX_BYTES,
     OMITTED,
@@ -207,6 +211,14 @@ def check_deployment(deploy: Deployment) -> list[FieldError]:
     return errs
 
 
+def check_statefulset(sts: StatefulSet) -> list[FieldError]:
+    """ReplicaSet's selector/template rules on the template with the claim volumes, then
+    the StatefulSet-only rules (``schemas.statefulset``)."""
+    if sts.spec is None:
+        return _check_replicated(None, "statefulset")
+    return _check_replicated(with_claim_volumes(sts.spec), "statefulset") + check_statefulset_spec(sts.spec)
+
+
 def check_replication_controller(rc: ReplicationController) -> list[FieldError]:
     spec = rc.spec
     if spec is None:
@@ -295,15 +307,19 @@ KIND_CHECKS: dict[str, Callable[[Any], list[FieldError]]] = {
     "ReplicationController": check_replication_controller,
     "ReplicaSet": check_replicaset,
     "Deployment": check_deployment,
+    "StatefulSet": check_statefulset,
     "HorizontalPodAutoscaler": check_hpa,
     "Job": check_job,
     "CronJob": check_cronjob,
+    "ControllerRevision": check_controller_revision,
     "Service": check_service,
     "Endpoints": check_endpoints,
     "ConfigMap": check_config_map,
     "Secret": check_secret,
     **RBAC_CHECKS,
     **NETWORKING_CHECKS,
+    **STORAGE_CHECKS,
+    **RUNTIME_CLASS_CHECKS,
 }
 
 

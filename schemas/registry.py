@@ -13,6 +13,7 @@ from schemas.apps import Deployment, ReplicaSet
 from schemas.autoscaling import AUTOSCALING_GROUP, HorizontalPodAutoscaler
 from schemas.autoscaling_v1 import HorizontalPodAutoscalerV1
 from schemas.batch import BATCH_GROUP, CronJob, Job
+from schemas.controller_revision import ControllerRevision
 from schemas.core import (
     ConfigMap,
     Endpoints,
@@ -34,6 +35,9 @@ from schemas.rbac import (
     RoleBinding,
     ServiceAccount,
 )
+from schemas.statefulset import StatefulSet
+from schemas.runtime_class import NODE_GROUP, RuntimeClass
+from schemas.storage import STORAGE_GROUP, PersistentVolume, PersistentVolumeClaim, StorageClass
 from schemas.validation import ManifestError
 
 
@@ -88,6 +92,8 @@ ALL_KINDS: tuple[KindInfo, ...] = (
     _info(Event, "", "events", "ev"),
     _info(ReplicaSet, "apps", "replicasets", "rs"),
     _info(Deployment, "apps", "deployments", "deploy"),
+    _info(StatefulSet, "apps", "statefulsets", "sts"),
+    _info(ControllerRevision, "apps", "controllerrevisions"),
     _info(HorizontalPodAutoscaler, AUTOSCALING_GROUP, "horizontalpodautoscalers", "hpa", version="v2"),
     _info(Job, BATCH_GROUP, "jobs"),
     _info(CronJob, BATCH_GROUP, "cronjobs", "cj"),
@@ -98,6 +104,10 @@ ALL_KINDS: tuple[KindInfo, ...] = (
     _info(ClusterRoleBinding, RBAC_GROUP, "clusterrolebindings"),
     _info(Ingress, NETWORKING_GROUP, "ingresses", "ing"),
     _info(IngressClass, NETWORKING_GROUP, "ingressclasses"),
+    _info(PersistentVolume, "", "persistentvolumes", "pv"),
+    _info(PersistentVolumeClaim, "", "persistentvolumeclaims", "pvc"),
+    _info(StorageClass, STORAGE_GROUP, "storageclasses", "sc"),
+    _info(RuntimeClass, NODE_GROUP, "runtimeclasses"),
 )
 
 CONVERTED_KINDS: tuple[KindInfo, ...] = (

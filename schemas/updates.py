@@ -16,8 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from schemas.controller_revision import check_controller_revision_update
 from schemas.rbac import check_role_ref_update
 from schemas.networking import check_class_update
+from schemas.runtime_class import check_runtime_class_update
+from schemas.statefulset import check_statefulset_update
 from schemas.validation import FieldError, format_value
 
 Doc = dict[str, Any]
@@ -461,11 +464,14 @@ UPDATE_CHECKS: dict[str, UpdateCheck] = {
     "ConfigMap": check_config_map_update,
     "Deployment": check_selector_update,
     "ReplicaSet": check_selector_update,
+    "StatefulSet": check_statefulset_update,
     "Service": check_service_update,
     "Node": check_node_update,
     "RoleBinding": check_role_ref_update,
     "ClusterRoleBinding": check_role_ref_update,
     "IngressClass": check_class_update,
+    "RuntimeClass": check_runtime_class_update,
+    "ControllerRevision": check_controller_revision_update,
 }
 """Kind-specific rules; every kind also gets ``check_metadata_update``. Namespace,
 ReplicationController, Endpoints and Event have no update rules beyond metadata and

@@ -65,7 +65,8 @@ VIEW_RULES = [
          "pods/log"),
     rule(READ, CORE, "namespaces"),  # in a namespace: reading *this* namespace
     rule(READ, (CORE, EVENTS), "events"),
-    rule(READ, APPS, "deployments", "deployments/status", "deployments/scale",
+    rule(READ, APPS, "controllerrevisions", "daemonsets", "daemonsets/status",
+         "deployments", "deployments/status", "deployments/scale",
          "replicasets", "replicasets/status", "replicasets/scale"),
     rule(READ, AUTOSCALING, "horizontalpodautoscalers", "horizontalpodautoscalers/status"),
     rule(READ, BATCH, "jobs", "jobs/status", "cronjobs", "cronjobs/status"),
@@ -79,7 +80,7 @@ EDIT_RULES = [
          "services", "configmaps", "secrets"),
     rule("create", CORE, "serviceaccounts/token"),
     rule(WRITE, (CORE, EVENTS), "events"),
-    rule(WRITE, APPS, "deployments", "deployments/scale", "deployments/rollback",
+    rule(WRITE, APPS, "daemonsets", "deployments", "deployments/scale", "deployments/rollback",
          "replicasets", "replicasets/scale"),
     rule(WRITE, AUTOSCALING, "horizontalpodautoscalers"),
     rule(WRITE, BATCH, "jobs", "cronjobs"),
@@ -128,6 +129,9 @@ CONTROLLER_MANAGER_RULES = [
     # a finished Job whose ttlSecondsAfterFinished passed is deleted. cronjob controller: creates
     # the Job of each run, deletes replaced ones and those beyond the history limits
     rule(("create", "delete"), BATCH, "jobs"),
+    # daemon-set and statefulset controllers: the ControllerRevisions of their templates
+    # (created, relabelled/re-numbered by an update, deleted beyond revisionHistoryLimit)
+    rule(("create", "update", "patch", "delete"), APPS, "controllerrevisions"),
     # endpoints controller: writes only its observed topic, no requests
 ]
 NODE_RULES = [
