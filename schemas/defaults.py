@@ -16,6 +16,7 @@ from schemas.batch import default_cronjob, default_job
 from schemas.pod import PullPolicy
 from schemas.meta import Resource
 from schemas.rbac import default_binding
+from schemas.storage import STORAGE_DEFAULTERS
 
 R = TypeVar("R", bound=Resource)
 Doc = dict[str, Any]
@@ -174,6 +175,7 @@ DEFAULTERS: dict[str, Callable[[Doc], None]] = {
     "Secret": _default_secret,
     "RoleBinding": default_binding,
     "ClusterRoleBinding": default_binding,
+    **STORAGE_DEFAULTERS,
 }
 
 
