@@ -11,6 +11,7 @@ from schemas.quantity import parse_quantity
 from schemas.validation import (
     FieldError,
     is_dns1123_label,
+    is_dns1123_subdomain,
     is_iana_svc_name,
     is_valid_port_num,
     not_supported,
@@ -156,4 +157,13 @@ def check_pod_spec(
         errs.append(not_supported(f"{path}.restartPolicy", policy, list(restart_policies)))
     errs += non_negative(f"{path}.terminationGracePeriodSeconds",
                          spec.termination_grace_period_seconds)
-    return errs
+    return errs + _check_runtime_class(path, spec)
+
+
+def _check_runtime_class(path: str, spec: PodSpec) -> list[FieldError]:
+    """ValidateRuntimeClassName (a DNS subdomain) and validateOverhead (non-negative)."""
+    name = spec.runtime_class_name
+    errs = [FieldError(f"{path}.runtimeClassName", "Invalid", name, m)
+            for m in (is_dns1123_subdomain(name) if name is not None else [])]
+    return errs + [FieldError(f"{path}.overhead[{key}]", "Invalid", value, GE_ZERO)
+                   for key, value in (spec.overhead or {}).items() if parse_quantity(value) < 0]

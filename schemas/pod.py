@@ -269,6 +269,8 @@ class PodSpec(KubeModel):
     hostname: str | None = None
     subdomain: str | None = None
     image_pull_secrets: list[LocalObjectReference] | None = None
+    runtime_class_name: str | None = None
+    overhead: dict[str, Quantity] | None = None  # set by the API from the RuntimeClass
 
 
 class ContainerStateWaiting(KubeModel):

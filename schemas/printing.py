@@ -330,6 +330,7 @@ COLUMNS: dict[str, Columns] = {
                  ["CONTAINERS", "IMAGES", "SELECTOR"], _cronjob_wide),
     "ingresses": (["CLASS", "HOSTS", "ADDRESS", "PORTS"], _ingress_columns, [], None),
     "ingressclasses": (["CONTROLLER", "PARAMETERS"], _ingress_class_columns, [], None),
+    "runtimeclasses": (["HANDLER"], lambda o: [str(o.get("handler", ""))], [], None),
 }
 """Kinds not listed (roles, clusterroles) print NAME and AGE only."""
 
