@@ -6,6 +6,14 @@
 #                              runs, else dockerd in the background) and wait until it answers.
 #   scripts/docker.sh status   exit 0 if `docker info` works
 #
+# `ensure` also installs Debian's crun and registers it as the Engine runtime "crun" in
+# /etc/docker/daemon.json ("runtimes"), the second runtime RuntimeClass tests use; a running
+# dockerd reloads its runtimes on SIGHUP (no restart: containers and other tests go on), and
+# only when the file changed. gVisor's runsc or Kata are used when registered, never installed.
+# crun refuses a cgroup "hybrid mode" whose cgroup2 mount (/sys/fs/cgroup/unified) still holds
+# controllers (seen: hugetlb, not mounted as cgroup v1); such an unused controller is given its
+# own cgroup v1 hierarchy, as the others have (runc works either way).
+#
 # The dockerd log (when this script starts dockerd itself) is $KAFKUBE_CACHE/run/dockerd.log.
 set -euo pipefail
 
@@ -71,7 +79,61 @@ ensure_bridge() {
         "${SUDO[@]}" ip link set docker0 up || die "could not re-create the docker0 bridge"
 }
 
+DAEMON_JSON="${KAFKUBE_DOCKER_DAEMON_JSON:-/etc/docker/daemon.json}"
+
+# Register `crun` in daemon.json; prints "changed" when the file was rewritten.
+register_crun() {
+    local current merged
+    current=$(cat "$DAEMON_JSON" 2>/dev/null || true)
+    merged=$(printf '%s' "${current:-{\}}" | jq -S '.runtimes.crun.path = "/usr/bin/crun"') ||
+        die "$DAEMON_JSON is not valid JSON"
+    if [[ -n "$current" ]] && [[ "$(printf '%s' "$current" | jq -S . 2>/dev/null)" == "$merged" ]]; then
+        return 0
+    fi
+    "${SUDO[@]}" mkdir -p "$(dirname "$DAEMON_JSON")"
+    printf '%s\n' "$merged" | "${SUDO[@]}" tee "$DAEMON_JSON.tmp" >/dev/null
+    "${SUDO[@]}" mv "$DAEMON_JSON.tmp" "$DAEMON_JSON"
+    echo changed
+}
+
+# cgroup v1 with a cgroup2 mount beside it: move the controllers cgroup2 holds (and no
+# cgroup uses: empty subtree_control) to v1 hierarchies of their own, so crun accepts the mode.
+hybrid_cgroups_for_crun() {
+    local unified=/sys/fs/cgroup/unified controller
+    [[ -r "$unified/cgroup.controllers" && -z "$(cat "$unified/cgroup.subtree_control" 2>/dev/null)" ]] || return 0
+    for controller in $(cat "$unified/cgroup.controllers"); do
+        say "mounting the $controller cgroup controller as cgroup v1 (crun refuses it in cgroup2 beside v1)"
+        "${SUDO[@]}" mkdir -p "/sys/fs/cgroup/$controller"
+        "${SUDO[@]}" mount -t cgroup -o "$controller" cgroup "/sys/fs/cgroup/$controller" ||
+            say "could not mount $controller: crun containers may fail to start"
+    done
+}
+
+ensure_runtimes() {
+    if [[ $(id -u) -ne 0 && ${#SUDO[@]} -eq 0 ]]; then
+        say "not root: crun is not installed or registered (RuntimeClass tests need the Engine runtime crun)"
+        return 0
+    fi
+    hybrid_cgroups_for_crun
+    [[ -x /usr/bin/crun ]] || apt_install crun
+    command -v jq >/dev/null || apt_install jq
+    [[ "$(register_crun)" == changed ]] || return 0
+    say "registered the crun runtime in $DAEMON_JSON"
+    local pid
+    pid=$(cat /run/docker.pid 2>/dev/null || true)
+    if [[ -n "$pid" ]] && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == dockerd ]]; then
+        say "reloading dockerd's configuration (SIGHUP)"
+        "${SUDO[@]}" kill -HUP "$pid"
+        local deadline=$((SECONDS + 20))
+        until docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"crun"'; do
+            ((SECONDS < deadline)) || die "dockerd did not load the crun runtime after SIGHUP"
+            sleep 1
+        done
+    fi
+}
+
 cmd_ensure() {
+    ensure_runtimes
     if docker_ok; then
         ensure_bridge
         return 0
