@@ -21,6 +21,7 @@ from schemas.checks_pod import (
     non_negative,
 )
 from schemas.controller_revision import check_controller_revision
+from schemas.daemonset import DaemonSet, check_daemonset_spec
 from schemas.checks_data import DATA_MAX_BYTES, check_base64, check_data_keys, check_secret
 from schemas.core import ConfigMap, Endpoints, Pod, ReplicationController, Service
 from schemas.meta import IntOrString, LabelSelector, Resource
@@ -219,6 +220,20 @@ def check_statefulset(sts: StatefulSet) -> list[FieldError]:
     return _check_replicated(with_claim_volumes(sts.spec), "statefulset") + check_statefulset_spec(sts.spec)
 
 
+def check_daemonset(ds: DaemonSet) -> list[FieldError]:
+    """The selector and template rules of a ReplicaSet, then the DaemonSet's own."""
+    spec = ds.spec
+    if spec is None:
+        return [FieldError("spec.selector", "Required"), FieldError("spec.template", "Required")]
+    errs = check_selector("spec.selector", spec.selector, kind="daemonset")
+    errs += check_template("spec.template", spec.template)
+    if spec.selector is not None and not spec.selector.is_empty() and spec.template is not None:
+        labels = spec.template.metadata.labels if spec.template.metadata else None
+        if not spec.selector.matches(labels):
+            errs.append(_selector_mismatch("spec.template.metadata.labels", labels))
+    return errs + check_daemonset_spec(spec)
+
+
 def check_replication_controller(rc: ReplicationController) -> list[FieldError]:
     spec = rc.spec
     if spec is None:
@@ -307,6 +322,7 @@ KIND_CHECKS: dict[str, Callable[[Any], list[FieldError]]] = {
     "ReplicationController": check_replication_controller,
     "ReplicaSet": check_replicaset,
     "Deployment": check_deployment,
+    "DaemonSet": check_daemonset,
     "StatefulSet": check_statefulset,
     "HorizontalPodAutoscaler": check_hpa,
     "Job": check_job,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from schemas.autoscaling import default_hpa
 from schemas.batch import default_cronjob, default_job
+from schemas.daemonset import default_daemonset
 from schemas.pod import PullPolicy
 from schemas.meta import Resource
 from schemas.rbac import default_binding
@@ -142,6 +143,11 @@ def _default_deployment(doc: Doc) -> None:
     _default_template(spec)
 
 
+def _default_daemonset(doc: Doc) -> None:
+    default_daemonset(doc)
+    _default_template(doc["spec"])
+
+
 def _default_service(doc: Doc) -> None:
     spec = _child(doc, "spec")
     spec.setdefault("type", "ClusterIP")
@@ -168,6 +174,7 @@ DEFAULTERS: dict[str, Callable[[Doc], None]] = {
     "ReplicationController": _default_rc,
     "ReplicaSet": _default_replicaset,
     "Deployment": _default_deployment,
+    "DaemonSet": _default_daemonset,
     "HorizontalPodAutoscaler": default_hpa,
     "Job": default_job,
     "CronJob": default_cronjob,

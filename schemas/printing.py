@@ -116,6 +116,26 @@ def _rs_columns(o: Obj) -> Row:
             str(st.get("readyReplicas", 0))]
 
 
+def _daemonset_columns(o: Obj) -> Row:
+    """kubectl's DESIRED, CURRENT, READY, UP-TO-DATE, AVAILABLE, NODE SELECTOR (printDaemonSet)."""
+    st = _status(o)
+    node_selector = ((_spec(o).get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    counts = ("desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled",
+              "numberAvailable")
+    shown = ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>"
+    return [*(str(st.get(key, 0)) for key in counts), shown]
+
+
+def _revision_columns(o: Obj) -> Row:
+    """kubectl's CONTROLLER (`daemonset.apps/web`), REVISION of a ControllerRevision."""
+    refs = [r for r in (o.get("metadata") or {}).get("ownerReferences") or [] if r.get("controller")]
+    owner = "<none>"
+    if refs:
+        group = str(refs[0].get("apiVersion", "")).rpartition("/")[0]
+        owner = f"{refs[0].get('kind', '')}{'.' + group if group else ''}".lower() + f"/{refs[0].get('name', '')}"
+    return [owner, str(o.get("revision", 0))]
+
+
 def _svc_columns(o: Obj) -> Row:
     spec = _spec(o)
     ports = ",".join(
@@ -311,6 +331,9 @@ COLUMNS: dict[str, Columns] = {
              ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"], _pod_wide),
     "deployments": (["READY", "UP-TO-DATE", "AVAILABLE"], _deploy_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
     "replicasets": (["DESIRED", "CURRENT", "READY"], _rs_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
+    "daemonsets": (["DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR"], _daemonset_columns,
+                   ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
+    "controllerrevisions": (["CONTROLLER", "REVISION"], _revision_columns, [], None),
     "replicationcontrollers": (["DESIRED", "CURRENT", "READY"], _rs_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
     "services": (["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"], _svc_columns, ["SELECTOR"],
                  lambda o: [selector_text(_spec(o).get("selector")) or "<none>"]),

@@ -14,6 +14,7 @@ from schemas.autoscaling import AUTOSCALING_GROUP, HorizontalPodAutoscaler
 from schemas.autoscaling_v1 import HorizontalPodAutoscalerV1
 from schemas.batch import BATCH_GROUP, CronJob, Job
 from schemas.controller_revision import ControllerRevision
+from schemas.daemonset import DaemonSet
 from schemas.core import (
     ConfigMap,
     Endpoints,
@@ -94,6 +95,7 @@ ALL_KINDS: tuple[KindInfo, ...] = (
     _info(Deployment, "apps", "deployments", "deploy"),
     _info(StatefulSet, "apps", "statefulsets", "sts"),
     _info(ControllerRevision, "apps", "controllerrevisions"),
+    _info(DaemonSet, "apps", "daemonsets", "ds"),
     _info(HorizontalPodAutoscaler, AUTOSCALING_GROUP, "horizontalpodautoscalers", "hpa", version="v2"),
     _info(Job, BATCH_GROUP, "jobs"),
     _info(CronJob, BATCH_GROUP, "cronjobs", "cj"),

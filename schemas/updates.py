@@ -464,6 +464,7 @@ UPDATE_CHECKS: dict[str, UpdateCheck] = {
     "ConfigMap": check_config_map_update,
     "Deployment": check_selector_update,
     "ReplicaSet": check_selector_update,
+    "DaemonSet": check_selector_update,
     "StatefulSet": check_statefulset_update,
     "Service": check_service_update,
     "Node": check_node_update,

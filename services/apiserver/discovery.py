@@ -14,7 +14,7 @@ from schemas.registry import ALL_KINDS, CONVERTED_KINDS, KindInfo
 from services.apiserver.event_objects import EVENTS_GROUP, EVENTS_V1
 from services.apiserver.metrics_kinds import METRICS_VERSION, metrics_resources
 
-IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets",
+IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets", "daemonsets",
                     "horizontalpodautoscalers", "jobs", "cronjobs"})
 """Kinds in the `all` category (`kubectl get all`), as upstream lists them."""
 SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers"})
@@ -22,7 +22,7 @@ SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers"})
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 READ_VERBS = ["get", "list", "watch"]
 """Events are read only (services.apiserver.events)."""
-WITH_STATUS = frozenset({"pods", "nodes", "namespaces", "services", "deployments", "replicasets",
+WITH_STATUS = frozenset({"pods", "nodes", "namespaces", "services", "deployments", "replicasets", "daemonsets",
                          "replicationcontrollers", "jobs", "cronjobs"})
 """Kinds whose objects carry an observed status (`<plural>/status`, get only)."""
 
