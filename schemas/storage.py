@@ -395,3 +395,12 @@ STORAGE_DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "StorageClass": default_storage_class,
 }
 """Kind defaults, merged into ``schemas.defaults.DEFAULTERS``."""
+
+
+def default_local_class() -> dict[str, Any]:
+    """The StorageClass every API instance ensures at start: `local-path`, the default,
+    provisioned by Kafkube's local provisioner once the consumer pod is scheduled."""
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": DEFAULT_CLASS_NAME, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+            "provisioner": LOCAL_PROVISIONER, "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": True}

@@ -22,6 +22,7 @@ from services.api.merge_patch import merge_patch
 from services.api.pod_security import check_pod_security
 from services.api.propagation import blocks_removal, finalizers_after_delete, namespace_defaults
 from services.api.service_addresses import AddressBook, assign_addresses
+from services.api.storage_admission import STORAGE_KINDS, admit_new, check_resize, kept_on_apply
 
 Reason = Literal["Created", "Updated", "Unchanged", "Deleted", "Rejected", "Reviewed"]
 StatusReason = Literal["NotFound", "AlreadyExists", "Conflict", "Invalid", "Forbidden", "BadRequest",
@@ -57,6 +58,7 @@ class Context:
     namespace_phase: Literal["Active", "Terminating"] | None = "Active"
     addresses: AddressBook | None = None  # for Services: the partition's share of the ranges
     pod_security: NamespacePolicy | None = None  # for pods and workloads: the namespace's levels
+    storage_classes: tuple[dict[str, Any], ...] = ()  # for claims: every StorageClass
 
 
 def rejected(status: StatusReason, message: str) -> Outcome:
@@ -175,6 +177,8 @@ def _store_new(request: WriteRequest, ctx: Context) -> Outcome:
     if security.refusal:
         return replace(rejected("Forbidden", security.refusal), audit=security.audit)
     obj = namespace_defaults(assign_addresses(admitted.obj, None, ctx.addresses))
+    if admitted.info.kind in STORAGE_KINDS:
+        obj = admit_new(obj, list(ctx.storage_classes))
     meta = {k: v for k, v in obj["metadata"].items() if k not in SERVER_FIELDS}
     meta.update(uid=ctx.new_uid(), resourceVersion=ctx.resource_version, generation=1,
                 creationTimestamp=_ts(ctx.now))
@@ -189,6 +193,8 @@ def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
         return conflict
     admitted = admit(_prepared_body(request, current, applying=keep_unset_metadata))
     _check_immutable(request, admitted, current)
+    if admitted.info.kind == "PersistentVolumeClaim":
+        check_resize(admitted.obj, current, list(ctx.storage_classes))
     obj = assign_addresses(admitted.obj, current, ctx.addresses)
     meta = _merged_metadata(obj["metadata"], current["metadata"], keep_unset_metadata)
     candidate = {**obj, "metadata": meta}
@@ -234,6 +240,8 @@ def _prepared_body(request: WriteRequest, current: dict[str, Any], *, applying: 
     kept = (current.get("spec") or {}).get(field) if field else None
     if applying and field and kept is not None and isinstance(spec, dict) and field not in spec:
         body = {**body, "spec": {**spec, field: kept}}
+    if applying:
+        body = kept_on_apply(request.kind, body, current)
     return prepare_update(request.kind, body, current)
 
 

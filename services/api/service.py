@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.records import Op, WriteRequest
+from schemas.storage import STORAGE_GROUP, default_local_class
 from services.api.access import AccessControl
 from services.api.authn import authenticator_for
 from services.api.cluster_views import BUILTIN_NAMESPACES, ClusterViews
@@ -83,12 +84,15 @@ def api_components(settings: Settings) -> dict[str, Component]:
 
 def bootstrap_writes() -> list[WriteRequest]:
     """What every API instance ensures at start: the built-in namespaces, their `default`
-    ServiceAccounts and the default RBAC policy (ENSURE: created where missing, left alone
-    where present)."""
+    ServiceAccounts, the default RBAC policy and the default StorageClass (ENSURE: created
+    where missing, left alone where present)."""
     namespaces = [WriteRequest(op=Op.ENSURE, apiVersion="v1", kind="Namespace", name=name,
                                body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                                writer="api", reply=False) for name in BUILTIN_NAMESPACES]
-    return namespaces + [default_service_account(n) for n in BUILTIN_NAMESPACES] + bootstrap_requests()
+    storage_class = WriteRequest(op=Op.ENSURE, apiVersion=f"{STORAGE_GROUP}/v1", kind="StorageClass",
+                                 name=default_local_class()["metadata"]["name"], body=default_local_class(),
+                                 writer="api", reply=False)
+    return [*namespaces, *(default_service_account(n) for n in BUILTIN_NAMESPACES), *bootstrap_requests(), storage_class]
 
 
 def _by_key(requests: list[WriteRequest]) -> dict[tuple[str, str], dict[str, Any]]:
