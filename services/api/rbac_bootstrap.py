@@ -105,6 +105,10 @@ SCHEDULER_RULES = [
     rule(READ, CORE, "services", "replicationcontrollers"),  # things that select pods
     rule(READ, APPS, "replicasets"),
     rule(READ, CORE, "namespaces"),
+    # VolumeBinding (upstream's system:volume-scheduler, bound to the scheduler too): a claim's
+    # selected node, a static volume's claimRef
+    rule(("get", "list", "watch", "patch", "update"), CORE, "persistentvolumeclaims", "persistentvolumes"),
+    rule(READ, "storage.k8s.io", "storageclasses"),
 ]
 CONTROLLER_MANAGER_RULES = [
     EVENTS_RULE,
@@ -150,6 +154,8 @@ NODE_RULES = [
     # secret and configMap volumes and env; the node authoriser keeps it to its pods' own
     rule(READ, CORE, "secrets", "configmaps"),
     rule("get", CORE, "endpoints"),
+    # persistentVolumeClaim volumes: the claim and its bound volume (as upstream's system:node)
+    rule("get", CORE, "persistentvolumeclaims", "persistentvolumes"),
     # projected ServiceAccount tokens; NodeRestriction keeps them to tokens bound to its pods
     rule("create", CORE, "serviceaccounts/token"),
 ]

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.scheduler.filters import feasibility, run_filters
-from services.scheduler.model import PodRequest
+from services.scheduler.model import NodeInfo, PodRequest
 from services.scheduler.scores import default_total_scores
-from services.scheduler.snapshot import ClusterSnapshot
+from services.scheduler.snapshot import ClusterSnapshot, NodeUsage
 
 NO_NODES = "no nodes available to schedule pods"
 # kube-scheduler's defaults (pkg/scheduler/schedule_one.go: numFeasibleNodesToFind).
@@ -46,6 +47,7 @@ class Unschedulable:
 
 
 Decision = Bound | Unschedulable
+NodeCheck = Callable[[NodeInfo], list[str]]  # a filter after the default ones (VolumeBinding)
 
 
 def feasible_nodes_to_find(total: int) -> int:
@@ -63,7 +65,9 @@ def start_index(key: str, total: int) -> int:
     return zlib.crc32(key.encode()) % total
 
 
-def schedule(pod: PodRequest, snapshot: ClusterSnapshot) -> Decision:
+def schedule(pod: PodRequest, snapshot: ClusterSnapshot, volumes: NodeCheck | None = None) -> Decision:
+    """`volumes`: the pod's VolumeBinding filter (`volumes.PodClaims.reasons` on the
+    storage state), run after the default filters as in kube-scheduler's profile."""
     rows = snapshot.rows()
     total = len(rows)
     if not total:
@@ -71,6 +75,11 @@ def schedule(pod: PodRequest, snapshot: ClusterSnapshot) -> Decision:
     wanted = feasible_nodes_to_find(total)
     start = start_index(pod.key, total) if wanted < total else 0
     fits = feasibility(pod)
+    if volumes is not None:
+        default_fits = fits
+
+        def fits(node: NodeInfo, usage: NodeUsage) -> bool:
+            return default_fits(node, usage) and not volumes(node)
     feasible: list[int] = []  # indices into rows (name order)
     missing = wanted
     for i in range(start, start + total):
@@ -85,7 +94,7 @@ def schedule(pod: PodRequest, snapshot: ClusterSnapshot) -> Decision:
     if not feasible:  # every node was filtered: now gather kube-scheduler's reasons
         reasons: Counter[str] = Counter()
         for node, usage in rows:
-            reasons.update(run_filters(pod, node, usage))
+            reasons.update(run_filters(pod, node, usage) or (volumes(node) if volumes is not None else []))
         return Unschedulable(fit_error(total, reasons), tuple(sorted(reasons.items())))
     feasible.sort()  # ties go to the first node by name
     candidates = [rows[i] for i in feasible]
@@ -100,5 +109,17 @@ def fit_error(total: int, reasons: Counter[str]) -> str:
     with the "count reason" strings sorted as text, then the preemption verdict
     (Kafkube does not preempt)."""
     histogram = ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))
-    return (f"0/{total} nodes are available: {histogram}. preemption: 0/{total} nodes are "
+    return _with_preemption(total, histogram)
+
+
+def pre_filter_failure(total: int, message: str) -> Unschedulable:
+    """A PreFilter that rejects the pod everywhere (VolumeBinding's `persistentvolumeclaim
+    "x" not found`): kube-scheduler's FitError shows its message instead of a histogram."""
+    if not total:
+        return Unschedulable(NO_NODES)
+    return Unschedulable(_with_preemption(total, message), ((message, total),))
+
+
+def _with_preemption(total: int, reasons: str) -> str:
+    return (f"0/{total} nodes are available: {reasons}. preemption: 0/{total} nodes are "
             f"available: {total} Preemption is not helpful for scheduling.")

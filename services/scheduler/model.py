@@ -58,6 +58,7 @@ class PodRequest:
     affinity: NodeAffinity | None = None
     tolerations: tuple[Toleration, ...] = ()
     owner_uid: str | None = None  # the controller among ownerReferences
+    claims: tuple[str, ...] = ()  # the PersistentVolumeClaims its volumes name (volumes.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,18 @@ class ContainerDemand(_Reads):
     ports: list[ContainerPort] | None = None
 
 
+class ClaimSource(_Reads):
+    claim_name: str
+
+
+class VolumeClaimRef(_Reads):
+    """A pod volume as the scheduler reads it: only its claim, if any."""
+
+    persistent_volume_claim: ClaimSource | None = None
+
+
 class SchedulingSpec(_Reads):
+    volumes: list[VolumeClaimRef] | None = None
     containers: list[ContainerDemand] | None = None
     init_containers: list[ContainerDemand] | None = None
     affinity: Affinity | None = None
@@ -150,7 +162,9 @@ def pod_request(raw: dict[str, Any]) -> PodRequest:
         host_ports=_host_ports(containers, host_network=bool(spec and spec.host_network)),
         node_selector=dict(spec.node_selector or {}) if spec else {},
         affinity=affinity, tolerations=tuple(spec.tolerations or []) if spec else (),
-        owner_uid=owner)
+        owner_uid=owner,
+        claims=tuple(v.persistent_volume_claim.claim_name for v in (spec.volumes or [] if spec else [])
+                     if v.persistent_volume_claim is not None))
 
 
 class PodRequests:

@@ -34,12 +34,13 @@ from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
 from services.runtime.trust import SCHEDULER
 from services.runtime.workqueue import WorkQueue
-from services.scheduler.algorithm import Bound, Unschedulable, schedule
+from services.scheduler.algorithm import Bound, Decision, Unschedulable, pre_filter_failure, schedule
 from services.scheduler.assume import AssumeCache
 from services.runtime.fence import wait_requests_applied
-from services.scheduler.model import PodRequests, node_info, wants_scheduling
+from services.scheduler.model import PodRequest, PodRequests, node_info, wants_scheduling
 from services.scheduler.ownership import NodeOwnership
 from services.scheduler.snapshot import ClusterSnapshot
+from services.scheduler.volumes import STORAGE_KINDS, PodClaims, StorageState, VolumeWrite, pod_claims, volume_writes
 
 log = get_logger(__name__)
 COMPONENT = "default-scheduler"
@@ -47,6 +48,7 @@ WRITER = "scheduler"
 REPORT_EVERY_S = 30.0  # one FailedScheduling per pod and message per this period
 RESYNC_EVERY_S = 30.0
 ELSEWHERE_RECHECK_S = 1.0  # a fit onto another replica's node: look again after this
+VOLUMES_RECHECK_S = 1.0  # volume writes asked for: bind once they show (or look again after this)
 RETRY_AFTER_ERROR_S = 2.0
 DRAIN_TIMEOUT_S = 10.0
 TERMINATED = ("Succeeded", "Failed")
@@ -66,12 +68,16 @@ class Scheduler:
         self._opods_t, self._onodes_t = topics.observed("pods"), topics.observed("nodes")
         trust = bus_trust(settings)
         self._signer = trust.observed_signer(SCHEDULER)  # PodScheduled=False of unbound pods
+        self._storage_t = {topics.desired(kind): kind for kind in STORAGE_KINDS}
         self._informer: Informer[Any] = Informer(
-            settings, [self._pods_t, self._nodes_t, self._opods_t, self._onodes_t], name="scheduler", trust=trust)
+            settings, [self._pods_t, self._nodes_t, self._opods_t, self._onodes_t, *self._storage_t],
+            name="scheduler", trust=trust)
         self._informer.add_handler(self._on_change)
         self.snapshot = ClusterSnapshot()
         self._assumed = AssumeCache()
         self._requests = PodRequests()
+        self.storage = StorageState()
+        self._awaiting_volumes: set[str] = set()  # pods whose volume writes were asked for
         self._queue = WorkQueue(name="scheduler")
         self._attempts = {unschedulable: (SCHEDULE_ATTEMPTS.labels(result), SCHEDULING_ATTEMPT_SECONDS.labels(result))
                           for unschedulable, result in ((False, "scheduled"), (True, "unschedulable"))}
@@ -99,6 +105,8 @@ class Scheduler:
     def _on_change(self, change: Change[Any]) -> None:
         if change.topic in (self._nodes_t, self._onodes_t):
             self._node_changed(change.key)
+        elif change.topic in self._storage_t:
+            self._storage_changed(self._storage_t[change.topic], change.key, change.new)
         elif change.topic == self._pods_t:
             verdict = self._assumed.settle(change.key, change.new)
             if verdict in ("rejected", "lost"):
@@ -110,6 +118,7 @@ class Scheduler:
                 self._queue.add(change.key)
             else:
                 self._unschedulable.discard(change.key)
+                self._awaiting_volumes.discard(change.key)
                 self._reported.pop(change.key, None)
         elif change.topic == self._opods_t:
             self._pod_changed(change.key)
@@ -125,6 +134,15 @@ class Scheduler:
         if info != self.snapshot.node(name):
             self.snapshot.set_node(name, info)
             self._wake_unschedulable()
+
+    def _storage_changed(self, kind: str, key: str, raw: dict[str, Any] | None) -> None:
+        try:
+            self.storage.set(kind, key, raw)
+        except (ValidationError, ValueError) as exc:  # counts as absent
+            log.warning("storage.unreadable", kind=kind, key=key, error=str(exc)[:300])
+        for pod in self._awaiting_volumes:
+            self._queue.add(pod)
+        self._wake_unschedulable()
 
     def _pod_changed(self, key: str) -> None:
         """Count the pod where it is bound (or assumed), unless it has terminated."""
@@ -197,7 +215,7 @@ class Scheduler:
             plog.warning("pod.unreadable", error=str(exc)[:300])
             return
         started = time.perf_counter()
-        decision = schedule(pod, self.snapshot)
+        decision, claims = self._decide(pod)
         attempts, seconds = self._attempts[isinstance(decision, Unschedulable)]
         attempts.inc()
         seconds.observe(time.perf_counter() - started)
@@ -212,7 +230,36 @@ class Scheduler:
             plog.debug("pod.fits_elsewhere", node=decision.node)
             self._queue.add_after(key, ELSEWHERE_RECHECK_S)
             return
+        chosen = self.snapshot.node(decision.node)
+        writes = volume_writes(claims.find(chosen, self.storage)[1], decision.node) if claims and chosen else []
+        if writes:  # bind once they show in the view (the next attempt finds none missing)
+            self._awaiting_volumes.add(key)
+            await self._write_volumes(key, writes, decision.node, plog)
+            self._queue.add_after(key, VOLUMES_RECHECK_S)
+            return
+        self._awaiting_volumes.discard(key)
         await self._bind(raw, key, decision, plog)
+
+    def _decide(self, pod: PodRequest) -> tuple[Decision, PodClaims | None]:
+        """The algorithm, with the VolumeBinding PreFilter and Filter for a pod with claims."""
+        if not pod.claims:
+            return schedule(pod, self.snapshot), None
+        claims = pod_claims(pod.key.split("/", 1)[0], pod.claims, self.storage)
+        if isinstance(claims, str):
+            return pre_filter_failure(len(self.snapshot.rows()), claims), None
+        return schedule(pod, self.snapshot, lambda node: claims.reasons(node, self.storage)), claims
+
+    async def _write_volumes(self, key: str, writes: list[VolumeWrite], node: str, plog: Any) -> None:
+        """Ask the API for the claims' selected node and the static volumes' claimRef
+        (upstream's bindAPIUpdate), as system:kube-scheduler; the outcome shows in the view."""
+        assert self._producer is not None
+        for write in writes:
+            request = WriteRequest(op=Op.PATCH, apiVersion="v1", kind=write.kind, namespace=write.namespace,
+                                   name=write.name, body=write.patch, expectedResourceVersion=write.resource_version,
+                                   writer=WRITER, principal="system:kube-scheduler", reply=False)
+            await self._producer.send_and_wait(self._topics.requests, key=request.key.encode(),
+                                               value=encode(request), headers=self._identity)
+            plog.info("pod.volume_write_requested", kind=write.kind, name=write.name, node=node)
 
     async def _bind(self, raw: dict[str, Any], key: str, decision: Bound, plog: Any) -> None:
         meta = raw.get("metadata") or {}
