@@ -21,6 +21,7 @@ from schemas.rbac import check_role_ref_update
 from schemas.networking import check_class_update
 from schemas.runtime_class import check_runtime_class_update
 from schemas.statefulset import check_statefulset_update
+from schemas.storage_updates import STORAGE_UPDATE_CHECKS
 from schemas.validation import FieldError, format_value
 
 Doc = dict[str, Any]
@@ -471,6 +472,7 @@ UPDATE_CHECKS: dict[str, UpdateCheck] = {
     "RoleBinding": check_role_ref_update,
     "ClusterRoleBinding": check_role_ref_update,
     "IngressClass": check_class_update,
+    **STORAGE_UPDATE_CHECKS,
     "RuntimeClass": check_runtime_class_update,
     "ControllerRevision": check_controller_revision_update,
 }
