@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from schemas.autoscaling import default_hpa
 from schemas.batch import default_cronjob, default_job
+from schemas.statefulset import default_statefulset
 from schemas.daemonset import default_daemonset
 from schemas.pod import PullPolicy
 from schemas.meta import Resource
@@ -148,6 +149,11 @@ def _default_daemonset(doc: Doc) -> None:
     _default_template(doc["spec"])
 
 
+def _default_statefulset(doc: Doc) -> None:
+    default_statefulset(doc)
+    _default_template(doc["spec"])
+
+
 def _default_service(doc: Doc) -> None:
     spec = _child(doc, "spec")
     spec.setdefault("type", "ClusterIP")
@@ -174,6 +180,7 @@ DEFAULTERS: dict[str, Callable[[Doc], None]] = {
     "ReplicationController": _default_rc,
     "ReplicaSet": _default_replicaset,
     "Deployment": _default_deployment,
+    "StatefulSet": _default_statefulset,
     "DaemonSet": _default_daemonset,
     "HorizontalPodAutoscaler": default_hpa,
     "Job": default_job,

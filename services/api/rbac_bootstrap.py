@@ -67,7 +67,8 @@ VIEW_RULES = [
     rule(READ, (CORE, EVENTS), "events"),
     rule(READ, APPS, "controllerrevisions", "daemonsets", "daemonsets/status",
          "deployments", "deployments/status", "deployments/scale",
-         "replicasets", "replicasets/status", "replicasets/scale"),
+         "replicasets", "replicasets/status", "replicasets/scale",
+         "statefulsets", "statefulsets/status", "statefulsets/scale"),
     rule(READ, AUTOSCALING, "horizontalpodautoscalers", "horizontalpodautoscalers/status"),
     rule(READ, BATCH, "jobs", "jobs/status", "cronjobs", "cronjobs/status"),
     rule(READ, NETWORKING, "ingresses", "ingresses/status"),
@@ -81,7 +82,7 @@ EDIT_RULES = [
     rule("create", CORE, "serviceaccounts/token"),
     rule(WRITE, (CORE, EVENTS), "events"),
     rule(WRITE, APPS, "daemonsets", "deployments", "deployments/scale", "deployments/rollback",
-         "replicasets", "replicasets/scale"),
+         "replicasets", "replicasets/scale", "statefulsets", "statefulsets/scale"),
     rule(WRITE, AUTOSCALING, "horizontalpodautoscalers"),
     rule(WRITE, BATCH, "jobs", "cronjobs"),
     rule(WRITE, NETWORKING, "ingresses"),
@@ -136,6 +137,10 @@ CONTROLLER_MANAGER_RULES = [
     # daemon-set and statefulset controllers: the ControllerRevisions of their templates
     # (created, relabelled/re-numbered by an update, deleted beyond revisionHistoryLimit)
     rule(("create", "update", "patch", "delete"), APPS, "controllerrevisions"),
+    # statefulset controller (upstream's system:controller:statefulset-controller): its pods
+    # above; the claims of its volumeClaimTemplates (created; ownerReferences patched for the
+    # retention policy); its status is an observed record, signed, not a request
+    rule(("create", "get", "patch"), CORE, "persistentvolumeclaims"),
     # endpoints controller: writes only its observed topic, no requests
 ]
 NODE_RULES = [

@@ -24,6 +24,7 @@ def controllers_components(settings: Settings) -> dict[str, Component]:
     components |= cluster_components(settings, shared)
     components |= autoscaling_components(settings, shared)
     components |= batch_components(settings, shared)
+    components |= statefulset_components(settings, shared)
     return components
 
 
@@ -77,3 +78,10 @@ def batch_components(settings: Settings, shared: SharedInformer | None = None) -
     from services.controllers.job.service import job_components
 
     return {**job_components(settings, shared), **cronjob_components(settings, shared)}
+
+
+def statefulset_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
+    """The StatefulSet controller."""
+    from services.controllers.statefulset.service import statefulset_components as components
+
+    return components(settings, shared)

@@ -38,7 +38,7 @@ API_GROUPS = "api-"  # prefixed: api-intake, api-writer (and their transactional
 API_WRITER_GROUP = "api-writer"  # the takeover fence reads its committed offsets
 SCHEDULER_GROUPS = ("scheduler",)
 CONTROLLER_GROUPS = ("node-controller", "namespace-controller", "garbage-collector", "horizontal-pod-autoscaler",
-                     "job-controller", "cronjob-controller")
+                     "job-controller", "cronjob-controller", "statefulset-controller")
 CONTROLLER_GROUP_PREFIX = "controller-"  # controller-<plural> (replicaset, deployment, ...)
 ENDPOINTS_GROUPS = ("endpoints-controller",)
 # The state topics the ingress controller's informer follows (services/ingress/service.py).
