@@ -4,15 +4,9 @@ its components in `controllers_components` with one `|=` line (a plain dict merg
 
 from __future__ import annotations
 
-import asyncio
-
 from services.controllers.machinery.informer import SharedInformer
-from services.runtime.bus import make_producer
 from services.runtime.config import Settings
-from services.runtime.logging import get_logger
 from services.runtime.supervisor import Component
-
-log = get_logger(__name__)
 
 
 def controllers_components(settings: Settings) -> dict[str, Component]:
@@ -29,29 +23,15 @@ def controllers_components(settings: Settings) -> dict[str, Component]:
 
 
 def workload_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
-    """ReplicaSet, ReplicationController and Deployment controllers over one shared cache."""
+    """ReplicaSet, ReplicationController and Deployment controllers, each on its own
+    ControllerHost (component, work queue and consumer group named after it)."""
     from services.controllers.deployment.controller import DeploymentController
-    from services.controllers.machinery.base import Producer
-    from services.controllers.machinery.cache import WorkloadCache
-    from services.controllers.replicaset.controller import replicaset_controller, replication_controller
+    from services.controllers.replicaset.controller import ReplicaController
+    from services.controllers.replicaset.workload import REPLICASET, REPLICATION_CONTROLLER
 
-    cache = WorkloadCache(settings, shared)  # built now: a shared informer's views come before it starts
-    producer = Producer()
-    controllers = [replicaset_controller(settings, cache, producer),
-                   replication_controller(settings, cache, producer),
-                   DeploymentController(settings, cache, producer)]
-
-    async def run() -> None:
-        async with cache.informer, make_producer(settings) as kafka:
-            await cache.informer.wait_synced()
-            producer.producer = kafka
-            log.info("controllers.synced", pods=len(cache.keys("pods")), replicasets=len(cache.keys("replicasets")),
-                     deployments=len(cache.keys("deployments")))
-            async with asyncio.TaskGroup() as group:
-                for controller in controllers:
-                    group.create_task(controller.run(), name=controller.writer)
-
-    return {"workload-controllers": run}
+    replicas = [ReplicaController(settings, kind, shared) for kind in (REPLICASET, REPLICATION_CONTROLLER)]
+    deployments = DeploymentController(settings, shared)
+    return {**{c.host.component: c.run for c in replicas}, deployments.host.component: deployments.run}
 
 
 def cluster_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:

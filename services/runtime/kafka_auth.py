@@ -37,9 +37,9 @@ BROKER = "kafkube-broker"  # the broker's own (inter-broker) user: a super user
 API_GROUPS = "api-"  # prefixed: api-intake, api-writer (and their transactional ids)
 API_WRITER_GROUP = "api-writer"  # the takeover fence reads its committed offsets
 SCHEDULER_GROUPS = ("scheduler",)
-CONTROLLER_GROUPS = ("node-controller", "namespace-controller", "garbage-collector", "horizontal-pod-autoscaler",
+CONTROLLER_GROUPS = ("replicaset-controller", "replication-controller", "deployment-controller", "node-controller",
+                     "namespace-controller", "garbage-collector", "horizontal-pod-autoscaler",
                      "job-controller", "cronjob-controller", "statefulset-controller")
-CONTROLLER_GROUP_PREFIX = "controller-"  # controller-<plural> (replicaset, deployment, ...)
 ENDPOINTS_GROUPS = ("endpoints-controller",)
 # The state topics the ingress controller's informer follows (services/ingress/service.py).
 INGRESS_READS = ("desired.ingresses", "desired.ingressclasses", "desired.services", "desired.secrets",
@@ -145,7 +145,6 @@ def acls(prefix: str, plurals: tuple[str, ...] | None = None) -> list[Acl]:
         # Consumer groups: each component its own (joining another's would stall it).
         Acl((SCHEDULER,), ("Read",), "group", tuple(f"{p}{g}" for g in SCHEDULER_GROUPS)),
         Acl((CONTROLLERS,), ("Read",), "group", tuple(f"{p}{g}" for g in CONTROLLER_GROUPS)),
-        Acl((CONTROLLERS,), ("Read",), "group", (f"{p}{CONTROLLER_GROUP_PREFIX}",), prefixed=True),
         Acl((ENDPOINTS,), ("Read",), "group", tuple(f"{p}{g}" for g in ENDPOINTS_GROUPS)),
         Acl((SCHEDULER, CONTROLLERS), ("Describe",), "group", (f"{p}{API_WRITER_GROUP}",)),
     ]

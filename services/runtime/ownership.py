@@ -32,8 +32,12 @@ class PartitionOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
         self._owned: set[int] = set()
         self.ready = asyncio.Event()  # set at the first assignment
 
+    def partition(self, key: str) -> int:
+        """The partition of `key` on the ownership topic."""
+        return partition_for(key, self._partitions)
+
     def owns(self, key: str) -> bool:
-        return partition_for(key, self._partitions) in self._owned
+        return self.partition(key) in self._owned
 
     @property
     def owned(self) -> frozenset[int]:

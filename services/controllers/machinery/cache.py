@@ -1,47 +1,51 @@
-"""The workload controllers' shared view: one informer over desired pods,
-ReplicaSets, ReplicationControllers and Deployments and over the observed pods
-and the controllers' own observed statuses, with per-namespace indexes. Handlers
-registered with `on_change` only enqueue keys. Used by `replicaset.controller`
-and `deployment.controller` (one instance per controller-manager process; its
-informer is then a view of the process's `SharedInformer`)."""
+"""A workload controller's index over its host's view: the desired pods and the
+controller's kinds (ReplicaSets, ReplicationControllers, Deployments) by namespace,
+the pods by (namespace, controller uid), and the PodViews (desired pod + observed
+status) computed once per change. The view holds the objects; `observe(change)`,
+called from the controller's `keys_for` for every change of the view, keeps the
+indexes true. Used by `replicaset.controller` and `deployment.controller`."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, Protocol
 
 from services.controllers.machinery.podview import PodView, controller_ref, pod_view
-from services.controllers.machinery.informer import InformerView, SharedInformer
-from services.runtime.buskeys import bus_trust
-from services.runtime.config import Settings
-from services.runtime.informer import Change, Informer
+from services.runtime.informer import Change
 from services.runtime.topics import Topics
 
-KINDS = ("pods", "replicasets", "replicationcontrollers", "deployments")
+
+class View(Protocol):
+    """What the cache reads: the host's informer (or a view of the shared one)."""
+
+    def get(self, topic: str, key: str) -> Any | None: ...
+    def items(self, topic: str) -> dict[str, Any]: ...
+
+
+def workload_topics(topics: Topics, kinds: Collection[str]) -> list[str]:
+    """The topics a cache over `kinds` reads: desired pods and kinds, their observed
+    records (the kubelet's pod statuses, the controller's own statuses)."""
+    plurals = _plurals(kinds)
+    return [*(topics.desired(p) for p in plurals), *(topics.observed(p) for p in plurals)]
+
+
+def _plurals(kinds: Collection[str]) -> list[str]:
+    return ["pods", *(k for k in kinds if k != "pods")]
 
 
 class WorkloadCache:
-    def __init__(self, settings: Settings, shared: SharedInformer | None = None) -> None:
-        self.topics = Topics(settings.topic_prefix)
-        self.desired = {plural: self.topics.desired(plural) for plural in KINDS}
-        self.observed = {plural: self.topics.observed(plural) for plural in KINDS}
-        topics = [*self.desired.values(), *self.observed.values()]
-        self.informer: Informer[Any] | InformerView = (
-            Informer(settings, topics, name="controllers", trust=bus_trust(settings))
-            if shared is None else shared.view(topics))
+    def __init__(self, view: View, topics: Topics, kinds: Collection[str]) -> None:
+        self.informer = view
+        plurals = _plurals(kinds)
+        self.desired = {plural: topics.desired(plural) for plural in plurals}
+        self.observed = {plural: topics.observed(plural) for plural in plurals}
         self._plural_of = {topic: plural for plural, topic in self.desired.items()}
-        self._observed_plural = {topic: plural for plural, topic in self.observed.items()}
-        self._by_ns: dict[str, dict[str, set[str]]] = {plural: defaultdict(set) for plural in KINDS}
+        self._observed_pods = topics.observed("pods")
+        self._by_ns: dict[str, dict[str, set[str]]] = {plural: defaultdict(set) for plural in plurals}
         # (namespace, controller uid or "" for orphans) -> pod keys
         self._pods_by_owner: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._views: dict[str, PodView] = {}
-        self._listeners: list[Callable[[str, Change[Any]], None]] = []
-        self.informer.add_handler(self._on_change)
-
-    def on_change(self, listener: Callable[[str, Change[Any]], None]) -> None:
-        """`listener(plural, change)` for desired changes and observed pod changes."""
-        self._listeners.append(listener)
 
     # -- reads ------------------------------------------------------------------------------
     def get(self, plural: str, key: str) -> Mapping[str, Any] | None:
@@ -96,8 +100,10 @@ class WorkloadCache:
         if new is not None:
             self._pods_by_owner[(namespace, new)].add(change.key)
 
-    # -- the handler --------------------------------------------------------------------------
-    def _on_change(self, change: Change[Any]) -> None:
+    # -- feeding ------------------------------------------------------------------------------
+    def observe(self, change: Change[Any]) -> str | None:
+        """Index one change of the view; the plural it concerns ("pods" for a pod's
+        observed status), None for the controller's own statuses."""
         plural = self._plural_of.get(change.topic)
         if plural is not None:
             namespace = change.key.split("/", 1)[0]
@@ -107,15 +113,13 @@ class WorkloadCache:
                 self._by_ns[plural][namespace].add(change.key)
             if plural == "pods":
                 self._index_owner(change)
-        elif self._observed_plural.get(change.topic) == "pods":
+        elif change.topic == self._observed_pods:
             plural = "pods"
         else:
-            return  # our own statuses: nothing to do
+            return None
         if plural == "pods":
             self._views.pop(change.key, None)
-        if self.informer.synced:
-            for listener in self._listeners:
-                listener(plural, change)
+        return plural
 
 
 def _controller_uid(pod: Mapping[str, Any] | None) -> str | None:

@@ -1,32 +1,35 @@
-"""The machinery the cluster controllers (node lifecycle, garbage collector,
-namespace) share: one informer over the topics a controller reads, handlers that
-only enqueue keys, a keyed WorkQueue, partition ownership (two controller-manager
-replicas split the keys; a dead one's keys move to the survivor), one idempotent
-producer for requests, observed records and events, expectations (an action asked
-for is not asked again until the object changes or the expectation expires), a
-coalesced read barrier, and a periodic resync. In the controller manager the
-informer is a view of the process's one `SharedInformer` (`machinery/informer.py`). A
-controller supplies the topics, `keys_for(change)`, `all_keys()` and `sync(key)`; see the
-gc, namespace, nodelifecycle and hpa service modules."""
+"""The one host of every controller of the controller manager: one informer over the
+topics a controller reads (in the controller manager a view of the process's one
+`SharedInformer`, `machinery/informer.py`), handlers that only map a change to keys, a
+keyed WorkQueue, partition ownership (controller-manager replicas split the keys; a
+dead one's keys move to the survivors) with a takeover fence (the keys of a partition
+just assigned are synced only once every request already on `kafkube.requests` is
+applied by the API and in the view, so the previous owner's writes are seen), one
+idempotent producer for requests (one by one or batched), observed records and
+events, expectations (a write asked for is not asked again until the view shows it or
+the expectation expires), a coalesced read barrier, and a periodic resync. A
+controller supplies the topics, `keys_for(change)`, `all_keys()` and `sync(key)`; see
+the replicaset, deployment, job, gc, namespace, nodelifecycle and hpa modules."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
-from schemas.records import Observed, WriteRequest
+from schemas.records import Observed, ObservedMeta, WriteRequest
 from services.controllers.machinery.expectations import Expectations
 from services.controllers.machinery.informer import InformerView, SharedInformer
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
-from services.runtime.events import event_key, make_event
+from services.runtime.events import event_key, involved_object, make_event
+from services.runtime.fence import wait_requests_applied
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.ownership import PartitionOwnership
@@ -36,6 +39,17 @@ from services.runtime.workqueue import WorkQueue
 
 log = get_logger(__name__)
 EXPECTATION_TTL_S = 15.0  # a cluster controller asks again after 15 s
+# The workload controllers (ReplicaSet, ReplicationController, Deployment): many keys, so
+# more workers; a pod or ReplicaSet they create is expected for 60 s before asked again.
+WORKLOAD_WORKERS = 4
+WORKLOAD_EXPECTATION_TTL_S = 60.0
+FENCE_RETRY_S = 1.0
+
+
+def object_key(meta: Mapping[str, Any]) -> str:
+    """`namespace/name` of a namespaced object, `name` of a cluster-scoped one."""
+    namespace = meta.get("namespace")
+    return f"{namespace}/{meta['name']}" if namespace else str(meta["name"])
 
 
 class Controller(Protocol):
@@ -48,10 +62,11 @@ class ControllerHost:
     def __init__(self, settings: Settings, *, component: str, topics: Collection[str],
                  ownership_topic: str, shard_key: Callable[[str], str] = lambda k: k,
                  resync_s: float = 30.0, workers: int = 2, controller: Controller | None = None,
-                 shared: SharedInformer | None = None) -> None:
+                 shared: SharedInformer | None = None, expectation_ttl_s: float = EXPECTATION_TTL_S) -> None:
         """`shared`: read through the process's shared informer instead of an own one;
         `controller`: attach it now (required with `shared`: its handler must be added
-        before the shared informer starts)."""
+        before the shared informer starts); `expectation_ttl_s`: how long a write asked
+        for stays pending when the view never shows it."""
         self.settings = settings
         self.component = component
         self.topics = Topics(settings.topic_prefix)
@@ -60,21 +75,26 @@ class ControllerHost:
         self.informer: Informer[Any] | InformerView = (
             Informer(settings, topics, name=component, trust=trust) if shared is None else shared.view(topics))
         self.queue = WorkQueue(name=component)
-        self.expectations = Expectations(ttl_s=EXPECTATION_TTL_S)
+        self.expectations = Expectations(ttl_s=expectation_ttl_s)
+        self._identity = token_headers(settings)
         self._shard_key = shard_key
         self._resync_s = resync_s
         self._workers = workers
         self._controller: Controller | None = None
         self._producer: AIOKafkaProducer | None = None
         self._barrier: tuple[float, asyncio.Task[None]] | None = None
+        self._assigned = asyncio.Event()  # an assignment not yet taken over
+        self._usable: frozenset[int] = frozenset()  # partitions taken over (fenced)
         self.ownership = PartitionOwnership(settings, ownership_topic, group=component,
-                                            on_change=self.resync)
+                                            on_change=self._assigned.set)
         if controller is not None:
             self.attach(controller)
 
     # -- keys --------------------------------------------------------------------------
     def owns(self, key: str) -> bool:
-        return self.ownership.owns(self._shard_key(key))
+        """The key's partition is assigned to this replica and taken over."""
+        partition = self.ownership.partition(self._shard_key(key))
+        return partition in self._usable and partition in self.ownership.owned
 
     def add(self, key: str) -> None:
         if self.owns(key):
@@ -103,6 +123,7 @@ class ControllerHost:
                 self._producer = producer
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self.ownership.run(), name=f"{self.component}-ownership")
+                    group.create_task(self._take_over_forever(), name=f"{self.component}-takeover")
                     group.create_task(self.queue.run_workers(self._sync, workers=self._workers),
                                       name=f"{self.component}-workers")
                     group.create_task(self._resync_forever(), name=f"{self.component}-resync")
@@ -121,6 +142,27 @@ class ControllerHost:
     async def _sync(self, key: str) -> None:
         if self._controller is not None and self.owns(key):
             await self._controller.sync(key)
+
+    async def _take_over_forever(self) -> None:
+        """At each assignment: the previous owner's writes first (applied by the API,
+        then in our view), then the partitions owned when it began become usable and
+        every key is synced again. Assignments during a fence get their own fence."""
+        while True:
+            await self._assigned.wait()
+            self._assigned.clear()
+            owned = self.ownership.owned
+            try:
+                await wait_requests_applied(self.settings, self.topics.requests)
+                await self.fresh_view(time.monotonic())
+            except Exception as exc:  # the broker briefly away: the keys stay unowned, try again
+                log.warning("controller.takeover_failed", component=self.component,
+                            error=f"{type(exc).__name__}: {exc}"[:300])
+                await asyncio.sleep(FENCE_RETRY_S)
+                self._assigned.set()
+                continue
+            self._usable = owned
+            log.info("controller.owns", component=self.component, partitions=sorted(owned))
+            self.resync()
 
     async def _resync_forever(self) -> None:
         while True:
@@ -143,14 +185,58 @@ class ControllerHost:
 
     async def request(self, request: WriteRequest) -> None:
         await self.producer.send_and_wait(self.topics.requests, key=request.key.encode(),
-                                          value=encode(request), headers=token_headers(self.settings))
+                                          value=encode(request), headers=self._identity)
         log.info("controller.request", component=self.component, op=str(request.op),
                  kind=request.kind, key=request.key, rv=request.expected_resource_version)
+
+    async def request_many(self, requests: Sequence[WriteRequest]) -> list[BaseException | None]:
+        """Queue every request in order, then await their deliveries together (no task
+        per request); per request None (delivered) or its error. The caller logs."""
+        deliveries: list[asyncio.Future[Any] | BaseException] = []
+        for request in requests:
+            try:
+                deliveries.append(await self.producer.send(self.topics.requests, key=request.key.encode(),
+                                                           value=encode(request), headers=self._identity))
+            except Exception as exc:  # reported per request, as the caller wants
+                deliveries.append(exc)
+        results: list[BaseException | None] = []
+        for delivery in deliveries:
+            if isinstance(delivery, BaseException):
+                results.append(delivery)
+                continue
+            try:
+                await delivery
+                results.append(None)
+            except Exception as exc:
+                results.append(exc)
+        return results
 
     async def observed(self, plural: str, key: str, record: Observed | None) -> None:
         topic, value = self.topics.observed(plural), encode(record)
         await self.producer.send_and_wait(topic, key=key.encode(), value=value,
                                           headers=self._signer.headers(topic, key, value))
+
+    async def write_status(self, plural: str, obj: Mapping[str, Any], status: dict[str, Any], *,
+                           api_version: str, kind: str) -> None:
+        """`obj`'s status on `kafkube.observed.<plural>`, written by this controller."""
+        meta = obj["metadata"]
+        record = Observed(apiVersion=api_version, kind=kind, writer=self.component, status=status,
+                          metadata=ObservedMeta(name=meta["name"], namespace=meta.get("namespace"), uid=meta.get("uid")))
+        await self.observed(plural, object_key(meta), record)
+
+    async def forget_status(self, plural: str, key: str) -> None:
+        """The object is gone: tombstone the status this controller wrote for it."""
+        record = self.informer.get(self.topics.observed(plural), key)
+        if record is not None and record.get("writer") == self.component:
+            await self.observed(plural, key, None)
+
+    async def event_about(self, obj: Mapping[str, Any], reason: str, message: str, *, api_version: str,
+                          kind: str, type_: str = "Normal") -> None:
+        """An event whose involved object is `obj` (at its resourceVersion)."""
+        meta = obj["metadata"]
+        await self.event(reason=reason, message=message, type_=type_, involved=involved_object(
+            api_version=api_version, kind=kind, name=meta["name"], namespace=meta.get("namespace"),
+            uid=meta.get("uid"), resource_version=meta.get("resourceVersion")))
 
     async def event(self, *, reason: str, message: str, involved: dict[str, Any],
                     type_: str = "Normal") -> None:

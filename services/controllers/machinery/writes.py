@@ -54,3 +54,10 @@ def patch_request(target: Target, body: dict[str, Any], *, writer: str) -> Write
                         namespace=target.namespace, name=target.name, body=body,
                         expectedResourceVersion=target.resource_version,
                         writer=writer, principal=f"system:controller:{writer}", reply=False)
+
+
+def create_request(target: Target, body: dict[str, Any], *, writer: str) -> WriteRequest:
+    """A CREATE of `target` (a replay of it is answered AlreadyExists)."""
+    return WriteRequest(op=Op.CREATE, apiVersion=target.api_version, kind=target.kind,
+                        namespace=target.namespace, name=target.name, body=body,
+                        writer=writer, principal=f"system:controller:{writer}", reply=False)

@@ -1,43 +1,60 @@
-"""The ReplicaSet and ReplicationController controllers (one class, two kinds):
-a key's sync re-reads the cache, runs the pure `reconcile` and executes its plan —
-adoptions and releases (PATCH ownerReferences at the pod's resourceVersion),
-creations in slow-start batches stopping at the first failure (each expected
-until the cache shows it), deletions, then the status when it changed."""
+"""The ReplicaSet and ReplicationController controllers (one class, two kinds, each on
+its own `ControllerHost`: component and consumer group `replicaset-controller`,
+`replication-controller`): a key's sync re-reads the cache, runs the pure
+`reconcile` and executes its plan — adoptions and releases (PATCH ownerReferences at
+the pod's resourceVersion), creations in slow-start batches stopping at the first
+failure (each expected until the cache shows it), deletions, then the status when it
+changed."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import ValidationError
 
-from schemas.records import Op
-from services.controllers.machinery.base import BaseController
+from services.controllers.machinery.cache import WorkloadCache, workload_topics
+from services.controllers.machinery.host import WORKLOAD_EXPECTATION_TTL_S, WORKLOAD_WORKERS, ControllerHost
+from services.controllers.machinery.informer import SharedInformer
 from services.controllers.machinery.podview import controller_ref
+from services.controllers.machinery.writes import Target, create_request, delete_request, patch_request
 from services.controllers.replicaset.reconcile import AdoptPod, Plan, ReleasePod, reconcile
-from services.controllers.replicaset.workload import REPLICASET, REPLICATION_CONTROLLER, WORKLOADS, Kind, Workload
+from services.controllers.replicaset.workload import WORKLOADS, Kind, Workload
+from services.runtime.config import Settings
 from services.runtime.informer import Change
+from services.runtime.logging import get_logger
+from services.runtime.topics import Topics
+
+log = get_logger(__name__)
 
 
 class CreateFailed(Exception):
     retriable = True
 
 
-class ReplicaController(BaseController):
-    def __init__(self, *args: Any, kind: Kind, **kwargs: Any) -> None:
-        self.spec = kind
-        self.plural, self.api_version, self.kind, self.writer = kind.plural, kind.api_version, kind.kind, kind.controller
+class ReplicaController:
+    def __init__(self, settings: Settings, kind: Kind, shared: SharedInformer | None = None) -> None:
+        self.plural, self.api_version, self.kind = kind.plural, kind.api_version, kind.kind
+        topics = Topics(settings.topic_prefix)
+        self.host = ControllerHost(settings, component=kind.controller, topics=workload_topics(topics, [kind.plural]),
+                                   ownership_topic=topics.desired(kind.plural), workers=WORKLOAD_WORKERS,
+                                   expectation_ttl_s=WORKLOAD_EXPECTATION_TTL_S, controller=self, shared=shared)
+        self.cache = WorkloadCache(self.host.informer, topics, [kind.plural])
+        self.log = log.bind(controller=kind.controller)
         self._parse = WORKLOADS[kind.kind]
         self._workloads: dict[str, tuple[Any, Workload | None]] = {}
-        super().__init__(*args, **kwargs)
+
+    async def run(self) -> None:
+        await self.host.run(self)
 
     # -- which keys a change concerns ---------------------------------------------------------
-    def enqueue_for(self, plural: str, change: Change[Any]) -> set[str]:
+    def keys_for(self, change: Change[Any]) -> Iterable[str]:
+        plural = self.cache.observe(change)
+        if plural is None or not self.host.informer.synced:  # the replay: takeover resyncs every key
+            return ()
         if plural == self.plural:
-            return {change.key}
-        if plural != "pods":
-            return set()
+            return (change.key,)
         keys: set[str] = set()
         desired = change.topic == self.cache.desired["pods"]
         pods = [change.old, change.new] if desired else [self.cache.get("pods", change.key)]
@@ -73,27 +90,32 @@ class ReplicaController(BaseController):
         self._workloads[key] = (obj, w)
         return w
 
+    def all_keys(self) -> Iterable[str]:
+        return self.cache.keys(self.plural)
+
     # -- one sync --------------------------------------------------------------------------------
     async def sync(self, key: str) -> None:
         obj = self.cache.get(self.plural, key)
         if obj is None:
-            self.expectations.forget(key)
+            self.host.expectations.forget(key)
             self._workloads.pop(key, None)
-            await self.forget_status(key)
+            await self.host.forget_status(self.plural, key)
             return
         w = self._workload(obj)
         if w is None:
             return
         namespace = w.namespace
-        met = self.expectations.met(key, lambda t: self._seen(namespace, t))
+        met = self.host.expectations.met(key, lambda t: self._seen(namespace, t))
         plan = reconcile(w, self.cache.pods_of(namespace, [w.uid], orphans=True), datetime.now(timezone.utc),
                          current_status=self.cache.observed_status(self.plural, key, w.uid), expectations_met=met,
                          taken=self.cache.pod_names(namespace))
         if not plan.empty:
-            self.log.info("sync.plan", key=key, diff=plan.diff, create=len(plan.create), delete=len(plan.delete),
-                          adopt=len(plan.adopt), release=len(plan.release), status=plan.status is not None)
+            self.log.info("sync.plan", key=key, uid=w.uid, diff=plan.diff, create=len(plan.create),
+                          delete=len(plan.delete), adopt=len(plan.adopt), release=len(plan.release),
+                          status=plan.status is not None)
         await self._execute(obj, w, plan)
-        self.requeue_after(key, plan.requeue_after)
+        if plan.requeue_after is not None:
+            self.host.add_after(key, max(0.05, plan.requeue_after))
 
     def _seen(self, namespace: str, token: Hashable) -> bool:
         assert isinstance(token, tuple)
@@ -103,47 +125,48 @@ class ReplicaController(BaseController):
         return pod is None or pod["metadata"].get("uid") != token[2] or bool(pod["metadata"].get("deletionTimestamp"))
 
     async def _execute(self, obj: Mapping[str, Any], w: Workload, plan: Plan) -> None:
+        host, writer = self.host, self.host.component
         changes: list[AdoptPod | ReleasePod] = [*plan.adopt, *plan.release]
         for change in changes:
-            await self.send(self.request(Op.PATCH, api_version="v1", kind="Pod", namespace=w.namespace,
-                                         name=change.name, expected_rv=change.resource_version,
-                                         body={"metadata": {"ownerReferences": list(change.owner_refs)}}))
+            await host.request(patch_request(pod_target(w, change.name, change.resource_version),
+                                             {"metadata": {"ownerReferences": list(change.owner_refs)}}, writer=writer))
         if plan.create:
             await self._create(obj, w, plan)
         if plan.delete:
-            self.expectations.expect(w.key, [("delete", d.name, d.uid) for d in plan.delete])
-            errors = await self.send_many([self.request(Op.DELETE, api_version="v1", kind="Pod",
-                                                        namespace=w.namespace, name=d.name) for d in plan.delete])
+            host.expectations.expect(w.key, [("delete", d.name, d.uid) for d in plan.delete])
+            errors = await host.request_many([delete_request(pod_target(w, d.name), writer=writer)
+                                              for d in plan.delete])
             for d, error in zip(plan.delete, errors):
                 if error is None:
-                    await self.emit(obj, "SuccessfulDelete", f"Deleted pod: {d.name}")
+                    await self._event(obj, "SuccessfulDelete", f"Deleted pod: {d.name}")
                 else:
-                    self.expectations.lower(w.key, [("delete", d.name, d.uid)])
+                    host.expectations.lower(w.key, [("delete", d.name, d.uid)])
             if any(errors):
                 raise CreateFailed(f"deleting pods of {w.key}: {next(e for e in errors if e)}")
         if plan.status is not None:
-            await self.write_status(obj, plan.status.status)
+            await host.write_status(self.plural, obj, plan.status.status, api_version=self.api_version, kind=self.kind)
 
     async def _create(self, obj: Mapping[str, Any], w: Workload, plan: Plan) -> None:
-        self.expectations.expect(w.key, [("create", c.name) for c in plan.create])
+        host, writer = self.host, self.host.component
+        host.expectations.expect(w.key, [("create", c.name) for c in plan.create])
         batches = plan.create_batches
         for index, batch in enumerate(batches):
-            errors = await self.send_many([self.request(Op.CREATE, api_version="v1", kind="Pod", namespace=w.namespace,
-                                                        name=c.name, body=c.body) for c in batch])
+            errors = await host.request_many([create_request(pod_target(w, c.name), c.body, writer=writer)
+                                              for c in batch])
             for c, error in zip(batch, errors):
                 if error is None:
-                    await self.emit(obj, "SuccessfulCreate", f"Created pod: {c.name}")
+                    await self._event(obj, "SuccessfulCreate", f"Created pod: {c.name}")
             failed = [c for c, e in zip(batch, errors) if e is not None]
             if failed:  # slow start: stop here; what was not sent will never show
                 unsent = failed + [c for b in batches[index + 1:] for c in b]
-                self.expectations.lower(w.key, [("create", c.name) for c in unsent])
-                await self.emit(obj, "FailedCreate", f"Error creating: {next(e for e in errors if e)}", "Warning")
+                host.expectations.lower(w.key, [("create", c.name) for c in unsent])
+                await self._event(obj, "FailedCreate", f"Error creating: {next(e for e in errors if e)}", "Warning")
                 raise CreateFailed(f"creating pods of {w.key}: {len(unsent)} not sent")
 
+    async def _event(self, obj: Mapping[str, Any], reason: str, message: str, type_: str = "Normal") -> None:
+        await self.host.event_about(obj, reason, message, api_version=self.api_version, kind=self.kind, type_=type_)
 
-def replicaset_controller(*args: Any, **kwargs: Any) -> ReplicaController:
-    return ReplicaController(*args, kind=REPLICASET, **kwargs)
 
-
-def replication_controller(*args: Any, **kwargs: Any) -> ReplicaController:
-    return ReplicaController(*args, kind=REPLICATION_CONTROLLER, **kwargs)
+def pod_target(w: Workload, name: str, resource_version: str | None = None) -> Target:
+    """A pod of the workload's namespace (a PATCH valid only at `resource_version`)."""
+    return Target("v1", "Pod", name, w.namespace, resource_version=resource_version)

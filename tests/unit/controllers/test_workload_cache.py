@@ -1,6 +1,7 @@
 """The workload controllers' cache: pods indexed by namespace and controller, so a
 ReplicaSet or Deployment sync reads its own pods (and the orphans) without walking
-every pod of the namespace. Records go through the informer's own apply path."""
+every pod of the namespace. Records go through the informer's own apply path, the
+cache fed by the informer's changes as a controller's host feeds it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from typing import Any
 
 import orjson
 
-from services.controllers.machinery.cache import WorkloadCache
+from services.controllers.machinery.cache import WorkloadCache, workload_topics
 from services.runtime.config import Settings
+from services.runtime.informer import Informer
+from services.runtime.topics import Topics
+
+TOPICS = Topics("t.")
 
 
 def pod(name: str, namespace: str = "shop", owner: str | None = None) -> dict[str, Any]:
@@ -23,16 +28,17 @@ def pod(name: str, namespace: str = "shop", owner: str | None = None) -> dict[st
 
 class Feed:
     def __init__(self) -> None:
-        self.cache = WorkloadCache(Settings())
+        self.informer: Informer[Any] = Informer(Settings(), workload_topics(TOPICS, ["replicasets"]))
+        self.cache = WorkloadCache(self.informer, TOPICS, ["replicasets"])
+        self.observed: list[str | None] = []
+        self.informer.add_handler(lambda change: self.observed.append(self.cache.observe(change)))
         self.offset = 0
 
-    def put(self, body: dict[str, Any] | None, key: str) -> None:
+    def put(self, body: dict[str, Any] | None, key: str, topic: str = TOPICS.desired("pods")) -> None:
         self.offset += 1
         record = SimpleNamespace(key=key.encode(), value=orjson.dumps(body) if body else None,
                                  offset=self.offset, timestamp=0, partition=0)
-        informer = self.cache.informer
-        assert hasattr(informer, "_apply")
-        informer._apply(self.cache.desired["pods"], record)
+        self.informer._apply(topic, record)
 
     def names(self, namespace: str, owners: list[str], *, orphans: bool = False) -> list[str]:
         return [p.name for p in self.cache.pods_of(namespace, owners, orphans=orphans)]
@@ -62,3 +68,22 @@ def test_adoption_release_and_deletion_move_a_pod_between_owners() -> None:
     assert feed.names("shop", ["rs-a"]) == [] and feed.names("shop", ["rs-b"]) == ["p"]
     feed.put(None, "shop/p")
     assert feed.names("shop", ["rs-b"], orphans=True) == [] and "p" not in feed.cache.pod_names("shop")
+
+
+def test_the_cache_reads_the_pods_and_its_kinds_and_says_which_plural_a_change_concerns() -> None:
+    feed = Feed()
+    assert workload_topics(TOPICS, ["replicasets"]) == ["t.desired.pods", "t.desired.replicasets",
+                                                         "t.observed.pods", "t.observed.replicasets"]
+    feed.put(pod("a1", owner="rs-a"), "shop/a1")
+    assert [v.phase for v in feed.cache.pods_of("shop", ["rs-a"])] == ["Pending"]
+    feed.put({"metadata": {"name": "a1", "namespace": "shop", "uid": "u-a1"}, "status": {"phase": "Running"}},
+             "shop/a1", TOPICS.observed("pods"))
+    assert [v.phase for v in feed.cache.pods_of("shop", ["rs-a"])] == ["Running"]  # the kubelet's status, not a stale view
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "a", "namespace": "shop", "uid": "rs-a"}}
+    feed.put(rs, "shop/a", TOPICS.desired("replicasets"))
+    feed.put({"metadata": {"name": "a", "namespace": "shop"}, "status": {"replicas": 1}}, "shop/a",
+             TOPICS.observed("replicasets"))
+    assert feed.observed == ["pods", "pods", "replicasets", None]  # its own status concerns no key
+    assert [o["metadata"]["name"] for o in feed.cache.in_namespace("replicasets", "shop")] == ["a"]
+    assert feed.cache.keys("replicasets") == ["shop/a"]
+
