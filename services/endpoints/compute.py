@@ -52,9 +52,14 @@ def resolve_target_port(pod: Obj, target: int | str | None, port: int | None) ->
     return None
 
 
-def _address(pod: Obj) -> dict[str, Any]:
-    meta = pod.get("metadata") or {}
+def _address(pod: Obj, service_name: str | None) -> dict[str, Any]:
+    """An address; its `hostname` is the pod's spec.hostname when the pod's spec.subdomain
+    names this Service (upstream's podToEndpointAddressForService), so the cluster DNS
+    serves `<hostname>.<service>.<namespace>.svc` (StatefulSet pods)."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     address: dict[str, Any] = {"ip": (pod.get("status") or {})["podIP"]}
+    if spec.get("hostname") and service_name and spec.get("subdomain") == service_name:
+        address["hostname"] = spec["hostname"]
     node = (pod.get("spec") or {}).get("nodeName")
     if node:
         address["nodeName"] = node
@@ -105,7 +110,8 @@ def endpoints_for(service: Obj, pods: Iterable[Obj]) -> list[dict[str, Any]]:
         if ports is None:
             continue
         ready, not_ready = groups.setdefault(ports, ([], []))
-        (ready if publish_all or is_ready(pod) else not_ready).append(_address(pod))
+        address = _address(pod, (service.get("metadata") or {}).get("name"))
+        (ready if publish_all or is_ready(pod) else not_ready).append(address)
     return [_subset(ports, ready, not_ready) for ports, (ready, not_ready) in sorted(groups.items(), key=_order)]
 
 

@@ -2,7 +2,8 @@
 
 `DnsView.build(services, endpoints, domain)` is the pure name table:
 `<svc>.<ns>.svc.<domain>` A -> the ClusterIP, or for a headless Service the ready
-endpoint IPs; `_<port>._<proto>.<svc>.<ns>.svc.<domain>` SRV -> port + service name.
+endpoint IPs, and `<hostname>.<svc>.<ns>.svc.<domain>` A -> the IP of each ready endpoint
+with a hostname (a pod whose spec.subdomain is the Service: StatefulSet pods); `_<port>._<proto>.<svc>.<ns>.svc.<domain>` SRV -> port + service name.
 `answer(query, view)` is the pure resolver: authoritative answers for the domain,
 NXDOMAIN for unknown names in it, NOERROR without records (NODATA) for a known name of
 another type (AAAA), and REFUSED for every other name (no upstream). `DnsServer` puts it
@@ -52,6 +53,8 @@ class DnsView:
                 a[fqdn] = (ip,)
             elif spec.get("clusterIP") == "None":
                 a[fqdn] = _ready_ips(endpoints.get(key))
+                for hostname, ips in _hostnames(endpoints.get(key)).items():
+                    a[f"{hostname}.{fqdn}".lower()] = ips
             for port in spec.get("ports") or []:
                 if port.get("name") and port.get("port"):
                     proto = str(port.get("protocol") or "TCP").lower()
@@ -65,6 +68,17 @@ class DnsView:
 def _ready_ips(endpoints: Obj | None) -> tuple[str, ...]:
     ips = {a["ip"] for s in subsets_of(endpoints) for a in s.get("addresses") or [] if a.get("ip")}
     return tuple(sorted(ips))
+
+
+def _hostnames(endpoints: Obj | None) -> dict[str, tuple[str, ...]]:
+    """The ready addresses that carry a `hostname` (a pod whose subdomain is the Service,
+    e.g. a StatefulSet's): hostname -> its IPs, as CoreDNS serves them."""
+    found: dict[str, set[str]] = {}
+    for subset in subsets_of(endpoints):
+        for address in subset.get("addresses") or []:
+            if address.get("hostname") and address.get("ip"):
+                found.setdefault(str(address["hostname"]), set()).add(str(address["ip"]))
+    return {name: tuple(sorted(ips)) for name, ips in found.items()}
 
 
 def answer(query: bytes, view: DnsView) -> bytes | None:

@@ -97,3 +97,14 @@ def test_merge_pod_takes_status_from_the_observed_record() -> None:
     desired = {"metadata": {"name": "a"}, "spec": {}}
     assert merge_pod(desired, {"status": {"podIP": "1.1.1.1"}})["status"] == {"podIP": "1.1.1.1"}
     assert merge_pod(desired, None)["status"] == {}
+
+
+def test_hostname_is_set_only_when_the_pods_subdomain_names_the_service() -> None:
+    web0 = pod("web-0", "172.17.0.5")
+    web0["spec"].update(hostname="web-0", subdomain="web")
+    other = pod("db-0", "172.17.0.6")
+    other["spec"].update(hostname="db-0", subdomain="db")
+    plain = pod("x", "172.17.0.7")
+    [subset] = endpoints_for(svc(), [web0, other, plain])
+    assert {a["ip"]: a.get("hostname") for a in subset["addresses"]} == {
+        "172.17.0.5": "web-0", "172.17.0.6": None, "172.17.0.7": None}

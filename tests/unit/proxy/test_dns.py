@@ -49,3 +49,24 @@ def test_srv_for_named_ports() -> None:
     assert reply.rr[0].rtype == QTYPE.SRV and reply.rr[0].rdata.port == 80
     assert str(reply.rr[0].rdata.target) == "web.default.svc.cluster.local."
     assert [str(r.rdata) for r in reply.ar] == ["10.96.0.5"]
+
+
+def test_headless_service_answers_each_ready_hostname_with_its_pod_ip() -> None:
+    endpoints = {"ns1/web": {"status": {"subsets": [{
+        "addresses": [{"ip": "172.17.0.4", "hostname": "web-0"}, {"ip": "172.17.0.5", "hostname": "web-1"},
+                      {"ip": "172.17.0.8"}],
+        "notReadyAddresses": [{"ip": "172.17.0.9", "hostname": "web-2"}]}]}}}
+    services = {"ns1/web": {"spec": {"clusterIP": "None"}}, "ns1/api": {"spec": {"clusterIP": "10.96.0.7"}}}
+    view = DnsView.build(services, {**endpoints, "ns1/api": endpoints["ns1/web"]}, "cluster.local")
+
+    def ips(name: str) -> tuple[int, list[str]]:
+        reply = answer(bytes(DNSRecord.question(name, "A").pack()), view)
+        assert reply is not None
+        parsed = DNSRecord.parse(reply)
+        return parsed.header.rcode, [str(r.rdata) for r in parsed.rr]
+
+    assert ips("web-0.web.ns1.svc.cluster.local") == (RCODE.NOERROR, ["172.17.0.4"])
+    assert ips("WEB-1.web.ns1.svc.cluster.local.") == (RCODE.NOERROR, ["172.17.0.5"])
+    assert ips("web-2.web.ns1.svc.cluster.local")[0] == RCODE.NXDOMAIN  # not ready: no record
+    assert ips("web-0.api.ns1.svc.cluster.local")[0] == RCODE.NXDOMAIN  # a ClusterIP Service: none
+    assert sorted(ips("web.ns1.svc.cluster.local")[1]) == ["172.17.0.4", "172.17.0.5", "172.17.0.8"]
