@@ -333,6 +333,8 @@ COLUMNS: dict[str, Columns] = {
     "replicasets": (["DESIRED", "CURRENT", "READY"], _rs_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
     "daemonsets": (["DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR"], _daemonset_columns,
                    ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
+    "statefulsets": (["READY"], lambda o: [f"{_status(o).get('readyReplicas', 0)}/{_spec(o).get('replicas', 1)}"],
+                     ["CONTAINERS", "IMAGES"], lambda o: _workload_wide(o)[:2]),
     "controllerrevisions": (["CONTROLLER", "REVISION"], _revision_columns, [], None),
     "replicationcontrollers": (["DESIRED", "CURRENT", "READY"], _rs_columns, ["CONTAINERS", "IMAGES", "SELECTOR"], _workload_wide),
     "services": (["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)"], _svc_columns, ["SELECTOR"],

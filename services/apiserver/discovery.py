@@ -15,15 +15,15 @@ from services.apiserver.event_objects import EVENTS_GROUP, EVENTS_V1
 from services.apiserver.metrics_kinds import METRICS_VERSION, metrics_resources
 
 IN_ALL = frozenset({"pods", "services", "replicationcontrollers", "deployments", "replicasets", "daemonsets",
-                    "horizontalpodautoscalers", "jobs", "cronjobs"})
+                    "statefulsets", "horizontalpodautoscalers", "jobs", "cronjobs"})
 """Kinds in the `all` category (`kubectl get all`), as upstream lists them."""
-SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers"})
+SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers", "statefulsets"})
 """Kinds with the `scale` subresource (services.apiserver.scale)."""
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 READ_VERBS = ["get", "list", "watch"]
 """Events are read only (services.apiserver.events)."""
 WITH_STATUS = frozenset({"pods", "nodes", "namespaces", "services", "deployments", "replicasets", "daemonsets",
-                         "replicationcontrollers", "jobs", "cronjobs"})
+                         "statefulsets", "replicationcontrollers", "jobs", "cronjobs"})
 """Kinds whose objects carry an observed status (`<plural>/status`, get only)."""
 
 AUTHORIZATION_GROUP = "authorization.k8s.io"

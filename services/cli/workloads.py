@@ -15,13 +15,15 @@ import click
 
 from schemas.records import Op, WriteRequest
 from schemas.registry import KindInfo, NoKindMatch
-from schemas.rollout import CHANGE_CAUSE, HASH_LABEL, REVISION, equal_ignoring_hash
+from schemas.rollout import HASH_LABEL, REVISION, equal_ignoring_hash
+from services.cli import statefulset_rollout
 from services.cli.resource_args import ResourceArgsError, kind_and_name
 from services.cli.client import Answer, Client
 from services.cli.config import cli_settings
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-SCALABLE = ("Deployment", "ReplicaSet", "ReplicationController")
+SCALABLE = ("Deployment", "ReplicaSet", "ReplicationController", "StatefulSet")
+ROLLOUT = ("Deployment", "StatefulSet")  # status, history, undo, restart
 
 
 def _client() -> Client:
@@ -87,7 +89,7 @@ def _not_found(info: KindInfo, name: str) -> int:
 @click.option("-n", "--namespace", default="default")
 @click.option("--timeout", default=30.0, show_default=True)
 def scale(args: tuple[str, ...], replicas: int, namespace: str, timeout: float) -> None:
-    """Set a new size for a Deployment, ReplicaSet or ReplicationController."""
+    """Set a new size for a Deployment, ReplicaSet, ReplicationController or StatefulSet."""
     info, name = _target(args, kinds=SCALABLE)
     _run(_patch(info, namespace, name, {"spec": {"replicas": replicas}}, "scaled", timeout))
 
@@ -123,7 +125,7 @@ def _rollout_patch(command: Callable[..., None]) -> click.Command:
 @click.option("-w", "--watch", type=bool, default=True, show_default=True)
 def status(args: tuple[str, ...], namespace: str, timeout: float, watch: bool) -> None:
     """Watch the rollout until it completes (exit 1 when it exceeds its progress deadline)."""
-    info, name = _target(args)
+    info, name = _target(args, kinds=ROLLOUT)
     _run(_status(info, namespace, name, timeout, watch))
 
 
@@ -165,7 +167,8 @@ async def _status(info: KindInfo, namespace: str, name: str, timeout: float, wat
             if obj is None:
                 return _not_found(info, name)
             observed = view.get(client.topics.observed(info.plural), key) or {}
-            message, done, failed = status_message(obj, observed.get("status") or {})
+            viewer = statefulset_rollout.status_message if info.kind == "StatefulSet" else status_message
+            message, done, failed = viewer(obj, observed.get("status") or {})
             if message != last:
                 click.echo(message, err=failed)
                 last = message
@@ -201,8 +204,8 @@ async def _owned_replicasets(client: Client, deployment: dict[str, Any]) -> dict
 @click.option("-n", "--namespace", default="default")
 @click.option("--revision", type=int, default=0)
 def history(args: tuple[str, ...], namespace: str, revision: int) -> None:
-    """List the revisions of a Deployment (REVISION, CHANGE-CAUSE)."""
-    info, name = _target(args)
+    """List the revisions of a Deployment or StatefulSet (REVISION, CHANGE-CAUSE)."""
+    info, name = _target(args, kinds=ROLLOUT)
     _run(_history(info, namespace, name, revision))
 
 
@@ -212,7 +215,7 @@ async def _history(info: KindInfo, namespace: str, name: str, revision: int) -> 
     obj, _ = await _get(client, info, namespace, name)
     if obj is None:
         return _not_found(info, name)
-    revisions = await _owned_replicasets(client, obj)
+    revisions = await _revisions(client, info, obj)
     if revision:
         rs = revisions.get(revision)
         if rs is None:
@@ -220,17 +223,31 @@ async def _history(info: KindInfo, namespace: str, name: str, revision: int) -> 
             return 1
         import yaml
         click.echo(f"{_ref(info, name)} with revision #{revision}")
-        click.echo(yaml.safe_dump({"Pod Template": _template(rs)}, sort_keys=False).rstrip())
+        click.echo(yaml.safe_dump({"Pod Template": _template_of(info, rs)}, sort_keys=False).rstrip())
+        return 0
+    if not revisions and info.kind == "StatefulSet":
+        click.echo("No rollout history found.")
         return 0
     click.echo(f"{_ref(info, name)} ")
-    rows = [(str(n), (rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE, "<none>"))
-            for n, rs in sorted(revisions.items()) if n]
+    rows = [(str(n), statefulset_rollout.change_cause(rs)) for n, rs in sorted(revisions.items()) if n]
     width = max([len("REVISION")] + [len(r) for r, _ in rows])
     click.echo(f"{'REVISION'.ljust(width)}  CHANGE-CAUSE")
     for n, cause in rows:
         click.echo(f"{n.ljust(width)}  {cause}")
     click.echo("")
     return 0
+
+
+async def _revisions(client: Client, info: KindInfo, obj: dict[str, Any]) -> dict[int, Any]:
+    """A Deployment's ReplicaSets, a StatefulSet's ControllerRevisions, by revision number."""
+    if info.kind != "StatefulSet":
+        return await _owned_replicasets(client, obj)
+    desired, _ = await client.snapshot("controllerrevisions")
+    return statefulset_rollout.owned_revisions(desired.values(), obj["metadata"].get("uid"))
+
+
+def _template_of(info: KindInfo, revision: dict[str, Any]) -> dict[str, Any]:
+    return statefulset_rollout.template_of(revision) if info.kind == "StatefulSet" else _template(revision)
 
 
 def _template(rs: dict[str, Any]) -> dict[str, Any]:
@@ -249,8 +266,9 @@ def _template(rs: dict[str, Any]) -> dict[str, Any]:
 @click.option("--to-revision", type=int, default=0, help="Revision to roll back to (0: the previous one).")
 @click.option("--timeout", default=30.0, show_default=True)
 def undo(args: tuple[str, ...], namespace: str, to_revision: int, timeout: float) -> None:
-    """Roll back to a previous revision: its ReplicaSet's template becomes the Deployment's."""
-    info, name = _target(args)
+    """Roll back to a previous revision: its ReplicaSet's (ControllerRevision's) template becomes the
+    Deployment's (StatefulSet's)."""
+    info, name = _target(args, kinds=ROLLOUT)
     _run(_undo(info, namespace, name, to_revision, timeout))
 
 
@@ -260,15 +278,21 @@ async def _undo(info: KindInfo, namespace: str, name: str, to_revision: int, tim
     obj, _ = await _get(client, info, namespace, name)
     if obj is None:
         return _not_found(info, name)
-    revisions = await _owned_replicasets(client, obj)
-    current = max(revisions, default=0)
-    wanted = to_revision or max((n for n in revisions if n != current), default=0)
-    if wanted not in revisions or not wanted:
-        message = f"unable to find specified revision {to_revision} in history" if to_revision \
-            else "no rollout history found for deployment \"" + name + "\""
-        click.echo(f"error: {message}", err=True)
-        return 1
-    template = _template(revisions[wanted])
+    revisions = await _revisions(client, info, obj)
+    if info.kind == "StatefulSet":
+        wanted, problem = statefulset_rollout.undo_target(revisions, to_revision)
+        if problem is not None:
+            click.echo(f"error: {problem}", err=True)
+            return 1
+    else:
+        current = max(revisions, default=0)
+        wanted = to_revision or max((n for n in revisions if n != current), default=0)
+        if wanted not in revisions or not wanted:
+            message = f"unable to find specified revision {to_revision} in history" if to_revision \
+                else "no rollout history found for deployment \"" + name + "\""
+            click.echo(f"error: {message}", err=True)
+            return 1
+    template = _template_of(info, revisions[wanted])
     if equal_ignoring_hash(template, (obj.get("spec") or {}).get("template") or {}):
         click.echo(f"{_ref(info, name)} skipped rollback (current template already matches revision {wanted})")
         return 0
@@ -281,7 +305,7 @@ async def _undo(info: KindInfo, namespace: str, name: str, to_revision: int, tim
 @_rollout_patch
 def restart(args: tuple[str, ...], namespace: str, timeout: float) -> None:
     """Restart every pod by a rollout (sets the template annotation kubectl.kubernetes.io/restartedAt)."""
-    info, name = _target(args)
+    info, name = _target(args, kinds=ROLLOUT)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
     _run(_patch(info, namespace, name, body, "restarted", timeout))
