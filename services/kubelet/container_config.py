@@ -26,6 +26,7 @@ from typing import Any
 
 from schemas.pod import Container, EnvVarSource, Pod
 from schemas.quantity import cpu_millis, memory_bytes, parse_quantity
+from services.kubelet.claims import read_only_claims
 from services.kubelet.pathjail import SUBPATH_BINDS, PathEscapeError, prepare_subpath
 from services.kubelet.runtime.base import ContainerConfig, ImageUser, Mount, PodRef
 from services.kubelet.security_context import SecurityContextError, container_security
@@ -69,7 +70,8 @@ def container_config(pod: Pod, container: Container, *, configmaps: Store, secre
     return ContainerConfig(
         pod=pod_ref(pod), name=container.name or "", role=role,  # type: ignore[arg-type]
         image=container.image or "", command=command, args=args, env=env,
-        working_dir=container.working_dir, mounts=mounts(container, volume_paths, read_only=projected_volumes(pod)),
+        working_dir=container.working_dir,
+        mounts=mounts(container, volume_paths, read_only=projected_volumes(pod) | read_only_claims(pod)),
         memory_limit_bytes=memory_bytes(limits["memory"]) if "memory" in limits else None,
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if "cpu" in limits else None,
         cpu_shares=max(MIN_SHARES, cpu_millis(cpu_request) * 1024 // 1000) if cpu_request else None,

@@ -147,6 +147,10 @@ class HollowFleet:
     def _on_object(self, change: Change[Any]) -> None:
         if change.topic == self.topics.desired("services"):
             return  # read when a container starts
+        if change.topic == self.topics.desired("persistentvolumes"):  # cluster-scoped: each node looks
+            for kubelet in self.kubelets.values():
+                kubelet.on_object(change)
+            return
         prefix = f"{change.key.split('/', 1)[0]}/"
         for node, keys in self.index.by_node.items():
             for key in keys:

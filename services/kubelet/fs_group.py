@@ -1,6 +1,7 @@
 """The pod's fsGroup on its volumes' files (I/O; upstream's volume.SetVolumeOwnership).
 
 The sync calls `own_volumes` after each `VolumeManager.prepare`. For each emptyDir,
+provisioned claim volume (a `kafkube.io/local` PV's directory, owned as an emptyDir),
 configMap and secret volume (never a hostPath, which is the node's own) every regular
 file and directory gets group `fsGroup` and the group bits: read and write (emptyDir) or
 read only (configMap, secret), plus execute and set-group-id on directories so files made
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from schemas.pod import Pod
 from services.kubelet.security_context import SecurityContextError, fs_group
@@ -29,7 +30,9 @@ log = get_logger(__name__)
 READ_WRITE, READ_ONLY, EXECUTE = 0o660, 0o440, 0o110
 
 
-def own_volumes(pod: Pod, volume_paths: Mapping[str, str]) -> None:
+def own_volumes(pod: Pod, volume_paths: Mapping[str, str], provisioned: Collection[str] = ()) -> None:
+    """`provisioned`: the pod's claim volumes whose directory the kubelet provisioned,
+    owned once as an emptyDir is."""
     try:
         gid = fs_group(pod)
     except SecurityContextError:  # container_config reports it as CreateContainerConfigError
@@ -38,11 +41,12 @@ def own_volumes(pod: Pod, volume_paths: Mapping[str, str]) -> None:
         return
     for volume in pod.spec.volumes or []:
         path = volume_paths.get(volume.name or "")
-        if path is None or not (volume.empty_dir or volume.config_map or volume.secret):
+        writable = volume.empty_dir is not None or (volume.name or "") in provisioned
+        if path is None or not (writable or volume.config_map or volume.secret):
             continue
         try:
-            if volume.empty_dir is None or not _owned(path, gid):
-                set_ownership(path, gid, read_only=volume.empty_dir is None)
+            if not writable or not _owned(path, gid):
+                set_ownership(path, gid, read_only=not writable)
         except OSError as exc:
             log.warning("volume.fs_group_failed", volume=volume.name, path=path, gid=gid, error=str(exc))
 

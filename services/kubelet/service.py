@@ -27,6 +27,7 @@ import orjson
 from schemas.pod import Pod
 from services.kubelet.backoff import BackoffPolicy
 from services.kubelet.cache import ContainerCache
+from services.kubelet.claims import uses_claims
 from services.kubelet.emit import Emitter
 from services.kubelet.logs import LogStreamer, last_sent
 from services.kubelet.metrics import DEFAULT_RESOLUTION_S, MeteredRuntime, MetricsSampler
@@ -218,6 +219,11 @@ class Kubelet:
     def on_object(self, change: Change[Any]) -> None:
         if change.topic == self.topics.desired("services"):
             return  # service env is read when a container starts, as Kubernetes does
+        if change.topic == self.topics.desired("persistentvolumes"):
+            for key, pod in self.my_pods().items():  # a pod waiting for its claim's volume
+                if uses_claims(pod):
+                    self.queue.add(key)
+            return
         namespace = change.key.split("/", 1)[0]
         for key in self.my_pods():
             if key.startswith(f"{namespace}/"):
@@ -263,7 +269,9 @@ class Kubelet:
         secret_tmpfs = self.config.secret_tmpfs
         volumes = VolumeManager(self.config.root, self.node,
                                 memory=MemoryMedium(fallback=secret_tmpfs) if secret_tmpfs else None)
-        views = Views(pod=pods.get, pod_known=pods.known,
+        views = Views(pod=pods.get, pod_known=pods.known, pods=pods.mine,
+                      claims=lambda: objects("persistentvolumeclaims"),
+                      persistent_volumes=lambda: objects("persistentvolumes"),
                       configmaps=lambda: objects("configmaps"), secrets=lambda: objects("secrets"),
                       services=lambda: objects("services"), dns=self.config.dns)
         syncer = PodSyncer(node=self.node, runtime=self.runtime, cache=self.cache, views=views,
@@ -290,6 +298,8 @@ class Kubelet:
                                           name=f"relist-{self.node}"),
                       asyncio.create_task(self._resync_loop(phase * self.config.resync_s),
                                           name=f"resync-{self.node}")]
+            tasks.append(asyncio.create_task(self._reclaim_loop(volumes, lambda: objects("persistentvolumes")),
+                                             name=f"reclaim-{self.node}"))
             if isinstance(self.runtime, MeteredRuntime):  # hollow nodes publish no metrics
                 sampler = MetricsSampler(self.node, self.runtime, self.cache, emitter, self.my_pods,
                                          resolution_s=self.config.metrics_resolution_s)
@@ -363,6 +373,16 @@ class Kubelet:
                 continue
             for key in changed:
                 self.queue.add(key)
+
+    async def _reclaim_loop(self, volumes: VolumeManager, persistent_volumes: Callable[[], Mapping[str, Any]]) -> None:
+        """Every resync period: remove the provisioned directories whose PersistentVolume
+        is gone (reclaim policy Delete: the volume controller deleted it)."""
+        while True:
+            gone = await asyncio.to_thread(volumes.reclaim, dict(persistent_volumes()))
+            for name in gone:
+                log.info("volume.reclaimed", node=self.node, persistent_volume=name,
+                         path=str(volumes.provisioned / name))
+            await asyncio.sleep(self.config.resync_s)
 
     async def _resync_loop(self, first_s: float = 0.0) -> None:
         await asyncio.sleep(first_s)

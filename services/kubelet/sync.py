@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -76,6 +76,9 @@ class Views:
     configmaps: Callable[[], Store]
     secrets: Callable[[], Store]
     services: Callable[[], Store] = lambda: {}
+    pods: Callable[[], Mapping[str, Pod]] = lambda: {}  # the node's pods (ReadWriteOncePod claims)
+    claims: Callable[[], Store] = lambda: {}  # PersistentVolumeClaims, "namespace/name" -> JSON
+    persistent_volumes: Callable[[], Store] = lambda: {}  # PersistentVolumes, name -> JSON
     dns: ClusterDns | None = None  # None: pods keep the node's resolver
 
 
@@ -174,8 +177,10 @@ class PodSyncer:
             return None
         try:
             paths = self.volumes.prepare(pod, configmaps=self.views.configmaps(),
-                                         secrets=await self._secrets(pod), token=await self._token(pod))
-            own_volumes(pod, paths)  # fsGroup
+                                         secrets=await self._secrets(pod), token=await self._token(pod),
+                                         claims=self.views.claims(), persistent_volumes=self.views.persistent_volumes(),
+                                         neighbours=self.views.pods().values())
+            own_volumes(pod, paths, self.volumes.provisioned_volumes(paths))  # fsGroup
             memory.waiting.pop("__volumes__", None)
             return paths
         except ConfigError as exc:

@@ -21,6 +21,11 @@ a medium (Docker nodes; hollow nodes keep them on disk). Files are written throu
 container planted in a volume never redirects a write of the kubelet (root) elsewhere.
 `cleanup` unmounts what is mounted under the pod's directory (secret tmpfs, subPath
 binds), then removes it and the pod's shared-tmpfs directory.
+
+A `persistentVolumeClaim` volume is its bound PV's directory (`claims.resolve`): a
+`local` or `hostPath` path bound as it is. The local provisioner's PVs live under
+`<root>/<node>/volumes/pvc-<claim uid>`: the kubelet of the node makes the directory
+(0777) when a pod first mounts it, and `reclaim` removes the ones whose PV is gone.
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from schemas.pod import KeyToPath, Pod, Volume
+from services.kubelet.claims import ClaimError, ClaimMount, claim_sources, resolve, rwop_conflict, unclaimed_dirs
+from services.kubelet.claims import unmounted_message
 from services.kubelet.container_config import SERVICE_ACCOUNT_VOLUME, ConfigError, Store
 from services.kubelet.fs_group import owned_mode
 from services.kubelet.pathjail import SUBPATH_BINDS, PathEscapeError, open_dir_beneath
@@ -43,6 +50,7 @@ from services.kubelet.security_context import SecurityContextError, fs_group
 from services.kubelet.tmpfs import MediumError, MemoryMedium
 
 DEFAULT_MODE = 0o644
+PROVISIONED_MODE = 0o777  # a provisioned volume's directory: any user of the pod may write (local-path's)
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -56,28 +64,53 @@ class VolumeError(ConfigError):
 class VolumeManager:
     def __init__(self, root: Path, node: str, *, memory: MemoryMedium | None = None) -> None:
         self.base = root / node / "pods"
+        self.provisioned = root / node / "volumes"  # the local provisioner's PV directories: pvc-<claim uid>
         self.memory = memory  # None: secret volumes on disk (hollow nodes, unit tests)
         self.fallback_base = (memory.fallback if memory else root) / node / "pods"
 
     def pod_dir(self, uid: str) -> Path:
         return self.base / uid
 
-    def prepare(self, pod: Pod, *, configmaps: Store, secrets: Store,
-                token: str | None = None) -> dict[str, str]:
+    def prepare(self, pod: Pod, *, configmaps: Store, secrets: Store, token: str | None = None,
+                claims: Store | None = None, persistent_volumes: Store | None = None,
+                neighbours: Iterable[Pod] = ()) -> dict[str, str]:
         """Create or refresh every volume of the pod; return name -> host path (with
         `token`, the ServiceAccount token volume under SERVICE_ACCOUNT_VOLUME; on a node
         with a memory medium, the pod's kubelet-only subPath bind directory under
-        SUBPATH_BINDS, for `container_config.mounts`)."""
+        SUBPATH_BINDS, for `container_config.mounts`). A claim volume resolves through
+        `claims` and `persistent_volumes` to its PV's directory (`neighbours`: the node's
+        other pods, for ReadWriteOncePod); until each is ready, upstream's FailedMount."""
         meta = pod.metadata
         assert meta is not None and meta.uid
         namespace = meta.namespace or "default"
         gid = _fs_group(pod)
         paths: dict[str, str] = {}
+        try:
+            sources = claim_sources(pod)
+        except ClaimError as exc:
+            raise VolumeError(str(exc)) from None
+        unmounted: list[str] = []
+        failure = ""
         for volume in (pod.spec.volumes if pod.spec else None) or []:
+            name = volume.name or ""
+            if name in sources:
+                try:
+                    mount = resolve(namespace, name, sources[name], claims or {}, persistent_volumes or {},
+                                    provisioned_base=str(self.provisioned))
+                    refusal = rwop_conflict(pod, mount, claims or {}, neighbours)
+                    if refusal is not None:
+                        raise ClaimError(f"error processing PVC {mount.claim}: {refusal}")
+                    paths[name] = self._claim_dir(mount)
+                except ClaimError as exc:
+                    unmounted.append(name)
+                    failure = failure or str(exc)
+                continue
             try:
-                paths[volume.name or ""] = self._one(meta.uid, namespace, volume, configmaps, secrets, gid)
+                paths[name] = self._one(meta.uid, namespace, volume, configmaps, secrets, gid)
             except VolumeError as exc:
                 raise VolumeError(f'MountVolume.SetUp failed for volume "{volume.name}" : {exc}') from None
+        if unmounted:
+            raise VolumeError(unmounted_message(unmounted, failure))
         if token is not None:
             try:
                 target = self._secret_dir(meta.uid, "kube-api-access", "serviceaccount")
@@ -96,12 +129,46 @@ class VolumeManager:
         shutil.rmtree(self.pod_dir(uid), ignore_errors=True)
         shutil.rmtree(self.fallback_base / uid, ignore_errors=True)
 
+    def provisioned_volumes(self, paths: Mapping[str, str]) -> frozenset[str]:
+        """The volumes (of `prepare`'s answer) that are directories this kubelet provisioned."""
+        return frozenset(name for name, path in paths.items() if Path(path).parent == self.provisioned)
+
+    def reclaim(self, persistent_volumes: Store) -> list[str]:
+        """Remove the provisioned directories no PersistentVolume names any more (the PV
+        was deleted: reclaim policy Delete); the names removed."""
+        try:
+            names = [p.name for p in self.provisioned.iterdir() if p.is_dir() and not p.is_symlink()]
+        except FileNotFoundError:
+            return []
+        gone = unclaimed_dirs(names, persistent_volumes, str(self.provisioned))
+        for name in gone:
+            shutil.rmtree(self.provisioned / name, ignore_errors=True)
+        return gone
+
     def known_uids(self) -> list[str]:
         """Pods with a directory here or in the shared tmpfs (for the adoption's clean-up)."""
         found = {p.name for base in (self.base, self.fallback_base) if base.is_dir() for p in base.iterdir()}
         return sorted(found)
 
     # -- one volume ----------------------------------------------------------------------
+    def _claim_dir(self, mount: ClaimMount) -> str:
+        """The PV's directory, made when the kubelet provisions it (mode 0777 as
+        local-path's, for any user of the pod) or a hostPath says DirectoryOrCreate."""
+        path = Path(mount.path)
+        if path.is_dir():
+            return str(path)
+        if not mount.create:
+            raise ClaimError(f'MountVolume.NewMounter initialization failed for volume "{mount.persistent_volume}" '
+                             f': path "{mount.path}" does not exist')
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if mount.kind == "local":
+                os.chmod(path, PROVISIONED_MODE)  # not trimmed by the umask
+        except OSError as exc:
+            raise ClaimError(f'MountVolume.SetUp failed for volume "{mount.persistent_volume}" : '
+                             f"{exc.strerror}") from None
+        return str(path)
+
     def _dir(self, uid: str, kind: str, name: str) -> Path:
         path = self.pod_dir(uid) / "volumes" / kind / name
         path.mkdir(parents=True, exist_ok=True)
