@@ -16,14 +16,16 @@ import click
 from schemas.records import Op, WriteRequest
 from schemas.registry import KindInfo, NoKindMatch
 from schemas.rollout import HASH_LABEL, REVISION, equal_ignoring_hash
-from services.cli import statefulset_rollout
+from services.cli import daemonset_rollout, statefulset_rollout
 from services.cli.resource_args import ResourceArgsError, kind_and_name
 from services.cli.client import Answer, Client
 from services.cli.config import cli_settings
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 SCALABLE = ("Deployment", "ReplicaSet", "ReplicationController", "StatefulSet")
-ROLLOUT = ("Deployment", "StatefulSet")  # status, history, undo, restart
+ROLLOUT = ("Deployment", "StatefulSet", "DaemonSet")  # status, history, undo, restart
+HISTORY_BY_REVISIONS = ("StatefulSet", "DaemonSet")  # history in ControllerRevisions
+VIEWERS = {"StatefulSet": statefulset_rollout.status_message, "DaemonSet": daemonset_rollout.status_message}
 
 
 def _client() -> Client:
@@ -167,7 +169,7 @@ async def _status(info: KindInfo, namespace: str, name: str, timeout: float, wat
             if obj is None:
                 return _not_found(info, name)
             observed = view.get(client.topics.observed(info.plural), key) or {}
-            viewer = statefulset_rollout.status_message if info.kind == "StatefulSet" else status_message
+            viewer = VIEWERS.get(info.kind, status_message)
             message, done, failed = viewer(obj, observed.get("status") or {})
             if message != last:
                 click.echo(message, err=failed)
@@ -225,7 +227,7 @@ async def _history(info: KindInfo, namespace: str, name: str, revision: int) -> 
         click.echo(f"{_ref(info, name)} with revision #{revision}")
         click.echo(yaml.safe_dump({"Pod Template": _template_of(info, rs)}, sort_keys=False).rstrip())
         return 0
-    if not revisions and info.kind == "StatefulSet":
+    if not revisions and info.kind in HISTORY_BY_REVISIONS:
         click.echo("No rollout history found.")
         return 0
     click.echo(f"{_ref(info, name)} ")
@@ -240,14 +242,14 @@ async def _history(info: KindInfo, namespace: str, name: str, revision: int) -> 
 
 async def _revisions(client: Client, info: KindInfo, obj: dict[str, Any]) -> dict[int, Any]:
     """A Deployment's ReplicaSets, a StatefulSet's ControllerRevisions, by revision number."""
-    if info.kind != "StatefulSet":
+    if info.kind not in HISTORY_BY_REVISIONS:
         return await _owned_replicasets(client, obj)
     desired, _ = await client.snapshot("controllerrevisions")
     return statefulset_rollout.owned_revisions(desired.values(), obj["metadata"].get("uid"))
 
 
 def _template_of(info: KindInfo, revision: dict[str, Any]) -> dict[str, Any]:
-    return statefulset_rollout.template_of(revision) if info.kind == "StatefulSet" else _template(revision)
+    return statefulset_rollout.template_of(revision) if info.kind in HISTORY_BY_REVISIONS else _template(revision)
 
 
 def _template(rs: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +281,7 @@ async def _undo(info: KindInfo, namespace: str, name: str, to_revision: int, tim
     if obj is None:
         return _not_found(info, name)
     revisions = await _revisions(client, info, obj)
-    if info.kind == "StatefulSet":
+    if info.kind in HISTORY_BY_REVISIONS:
         wanted, problem = statefulset_rollout.undo_target(revisions, to_revision)
         if problem is not None:
             click.echo(f"error: {problem}", err=True)

@@ -18,6 +18,7 @@ def controllers_components(settings: Settings) -> dict[str, Component]:
     components |= cluster_components(settings, shared)
     components |= autoscaling_components(settings, shared)
     components |= batch_components(settings, shared)
+    components |= daemonset_components(settings, shared)
     components |= statefulset_components(settings, shared)
     return components
 
@@ -58,6 +59,13 @@ def batch_components(settings: Settings, shared: SharedInformer | None = None) -
     from services.controllers.job.service import job_components
 
     return {**job_components(settings, shared), **cronjob_components(settings, shared)}
+
+
+def daemonset_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
+    """The DaemonSet controller (its ControllerRevisions too)."""
+    from services.controllers.daemonset.service import daemonset_components as components
+
+    return components(settings, shared)
 
 
 def statefulset_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:

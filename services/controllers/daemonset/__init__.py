@@ -1,0 +1,1 @@
+"""The DaemonSet controller (apps/v1): one pod per eligible node."""
