@@ -1,6 +1,6 @@
 """The API's views of cluster-scoped objects that admission looks up across partitions:
 which namespaces exist (and whether they terminate), which nodes exist (a BIND must name
-one). Each follows its desired topic (all partitions); on a miss it waits for a read
+one), the RuntimeClasses (a pod's runtimeClassName). Each follows its desired topic (all partitions); on a miss it waits for a read
 barrier, so an object committed before the request is always seen."""
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ def _exists(_topic: str, _raw: bytes) -> bool:
     return True
 
 
+def _whole(_topic: str, raw: bytes) -> dict[str, Any]:
+    return orjson.loads(raw)  # type: ignore[no-any-return]
+
+
 class ClusterObjectView:
     """What one desired topic of a cluster-scoped kind holds, decoded small, by name."""
 
@@ -88,6 +92,7 @@ async def bounded_barrier(barrier: Awaitable[None], *, what: str) -> None:
 class ClusterViews:
     namespaces: ClusterObjectView  # name -> NamespaceFacts
     nodes: ClusterObjectView  # name -> True
+    runtime_classes: ClusterObjectView  # name -> the RuntimeClass JSON
 
     @classmethod
     def of(cls, settings: Settings, topics: Topics) -> ClusterViews:
@@ -95,15 +100,19 @@ class ClusterViews:
             namespaces=ClusterObjectView(settings, topics.desired("namespaces"), decoder=_facts_of,
                                          name="api-namespaces"),
             nodes=ClusterObjectView(settings, topics.desired("nodes"), decoder=_exists,
-                                    name="api-nodes"))
+                                    name="api-nodes"),
+            runtime_classes=ClusterObjectView(settings, topics.desired("runtimeclasses"), decoder=_whole,
+                                              name="api-runtimeclasses"))
 
     async def start(self) -> None:
         await self.namespaces.start()
         await self.nodes.start()
+        await self.runtime_classes.start()
 
     async def stop(self) -> None:
         await self.namespaces.stop()
         await self.nodes.stop()
+        await self.runtime_classes.stop()
 
     async def namespace(self, name: str) -> NamespaceFacts | None:
         return await self.namespaces.lookup(name)  # type: ignore[no-any-return]
@@ -114,3 +123,6 @@ class ClusterViews:
 
     async def node_exists(self, name: str) -> bool:
         return bool(await self.nodes.lookup(name))
+
+    async def runtime_class(self, name: str) -> dict[str, Any] | None:
+        return await self.runtime_classes.lookup(name)  # type: ignore[no-any-return]

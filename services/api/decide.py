@@ -21,6 +21,7 @@ from services.api.admission import Admitted, AdmissionError, admit, resource_nam
 from services.api.merge_patch import merge_patch
 from services.api.pod_security import check_pod_security
 from services.api.propagation import blocks_removal, finalizers_after_delete, namespace_defaults
+from services.api.runtime_class_admission import admit_runtime_class
 from services.api.service_addresses import AddressBook, assign_addresses
 from services.api.storage_admission import STORAGE_KINDS, admit_new, check_resize, kept_on_apply
 
@@ -59,6 +60,7 @@ class Context:
     addresses: AddressBook | None = None  # for Services: the partition's share of the ranges
     pod_security: NamespacePolicy | None = None  # for pods and workloads: the namespace's levels
     storage_classes: tuple[dict[str, Any], ...] = ()  # for claims: every StorageClass
+    runtime_class: dict[str, Any] | None = None  # for pods: the RuntimeClass named (None: none, or absent)
 
 
 def rejected(status: StatusReason, message: str) -> Outcome:
@@ -173,10 +175,11 @@ def _store_new(request: WriteRequest, ctx: Context) -> Outcome:
     admitted = admit(request.body or {})
     if admitted.namespaced and (refusal := _namespace_refusal(request, ctx)):
         return refusal
-    security = check_pod_security(admitted.obj, ctx.pod_security, creating=True)
+    obj = admit_runtime_class(admitted.obj, ctx.runtime_class) if admitted.info.kind == "Pod" else admitted.obj
+    security = check_pod_security(obj, ctx.pod_security, creating=True)
     if security.refusal:
         return replace(rejected("Forbidden", security.refusal), audit=security.audit)
-    obj = namespace_defaults(assign_addresses(admitted.obj, None, ctx.addresses))
+    obj = namespace_defaults(assign_addresses(obj, None, ctx.addresses))
     if admitted.info.kind in STORAGE_KINDS:
         obj = admit_new(obj, list(ctx.storage_classes))
     meta = {k: v for k, v in obj["metadata"].items() if k not in SERVER_FIELDS}
@@ -192,6 +195,8 @@ def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
     if conflict := _stale(request, current):
         return conflict
     admitted = admit(_prepared_body(request, current, applying=keep_unset_metadata))
+    if admitted.info.kind == "Pod" and ctx.runtime_class is not None:  # what the create set, set again
+        admitted = replace(admitted, obj=admit_runtime_class(admitted.obj, ctx.runtime_class))
     _check_immutable(request, admitted, current)
     if admitted.info.kind == "PersistentVolumeClaim":
         check_resize(admitted.obj, current, list(ctx.storage_classes))

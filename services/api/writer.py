@@ -160,7 +160,8 @@ class RequestPartition:
                       new_uid=lambda: str(uuid4()),
                       namespace_phase=await self._namespace_phase(request, current),
                       addresses=self._address_book() if request.kind == "Service" else None,
-                      pod_security=await self._pod_security(request))
+                      pod_security=await self._pod_security(request),
+                      runtime_class=await self._runtime_class(request, current))
         if decided.topic == self._topics.desired("secrets") and self._secrets.codec is not None:
             return self._decide_secret(request, current, ctx)
         outcome = decide(request, current, ctx)
@@ -236,6 +237,18 @@ class RequestPartition:
         local = self._current(self._topics.desired("namespaces"), request.namespace)
         facts = NamespaceFacts.of(local) if local is not None else await self._views.namespace(request.namespace)
         return namespace_levels(facts.pod_security if facts else {}, self._settings.pod_security_level)
+
+    async def _runtime_class(self, request: WriteRequest, current: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The RuntimeClass a pod names (its body's, else the stored pod's), None if absent."""
+        if request.kind != "Pod" or request.op not in ADMITTED_OPS:
+            return None
+        body_spec = (request.body or {}).get("spec")
+        name = body_spec.get("runtimeClassName") if isinstance(body_spec, dict) else None
+        name = name or ((current or {}).get("spec") or {}).get("runtimeClassName")
+        if not isinstance(name, str) or not name:
+            return None
+        local = self._current(self._topics.desired("runtimeclasses"), name)
+        return local if local is not None else await self._views.runtime_class(name)
 
     async def _namespace_phase(self, request: WriteRequest, current: Any) -> Any:
         if request.namespace is None or current is not None or request.op not in CREATING_OPS:

@@ -34,7 +34,7 @@ from schemas.pod import Pod
 from services.runtime.identity import node_token_headers
 from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.kubelet.emit import Emitter
-from services.kubelet.service import Kubelet, KubeletConfig
+from services.kubelet.service import OBJECT_KINDS, Kubelet, KubeletConfig
 from services.runtime.bus import make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
@@ -45,7 +45,6 @@ from services.runtime.topics import Topics
 
 log = get_logger(__name__)
 FLEET_RELIST_S, FLEET_RESYNC_S = 30.0, 60.0
-OBJECT_KINDS = ("configmaps", "secrets", "services")
 
 
 def node_of(pod: Pod | None) -> str | None:

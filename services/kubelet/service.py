@@ -58,6 +58,8 @@ from services.runtime.topics import Topics
 from services.runtime.trust import node_identity
 
 log = get_logger(__name__)
+OBJECT_KINDS = ("configmaps", "secrets", "services", "runtimeclasses",  # the objects a pod's sync reads
+                "persistentvolumeclaims", "persistentvolumes")
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,11 @@ class Kubelet:
     def on_object(self, change: Change[Any]) -> None:
         if change.topic == self.topics.desired("services"):
             return  # service env is read when a container starts, as Kubernetes does
+        if change.topic == self.topics.desired("runtimeclasses"):
+            for key, pod in self.my_pods().items():  # a pod waiting for its class tries again
+                if pod.spec is not None and pod.spec.runtime_class_name == change.key:
+                    self.queue.add(key)
+            return
         if change.topic == self.topics.desired("persistentvolumes"):
             for key, pod in self.my_pods().items():  # a pod waiting for its claim's volume
                 if uses_claims(pod):
@@ -236,7 +243,7 @@ class Kubelet:
         pods: Informer[Pod | None] = Informer(self.settings, [pods_topic], decoder=pod_decoder(self.node),
                                               name=f"kubelet-{self.node}-pods", trust=self.trust)
         objects: Informer[Any] = Informer(
-            self.settings, [self.topics.desired(p) for p in ("configmaps", "secrets", "services")],
+            self.settings, [self.topics.desired(p) for p in OBJECT_KINDS],
             name=f"kubelet-{self.node}-objects", trust=self.trust)
         pods.add_handler(self.on_pod)
         objects.add_handler(self.on_object)
@@ -273,7 +280,8 @@ class Kubelet:
                       claims=lambda: objects("persistentvolumeclaims"),
                       persistent_volumes=lambda: objects("persistentvolumes"),
                       configmaps=lambda: objects("configmaps"), secrets=lambda: objects("secrets"),
-                      services=lambda: objects("services"), dns=self.config.dns)
+                      services=lambda: objects("services"), runtime_classes=lambda: objects("runtimeclasses"),
+                      dns=self.config.dns)
         syncer = PodSyncer(node=self.node, runtime=self.runtime, cache=self.cache, views=views,
                            volumes=volumes, probes=probes, logs=logs, emitter=emitter,
                            wake_after=self.queue.add_after, host_ip=self.config.node.address,

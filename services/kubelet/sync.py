@@ -32,6 +32,8 @@ from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.base import (
     INFRA_CONTAINER, ContainerInfo, ContainerRuntime, RuntimeFailure, SandboxConfig,
 )
+from services.kubelet.runtime.errors import RuntimeHandlerUnsupported
+from services.kubelet.runtime_classes import RuntimeClassNotFound, runtime_handler
 from services.kubelet.secrets import SecretValues
 from services.kubelet.security_context import needs_image_user, pod_sysctls
 from services.kubelet.status import pod_status
@@ -76,6 +78,7 @@ class Views:
     configmaps: Callable[[], Store]
     secrets: Callable[[], Store]
     services: Callable[[], Store] = lambda: {}
+    runtime_classes: Callable[[], Store] = lambda: {}  # name -> RuntimeClass JSON (cluster-scoped)
     pods: Callable[[], Mapping[str, Pod]] = lambda: {}  # the node's pods (ReadWriteOncePod claims)
     claims: Callable[[], Store] = lambda: {}  # PersistentVolumeClaims, "namespace/name" -> JSON
     persistent_volumes: Callable[[], Store] = lambda: {}  # PersistentVolumes, name -> JSON
@@ -254,8 +257,7 @@ class PodSyncer:
         if isinstance(action, P.Remove):
             await (self._simple(action) if P.is_deleting(pod) else self._tidy(action))
         elif isinstance(action, P.CreateSandbox):
-            info = await self.runtime.run_sandbox(sandbox_config(pod, self.views.dns))
-            self.cache.put(info)
+            await self._sandbox(pod)
         elif isinstance(action, (P.StartApp, P.StartInit)):
             if paths is not None:
                 await self._start(pod, action, memory, paths)
@@ -265,6 +267,21 @@ class PodSyncer:
             assert meta is not None and meta.name
             await self.emitter.confirm_deletion(meta.namespace or "default", meta.name, meta.uid)
             memory.confirmed = True
+
+    async def _sandbox(self, pod: Pod) -> None:
+        """The pod's sandbox, on its RuntimeClass's handler. A class or an Engine runtime that
+        does not exist is a FailedCreatePodSandBox event, and the sync fails (the queue retries
+        it with back-off), as upstream's kubelet."""
+        try:
+            handler = runtime_handler(pod, self.views.runtime_classes())
+            info = await self.runtime.run_sandbox(sandbox_config(pod, self.views.dns, runtime_handler=handler))
+        except (RuntimeClassNotFound, RuntimeHandlerUnsupported) as exc:
+            problem = (f'RuntimeHandler "{exc.handler}" not supported'
+                       if isinstance(exc, RuntimeHandlerUnsupported) else str(exc))
+            await self.emitter.event(pod, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {problem}",
+                                     type_="Warning")
+            raise
+        self.cache.put(info)
 
     async def _tidy(self, action: P.Remove) -> None:
         """Removing a dead container of a live pod is housekeeping: a failure (after an
@@ -305,7 +322,10 @@ class PodSyncer:
                                       volume_paths=paths,
                                       attempt=action.attempt, role="init" if init else "app",
                                       pod_ip=sandbox.ip, host_ip=self.host_ip, image_user=image_user)
-            info = await self.runtime.create_and_start(sandbox, config)
+            handler = runtime_handler(pod, self.views.runtime_classes())  # the sandbox's, unless the class went
+            info = await self.runtime.create_and_start(sandbox, config.model_copy(update={"runtime_handler": handler}))
+        except RuntimeClassNotFound as exc:
+            return await self._failed(pod, spec, memory, "CreateContainerConfigError", str(exc))
         except ConfigError as exc:
             return await self._failed(pod, spec, memory, exc.reason, str(exc))
         except RuntimeFailure as exc:
@@ -378,7 +398,7 @@ def _describe(action: P.Action) -> str:
     return type(action).__name__
 
 
-def sandbox_config(pod: Pod, dns: ClusterDns | None = None) -> SandboxConfig:
+def sandbox_config(pod: Pod, dns: ClusterDns | None = None, *, runtime_handler: str | None = None) -> SandboxConfig:
     spec = pod.spec
     ports: list[tuple[int, int, str]] = []
     for container in (spec.containers if spec else None) or []:
@@ -396,4 +416,4 @@ def sandbox_config(pod: Pod, dns: ClusterDns | None = None) -> SandboxConfig:
         servers, searches, options = dns_for_pod(dns_fields, ref.namespace, dns.server, dns.domain)
     return SandboxConfig(pod=ref, hostname=hostname[:63], host_network=bool(spec and spec.host_network),
                          port_bindings=ports, dns_servers=servers, dns_search=searches, dns_options=options,
-                         sysctls=pod_sysctls(pod))
+                         sysctls=pod_sysctls(pod), runtime_handler=runtime_handler)

@@ -15,7 +15,7 @@ from pydantic import ConfigDict
 from schemas.core import Node, NodeStatus, Taint
 from schemas.meta import KubeModel, OwnerReference
 from schemas.pod import Affinity, ContainerPort, NodeAffinity, ResourceRequirements, Toleration
-from schemas.quantity import cpu_millis, memory_bytes
+from schemas.quantity import Quantity, cpu_millis, memory_bytes
 
 DEFAULT_SCHEDULER = "default-scheduler"
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
@@ -132,6 +132,7 @@ class SchedulingSpec(_Reads):
     tolerations: list[Toleration] | None = None
     node_selector: dict[str, str] | None = None
     host_network: bool | None = None
+    overhead: dict[str, Quantity] | None = None  # the RuntimeClass's, set by the API
 
 
 class SchedulingMeta(_Reads):
@@ -152,8 +153,9 @@ def pod_request(raw: dict[str, Any]) -> PodRequest:
     spec, meta = pod.spec, pod.metadata
     containers = list(spec.containers or []) if spec else []
     inits = list(spec.init_containers or []) if spec else []
-    requests = _sum(containers).max(_largest(inits, nonzero=False))
-    nonzero = _sum(containers, nonzero=True).max(_largest(inits, nonzero=True))
+    overhead = _overhead(spec.overhead if spec else None)  # counted as upstream's PodRequests does
+    requests = _sum(containers).max(_largest(inits, nonzero=False)) + overhead
+    nonzero = _sum(containers, nonzero=True).max(_largest(inits, nonzero=True)) + overhead
     owner = next((o.uid for o in meta.owner_references or [] if o.controller), None)
     affinity = spec.affinity.node_affinity if spec and spec.affinity else None
     return PodRequest(
@@ -201,6 +203,12 @@ def _container_request(c: ContainerDemand, *, nonzero: bool) -> Resources:
         return Resources(DEFAULT_CPU_MILLIS if not cpu else cpu,
                          DEFAULT_MEMORY_BYTES if not memory else memory)
     return Resources(cpu or 0, memory or 0)
+
+
+def _overhead(overhead: dict[str, str] | None) -> Resources:
+    fixed = overhead or {}
+    return Resources(cpu_millis(fixed["cpu"]) if "cpu" in fixed else 0,
+                     memory_bytes(fixed["memory"]) if "memory" in fixed else 0)
 
 
 def _sum(containers: list[ContainerDemand], *, nonzero: bool = False) -> Resources:

@@ -102,6 +102,7 @@ class ContainerConfig(_Frozen):
     attempt: int = 0
     stop_signal: str | None = None
     security: ContainerSecurity = Field(default_factory=ContainerSecurity)
+    runtime_handler: str | None = None  # the pod's RuntimeClass handler, as its sandbox's
 
 
 class SandboxConfig(_Frozen):
@@ -115,6 +116,7 @@ class SandboxConfig(_Frozen):
     dns_options: list[str] = Field(default_factory=list)  # resolv.conf options, e.g. "ndots:5"
     port_bindings: list[tuple[int, int, str]] = Field(default_factory=list)  # (containerPort, hostPort, proto)
     sysctls: dict[str, str] = Field(default_factory=dict)  # the pod's sysctls: set in the sandbox's namespaces
+    runtime_handler: str | None = None  # the RuntimeClass's handler (None: the Engine's default)
 
 
 class ContainerInfo(_Frozen):

@@ -73,6 +73,8 @@ def _port_key(container_port: int, proto: str) -> str:
 def sandbox_body(config: SandboxConfig, *, node: str, image: str, attempt: int) -> JSON:
     """Create body of the pod's infra container."""
     host: JSON = {"IpcMode": "shareable"}
+    if config.runtime_handler:
+        host["Runtime"] = config.runtime_handler  # an Engine runtime (daemon.json "runtimes")
     if config.sysctls:
         host["Sysctls"] = dict(config.sysctls)  # net.*, kernel.shm*...: the sandbox's namespaces
     body: JSON = {
@@ -115,6 +117,8 @@ def container_body(sandbox: ContainerInfo, config: ContainerConfig, *, node: str
         "RestartPolicy": {"Name": "no"},
         **security_host_config(config.security, seccomp_profile=seccomp_profile),
     }
+    if config.runtime_handler:
+        host["Runtime"] = config.runtime_handler
     if config.mounts:
         host["Binds"] = [
             f"{m.host_path}:{m.container_path}{':ro' if m.read_only else ''}" for m in config.mounts

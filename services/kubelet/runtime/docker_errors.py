@@ -17,11 +17,13 @@ from services.kubelet.runtime.errors import (
     ContainerNotFound,
     ContainerNotRunning,
     RuntimeApiError,
+    RuntimeHandlerUnsupported,
     RuntimeUnavailable,
 )
 
 
 _NO_CONNECTION = 900  # aiodocker's status for "Cannot connect to Docker Engine"
+_UNKNOWN_RUNTIME = "unknown runtime specified "  # the Engine's 400 for a HostConfig.Runtime it lacks
 
 
 def failure(exc: DockerError, what: str) -> RuntimeFailure:
@@ -35,6 +37,9 @@ def failure(exc: DockerError, what: str) -> RuntimeFailure:
         return ContainerNotFound(message)
     if exc.status == 409 and ("not running" in text or "non running" in text):
         return ContainerNotRunning(message)
+    if exc.status == 400 and _UNKNOWN_RUNTIME in text:
+        return RuntimeHandlerUnsupported(str(exc.message)[text.index(_UNKNOWN_RUNTIME) + len(_UNKNOWN_RUNTIME):].strip(),
+                                         message)
     return RuntimeApiError(exc.status, message)
 
 

@@ -31,6 +31,14 @@ class ContainerNotFound(RuntimeApiError):
         super().__init__(status, message)
 
 
+class RuntimeHandlerUnsupported(RuntimeApiError):
+    """The Engine has no runtime of that name (400 "Unknown runtime specified x")."""
+
+    def __init__(self, handler: str, message: str, status: int = 400) -> None:
+        super().__init__(status, message)
+        self.handler = handler
+
+
 class ContainerNotRunning(RuntimeApiError):
     """The container exists but is not running (409), e.g. on exec or when joining a sandbox."""
 
