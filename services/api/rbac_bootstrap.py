@@ -37,7 +37,7 @@ BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 BOOTSTRAP_ANNOTATIONS = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 AGGREGATE_TO = "rbac.authorization.k8s.io/aggregate-to-"
 CORE, APPS, EVENTS, NETWORKING = "", "apps", "events.k8s.io", "networking.k8s.io"
-AUTOSCALING, BATCH = "autoscaling", "batch"
+AUTOSCALING, BATCH, NODE = "autoscaling", "batch", "node.k8s.io"
 AUTHENTICATION, AUTHORIZATION = "authentication.k8s.io", "authorization.k8s.io"
 
 
@@ -163,6 +163,8 @@ NODE_RULES = [
     rule("get", CORE, "persistentvolumeclaims", "persistentvolumes"),
     # projected ServiceAccount tokens; NodeRestriction keeps them to tokens bound to its pods
     rule("create", CORE, "serviceaccounts/token"),
+    # a pod's runtimeClassName -> the runtime handler (services/kubelet/runtime_classes.py)
+    rule(READ, NODE, "runtimeclasses"),
 ]
 
 # the ingress controller (services/ingress), as ingress-nginx's ClusterRole: its Ingresses and
