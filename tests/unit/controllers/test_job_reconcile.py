@@ -7,6 +7,7 @@ plans: never more than `parallelism` active pods, never more succeeded than
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -31,8 +32,13 @@ def job(**spec: Any) -> Job:
     return Job.model_validate(doc)
 
 
+_CREATED = itertools.count()
+
+
 def created(plan: Plan) -> list[JobPod]:
-    return [job_pod({**c.body, "metadata": {**c.body["metadata"], "uid": f"uid-{c.name}"}}, None)
+    """The pods of the plan's creates, each with a new uid (as the API gives one; a name is
+    used again once its pod is gone)."""
+    return [job_pod({**c.body, "metadata": {**c.body["metadata"], "uid": f"uid-{c.name}-{next(_CREATED)}"}}, None)
             for c in plan.create]
 
 
