@@ -1,16 +1,20 @@
 """Cron schedules as Kubernetes' CronJobs read them (robfig/cron v3's ParseStandard):
 five fields `minute hour day-of-month month day-of-week` with `*`, `?`, lists, ranges,
 steps and month/day names, or a macro (`@yearly`, `@annually`, `@monthly`, `@weekly`,
-`@daily`, `@midnight`, `@hourly`). `Schedule.next(t)` is the first activation strictly
-after `t`, in the schedule's time zone (wall-clock time, as robfig computes it).
+`@daily`, `@midnight`, `@hourly`), or `@every <duration>` (Go's duration syntax: `90s`,
+`1h30m`; robfig's ConstantDelaySchedule, whole seconds, at least one). `Schedule.next(t)` is
+the first activation strictly after `t`, in the schedule's time zone (wall-clock time, as
+robfig computes it); `ConstantDelay.next(t)` is `t` (to the second) plus the delay.
 
 Pure. Used by ``schemas.batch`` (validation: the parser's messages) and the CronJob
 controller (``services.controllers.cronjob``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
 
 MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
           "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
@@ -20,6 +24,10 @@ DAYS = {name: i for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fr
 BOUNDS: tuple[tuple[int, int, dict[str, int]], ...] = ((0, 59, {}), (0, 23, {}), (1, 31, {}), (1, 12, MONTHS),
                                                       (0, 6, DAYS))
 YEARS_AHEAD = 5  # robfig gives up after five years without an activation
+EVERY = "@every "
+UNIT_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+           "h": 3600 * 10**9}
+_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]*)")
 
 
 class CronError(ValueError):
@@ -64,8 +72,26 @@ class Schedule:
         return None
 
 
-def parse_schedule(text: str) -> Schedule:
+@dataclass(frozen=True, slots=True)
+class ConstantDelay:
+    """`@every <duration>`: an activation every `seconds` (robfig's ConstantDelaySchedule)."""
+
+    seconds: int
+
+    def next(self, after: datetime, zone: tzinfo = timezone.utc) -> datetime | None:
+        """`after` to the second, plus the delay (the time zone plays no part)."""
+        return after.replace(microsecond=0) + timedelta(seconds=self.seconds)
+
+
+def parse_schedule(text: str) -> Schedule | ConstantDelay:
     spec = text.strip()
+    if spec.startswith(EVERY):
+        duration = spec[len(EVERY):]
+        try:
+            nanoseconds = go_duration_ns(duration)
+        except ValueError as exc:
+            raise CronError(f"failed to parse duration {spec}: {exc}") from None
+        return ConstantDelay(max(1, nanoseconds // 10**9))  # under a second: one second, as robfig
     if spec.startswith("@"):
         if spec not in MACROS:
             raise CronError(f"unrecognized descriptor: {spec}")
@@ -80,6 +106,31 @@ def parse_schedule(text: str) -> Schedule:
         stars.append(field.startswith(("*", "?")))
     return Schedule(frozenset(values[0]), frozenset(values[1]), frozenset(values[2]), frozenset(values[3]),
                     frozenset(values[4]), days_star=stars[2], weekdays_star=stars[4])
+
+
+def go_duration_ns(text: str) -> int:
+    """Go's time.ParseDuration, in nanoseconds, with its error messages."""
+    quoted = '"' + text + '"'
+    body = text[1:] if text[:1] in "+-" else text
+    sign = -1 if text[:1] == "-" else 1
+    if body == "0":
+        return 0
+    if not body:
+        raise ValueError(f"time: invalid duration {quoted}")
+    total, pos = Decimal(0), 0
+    while pos < len(body):
+        match = _DURATION_PART.match(body, pos)  # always matches, maybe empty
+        assert match is not None
+        number, unit = match.group(1), match.group(2)
+        if number in ("", "."):
+            raise ValueError(f"time: invalid duration {quoted}")
+        if not unit:
+            raise ValueError(f"time: missing unit in duration {quoted}")
+        if unit not in UNIT_NS:
+            raise ValueError(f'time: unknown unit "{unit}" in duration {quoted}')
+        total += Decimal(number) * UNIT_NS[unit]
+        pos = match.end()
+    return sign * int(total)
 
 
 def _field(field: str, low: int, high: int, names: dict[str, int]) -> set[int]:

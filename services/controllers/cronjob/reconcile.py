@@ -27,7 +27,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from schemas.batch import CRONJOB_SCHEDULED_ANNOTATION, CronJob, zone_of
-from schemas.cron import CronError, Schedule, parse_schedule
+from schemas.cron import ConstantDelay, CronError, Schedule, parse_schedule
 from services.controllers.cronjob.jobs import OwnedJob
 from services.controllers.machinery.podview import parse_time
 
@@ -155,7 +155,7 @@ def reconcile(cj: CronJob, status: Mapping[str, Any] | None, jobs: Sequence[Owne
     return plan(create, requeue=next_in)
 
 
-def most_recent(schedule: Schedule, zone: tzinfo, *, earliest: datetime, now: datetime) -> tuple[datetime | None, int]:
+def most_recent(schedule: Schedule | ConstantDelay, zone: tzinfo, *, earliest: datetime, now: datetime) -> tuple[datetime | None, int]:
     """The most recent schedule time in (earliest, now] and the (approximate, as
     upstream's) number of missed ones."""
     t1 = schedule.next(earliest, zone)
@@ -181,7 +181,7 @@ def _earliest(cj: CronJob, st: Mapping[str, Any], now: datetime) -> datetime:
     return earliest
 
 
-def _next_in(schedule: Schedule, zone: tzinfo, now: datetime) -> float | None:
+def _next_in(schedule: Schedule | ConstantDelay, zone: tzinfo, now: datetime) -> float | None:
     upcoming = schedule.next(now, zone)
     return None if upcoming is None else max(0.0, (upcoming - now).total_seconds())
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.batch import CronJob, check_cronjob, default_cronjob
-from schemas.cron import CronError, parse_schedule
+from schemas.cron import ConstantDelay, CronError, go_duration_ns, parse_schedule
 from services.controllers.cronjob.jobs import OwnedJob
 from services.controllers.cronjob.reconcile import Plan, reconcile
 
@@ -50,7 +50,10 @@ def test_next_activation(text: str, after: str, zone: str, expected: str) -> Non
 def test_parser_messages_and_validation() -> None:
     for text, message in [("* * * *", "expected exactly 5 fields, found 4: [* * * *]"),
                           ("60 * * * *", "end of range (60) above maximum (59): 60"),
-                          ("@every 5m", "unrecognized descriptor: @every 5m"),
+                          ("@every 5d", 'failed to parse duration @every 5d: time: unknown unit "d" in duration "5d"'),
+                          ("@every 5", 'failed to parse duration @every 5: time: missing unit in duration "5"'),
+                          ("@every .s", 'failed to parse duration @every .s: time: invalid duration ".s"'),
+                          ("@fortnightly", "unrecognized descriptor: @fortnightly"),
                           ("5-1 * * * *", "beginning of range (5) beyond end of range (1): 5-1"),
                           ("*/0 * * * *", "step of range should be a positive number: */0")]:
         with pytest.raises(CronError) as caught:
@@ -63,6 +66,32 @@ def test_parser_messages_and_validation() -> None:
         'use timeZone field instead',
         'spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus',
         'spec.concurrencyPolicy: Unsupported value: "Sometimes": supported values: "Allow", "Forbid", "Replace"']
+
+
+@pytest.mark.parametrize("text,seconds", [("@every 90s", 90), ("@every 1h30m", 5400), ("@every 1.5m", 90),
+                                          ("@every 500ms", 1), ("@every 2m59.9s", 179), ("@every -3s", 1)])
+def test_every_is_a_constant_delay_in_whole_seconds(text: str, seconds: int) -> None:
+    schedule = parse_schedule(text)
+    assert schedule == ConstantDelay(seconds)
+    after = datetime(2026, 1, 1, 0, 0, 30, 700_000, tzinfo=UTC)
+    assert schedule.next(after, ZoneInfo("Asia/Tokyo")) == datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC) + \
+        timedelta(seconds=seconds)
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(["h", "m", "s", "ms", "us", "ns"])), min_size=1,
+                max_size=4))
+def test_go_durations_add_up(parts: list[tuple[int, str]]) -> None:
+    unit = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+    assert go_duration_ns("".join(f"{n}{u}" for n, u in parts)) == sum(n * unit[u] for n, u in parts)
+
+
+def test_an_every_cronjob_runs_once_per_delay() -> None:
+    cj = cronjob(schedule="@every 40s")
+    assert check_cronjob(cj) == []
+    first = reconcile(cj, None, [], CREATED + timedelta(seconds=41))
+    assert first.create is not None and first.status["lastScheduleTime"] == "2026-01-01T00:01:10Z"
+    assert first.requeue_after is not None and 0 < first.requeue_after <= 40
+    assert reconcile(cj, first.status, [], CREATED + timedelta(seconds=50)).create is None  # not due again yet
 
 
 def test_a_run_creates_its_job() -> None:
