@@ -31,6 +31,11 @@ from schemas.validation import FieldError, not_supported
 
 BATCH_GROUP = "batch"
 DEFAULT_BACKOFF_LIMIT = 6
+MAX_INT32 = 2**31 - 1  # backoffLimit's default beside backoffLimitPerIndex
+MAX_SUCCESS_POLICY_RULES = 20
+MAX_SUCCEEDED_INDEXES_LENGTH = 64 * 1024
+INDEX_FAILURE_COUNT_ANNOTATION = "batch.kubernetes.io/job-index-failure-count"
+INDEX_IGNORED_FAILURE_COUNT_ANNOTATION = "batch.kubernetes.io/job-index-ignored-failure-count"
 MAX_COMPLETIONS_INDEXED = 100_000  # upstream's maxParallelismForIndexedJob and completions cap
 COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
@@ -62,6 +67,15 @@ class PodFailurePolicy(KubeModel):
     rules: list[PodFailurePolicyRule]
 
 
+class SuccessPolicyRule(KubeModel):
+    succeeded_indexes: str | None = None
+    succeeded_count: Int32 | None = None
+
+
+class SuccessPolicy(KubeModel):
+    rules: list[SuccessPolicyRule]
+
+
 class JobSpec(KubeModel):
     parallelism: Int32 | None = None
     completions: Int32 | None = None
@@ -74,6 +88,10 @@ class JobSpec(KubeModel):
     completion_mode: str | None = None
     suspend: bool | None = None
     pod_failure_policy: PodFailurePolicy | None = None
+    backoff_limit_per_index: Int32 | None = None
+    max_failed_indexes: Int32 | None = None
+    pod_replacement_policy: str | None = None
+    success_policy: SuccessPolicy | None = None
 
 
 class UncountedTerminatedPods(KubeModel):
@@ -91,6 +109,7 @@ class JobStatus(KubeModel):
     terminating: Int32 | None = None
     ready: Int32 | None = None
     completed_indexes: str | None = None
+    failed_indexes: str | None = None
     uncounted_terminated_pods: UncountedTerminatedPods | None = None
 
 
@@ -104,14 +123,18 @@ class Job(Resource):
 # -- defaults (pkg/apis/batch/v1/defaults.go) -----------------------------------------------
 def default_job(doc: dict[str, Any]) -> None:
     """completions and parallelism 1 when both are unset (parallelism = 1 otherwise),
-    backoffLimit 6, completionMode NonIndexed, suspend false, manualSelector false, the
-    pod template's restartPolicy left to the user (validation requires Never/OnFailure),
-    podFailurePolicy rules' onPodConditions status True."""
+    backoffLimit 6 (the int32 maximum beside backoffLimitPerIndex), completionMode
+    NonIndexed, suspend false, manualSelector false, podReplacementPolicy Failed with a
+    podFailurePolicy (else TerminatingOrFailed), the pod template's restartPolicy left to the
+    user (validation requires Never/OnFailure), podFailurePolicy rules' onPodConditions status True."""
     spec = doc.setdefault("spec", {})
     if spec.get("completions") is None and spec.get("parallelism") is None:
         spec["completions"] = 1
     spec.setdefault("parallelism", 1)
-    spec.setdefault("backoffLimit", DEFAULT_BACKOFF_LIMIT)
+    spec.setdefault("backoffLimit", MAX_INT32 if spec.get("backoffLimitPerIndex") is not None
+                    else DEFAULT_BACKOFF_LIMIT)
+    spec.setdefault("podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") is not None
+                    else "TerminatingOrFailed")
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
     spec.setdefault("manualSelector", False)
@@ -166,11 +189,114 @@ def check_job(job: Job) -> list[FieldError]:
     if policy not in RESTART_POLICIES:
         errs.append(not_supported("spec.template.spec.restartPolicy", policy or "", RESTART_POLICIES))
     if spec.pod_failure_policy is not None:
-        errs += _check_failure_policy(spec.pod_failure_policy, policy)
+        errs += _check_failure_policy(spec.pod_failure_policy, policy, spec.backoff_limit_per_index)
+    return errs + _check_per_index(spec, mode) + _check_success_policy(spec, mode) + _check_replacement(spec)
+
+
+def _check_per_index(spec: JobSpec, mode: str) -> list[FieldError]:
+    """backoffLimitPerIndex and maxFailedIndexes: non-negative, Indexed only, the second
+    only with the first and at most completions."""
+    errs = _non_negative("spec.backoffLimitPerIndex", spec.backoff_limit_per_index)
+    errs += _non_negative("spec.maxFailedIndexes", spec.max_failed_indexes)
+    if spec.max_failed_indexes is not None and spec.backoff_limit_per_index is None:
+        errs.append(FieldError("spec.backoffLimitPerIndex", "Required", detail="when maxFailedIndexes is specified"))
+    if mode != "Indexed":
+        for path, value in (("spec.backoffLimitPerIndex", spec.backoff_limit_per_index),
+                            ("spec.maxFailedIndexes", spec.max_failed_indexes)):
+            if value is not None:
+                errs.append(FieldError(path, "Invalid", value, "requires indexed completion mode"))
+    elif spec.max_failed_indexes is not None:
+        if spec.completions is not None and spec.max_failed_indexes > spec.completions:
+            errs.append(FieldError("spec.maxFailedIndexes", "Invalid", spec.max_failed_indexes,
+                                   "must be less than or equal to completions"))
+        if spec.max_failed_indexes > MAX_COMPLETIONS_INDEXED:
+            errs.append(FieldError("spec.maxFailedIndexes", "Invalid", spec.max_failed_indexes,
+                                   f"must be less than or equal to {MAX_COMPLETIONS_INDEXED}"))
     return errs
 
 
-def _check_failure_policy(policy: PodFailurePolicy, restart_policy: str | None) -> list[FieldError]:
+def _check_success_policy(spec: JobSpec, mode: str) -> list[FieldError]:
+    policy, path = spec.success_policy, "spec.successPolicy.rules"
+    if policy is None:
+        return []
+    if mode != "Indexed":
+        return [FieldError("spec.successPolicy", "Invalid", policy.model_dump(by_alias=True, exclude_none=True),
+                           "requires indexed completion mode")]
+    errs = []
+    if not policy.rules:
+        errs.append(FieldError(path, "Required", detail="at least one rules must be specified when the "
+                                                        "successPolicy is specified"))
+    if len(policy.rules) > MAX_SUCCESS_POLICY_RULES:
+        errs.append(FieldError(path, "TooMany", len(policy.rules),
+                               f"must have at most {MAX_SUCCESS_POLICY_RULES} items"))
+    completions = spec.completions or 0
+    for i, rule in enumerate(policy.rules):
+        where = f"{path}[{i}]"
+        if rule.succeeded_count is None and rule.succeeded_indexes is None:
+            errs.append(FieldError(where, "Required", detail="at least one of succeededCount or succeededIndexes "
+                                                             "must be specified"))
+        total = 0
+        if rule.succeeded_indexes is not None:
+            if len(rule.succeeded_indexes) > MAX_SUCCEEDED_INDEXES_LENGTH:
+                errs.append(FieldError(f"{where}.succeededIndexes", "TooLong",
+                                       detail=f"may not be more than {MAX_SUCCEEDED_INDEXES_LENGTH} bytes"))
+            try:
+                total = count_indexes(rule.succeeded_indexes, completions)
+            except ValueError as exc:
+                errs.append(FieldError(f"{where}.succeededIndexes", "Invalid", rule.succeeded_indexes,
+                                       f"error parsing succeededIndexes: {exc}"))
+        if (count := rule.succeeded_count) is not None:
+            errs += _non_negative(f"{where}.succeededCount", count)
+            if count > completions:
+                errs.append(FieldError(f"{where}.succeededCount", "Invalid", count, f"must be less than or equal to "
+                                       f"{completions} (the number of specified completions)"))
+            if rule.succeeded_indexes is not None and count > total:
+                errs.append(FieldError(f"{where}.succeededCount", "Invalid", count, f"must be less than or equal to "
+                                       f"{total} (the number of indexes in the specified succeededIndexes field)"))
+    return errs
+
+
+def count_indexes(text: str, completions: int) -> int:
+    """How many indexes `text` (`"1,3-5"`) names; ValueError with upstream's messages
+    (validateIndexesFormat) when it is malformed, out of range or not increasing."""
+    if not text:
+        return 0
+    total, last = 0, None
+    for interval in text.split(","):
+        limits = interval.split("-")
+        if len(limits) > 2:
+            raise ValueError(f'the fragment "{interval}" violates the requirement that an index interval can have '
+                             "at most two parts separated by '-'")
+        bounds = []
+        for limit in limits:
+            if not limit.lstrip("+-").isdigit():
+                raise ValueError(f'cannot convert string to integer for index: "{limit}"')
+            if int(limit) >= completions:
+                raise ValueError(f'too large index: "{limit}"')
+            bounds.append(int(limit))
+        low, high = bounds[0], bounds[-1]
+        if len(bounds) == 2 and low >= high:
+            raise ValueError(f'non-increasing order, previous: {low}, current: {high}')
+        if last is not None and last >= low:
+            raise ValueError(f"non-increasing order, previous: {last}, current: {low}")
+        total += high - low + 1
+        last = high
+    return total
+
+
+REPLACEMENT_POLICIES = ["Failed", "TerminatingOrFailed"]
+
+
+def _check_replacement(spec: JobSpec) -> list[FieldError]:
+    policy = spec.pod_replacement_policy
+    if policy is None:
+        return []
+    allowed = ["Failed"] if spec.pod_failure_policy is not None else REPLACEMENT_POLICIES
+    return [] if policy in allowed else [not_supported("spec.podReplacementPolicy", policy, allowed)]
+
+
+def _check_failure_policy(policy: PodFailurePolicy, restart_policy: str | None,
+                          backoff_limit_per_index: int | None) -> list[FieldError]:
     base = "spec.podFailurePolicy"
     errs = []
     if restart_policy != "Never":
@@ -178,8 +304,11 @@ def _check_failure_policy(policy: PodFailurePolicy, restart_policy: str | None) 
                                "only \"Never\" is supported when podFailurePolicy is specified"))
     for i, rule in enumerate(policy.rules):
         path = f"{base}.rules[{i}]"
-        if rule.action not in FAILURE_ACTIONS or rule.action == "FailIndex":
-            errs.append(not_supported(f"{path}.action", rule.action, ["Count", "FailJob", "Ignore"]))
+        if rule.action == "FailIndex" and backoff_limit_per_index is None:
+            errs.append(FieldError(f"{path}.action", "Invalid", rule.action,
+                                   "requires the backoffLimitPerIndex to be set"))
+        elif rule.action not in FAILURE_ACTIONS:
+            errs.append(not_supported(f"{path}.action", rule.action, FAILURE_ACTIONS))
         if (rule.on_exit_codes is None) == (rule.on_pod_conditions is None):
             errs.append(FieldError(path, "Invalid", None,
                                    "specifying one of OnExitCodes and OnPodConditions is required"))

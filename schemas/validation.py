@@ -191,7 +191,7 @@ def is_percent(value: str) -> list[str]:
 
 
 ErrorKind = Literal[
-    "Required", "Invalid", "Unsupported", "Duplicate", "Forbidden", "TooLong", "NotFound"
+    "Required", "Invalid", "Unsupported", "Duplicate", "Forbidden", "TooLong", "NotFound", "TooMany"
 ]
 _KIND_TEXT: dict[str, str] = {
     "Required": "Required value",
@@ -201,6 +201,7 @@ _KIND_TEXT: dict[str, str] = {
     "Forbidden": "Forbidden",
     "TooLong": "Too long",
     "NotFound": "Not found",
+    "TooMany": "Too many",
 }
 _NO_VALUE = {"Required", "Forbidden", "TooLong"}
 

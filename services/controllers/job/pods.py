@@ -1,15 +1,17 @@
 """A pod as the Job controller sees it: the desired pod (labels, annotations,
-finalizers, deletion) joined with its kubelet-observed status (phase, Ready,
-terminated containers' exit codes, conditions), as a small frozen value. Pure;
-built by `job.service` for `job.reconcile`."""
+finalizers, deletion, node) joined with its kubelet-observed status (phase, Ready,
+terminated containers' exit codes and finish time, conditions), as a small frozen value.
+Pure; built by `job.service` for `job.reconcile`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.batch import COMPLETION_INDEX_ANNOTATION, TRACKING_FINALIZER
+from schemas.batch import COMPLETION_INDEX_ANNOTATION, INDEX_FAILURE_COUNT_ANNOTATION, TRACKING_FINALIZER
+from services.controllers.machinery.podview import parse_time
 
 TERMINAL = ("Succeeded", "Failed")
 
@@ -27,6 +29,9 @@ class JobPod:
     restarts: int = 0
     exit_codes: tuple[tuple[str, int], ...] = ()  # (container, exit code) of terminated containers
     conditions: tuple[tuple[str, str], ...] = ()  # (type, status)
+    finished_at: datetime | None = None  # when it finished (upstream's getFinishedTime), if it did
+    failure_count: int = 0  # batch.kubernetes.io/job-index-failure-count: failures of its index before it
+    bound: bool = True  # on a node (a deleted pod that never was will never report Failed)
 
     @property
     def tracked(self) -> bool:
@@ -45,6 +50,13 @@ class JobPod:
         """Failed, or deleted before it succeeded (upstream's isPodFailed for a
         terminating pod once the kubelet is done with it or the Job finished)."""
         return self.phase == "Failed" or (self.deleting and self.phase != "Succeeded")
+
+    def failed_under(self, replacement_policy: str | None) -> bool:
+        """`failed` as podReplacementPolicy has it: under Failed, a terminating pod counts
+        only once its phase is Failed (or if it was never bound: no kubelet will end it)."""
+        if replacement_policy == "Failed":
+            return self.phase == "Failed" or (self.deleting and not self.bound and self.phase != "Succeeded")
+        return self.failed
 
 
 def parse_index(value: Any) -> int | None:
@@ -70,9 +82,30 @@ def job_pod(pod: Mapping[str, Any], observed: Mapping[str, Any] | None) -> JobPo
         terminated = (container.get("state") or {}).get("terminated")
         if isinstance(terminated, Mapping) and isinstance(terminated.get("exitCode"), int):
             exits.append((str(container.get("name", "")), int(terminated["exitCode"])))
+    annotations = meta.get("annotations") or {}
     return JobPod(name=meta.get("name", ""), uid=uid, resource_version=meta.get("resourceVersion"),
                   phase=str(status.get("phase") or "Pending"), deleting=bool(meta.get("deletionTimestamp")),
                   finalizers=tuple(meta.get("finalizers") or ()),
-                  index=parse_index((meta.get("annotations") or {}).get(COMPLETION_INDEX_ANNOTATION)),
+                  index=parse_index(annotations.get(COMPLETION_INDEX_ANNOTATION)),
                   ready=("Ready", "True") in conditions, restarts=restarts, exit_codes=tuple(exits),
-                  conditions=conditions)
+                  conditions=conditions, finished_at=finished_at(meta, status),
+                  failure_count=parse_index(annotations.get(INDEX_FAILURE_COUNT_ANNOTATION)) or 0,
+                  bound=bool((pod.get("spec") or {}).get("nodeName")))
+
+
+def finished_at(meta: Mapping[str, Any], status: Mapping[str, Any]) -> datetime | None:
+    """Upstream's getFinishedTime of a finished pod: its containers' latest finishedAt (all
+    terminated), else its Ready=False transition, else its deletion time less the grace
+    period, else its creation; None while it has not finished."""
+    if status.get("phase") not in TERMINAL and not meta.get("deletionTimestamp"):
+        return None
+    ends = [parse_time(((c.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+            for c in status.get("containerStatuses") or ()]
+    if ends and all(ends):
+        return max(e for e in ends if e is not None)
+    for c in status.get("conditions") or ():
+        if c.get("type") == "Ready" and c.get("status") == "False" and (t := parse_time(c.get("lastTransitionTime"))):
+            return t
+    if deleted := parse_time(meta.get("deletionTimestamp")):
+        return deleted - timedelta(seconds=int(meta.get("deletionGracePeriodSeconds") or 0))
+    return parse_time(meta.get("creationTimestamp"))

@@ -18,6 +18,14 @@ Rules (Kubernetes' job_controller.go, 1.31+):
   completionTime.
 - Otherwise at most `parallelism` active pods (never more than the completions still
   missing); Indexed pods get the lowest pending indexes; surplus pods are deleted.
+- A failed pod is replaced only after a back-off (10 s doubled per failure since the last
+  success, at most 10 min: `backoff.py`); under podReplacementPolicy Failed a terminating
+  pod is not replaced (nor counted) before its phase is Failed.
+- backoffLimitPerIndex (Indexed): an index whose pods failed more than that many times, or
+  whose pod matched a FailIndex rule, is in `failedIndexes` and never runs again (each new
+  pod of an index carries its failure count); more failed indexes than maxFailedIndexes,
+  or every index done with some failed, fails the Job (MaxFailedIndexesExceeded,
+  FailedIndexes). `successPolicy` (`success_policy.py`) may end an Indexed Job early.
 - `suspend`: active pods deleted, condition Suspended; resuming resets startTime.
 - `ttlSecondsAfterFinished`: the finished Job is deleted that long after it finished.
 - A Job being deleted creates and deletes no pod and lets go of every pod's finalizer.
@@ -32,29 +40,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.batch import (
-    COMPLETION_INDEX_ANNOTATION,
-    COMPLETION_INDEX_ENV,
-    CONTROLLER_UID_LABEL,
     DEFAULT_BACKOFF_LIMIT,
-    JOB_NAME_LABEL,
-    LEGACY_CONTROLLER_UID_LABEL,
-    LEGACY_JOB_NAME_LABEL,
     TRACKING_FINALIZER,
     Job,
-    PodFailurePolicyRule,
 )
+from services.controllers.job.backoff import job_backoff_left
+from services.controllers.job.creation import CreatePod, IndexedPlan, non_indexed
+from services.controllers.job.failure_policy import failure_action
 from services.controllers.job.indexes import format_indexes, parse_indexes
 from services.controllers.job.pods import JobPod
-from services.controllers.machinery.naming import pod_name
+from services.controllers.job.success_policy import match_success_policy
 from services.controllers.machinery.podview import parse_time
 
 BURST = 500  # most creations or deletions in one sync
-
-
-@dataclass(frozen=True, slots=True)
-class CreatePod:
-    name: str
-    body: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +104,9 @@ def reconcile(job: Job, status: Mapping[str, Any] | None, pods: Sequence[JobPod]
     backoff = spec.backoff_limit if spec.backoff_limit is not None else DEFAULT_BACKOFF_LIMIT
     finished = _true(conditions, "Complete") or _true(conditions, "Failed")
     events: list[Event] = []
+    per_index = spec.backoff_limit_per_index if indexed else None
+    replacement = spec.pod_replacement_policy or ("Failed" if spec.pod_failure_policy else "TerminatingOrFailed")
+    failed_ix = parse_indexes(st.get("failedIndexes"), completions or 0) if per_index is not None else set()
 
     # -- 1. tracking: terminated pods into uncounted (or completedIndexes), finalizers out -------
     uncounted = st.get("uncountedTerminatedPods") or {}
@@ -136,10 +137,14 @@ def reconcile(job: Job, status: Mapping[str, Any] | None, pods: Sequence[JobPod]
             else:
                 new_s.append(pod.uid)
             untrack.append(pod)
-        elif pod.failed:
-            action, rule_msg = _failure_action(job, pod)
+        elif pod.failed_under(replacement):
+            action, rule_msg = failure_action(job, pod)
             if action == "FailJob" and fail_job is None:
                 fail_job = ("PodFailurePolicy", rule_msg)
+            if per_index is not None and pod.index is not None and pod.index < (completions or 0) \
+                    and pod.index not in completed \
+                    and (action == "FailIndex" or (action == "Count" and pod.failure_count + 1 > per_index)):
+                failed_ix.add(pod.index)
             if action != "Ignore":
                 new_f.append(pod.uid)
             untrack.append(pod)
@@ -150,6 +155,8 @@ def reconcile(job: Job, status: Mapping[str, Any] | None, pods: Sequence[JobPod]
     st["succeeded"], st["failed"] = succeeded, failed
     if indexed:
         st["completedIndexes"] = format_indexes(completed)
+    if per_index is not None:
+        st["failedIndexes"] = format_indexes(failed_ix)
     st["uncountedTerminatedPods"] = {k: v for k, v in (("succeeded", new_s), ("failed", new_f)) if v}
 
     active = [p for p in pods if p.active]
@@ -179,10 +186,16 @@ def reconcile(job: Job, status: Mapping[str, Any] | None, pods: Sequence[JobPod]
                 fail_job = ("DeadlineExceeded", "Job was active longer than specified deadline")
             else:
                 requeue = left
+        if fail_job is None and per_index is not None:
+            fail_job = _failed_indexes(spec.max_failed_indexes, failed_ix, completed, completions or 0)
+        met = match_success_policy(spec.success_policy, completions or 0, completed) if indexed else None
         if fail_job is not None:
             _set(conditions, "FailureTarget", fail_job[0], fail_job[1], now)
             failure_target = _condition(conditions, "FailureTarget")
             events.append(Event(fail_job[0], fail_job[1], "Warning"))
+        elif met is not None:
+            _set(conditions, "SuccessCriteriaMet", "SuccessPolicy", met, now)
+            success_target = True
         elif _succeeded(indexed, completions, done_succeeded, completed, active):
             _set(conditions, "SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods",
                  now)
@@ -193,7 +206,9 @@ def reconcile(job: Job, status: Mapping[str, Any] | None, pods: Sequence[JobPod]
             if failure_target is not None:
                 _set(conditions, "Failed", failure_target.get("reason", ""), failure_target.get("message", ""), now)
             else:
-                _set(conditions, "Complete", "CompletionsReached", "Reached expected number of succeeded pods", now)
+                met_condition = _condition(conditions, "SuccessCriteriaMet") or {}
+                _set(conditions, "Complete", met_condition.get("reason", "CompletionsReached"),
+                     met_condition.get("message", "Reached expected number of succeeded pods"), now)
                 st["completionTime"] = _stamp(now)
                 events.append(Event("Completed", "Job completed"))
             finished = True
@@ -213,10 +228,17 @@ def reconcile(job: Job, status: Mapping[str, Any] | None, pods: Sequence[JobPod]
         if spec.active_deadline_seconds is not None and requeue is None:
             requeue = float(spec.active_deadline_seconds)
         if expectations_met:
+            blocked = [p for p in pods if p.terminating and not p.failed_under(replacement)]
+            failures = [p for p in pods if p.failed_under(replacement)]
             if indexed:
-                creates, deletes = _indexed(job, pods, active, completed, parallelism, completions or 0)
+                plan = IndexedPlan(job, pods, active, blocked, completed, failed_ix, parallelism, completions or 0)
+                creates, deletes, wait = plan.decide(failures, per_index is not None, now)
             else:
-                creates, deletes = _non_indexed(job, pods, active, parallelism, completions, done_succeeded)
+                creates, deletes = non_indexed(job, pods, active, blocked, parallelism, completions, done_succeeded)
+                wait = job_backoff_left(pods, failures, now) if creates else 0.0
+                creates = [] if wait > 0 else creates
+            if wait > 0:
+                requeue = wait if requeue is None else min(requeue, wait)
     if conditions:
         st["conditions"] = conditions
 
@@ -243,112 +265,13 @@ def _succeeded(indexed: bool, completions: int | None, succeeded: int, completed
     return succeeded >= completions
 
 
-def _non_indexed(job: Job, pods: Sequence[JobPod], active: Sequence[JobPod], parallelism: int,
-                 completions: int | None, succeeded: int) -> tuple[list[CreatePod], list[JobPod]]:
-    if completions is None:
-        want = len(active) if succeeded > 0 else parallelism
-    else:
-        want = max(0, min(parallelism, completions - succeeded))
-    if len(active) > want:  # not ready ones first, then the newest names
-        order = sorted(active, key=lambda p: (p.ready, p.name))
-        return [], order[:len(active) - want]
-    taken = {p.name for p in pods}
-    uid = job.metadata.uid or ""
-    name = job.metadata.name or ""
-    creates: list[CreatePod] = []
-    slot = 0
-    while len(creates) < want - len(active):
-        candidate = pod_name(name, uid, slot)
-        slot += 1
-        if candidate not in taken:
-            taken.add(candidate)
-            creates.append(CreatePod(candidate, pod_body(job, candidate, None)))
-    return creates, []
-
-
-def _indexed(job: Job, pods: Sequence[JobPod], active: Sequence[JobPod], completed: set[int], parallelism: int,
-             completions: int) -> tuple[list[CreatePod], list[JobPod]]:
-    deletes: list[JobPod] = []
-    running: dict[int, JobPod] = {}
-    for pod in sorted(active, key=lambda p: (not p.ready, p.name)):
-        ix = pod.index
-        if ix is None or ix >= completions or ix in completed or ix in running:
-            deletes.append(pod)  # a bad index, an index done already, or a second pod of an index
-        else:
-            running[ix] = pod
-    if len(running) > parallelism:  # the highest indexes go first
-        for ix in sorted(running, reverse=True)[:len(running) - parallelism]:
-            deletes.append(running.pop(ix))
-    room = parallelism - len(running)
-    pending = [ix for ix in range(completions) if ix not in completed and ix not in running][:max(0, room)]
-    taken = {p.name for p in pods}
-    uid, name = job.metadata.uid or "", job.metadata.name or ""
-    creates: list[CreatePod] = []
-    for ix in pending:
-        slot = 0
-        while (candidate := pod_name(f"{name}-{ix}", uid, slot)) in taken:
-            slot += 1
-        taken.add(candidate)
-        creates.append(CreatePod(candidate, pod_body(job, candidate, ix)))
-    return creates, deletes
-
-
-def pod_body(job: Job, name: str, index: int | None) -> dict[str, Any]:
-    """The pod of `job` named `name`: the template, the Job's labels, its controller
-    reference (blockOwnerDeletion), the tracking finalizer; Indexed: the completion
-    index annotation and env, hostname `<job>-<index>`."""
-    assert job.spec is not None and job.spec.template is not None
-    template = job.spec.template.model_dump(by_alias=True, exclude_none=True, mode="json")
-    meta = template.get("metadata") or {}
-    uid, job_name = job.metadata.uid or "", job.metadata.name or ""
-    labels = {**(meta.get("labels") or {}), CONTROLLER_UID_LABEL: uid, JOB_NAME_LABEL: job_name,
-              LEGACY_CONTROLLER_UID_LABEL: uid, LEGACY_JOB_NAME_LABEL: job_name}
-    annotations = dict(meta.get("annotations") or {})
-    spec = template.get("spec") or {}
-    if index is not None:
-        annotations[COMPLETION_INDEX_ANNOTATION] = str(index)
-        spec.setdefault("hostname", f"{job_name}-{index}")
-        env = {"name": COMPLETION_INDEX_ENV, "valueFrom": {"fieldRef": {
-            "fieldPath": f"metadata.annotations['{COMPLETION_INDEX_ANNOTATION}']"}}}
-        for group in ("initContainers", "containers"):
-            for container in spec.get(group) or []:
-                container["env"] = [*(e for e in container.get("env") or [] if e.get("name") != COMPLETION_INDEX_ENV),
-                                    env]
-    body_meta: dict[str, Any] = {"name": name, "namespace": job.metadata.namespace or "default", "labels": labels,
-                                 "finalizers": [TRACKING_FINALIZER],
-                                 "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": job_name,
-                                                      "uid": uid, "controller": True, "blockOwnerDeletion": True}]}
-    if annotations:
-        body_meta["annotations"] = annotations
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": body_meta, "spec": spec}
-
-
-# -- podFailurePolicy (pod_failure_policy.go) ------------------------------------------------------
-def _failure_action(job: Job, pod: JobPod) -> tuple[str, str]:
-    """The action of the first rule the failed pod matches ("Count" without a match)
-    and upstream's message for a FailJob."""
-    policy = job.spec.pod_failure_policy if job.spec else None
-    if policy is None or pod.phase != "Failed":
-        return "Count", ""
-    for i, rule in enumerate(policy.rules):
-        matched = _match(rule, pod)
-        if matched is not None:
-            return rule.action, f"{matched} for pod {job.metadata.namespace}/{pod.name} matching {rule.action} " \
-                                f"rule at index {i}"
-    return "Count", ""
-
-
-def _match(rule: PodFailurePolicyRule, pod: JobPod) -> str | None:
-    if (codes := rule.on_exit_codes) is not None:
-        for container, code in pod.exit_codes:
-            if code == 0 or (codes.container_name and codes.container_name != container):
-                continue
-            if (code in codes.values) == (codes.operator == "In"):
-                return f"Container {container} failed with exit code {code}"
-        return None
-    for pattern in rule.on_pod_conditions or []:
-        if (pattern.type, pattern.status) in pod.conditions:
-            return f"Pod has condition {pattern.type}"
+def _failed_indexes(max_failed: int | None, failed: set[int], completed: set[int],
+                    completions: int) -> tuple[str, str] | None:
+    """The Job's failure under backoffLimitPerIndex, as upstream's syncJob decides it."""
+    if max_failed is not None and len(failed) > max_failed:
+        return "MaxFailedIndexesExceeded", "Job has exceeded the specified maximal number of failed indexes"
+    if failed and len(failed) + len(completed) >= completions:
+        return "FailedIndexes", "Job has failed indexes"
     return None
 
 
