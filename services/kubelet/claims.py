@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from schemas.meta import KubeModel
 from schemas.pod import Pod
-from schemas.storage import PersistentVolume, PersistentVolumeClaim
+from schemas.storage import BIND_COMPLETED_ANNOTATION, PersistentVolume, PersistentVolumeClaim
 
 Store = Mapping[str, Any]  # "namespace/name" (claims) or "name" (volumes) -> the object as JSON
 CLAIM_SOURCE = "persistentVolumeClaim"  # the pod volume's field (kept as an extra of schemas.pod.Volume)
@@ -91,7 +91,11 @@ def resolve(namespace: str, volume: str, source: ClaimSource, claims: Store, vol
     meta = claim.metadata
     if meta.deletion_timestamp is not None and "kubernetes.io/pvc-protection" not in (meta.finalizers or []):
         raise problem("PVC is being deleted")
-    if (claim.status.phase if claim.status else None) != "Bound":
+    # the phase is the controller's (observed) status; the desired record says it as upstream's
+    # isPVCFullyBound does: the bind-completed annotation the binder writes with volumeName
+    bound = (claim.status.phase if claim.status else None) == "Bound" \
+        or BIND_COMPLETED_ANNOTATION in (meta.annotations or {})
+    if not bound:
         raise problem("PVC is not bound")
     name = claim.spec.volume_name
     if not name:

@@ -268,14 +268,16 @@ def find_matching_volume(claim: ClaimInfo, volumes: Iterable[VolumeInfo], node: 
                          excluded: set[str]) -> VolumeInfo | None:
     """upstream's FindMatchingVolume on the scheduler's path: a volume prebound to the
     claim wins; else the smallest Available volume of the claim's class, unclaimed, with
-    the claim's access modes, enough capacity, the selector's labels, admitting the node."""
+    the claim's access modes, enough capacity, the selector's labels, admitting the node.
+    A volume's phase is the controller's observed status, absent from the desired record
+    the scheduler reads: unclaimed (no claimRef) stands for Available there."""
     best: VolumeInfo | None = None
     for volume in volumes:
         if volume.name in excluded or volume.deleting or not volume.admits(node):
             continue
         if volume.claimed_by(claim):
             return volume if claim.access_modes <= volume.access_modes else None
-        if (volume.phase != "Available" or volume.claim_ref is not None
+        if (volume.phase not in (None, "Available") or volume.claim_ref is not None
                 or volume.class_name != claim.class_name or not claim.access_modes <= volume.access_modes
                 or volume.capacity < claim.request
                 or (claim.selector is not None and not claim.selector.matches(volume.labels))):

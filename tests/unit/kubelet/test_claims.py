@@ -47,9 +47,10 @@ def claim(*, bound: bool = True, volume: str = "pvc-c-1", modes: tuple[str, ...]
                             "storageClassName": "local-path"}
     if bound:
         spec["volumeName"] = volume
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "data", "namespace": "default", "uid": CLAIM_UID},
-            "spec": spec, "status": {"phase": "Bound" if bound else "Pending"}}
+    annotations = {"pv.kubernetes.io/bind-completed": "yes"} if bound else {}  # the binder's, with volumeName
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",  # the desired record: no status
+            "metadata": {"name": "data", "namespace": "default", "uid": CLAIM_UID, "annotations": annotations},
+            "spec": spec}
 
 
 def volume(path: str, *, kind: str = "local", name: str = "pvc-c-1", claim_uid: str | None = CLAIM_UID,

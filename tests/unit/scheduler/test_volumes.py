@@ -163,8 +163,10 @@ def test_a_claim_selected_for_another_node_keeps_the_second_pod_there() -> None:
 
 def test_a_static_available_volume_reachable_from_the_node_counts() -> None:
     no_provisioner = storage_class(provisioner="kubernetes.io/no-provisioner")
+    unsynced = volume("right", on="b", size="2Gi")
+    del unsynced["status"]  # the desired record: its phase is the controller's observed status
     storage = state(no_provisioner, claim("c", size="2Gi"), volume("small", on="a", size="1Gi"),
-                    volume("big", on="b", size="5Gi"), volume("right", on="b", size="2Gi"))
+                    volume("big", on="b", size="5Gi"), unsynced)
     decision, claims = decide(user("c"), storage, nodes("a", "b"))
     assert isinstance(decision, Bound) and decision.node == "b" and claims is not None
     reasons, planned = claims.find(node("b", labels={"kubernetes.io/hostname": "b"}), storage)
