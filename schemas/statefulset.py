@@ -111,14 +111,19 @@ def default_statefulset(doc: dict[str, Any]) -> None:
     10; each claim template's volumeMode Filesystem (SetDefaults_PersistentVolumeClaimSpec).
     The pod template is defaulted by the caller (``schemas.defaults``)."""
     spec = doc.setdefault("spec", {})
-    spec.setdefault("podManagementPolicy", ORDERED_READY)
-    strategy = spec.setdefault("updateStrategy", {})
+    if not spec.get("podManagementPolicy"):
+        spec["podManagementPolicy"] = ORDERED_READY
+    if not isinstance(spec.get("updateStrategy"), dict):
+        spec["updateStrategy"] = {}
+    strategy = spec["updateStrategy"]
     if not strategy.get("type"):
         strategy["type"] = ROLLING_UPDATE
         strategy.setdefault("rollingUpdate", {})
     if strategy["type"] == ROLLING_UPDATE and isinstance(strategy.get("rollingUpdate"), dict):
         strategy["rollingUpdate"].setdefault("partition", 0)
-    policy = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    if not isinstance(spec.get("persistentVolumeClaimRetentionPolicy"), dict):
+        spec["persistentVolumeClaimRetentionPolicy"] = {}
+    policy = spec["persistentVolumeClaimRetentionPolicy"]
     for field in ("whenDeleted", "whenScaled"):
         if not policy.get(field):
             policy[field] = RETAIN
@@ -141,19 +146,19 @@ def _non_negative(path: str, value: int | None) -> list[FieldError]:
 
 
 def check_statefulset_spec(spec: StatefulSetSpec) -> list[FieldError]:
-    """The rules only a StatefulSet has (policies, strategy, claims, identity, restart)."""
+    """The rules only a StatefulSet has (policies, strategy, claims, identity, restart).
+    Admission checks the body before `default_statefulset` runs: a field the defaults
+    fill (empty or absent) is valid here, as it is upstream once defaulted."""
     errs: list[FieldError] = []
     policy = spec.pod_management_policy
-    if not policy:
-        errs.append(FieldError("spec.podManagementPolicy", "Required"))
-    elif policy not in (ORDERED_READY, PARALLEL):
+    if policy and policy not in (ORDERED_READY, PARALLEL):
         errs.append(FieldError("spec.podManagementPolicy", "Invalid", policy,
                                f"must be '{ORDERED_READY}' or '{PARALLEL}'"))
     errs += _check_strategy(spec.update_strategy)
     retention = spec.persistent_volume_claim_retention_policy
     if retention is not None:
         for field, value in (("whenDeleted", retention.when_deleted), ("whenScaled", retention.when_scaled)):
-            if value not in (RETAIN, DELETE):
+            if value and value not in (RETAIN, DELETE):
                 errs.append(not_supported(f"spec.persistentVolumeClaimRetentionPolicy.{field}", value or "",
                                           [RETAIN, DELETE]))
     for i, claim in enumerate(spec.volume_claim_templates or []):
@@ -165,7 +170,7 @@ def check_statefulset_spec(spec: StatefulSetSpec) -> list[FieldError]:
                  for msg in is_dns1123_label(spec.service_name)]
     pod_spec = spec.template.spec if spec.template is not None else None
     restart = pod_spec.restart_policy if pod_spec is not None else None
-    if restart != "Always":
+    if restart is not None and restart != "Always":
         errs.append(not_supported("spec.template.spec.restartPolicy", restart or "", ["Always"]))
     if pod_spec is not None and pod_spec.active_deadline_seconds is not None:
         errs.append(FieldError("spec.template.spec.activeDeadlineSeconds", "Forbidden",
@@ -176,7 +181,7 @@ def check_statefulset_spec(spec: StatefulSetSpec) -> list[FieldError]:
 def _check_strategy(strategy: StatefulSetUpdateStrategy | None) -> list[FieldError]:
     kind = strategy.type if strategy is not None else None
     if strategy is None or not kind:
-        return [FieldError("spec.updateStrategy", "Required")]
+        return []  # defaulted to RollingUpdate
     path = "spec.updateStrategy.rollingUpdate"
     rolling = strategy.rolling_update
     if kind == ON_DELETE:

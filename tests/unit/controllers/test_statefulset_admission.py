@@ -33,7 +33,9 @@ def sts(**spec: Any) -> dict[str, Any]:
 
 
 def admitted(doc: dict[str, Any]) -> dict[str, Any]:
+    """As the API admits: the body validated as written, then defaulted (and valid still)."""
     doc = copy.deepcopy(doc)
+    validate_object(doc)
     default_document(doc, namespaced=True)
     validate_object(doc)
     return doc
@@ -132,3 +134,9 @@ def test_fuzzed_specs_are_admitted_with_defaults_or_refused_naming_a_spec_field(
     model = StatefulSet.model_validate(doc)
     assert model.spec is not None and model.spec.pod_management_policy in ("OrderedReady", "Parallel")
     assert model.spec.replicas is not None and model.spec.replicas >= 0
+
+
+def test_the_raw_body_is_checked_before_defaults_fill_it() -> None:
+    """The API validates the body as written, then defaults it: absent policies are valid."""
+    doc = sts()
+    assert validate_object(doc).kind == "StatefulSet"

@@ -312,6 +312,7 @@ def _check(plan: Plan, before: dict[str, PodView], policy: str, claims_before: s
     assert len(set(created)) == len(created)
     if policy == "OrderedReady" and created:
         [ordinal] = created
+        assert ordinal is not None
         for lower in range(ordinal):
             pod = before.get(f"web-{lower}")
             assert pod is not None and pod.phase == "Running" and pod.ready and not pod.deleting
