@@ -2,7 +2,9 @@
 `local-path` (provisioned on the node the scheduler picks), a busybox pod writes a
 token into it; the pod is deleted and a new one finds the token; the kubelet is SIGKILLed
 and restarted and another new pod still finds it; deleting the pods and the claim deletes
-the volume (reclaim policy Delete) and the node's kubelet removes its directory."""
+the volume (reclaim policy Delete) and the node's kubelet removes its directory.
+A StatefulSet with a volumeClaimTemplate scaled 2 -> 0 -> 2: each ordinal's pod finds
+its own claim's data again."""
 
 from __future__ import annotations
 
@@ -107,3 +109,48 @@ async def test_data_survives_the_pod_and_the_kubelet(settings: Settings, cluster
     async def reclaimed() -> bool:
         return not (await desired(settings, "persistentvolumes")) and not directory.exists()
     await wait_for("the volume deleted and its directory removed", reclaimed, timeout=180)
+
+
+def web(replicas: int) -> dict[str, Any]:
+    """A StatefulSet whose pods append their hostname to `boots` in their own claim."""
+    template = {"metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "local-path",
+                         "resources": {"requests": {"storage": "64Mi"}}}}
+    container = {"name": "main", "image": "kafkube/busybox:1.0", "command": [
+        "sh", "-c", "hostname >> /data/boots && exec sleep 3600"],
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}]}
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"}, "spec": {
+        "serviceName": "web", "replicas": replicas, "podManagementPolicy": "Parallel",
+        "selector": {"matchLabels": {"app": "web"}}, "volumeClaimTemplates": [template],
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+            "terminationGracePeriodSeconds": 1, "containers": [container]}}}}
+
+
+async def test_a_statefulset_keeps_each_ordinals_data_when_scaled_to_zero_and_back(
+        settings: Settings, cluster: tuple[str, dict[str, ServiceProcess]], tmp_path: Path) -> None:
+    apply(settings, tmp_path, web(2))
+
+    async def boots(count: int) -> dict[str, list[str]] | None:
+        """Each ordinal's claim directory's `boots` lines, once both have `count` of them."""
+        claims = await desired(settings, "persistentvolumeclaims")
+        volumes = await desired(settings, "persistentvolumes")
+        found: dict[str, list[str]] = {}
+        for ordinal in ("web-0", "web-1"):
+            name = ((claims.get(f"default/data-{ordinal}") or {}).get("spec") or {}).get("volumeName")
+            path = Path(volumes[name]["spec"]["local"]["path"]) / "boots" if name in volumes else None
+            found[ordinal] = path.read_text().split() if path is not None and path.exists() else []
+        return found if all(len(lines) == count for lines in found.values()) else None
+
+    first = await wait_for("web-0 and web-1 started once on their claims", lambda: boots(1), timeout=180)
+    assert first == {"web-0": ["web-0"], "web-1": ["web-1"]}
+
+    apply(settings, tmp_path, web(0))
+
+    async def no_pods() -> bool:
+        return not any(key.startswith("default/web-") for key in await desired(settings, "pods"))
+    await wait_for("the StatefulSet scaled to zero", no_pods, timeout=180)
+    assert set(await desired(settings, "persistentvolumeclaims")) == {"default/data-web-0", "default/data-web-1"}
+
+    apply(settings, tmp_path, web(2))
+    again = await wait_for("web-0 and web-1 started again on their own claims", lambda: boots(2), timeout=180)
+    assert again == {"web-0": ["web-0", "web-0"], "web-1": ["web-1", "web-1"]}  # each ordinal its own data
