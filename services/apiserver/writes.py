@@ -11,6 +11,7 @@ Called by `services.apiserver.resources`."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from services.apiserver.http import PROTOBUF, BadBody, error, json_body, json_re
 from services.apiserver.jsonpatch import PatchError, json_patch
 from services.apiserver.paths import ResourcePath
 from services.apiserver.protobuf import ProtobufError
+from services.apiserver.protobuf_typed import TYPED, typed_object
 from services.apiserver.reads import key_of
 from services.apiserver.secrets import SecretValues, SecretValuesError
 from services.apiserver.smp import StrategicPatchError, strategic_merge
@@ -82,13 +84,15 @@ def prepared_body(body: Obj, path: ResourcePath, *, name: str | None = None) -> 
     return {**prepared, "apiVersion": path.info.api_version, "kind": path.info.kind, "metadata": meta}
 
 
-PROTOBUF_BODIES = {("v1", "Secret"): protobuf.secret, ("autoscaling/v1", "HorizontalPodAutoscaler"): protobuf.hpa_v1}
+PROTOBUF_BODIES: dict[tuple[str, str], Callable[[bytes], Obj]] = {
+    ("v1", "Secret"): protobuf.secret, ("autoscaling/v1", "HorizontalPodAutoscaler"): protobuf.hpa_v1,
+    **{typed: functools.partial(typed_object, api_version=typed[0], kind=typed[1]) for typed in TYPED}}
 
 
 async def _body(request: web.Request, path: ResourcePath) -> Obj:
-    """A create or replace body: JSON, or in protobuf a Secret or an autoscaling/v1 HPA
-    (client-go's typed clients send them: `kubectl create secret`, Helm's releases,
-    `kubectl autoscale`)."""
+    """A create or replace body: JSON, or in protobuf a Secret, an autoscaling/v1 HPA, a
+    batch/v1 Job or CronJob (client-go's typed clients send them: `kubectl create secret`,
+    Helm's releases, `kubectl autoscale`, `kubectl create job|cronjob`)."""
     asked = path.served or path.info
     if request.content_type == PROTOBUF and (read := PROTOBUF_BODIES.get((asked.api_version, asked.kind))):
         try:
