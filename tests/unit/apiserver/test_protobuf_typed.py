@@ -5,6 +5,8 @@ left out except on pointer fields, unknown fields refused."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.apiserver.protobuf import ProtobufError
 from services.apiserver.protobuf_typed import typed_object
@@ -60,3 +62,13 @@ def test_a_cronjob_in_its_json_shape() -> None:
 def test_what_is_refused(body: bytes, message: str) -> None:
     with pytest.raises(ProtobufError, match=message):
         typed_object(body, "batch/v1", "Job")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200) | st.builds(lambda raw: envelope(b"batch/v1", b"Job", raw), st.binary(max_size=200)))
+def test_fuzz_any_bytes_are_read_or_refused(body: bytes) -> None:
+    try:
+        job = typed_object(body, "batch/v1", "Job")
+    except ProtobufError:
+        return
+    assert job["apiVersion"] == "batch/v1" and job["kind"] == "Job" and "status" not in job
