@@ -479,6 +479,23 @@ def test_scheduler_binds_pods() -> None:
     assert not BOOT.authorize(SCHED, attrs("patch", "nodes", "", "n1")).allowed
 
 
+def test_volume_binding_rights_of_the_scheduler_and_the_nodes() -> None:
+    """The scheduler sets a claim's selected node and a static volume's claimRef (PATCH
+    requests) and reads classes, as upstream's system:volume-scheduler; nodes only get
+    claims and volumes, as upstream's system:node."""
+    claim = request_attributes(Op.PATCH, lookup_kind("v1", "PersistentVolumeClaim"), namespace="ns", name="data",
+                               exists=True)
+    volume = request_attributes(Op.PATCH, lookup_kind("v1", "PersistentVolume"), namespace=None, name="pv1",
+                                exists=True)
+    assert BOOT.authorize(SCHED, claim).allowed and BOOT.authorize(SCHED, volume).allowed
+    assert BOOT.authorize(SCHED, attrs("list", "storageclasses", group="storage.k8s.io")).allowed
+    assert not BOOT.authorize(SCHED, attrs("delete", "persistentvolumeclaims", "ns", "data")).allowed
+    assert not BOOT.authorize(SCHED, attrs("create", "persistentvolumes")).allowed
+    assert BOOT.authorize(NODE1, attrs("get", "persistentvolumeclaims", "ns", "data")).allowed
+    assert BOOT.authorize(NODE1, attrs("get", "persistentvolumes", "", "pv1")).allowed
+    assert not BOOT.authorize(NODE1, claim).allowed and not BOOT.authorize(NODE1, volume).allowed
+
+
 @pytest.mark.parametrize("verb, group_, resource, allowed", [
     ("create", "", "pods", True), ("patch", "", "pods", True), ("delete", "", "pods", True),
     ("create", "apps", "replicasets", True), ("patch", "apps", "replicasets", True),
