@@ -61,6 +61,7 @@ class PodDelete:
     name: str
     uid: str
     reason: str  # why, for the log
+    force: bool = False  # grace period 0: its node is gone, no kubelet will confirm
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +240,10 @@ def _manage(ctx: _Context, pods: Sequence[DaemonPod]) -> tuple[list[PodCreate], 
             events += node_events
             if ctx.surge_allowed and run and not running:
                 creates.append(_create(ctx, node, taken))
+        elif node not in ctx.fits:  # upstream leaves these to the pod GC, which Kafkube does not have
+            deletes += [PodDelete(p.name, p.pod.uid, "node gone", force=True) for p in on_node]
         else:
-            why = "node gone" if node not in ctx.fits else "node does not take it"
-            deletes += [PodDelete(p.name, p.pod.uid, why) for p in on_node if not p.pod.deleting]
+            deletes += [PodDelete(p.name, p.pod.uid, "node does not take it") for p in on_node if not p.pod.deleting]
     return creates, deletes, events
 
 
@@ -281,8 +283,9 @@ def _prune(ctx: _Context, node: str, on_node: list[DaemonPod]) -> tuple[list[Pod
 
 # -- the RollingUpdate step ---------------------------------------------------------------------
 def _on_nodes(ctx: _Context) -> dict[str, list[DaemonPod]]:
-    """Nodes with pods, and the nodes that should run one (without any: unavailable)."""
-    nodes = {node: list(pods) for node, pods in ctx.by_node.items()}
+    """Existing nodes with pods, and the nodes that should run one (without any:
+    unavailable). A gone node's pods count for nothing (they are being force-deleted)."""
+    nodes = {node: list(pods) for node, pods in ctx.by_node.items() if node in ctx.fits}
     for node, (run, _) in ctx.fits.items():
         if run:
             nodes.setdefault(node, [])

@@ -176,7 +176,8 @@ class DaemonSetController:
             host.expectations.expect(key, [("delete", d.name, d.uid) for d in plan.delete])
             for delete in plan.delete:
                 await host.request(delete_request(Target("v1", "Pod", delete.name, namespace, delete.uid),
-                                                  writer=WRITER, precondition=False))
+                                                  writer=WRITER, precondition=False,
+                                                  grace_period_seconds=0 if delete.force else None))
                 bound.info("daemonset.pod_deleted", pod=delete.name, why=delete.reason)
                 await host.event(reason="SuccessfulDelete", message=f"Deleted pod: {delete.name}", involved=involved)
         if plan.create:

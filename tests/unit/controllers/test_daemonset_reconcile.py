@@ -117,7 +117,7 @@ def test_converged_then_nodes_come_and_go() -> None:
     grown = reconcile(ds, [node("a"), node("b"), node("c")], pods, revisions, NOW)
     assert [c.node for c in grown.create] == ["c"] and grown.delete == []
     shrunk = reconcile(ds, [node("a")], pods, revisions, NOW)
-    assert [d.name for d in shrunk.delete] == [p.name for p in pods if p.node == "b"]
+    assert [(d.name, d.force) for d in shrunk.delete] == [(p.name, True) for p in pods if p.node == "b"]
     tainted = reconcile(ds, [node("a"), node("b", ("evict", "NoExecute"))], pods, revisions, NOW)
     assert [d.name for d in tainted.delete] == [p.name for p in pods if p.node == "b"]
     assert tainted.status["numberMisscheduled"] == 1 and tainted.status["desiredNumberScheduled"] == 1
