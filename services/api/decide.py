@@ -195,7 +195,7 @@ def _replace(request: WriteRequest, current: dict[str, Any], ctx: Context, *,
     if conflict := _stale(request, current):
         return conflict
     admitted = admit(_prepared_body(request, current, applying=keep_unset_metadata))
-    if admitted.info.kind == "Pod" and ctx.runtime_class is not None:  # what the create set, set again
+    if admitted.info.kind == "Pod" and ctx.runtime_class is not None:  # an APPLY: what the create set, set again
         admitted = replace(admitted, obj=admit_runtime_class(admitted.obj, ctx.runtime_class))
     _check_immutable(request, admitted, current)
     if admitted.info.kind == "PersistentVolumeClaim":
