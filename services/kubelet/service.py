@@ -386,7 +386,8 @@ class Kubelet:
         """Every resync period: remove the provisioned directories whose PersistentVolume
         is gone (reclaim policy Delete: the volume controller deleted it)."""
         while True:
-            gone = await asyncio.to_thread(volumes.reclaim, dict(persistent_volumes()))
+            gone = await asyncio.to_thread(volumes.reclaim, dict(persistent_volumes())) \
+                if volumes.provisioned.is_dir() else []
             for name in gone:
                 log.info("volume.reclaimed", node=self.node, persistent_volume=name,
                          path=str(volumes.provisioned / name))
