@@ -39,8 +39,9 @@ class View:
     def __init__(self, settings: Settings) -> None:
         topics = Topics(settings.topic_prefix)
         self.pods_t, self.claims_t = topics.desired("pods"), topics.desired("persistentvolumeclaims")
-        self.status_t = topics.observed("statefulsets")
-        self.informer: Informer[Any] = Informer(settings, [self.pods_t, self.claims_t, self.status_t])
+        self.status_t, self.observed_pods_t = topics.observed("statefulsets"), topics.observed("pods")
+        self.informer: Informer[Any] = Informer(settings, [self.pods_t, self.claims_t, self.status_t,
+                                                           self.observed_pods_t])
 
     def pods(self, app: str) -> dict[str, dict[str, Any]]:
         return {p["metadata"]["name"]: p for p in self.informer.items(self.pods_t).values()
@@ -48,6 +49,20 @@ class View:
 
     def status(self, name: str) -> dict[str, Any]:
         return dict((self.informer.get(self.status_t, f"default/{name}") or {}).get("status") or {})
+
+    def _pod_status(self, name: str) -> dict[str, Any]:
+        """The kubelet's status of the pod now named `name` (not of an earlier one)."""
+        pod = self.informer.get(self.pods_t, f"default/{name}") or {}
+        observed = self.informer.get(self.observed_pods_t, f"default/{name}") or {}
+        same = (observed.get("metadata") or {}).get("uid") == (pod.get("metadata") or {}).get("uid")
+        return dict(observed.get("status") or {}) if same else {}
+
+    def pod_ip(self, name: str) -> str | None:
+        return self._pod_status(name).get("podIP")
+
+    def ready(self, name: str) -> bool:
+        return any(c.get("type") == "Ready" and c.get("status") == "True"
+                   for c in self._pod_status(name).get("conditions") or [])
 
     def claims(self) -> set[str]:
         return {key.split("/", 1)[1] for key in self.informer.items(self.claims_t)}
