@@ -2,12 +2,14 @@
 there), a node added later gets its pod, a removed one loses it; a rolling update to a
 new template through a SIGKILL of the controller manager mid-rollout ends with every node
 on the new revision; `kafkube rollout status|history|undo daemonset/NAME`. The whole log of
-`desired.pods` then proves no node ever had two live (not deleting) daemon pods at once."""
+`desired.pods` then proves no node ever had two live (not deleting) daemon pods at once.
+And kubectl through `serve apiserver`: the example, its Table, rollout status and history."""
 
 from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, cli, read_all, wait_for
+from tests.integration.test_apiserver_kubectl import Kubectl, apiserver  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.kafka]
 
@@ -154,3 +157,24 @@ async def test_daemonset_on_hollow_nodes(settings: Settings, services: Callable[
         assert undo.stdout.strip() == "daemonset.apps/agent rolled back", undo.stdout + undo.stderr
         await wait_for("back on the first template", lambda: cluster.placed("hollow/agent:1", two), timeout=150)
         assert await live_pods_per_node(settings) == {}  # never two live daemon pods on one node
+
+
+def test_kubectl_applies_a_daemonset_and_follows_its_rollout(apiserver: tuple[Kubectl, int],
+                                                             services: Callable[..., ServiceProcess]) -> None:
+    """Through `serve apiserver`: the example applied, the server's Table (kubectl's ds
+    columns), `kubectl rollout status ds/x` on the controller's status (no node: 0 of 0), and
+    `kubectl rollout history` over the ControllerRevision the controller wrote."""
+    kubectl, _ = apiserver
+    services("controllers")
+    kubectl("apply", "-f", str(Path(__file__).parents[2] / "examples" / "daemonset.yaml"))
+    table = kubectl("get", "ds").stdout.splitlines()
+    assert table[0].split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE",
+                                "SELECTOR", "AGE"]
+    assert table[1].split()[0] == "log-shipper"
+    status = kubectl("rollout", "status", "ds/log-shipper", "--timeout=90s")
+    assert status.stdout.strip().endswith('daemon set "log-shipper" successfully rolled out'), status.stdout
+    deadline = time.monotonic() + 60  # the revision goes through the API; the status did not
+    while (history := kubectl("rollout", "history", "ds/log-shipper").stdout.split())[1] != "REVISION":
+        assert time.monotonic() < deadline, history
+        time.sleep(0.5)
+    assert history[:4] == ["daemonset.apps/log-shipper", "REVISION", "CHANGE-CAUSE", "1"], history
