@@ -4,7 +4,9 @@ a node, the scheduler gives the claim `volume.kubernetes.io/selected-node` of th
 the volume controller provisions `pvc-<claim uid>` with that node's affinity and path, the
 node's kubelet makes the directory and runs the pod; a second pod of the same claim lands
 on the same node; a pod naming a missing claim is unschedulable in kube-scheduler's words;
-deleting the pods and the claim deletes the volume and its directory."""
+a claim of a class without provisioner gets the static hostPath volume reachable from one
+node only (the scheduler's claimRef, the binder completes it) and its pod lands there;
+deleting the pods and the claim deletes the provisioned volume and its directory."""
 
 from __future__ import annotations
 
@@ -26,10 +28,23 @@ pytestmark = [pytest.mark.kafka]
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 
 
-def claim(name: str) -> dict[str, Any]:
+def claim(name: str, storage_class: str = "local-path") -> dict[str, Any]:  # the default class the API ensures
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
-                     "storageClassName": "local-path"}}  # the default class the API ensures
+                     "storageClassName": storage_class}}
+
+
+MANUAL = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "manual"},
+          "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer"}
+
+
+def static_volume(path: Path, node: str) -> dict[str, Any]:
+    """A hostPath PV of class `manual` reachable from `node` only."""
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "static"},
+            "spec": {"storageClassName": "manual", "capacity": {"storage": "2Gi"}, "accessModes": ["ReadWriteOnce"],
+                     "hostPath": {"path": str(path)},
+                     "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                         {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}}}
 
 
 def user(name: str, claim_name: str) -> dict[str, Any]:
@@ -66,7 +81,13 @@ async def test_wait_for_first_consumer_on_a_hollow_fleet(settings: Settings, ser
         services(name)
     prefix = f"v{secrets.token_hex(2)}-"
     services("kubelet", "--nodes", "3", "--node-prefix", prefix, "--runtime", "hollow")
-    apply(settings, tmp_path, claim("data"), user("first", "data"), user("lost", "nope"))
+
+    async def three_nodes() -> bool:  # registered through the API: its writer is up
+        return sum(name.startswith(prefix) for name in await desired(settings, "nodes")) == 3
+    await wait_for("three hollow nodes", three_nodes, timeout=120)
+    pinned = f"{prefix}0002"  # the static volume's node
+    apply(settings, tmp_path, claim("data"), user("first", "data"), user("lost", "nope"), MANUAL,
+          static_volume(tmp_path / "static", pinned), claim("pinned", "manual"), user("third", "pinned"))
 
     async def running(pod: str) -> dict[str, Any] | None:
         status = (await observed(settings, "pods")).get(f"default/{pod}") or {}
@@ -85,6 +106,13 @@ async def test_wait_for_first_consumer_on_a_hollow_fleet(settings: Settings, ser
     directory = root / node / "volumes" / volume["metadata"]["name"]
     assert volume["spec"]["local"]["path"] == str(directory) and directory.is_dir()  # made by the node's kubelet
 
+    third = await wait_for("the static volume's pod running", lambda: running("third"), timeout=120)
+    assert third["spec"]["nodeName"] == pinned  # the only node the volume is reachable from
+    static = (await desired(settings, "persistentvolumes"))["static"]
+    assert static["spec"]["claimRef"]["name"] == "pinned"  # the scheduler's claimRef, the binder completed it
+    assert (await desired(settings, "persistentvolumeclaims"))["default/pinned"]["spec"]["volumeName"] == "static"
+    assert (tmp_path / "static").is_dir()  # hostPath: made by the kubelet (DirectoryOrCreate)
+
     apply(settings, tmp_path, user("second", "data"))
     second = await wait_for("the second pod running", lambda: running("second"), timeout=120)
     assert second["spec"]["nodeName"] == node  # where its volume is
@@ -95,7 +123,7 @@ async def test_wait_for_first_consumer_on_a_hollow_fleet(settings: Settings, ser
     assert scheduled["message"] == ('0/3 nodes are available: persistentvolumeclaim "nope" not found. preemption: '
                                     "0/3 nodes are available: 3 Preemption is not helpful for scheduling."), scheduled
 
-    assert cli(settings, "delete", "pod", "first", "second", "lost").returncode == 0
+    assert cli(settings, "delete", "pod", "first", "second", "lost", "third").returncode == 0
     assert cli(settings, "delete", "pvc", "data").returncode == 0
 
     async def reclaimed() -> bool:
