@@ -407,6 +407,8 @@ def sandbox_config(pod: Pod, dns: ClusterDns | None = None, *, runtime_handler: 
                 ports.append((port.container_port, port.host_port, (port.protocol or "TCP").lower()))
     ref = pod_ref(pod)
     hostname = (spec.hostname if spec else None) or ref.name
+    # upstream's GeneratePodHostNameAndDomain: a pod with a subdomain is <hostname>.<subdomain>.<ns>.svc.<domain>
+    domainname = f"{spec.subdomain}.{ref.namespace}.svc.{dns.domain}" if dns is not None and spec and spec.subdomain else ""
     servers: list[str] = []
     searches: list[str] = []
     options: list[str] = []
@@ -416,4 +418,4 @@ def sandbox_config(pod: Pod, dns: ClusterDns | None = None, *, runtime_handler: 
         servers, searches, options = dns_for_pod(dns_fields, ref.namespace, dns.server, dns.domain)
     return SandboxConfig(pod=ref, hostname=hostname[:63], host_network=bool(spec and spec.host_network),
                          port_bindings=ports, dns_servers=servers, dns_search=searches, dns_options=options,
-                         sysctls=pod_sysctls(pod), runtime_handler=runtime_handler)
+                         sysctls=pod_sysctls(pod), runtime_handler=runtime_handler, domainname=domainname)

@@ -117,6 +117,7 @@ class SandboxConfig(_Frozen):
     port_bindings: list[tuple[int, int, str]] = Field(default_factory=list)  # (containerPort, hostPort, proto)
     sysctls: dict[str, str] = Field(default_factory=dict)  # the pod's sysctls: set in the sandbox's namespaces
     runtime_handler: str | None = None  # the RuntimeClass's handler (None: the Engine's default)
+    domainname: str = ""  # <subdomain>.<namespace>.svc.<domain>: the pod's FQDN in /etc/hosts
 
 
 class ContainerInfo(_Frozen):

@@ -87,6 +87,8 @@ def sandbox_body(config: SandboxConfig, *, node: str, image: str, attempt: int) 
     else:
         host["NetworkMode"] = "bridge"
         body["Hostname"] = config.hostname[:63]
+        if config.domainname:
+            body["Domainname"] = config.domainname  # /etc/hosts: <ip> <hostname>.<domainname> <hostname>
         if config.dns_servers:
             host["Dns"] = list(config.dns_servers)
         if config.dns_search:

@@ -36,3 +36,13 @@ def test_dns_config_is_merged_and_policy_none_uses_only_it() -> None:
 def test_host_network_pods_keep_the_node_resolver() -> None:
     config = sandbox_config(pod(hostNetwork=True), ClusterDns())
     assert config.host_network and config.dns_servers == [] and config.dns_search == []
+
+
+def test_a_pod_with_a_subdomain_gets_its_fqdn_as_docker_domainname() -> None:
+    from services.kubelet.runtime.docker_config import sandbox_body
+
+    config = sandbox_config(pod(hostname="web-0", subdomain="web"), ClusterDns("10.96.0.10", "cluster.local"))
+    assert (config.hostname, config.domainname) == ("web-0", "web.shop.svc.cluster.local")
+    body = sandbox_body(config, node="n1", image="pause", attempt=0)
+    assert (body["Hostname"], body["Domainname"]) == ("web-0", "web.shop.svc.cluster.local")
+    assert sandbox_config(pod(), ClusterDns()).domainname == ""
