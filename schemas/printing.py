@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from schemas.networking import DEFAULT_CLASS_ANNOTATION
+from schemas.storage import DEFAULT_CLASS_ANNOTATION as DEFAULT_STORAGE_CLASS_ANNOTATION
 
 Row = list[str]
 Obj = dict[str, Any]
@@ -326,6 +327,46 @@ def _cronjob_wide(o: Obj) -> Row:
 
 
 Columns = tuple[list[str], Callable[[Obj], Row], list[str], Callable[[Obj], Row] | None]
+_ACCESS_MODES = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP"))
+
+
+def access_modes_text(modes: list[str] | None) -> str:
+    """kubectl's GetAccessModesAsString: `RWO,ROX,RWX,RWOP`, in that order."""
+    return ",".join(short for mode, short in _ACCESS_MODES if mode in (modes or []))
+
+
+def _storage_phase(o: Obj) -> str:
+    return "Terminating" if (o.get("metadata") or {}).get("deletionTimestamp") else str(_status(o).get("phase", ""))
+
+
+def _pv_columns(o: Obj) -> Row:
+    """kubectl's CAPACITY, ACCESS MODES, RECLAIM POLICY, STATUS, CLAIM, STORAGECLASS,
+    VOLUMEATTRIBUTESCLASS, REASON (printPersistentVolume)."""
+    spec, ref = _spec(o), _spec(o).get("claimRef") or {}
+    claim = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+    return [str((spec.get("capacity") or {}).get("storage", "")), access_modes_text(spec.get("accessModes")),
+            str(spec.get("persistentVolumeReclaimPolicy", "")), _storage_phase(o), claim,
+            str(spec.get("storageClassName") or ""), str(spec.get("volumeAttributesClassName") or "<unset>"),
+            str(_status(o).get("reason", ""))]
+
+
+def _pvc_columns(o: Obj) -> Row:
+    """kubectl's STATUS, VOLUME, CAPACITY and ACCESS MODES (of a claim naming its volume),
+    STORAGECLASS, VOLUMEATTRIBUTESCLASS (printPersistentVolumeClaim)."""
+    spec, status = _spec(o), _status(o)
+    bound = bool(spec.get("volumeName"))
+    return [_storage_phase(o), str(spec.get("volumeName") or ""),
+            str((status.get("capacity") or {}).get("storage", "")) if bound else "",
+            access_modes_text(status.get("accessModes")) if bound else "", str(spec.get("storageClassName") or ""),
+            str(spec.get("volumeAttributesClassName") or "<unset>")]
+
+
+def _storage_class_columns(o: Obj) -> Row:
+    """kubectl's PROVISIONER, RECLAIMPOLICY, VOLUMEBINDINGMODE, ALLOWVOLUMEEXPANSION."""
+    return [str(o.get("provisioner", "")), str(o.get("reclaimPolicy") or "Delete"),
+            str(o.get("volumeBindingMode") or "Immediate"), "true" if o.get("allowVolumeExpansion") else "false"]
+
+
 COLUMNS: dict[str, Columns] = {
     "pods": (["READY", "STATUS", "RESTARTS"], _pod_columns,
              ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"], _pod_wide),
@@ -355,11 +396,18 @@ COLUMNS: dict[str, Columns] = {
                  ["CONTAINERS", "IMAGES", "SELECTOR"], _cronjob_wide),
     "ingresses": (["CLASS", "HOSTS", "ADDRESS", "PORTS"], _ingress_columns, [], None),
     "ingressclasses": (["CONTROLLER", "PARAMETERS"], _ingress_class_columns, [], None),
+    "persistentvolumes": (["CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS",
+                           "VOLUMEATTRIBUTESCLASS", "REASON"], _pv_columns, ["VOLUMEMODE"],
+                          lambda o: [str(_spec(o).get("volumeMode") or "<unset>")]),
+    "persistentvolumeclaims": (["STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS"],
+                               _pvc_columns, ["VOLUMEMODE"], lambda o: [str(_spec(o).get("volumeMode") or "<unset>")]),
+    "storageclasses": (["PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION"],
+                       _storage_class_columns, [], None),
     "runtimeclasses": (["HANDLER"], lambda o: [str(o.get("handler", ""))], [], None),
 }
 """Kinds not listed (roles, clusterroles) print NAME and AGE only."""
 
-DEFAULT_CLASS_ANNOTATIONS = {"ingressclasses": DEFAULT_CLASS_ANNOTATION}
+DEFAULT_CLASS_ANNOTATIONS = {"ingressclasses": DEFAULT_CLASS_ANNOTATION, "storageclasses": DEFAULT_STORAGE_CLASS_ANNOTATION}
 """Kinds whose default object kubectl names `<name> (default)` in the NAME column."""
 
 

@@ -44,7 +44,7 @@ def _changed(new: object, old: object) -> bool:
 def storage_request(claim: Doc) -> str | None:
     """``spec.resources.requests.storage`` of a claim's JSON (None when absent)."""
     value = _dict(_dict(_dict(claim.get("spec")).get("resources")).get("requests")).get(STORAGE)
-    return value if isinstance(value, (str, int)) else None
+    return value if isinstance(value, str) else None
 
 
 def check_pv_update(new: Doc, old: Doc) -> list[FieldError]:

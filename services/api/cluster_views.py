@@ -1,6 +1,6 @@
 """The API's views of cluster-scoped objects that admission looks up across partitions:
 which namespaces exist (and whether they terminate), which nodes exist (a BIND must name
-one), the RuntimeClasses (a pod's runtimeClassName). Each follows its desired topic (all partitions); on a miss it waits for a read
+one), the RuntimeClasses (a pod's runtimeClassName), the StorageClasses (a claim's default class, its expansion). Each follows its desired topic (all partitions); on a miss it waits for a read
 barrier, so an object committed before the request is always seen."""
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ class ClusterObjectView:
             found = self._informer.get(self._topic, name)
         return found
 
+    def values(self) -> list[Any]:
+        """Every decoded object the view holds now (no barrier: admission defaults from it,
+        as upstream's from its informer's lister)."""
+        return list(self._informer.items(self._topic).values())
+
 
 BARRIER_TIMEOUT_S = 10.0
 
@@ -93,6 +98,7 @@ class ClusterViews:
     namespaces: ClusterObjectView  # name -> NamespaceFacts
     nodes: ClusterObjectView  # name -> True
     runtime_classes: ClusterObjectView  # name -> the RuntimeClass JSON
+    storage_classes: ClusterObjectView  # name -> the StorageClass JSON
 
     @classmethod
     def of(cls, settings: Settings, topics: Topics) -> ClusterViews:
@@ -102,17 +108,21 @@ class ClusterViews:
             nodes=ClusterObjectView(settings, topics.desired("nodes"), decoder=_exists,
                                     name="api-nodes"),
             runtime_classes=ClusterObjectView(settings, topics.desired("runtimeclasses"), decoder=_whole,
-                                              name="api-runtimeclasses"))
+                                              name="api-runtimeclasses"),
+            storage_classes=ClusterObjectView(settings, topics.desired("storageclasses"), decoder=_whole,
+                                              name="api-storageclasses"))
 
     async def start(self) -> None:
         await self.namespaces.start()
         await self.nodes.start()
         await self.runtime_classes.start()
+        await self.storage_classes.start()
 
     async def stop(self) -> None:
         await self.namespaces.stop()
         await self.nodes.stop()
         await self.runtime_classes.stop()
+        await self.storage_classes.stop()
 
     async def namespace(self, name: str) -> NamespaceFacts | None:
         return await self.namespaces.lookup(name)  # type: ignore[no-any-return]

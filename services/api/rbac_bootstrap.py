@@ -72,6 +72,7 @@ VIEW_RULES = [
     rule(READ, AUTOSCALING, "horizontalpodautoscalers", "horizontalpodautoscalers/status"),
     rule(READ, BATCH, "jobs", "jobs/status", "cronjobs", "cronjobs/status"),
     rule(READ, NETWORKING, "ingresses", "ingresses/status"),
+    rule(READ, CORE, "persistentvolumeclaims", "persistentvolumeclaims/status"),
 ]
 EDIT_RULES = [
     rule(READ, CORE, "secrets"),
@@ -86,6 +87,7 @@ EDIT_RULES = [
     rule(WRITE, AUTOSCALING, "horizontalpodautoscalers"),
     rule(WRITE, BATCH, "jobs", "cronjobs"),
     rule(WRITE, NETWORKING, "ingresses"),
+    rule(WRITE, CORE, "persistentvolumeclaims"),
 ]
 ADMIN_RULES = [
     rule("create", AUTHORIZATION, "localsubjectaccessreviews"),
@@ -141,6 +143,13 @@ CONTROLLER_MANAGER_RULES = [
     # above; the claims of its volumeClaimTemplates (created; ownerReferences patched for the
     # retention policy); its status is an observed record, signed, not a request
     rule(("create", "get", "patch"), CORE, "persistentvolumeclaims"),
+    # persistent-volume-binder (upstream's system:controller:persistent-volume-binder, with the
+    # pvc-protection and pv-protection controllers): volumes provisioned, bound (claimRef), grown,
+    # deleted by their reclaim policy, their finalizer removed; claims bound (volumeName), their
+    # finalizer removed; statuses are observed records, signed, not requests
+    rule(("create", "get", "update", "patch", "delete"), CORE, "persistentvolumes"),
+    rule(("get", "update", "patch"), CORE, "persistentvolumeclaims"),
+    rule(("get",), "storage.k8s.io", "storageclasses"),
     # endpoints controller: writes only its observed topic, no requests
 ]
 NODE_RULES = [
@@ -165,6 +174,14 @@ NODE_RULES = [
     rule("create", CORE, "serviceaccounts/token"),
     # a pod's runtimeClassName -> the runtime handler (services/kubelet/runtime_classes.py)
     rule(READ, NODE, "runtimeclasses"),
+]
+
+# upstream's system:persistent-volume-provisioner (for an external provisioner's identity; not bound)
+PV_PROVISIONER_RULES = [
+    rule(("get", "list", "watch", "create", "delete"), CORE, "persistentvolumes"),
+    rule(("get", "list", "watch", "update"), CORE, "persistentvolumeclaims"),
+    rule(("get", "list", "watch"), "storage.k8s.io", "storageclasses"),
+    rule(("watch", "create", "patch", "update"), CORE, "events"),
 ]
 
 # the ingress controller (services/ingress), as ingress-nginx's ClusterRole: its Ingresses and
@@ -226,6 +243,7 @@ def bootstrap_policy() -> list[Doc]:
         cluster_role("system:node", NODE_RULES),
         cluster_role(APISERVER_USER, [rule("impersonate", CORE, "users", "groups")]),
         cluster_role(INGRESS_USER, INGRESS_RULES),
+        cluster_role("system:persistent-volume-provisioner", PV_PROVISIONER_RULES),
     ]
     bindings = [
         cluster_role_binding("cluster-admin", groups=(MASTERS_GROUP,)),

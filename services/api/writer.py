@@ -161,7 +161,8 @@ class RequestPartition:
                       namespace_phase=await self._namespace_phase(request, current),
                       addresses=self._address_book() if request.kind == "Service" else None,
                       pod_security=await self._pod_security(request),
-                      runtime_class=await self._runtime_class(request, current))
+                      runtime_class=await self._runtime_class(request, current),
+                      storage_classes=self._storage_classes(request))
         if decided.topic == self._topics.desired("secrets") and self._secrets.codec is not None:
             return self._decide_secret(request, current, ctx)
         outcome = decide(request, current, ctx)
@@ -251,6 +252,12 @@ class RequestPartition:
             return None
         local = self._current(self._topics.desired("runtimeclasses"), name)
         return local if local is not None else await self._views.runtime_class(name)
+
+    def _storage_classes(self, request: WriteRequest) -> tuple[dict[str, Any], ...]:
+        """Every StorageClass, for a claim's admission (its default class, its expansion)."""
+        if request.kind != "PersistentVolumeClaim" or request.op not in ADMITTED_OPS:
+            return ()
+        return tuple(self._views.storage_classes.values())
 
     async def _namespace_phase(self, request: WriteRequest, current: Any) -> Any:
         if request.namespace is None or current is not None or request.op not in CREATING_OPS:

@@ -23,7 +23,8 @@ VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update
 READ_VERBS = ["get", "list", "watch"]
 """Events are read only (services.apiserver.events)."""
 WITH_STATUS = frozenset({"pods", "nodes", "namespaces", "services", "deployments", "replicasets", "daemonsets",
-                         "statefulsets", "replicationcontrollers", "jobs", "cronjobs"})
+                         "statefulsets", "replicationcontrollers", "jobs", "cronjobs", "persistentvolumes",
+                         "persistentvolumeclaims"})
 """Kinds whose objects carry an observed status (`<plural>/status`, get only)."""
 
 AUTHORIZATION_GROUP = "authorization.k8s.io"

@@ -18,6 +18,7 @@ def controllers_components(settings: Settings) -> dict[str, Component]:
     components |= cluster_components(settings, shared)
     components |= autoscaling_components(settings, shared)
     components |= batch_components(settings, shared)
+    components |= storage_components(settings, shared)
     components |= daemonset_components(settings, shared)
     components |= statefulset_components(settings, shared)
     return components
@@ -59,6 +60,13 @@ def batch_components(settings: Settings, shared: SharedInformer | None = None) -
     from services.controllers.job.service import job_components
 
     return {**job_components(settings, shared), **cronjob_components(settings, shared)}
+
+
+def storage_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:
+    """The PersistentVolume controller: binder, local provisioner, reclaim, expansion, PVC/PV protection."""
+    from services.controllers.volume.service import volume_components
+
+    return volume_components(settings, shared)
 
 
 def daemonset_components(settings: Settings, shared: SharedInformer | None = None) -> dict[str, Component]:

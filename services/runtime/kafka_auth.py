@@ -39,7 +39,8 @@ API_WRITER_GROUP = "api-writer"  # the takeover fence reads its committed offset
 SCHEDULER_GROUPS = ("scheduler",)
 CONTROLLER_GROUPS = ("replicaset-controller", "replication-controller", "deployment-controller", "node-controller",
                      "namespace-controller", "garbage-collector", "horizontal-pod-autoscaler",
-                     "job-controller", "cronjob-controller", "daemonset-controller", "statefulset-controller")
+                     "job-controller", "cronjob-controller", "daemonset-controller", "statefulset-controller",
+                     "persistent-volume-binder")
 ENDPOINTS_GROUPS = ("endpoints-controller",)
 # The state topics the ingress controller's informer follows (services/ingress/service.py).
 INGRESS_READS = ("desired.ingresses", "desired.ingressclasses", "desired.services", "desired.secrets",

@@ -40,7 +40,7 @@ def test_group_list_names_every_group_with_a_preferred_version() -> None:
     groups = {g["name"]: g for g in discovery.group_list()["groups"]}
     assert set(groups) == {"apps", "rbac.authorization.k8s.io", "authorization.k8s.io", "events.k8s.io",
                            "metrics.k8s.io", "networking.k8s.io", "autoscaling", "batch",
-                           "node.k8s.io"}
+                           "node.k8s.io", "storage.k8s.io"}
     assert groups["batch"]["preferredVersion"] == {"groupVersion": "batch/v1", "version": "v1"}
     assert groups["autoscaling"]["preferredVersion"] == {"groupVersion": "autoscaling/v2", "version": "v2"}
     events = discovery.resource_list("events.k8s.io", "v1")

@@ -1,0 +1,158 @@
+"""Storage on the real broker (the API and the controller manager, no kubelet: a claim's
+node is set by hand, as the scheduler would): static volumes bind, `local-path` claims get
+one provisioned volume each once they name a node, across a SIGKILL of the controller
+manager mid-binding (no volume taken twice, no claim provisioned twice); a claim a pod
+uses stays until the pod is gone (pvc-protection); reclaim: Retain keeps a volume
+Released, Delete deletes a provisioned one and fails a static one; a claim without a class
+gets the default `local-path`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from services.runtime.buskeys import bus_trust
+from services.runtime.config import Settings
+from services.runtime.informer import Informer
+from services.runtime.topics import Topics
+from tests.integration.kafkit import ServiceProcess, publish, wait_for
+
+pytestmark = [pytest.mark.kafka]
+NODE = "node-x"
+STATIC, LOCAL = 6, 4
+
+
+def claim(name: str, *, cls: str | None, node: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": "default"}
+    if node:
+        meta["annotations"] = {"volume.kubernetes.io/selected-node": node}
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    if cls is not None:
+        spec["storageClassName"] = cls
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec}
+
+
+def volume(name: str, size: str, policy: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+            "spec": {"capacity": {"storage": size}, "accessModes": ["ReadWriteOnce"],
+                     "persistentVolumeReclaimPolicy": policy, "hostPath": {"path": f"/tmp/{name}"}}}
+
+
+def pod(name: str, claim_name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "main", "image": "busybox:1.36", "volumeMounts": [
+                {"name": "data", "mountPath": "/data"}]}],
+                     "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim_name}}]}}
+
+
+async def send(settings: Settings, *objects: dict[str, Any], op: str | None = None) -> None:
+    await publish(settings, [json.dumps(o).encode() for o in objects], op=op)
+
+
+class State:
+    """The claims and volumes as the API stored them and the controller observed them."""
+
+    def __init__(self, settings: Settings) -> None:
+        topics = Topics(settings.topic_prefix)
+        self.pvc, self.opvc = topics.desired("persistentvolumeclaims"), topics.observed("persistentvolumeclaims")
+        self.pv, self.opv = topics.desired("persistentvolumes"), topics.observed("persistentvolumes")
+        self.view: Informer[Any] = Informer(settings, [self.pvc, self.opvc, self.pv, self.opv], name="test-volumes",
+                                            trust=bus_trust(settings))
+
+    def claims(self) -> dict[str, Any]:
+        return dict(self.view.items(self.pvc))
+
+    def volumes(self) -> dict[str, Any]:
+        return dict(self.view.items(self.pv))
+
+    def claim_phase(self, name: str) -> str | None:
+        return ((self.view.get(self.opvc, f"default/{name}") or {}).get("status") or {}).get("phase")
+
+    def volume_phase(self, name: str) -> str | None:
+        return ((self.view.get(self.opv, name) or {}).get("status") or {}).get("phase")
+
+    def bound(self, names: list[str]) -> bool:
+        return all(self.claim_phase(n) == "Bound" for n in names)
+
+
+def check_bindings(state: State) -> None:
+    """Every volume a claim names names that claim back, and no volume serves two claims."""
+    volumes = state.volumes()
+    named = Counter(c["spec"].get("volumeName") for c in state.claims().values() if c["spec"].get("volumeName"))
+    assert all(count == 1 for count in named.values()), named
+    for key, c in state.claims().items():
+        if c["spec"].get("volumeName"):
+            assert volumes[c["spec"]["volumeName"]]["spec"]["claimRef"]["uid"] == c["metadata"]["uid"], key
+
+
+async def test_binding_provisioning_protection_and_reclaim(
+        settings: Settings, services: Any) -> None:
+    services("api")
+    controllers: ServiceProcess = services("controllers")
+    state = State(settings)
+    async with state.view:
+        await state.view.wait_synced()
+        policies = ["Retain", "Delete"] * (STATIC // 2)
+        await send(settings, *(volume(f"static-{i}", f"{1 + i}Gi", policies[i]) for i in range(STATIC)))
+        await send(settings, *(claim(f"s{i}", cls="") for i in range(STATIC)))
+        await send(settings, *(claim(f"l{i}", cls="local-path", node=NODE) for i in range(LOCAL)))
+
+        async def some_binding() -> bool:
+            return any(v["spec"].get("claimRef") for v in state.volumes().values())
+        await wait_for("a first binding", some_binding, timeout=60, interval=0.05)
+        assert controllers.kill() != 0  # SIGKILL mid-binding
+        services("controllers")
+
+        static = [f"s{i}" for i in range(STATIC)]
+        local = [f"l{i}" for i in range(LOCAL)]
+
+        async def all_bound() -> bool:
+            check_bindings(state)
+            return state.bound(static + local)
+        await wait_for("every claim Bound", all_bound, timeout=120)
+        claims, volumes = state.claims(), state.volumes()
+        assert {claims[f"default/{n}"]["spec"]["volumeName"] for n in static} == {f"static-{i}" for i in range(STATIC)}
+        provisioned = {n for n in volumes if n.startswith("pvc-")}
+        assert provisioned == {f"pvc-{claims[f'default/{n}']['metadata']['uid']}" for n in local}
+        made = volumes[claims["default/l0"]["spec"]["volumeName"]]
+        assert made["spec"]["local"]["path"].endswith(f"/{NODE}/volumes/{made['metadata']['name']}")
+        assert made["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == [NODE]
+        assert made["spec"]["storageClassName"] == "local-path" and made["metadata"]["finalizers"] == ["kubernetes.io/pv-protection"]
+        assert all(state.volume_phase(n) == "Bound" for n in volumes)
+
+        # a claim without a class gets the default one (local-path, WaitForFirstConsumer): it
+        # waits for a node, then is provisioned
+        await send(settings, claim("later", cls=None))
+        await wait_for("later Pending", lambda: _async(state.claim_phase("later") == "Pending"), timeout=60)
+        assert state.claims()["default/later"]["spec"]["storageClassName"] == "local-path"
+        assert not state.claims()["default/later"]["spec"].get("volumeName")
+        await send(settings, claim("later", cls=None, node=NODE))
+        await wait_for("later Bound", lambda: _async(state.bound(["later"])), timeout=60)
+
+        # protection: s0 is used by a pod (never scheduled: no scheduler here), the others by none
+        await send(settings, pod("user", "s0"))
+        await send(settings, *(claim(n, cls="") for n in static), op="delete")
+        await wait_for("s1..s5 gone", lambda: _async(not any(f"default/{n}" in state.claims() for n in static[1:])),
+                       timeout=60)
+        assert state.claims()["default/s0"]["metadata"].get("deletionTimestamp")
+        assert state.claims()["default/s0"]["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+        await send(settings, pod("user", "s0"), op="delete")
+        await wait_for("s0 gone once its pod is", lambda: _async("default/s0" not in state.claims()), timeout=60)
+
+        # reclaim: the static volumes of the deleted claims: Retain → Released and kept, Delete →
+        # Failed (Kafkube deletes only what it provisioned); a provisioned one (Delete) deleted
+        expected = {f"static-{i}": "Released" if policies[i] == "Retain" else "Failed" for i in range(STATIC)}
+        await wait_for("static volumes Released or Failed",
+                       lambda: _async(all(state.volume_phase(n) == p for n, p in expected.items())), timeout=60)
+        gone = state.claims()["default/l1"]["spec"]["volumeName"]
+        await send(settings, claim("l1", cls="local-path"), op="delete")
+        await wait_for("the provisioned volume deleted", lambda: _async(gone not in state.volumes()), timeout=60)
+        assert set(expected) <= set(state.volumes())
+        check_bindings(state)
+
+
+async def _async(value: bool) -> bool:
+    return value
