@@ -19,19 +19,10 @@ the DaemonSet, the nodes, its pods and its ControllerRevisions, and *now*, in; a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.daemonset import (
-    DEFAULT_REVISION_HISTORY_LIMIT,
-    ON_DELETE,
-    REVISION_LABEL,
-    TEMPLATE_GENERATION_ANNOTATION,
-    TEMPLATE_GENERATION_LABEL,
-    DaemonSet,
-    scaled_value,
-)
+from schemas.daemonset import DEFAULT_REVISION_HISTORY_LIMIT, ON_DELETE, REVISION_LABEL, TEMPLATE_GENERATION_ANNOTATION, DaemonSet
 from schemas.pod import PodSpec
 from services.controllers.daemonset.history import (
     Revision,
@@ -43,81 +34,20 @@ from services.controllers.daemonset.history import (
     template_hash,
 )
 from services.controllers.daemonset.nodes import NodeView, eligible
-from services.controllers.daemonset.pods import DaemonPod, daemon_pod_body, oldest_first
-from services.controllers.machinery.naming import pod_name
+from services.controllers.daemonset.plan import (
+    Context,
+    Event,
+    Plan,
+    PodCreate,
+    PodDelete,
+    RevisionWrite,
+    new_pod,
+    owner_reference,
+)
+from services.controllers.daemonset.pods import DaemonPod, oldest_first
+from services.controllers.daemonset.rolling import rolling_update
 
 BURST = 250  # creations or deletions per sync (upstream's burstReplicas)
-
-
-@dataclass(frozen=True, slots=True)
-class PodCreate:
-    name: str
-    node: str
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PodDelete:
-    name: str
-    uid: str
-    reason: str  # why, for the log
-    force: bool = False  # grace period 0: its node is gone, no kubelet will confirm
-
-
-@dataclass(frozen=True, slots=True)
-class RevisionWrite:
-    """A ControllerRevision to create (`body`) or renumber (`revision`, `resource_version`)."""
-
-    name: str
-    revision: int
-    body: dict[str, Any] | None = None
-    resource_version: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    reason: str
-    message: str
-    type: str = "Normal"
-
-
-@dataclass(frozen=True)
-class Plan:
-    status: dict[str, Any]
-    create: list[PodCreate] = field(default_factory=list)
-    delete: list[PodDelete] = field(default_factory=list)
-    revision: RevisionWrite | None = None
-    delete_revisions: list[Revision] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    requeue_after: float | None = None
-
-
-@dataclass(frozen=True)
-class _Context:
-    ds: DaemonSet
-    template: dict[str, Any]
-    hash: str
-    generation: int | None
-    fits: Mapping[str, tuple[bool, bool]]  # node -> (should run, should continue running)
-    by_node: Mapping[str, list[DaemonPod]]  # node -> its pods, oldest first (not deleted terminal ones)
-    now: datetime
-
-    @property
-    def min_ready(self) -> int:
-        return (self.ds.spec.min_ready_seconds if self.ds.spec else None) or 0
-
-    @property
-    def surge_allowed(self) -> bool:
-        return _max_surge(self.ds, 1) > 0
-
-    def updated(self, pod: DaemonPod) -> bool:
-        """upstream's IsPodUpdated: the hash label, or the template generation label."""
-        label = pod.pod.labels.get(TEMPLATE_GENERATION_LABEL)
-        return pod.hash == self.hash or (self.explicit_generation and label == str(self.generation))
-
-    @property
-    def explicit_generation(self) -> bool:
-        return TEMPLATE_GENERATION_ANNOTATION in (self.ds.metadata.annotations or {})
 
 
 def reconcile(ds: DaemonSet, nodes: Sequence[NodeView], pods: Sequence[DaemonPod], revisions: Sequence[Revision],
@@ -141,7 +71,7 @@ def reconcile(ds: DaemonSet, nodes: Sequence[NodeView], pods: Sequence[DaemonPod
         return Plan(status=status, revision=revision)
     creates, deletes, events = _manage(ctx, pods)
     if not creates and not deletes and _rolling(ds):
-        creates, deletes = _rolling_update(ctx)
+        creates, deletes = rolling_update(ctx)
     limit = ds.spec.revision_history_limit
     doomed = history_to_delete(old, DEFAULT_REVISION_HISTORY_LIMIT if limit is None else limit,
                                {p.hash for p in pods if p.hash})
@@ -150,14 +80,14 @@ def reconcile(ds: DaemonSet, nodes: Sequence[NodeView], pods: Sequence[DaemonPod
 
 
 def _context(ds: DaemonSet, template: dict[str, Any], hash_: str, nodes: Sequence[NodeView],
-             pods: Sequence[DaemonPod], now: datetime) -> _Context:
+             pods: Sequence[DaemonPod], now: datetime) -> Context:
     assert ds.spec is not None and ds.spec.template is not None
     fits = eligible(nodes, ds.spec.template.spec or PodSpec())
     by_node: dict[str, list[DaemonPod]] = {}
     for pod in sorted(pods, key=oldest_first):
         if pod.node is not None and not (pod.pod.deleting and pod.terminal):
             by_node.setdefault(pod.node, []).append(pod)
-    return _Context(ds=ds, template=template, hash=hash_, generation=_generation(ds), fits=fits,
+    return Context(ds=ds, template=template, hash=hash_, generation=_generation(ds), fits=fits,
                     by_node=by_node, now=now)
 
 
@@ -172,20 +102,6 @@ def _generation(ds: DaemonSet) -> int | None:
 def _rolling(ds: DaemonSet) -> bool:
     strategy = ds.spec.update_strategy if ds.spec else None
     return strategy is None or strategy.type != ON_DELETE
-
-
-def _max_surge(ds: DaemonSet, desired: int) -> int:
-    strategy = ds.spec.update_strategy if ds.spec else None
-    if strategy is None or strategy.type == ON_DELETE or strategy.rolling_update is None:
-        return 0
-    return scaled_value(strategy.rolling_update.max_surge, desired, round_up=True)
-
-
-def _max_unavailable(ds: DaemonSet, desired: int) -> int:
-    strategy = ds.spec.update_strategy if ds.spec else None
-    rolling = strategy.rolling_update if strategy is not None else None
-    value = rolling.max_unavailable if rolling is not None and rolling.max_unavailable is not None else 1
-    return scaled_value(value, desired, round_up=True)
 
 
 # -- history -------------------------------------------------------------------------------
@@ -206,25 +122,8 @@ def _revision_write(ds: DaemonSet, template: dict[str, Any], hash_: str, data: d
     return RevisionWrite(name=name, revision=number, body=body)
 
 
-def owner_reference(ds: DaemonSet) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": ds.metadata.name, "uid": ds.metadata.uid,
-            "controller": True, "blockOwnerDeletion": True}
-
-
 # -- manage: one pod per node ----------------------------------------------------------------
-def _create(ctx: _Context, node: str, taken: set[str]) -> PodCreate:
-    ds = ctx.ds
-    slot = 0
-    while (name := pod_name(ds.metadata.name or "", f"{ds.metadata.uid}/{node}/{ctx.hash}", slot)) in taken:
-        slot += 1
-    taken.add(name)
-    body = daemon_pod_body(name=name, namespace=ds.metadata.namespace or "default", node=node,
-                           template=ctx.template, hash_=ctx.hash, generation=ctx.generation,
-                           owner=owner_reference(ds))
-    return PodCreate(name=name, node=node, body=body)
-
-
-def _manage(ctx: _Context, pods: Sequence[DaemonPod]) -> tuple[list[PodCreate], list[PodDelete], list[Event]]:
+def _manage(ctx: Context, pods: Sequence[DaemonPod]) -> tuple[list[PodCreate], list[PodDelete], list[Event]]:
     taken = {p.name for p in pods}
     creates: list[PodCreate] = []
     deletes: list[PodDelete] = []
@@ -233,13 +132,13 @@ def _manage(ctx: _Context, pods: Sequence[DaemonPod]) -> tuple[list[PodCreate], 
         run, keep = ctx.fits.get(node, (False, False))
         on_node = ctx.by_node.get(node, [])
         if run and not on_node:
-            creates.append(_create(ctx, node, taken))
+            creates.append(new_pod(ctx, node, taken))
         elif keep:
             node_deletes, node_events, running = _prune(ctx, node, on_node)
             deletes += node_deletes
             events += node_events
             if ctx.surge_allowed and run and not running:
-                creates.append(_create(ctx, node, taken))
+                creates.append(new_pod(ctx, node, taken))
         elif node not in ctx.fits:  # upstream leaves these to the pod GC, which Kafkube does not have
             deletes += [PodDelete(p.name, p.pod.uid, "node gone", force=True) for p in on_node]
         else:
@@ -247,7 +146,7 @@ def _manage(ctx: _Context, pods: Sequence[DaemonPod]) -> tuple[list[PodCreate], 
     return creates, deletes, events
 
 
-def _prune(ctx: _Context, node: str, on_node: list[DaemonPod]) -> tuple[list[PodDelete], list[Event], list[DaemonPod]]:
+def _prune(ctx: Context, node: str, on_node: list[DaemonPod]) -> tuple[list[PodDelete], list[Event], list[DaemonPod]]:
     """Failed/succeeded pods go; excess running ones too (upstream's podsShouldBeOnNode)."""
     deletes: list[PodDelete] = []
     events: list[Event] = []
@@ -281,106 +180,12 @@ def _prune(ctx: _Context, node: str, on_node: list[DaemonPod]) -> tuple[list[Pod
     return deletes, events, running
 
 
-# -- the RollingUpdate step ---------------------------------------------------------------------
-def _on_nodes(ctx: _Context) -> dict[str, list[DaemonPod]]:
-    """Existing nodes with pods, and the nodes that should run one (without any:
-    unavailable). A gone node's pods count for nothing (they are being force-deleted)."""
-    nodes = {node: list(pods) for node, pods in ctx.by_node.items() if node in ctx.fits}
-    for node, (run, _) in ctx.fits.items():
-        if run:
-            nodes.setdefault(node, [])
-    return nodes
-
-
-def _split(ctx: _Context, pods: list[DaemonPod]) -> tuple[DaemonPod | None, DaemonPod | None, bool]:
-    """upstream's findUpdatedPodsOnNode: (new, old, at most one of each)."""
-    new = old = None
-    for pod in pods:
-        if pod.pod.deleting:
-            continue
-        if ctx.updated(pod):
-            if new is not None:
-                return None, None, False
-            new = pod
-        else:
-            if old is not None:
-                return None, None, False
-            old = pod
-    return new, old, True
-
-
-def _rolling_update(ctx: _Context) -> tuple[list[PodCreate], list[PodDelete]]:
-    desired = sum(1 for run, _ in ctx.fits.values() if run)
-    surge, unavailable = _max_surge(ctx.ds, desired), _max_unavailable(ctx.ds, desired)
-    if desired > 0 and surge == 0 and unavailable == 0:
-        unavailable = 1
-    if surge == 0:
-        return [], _replace_without_surge(ctx, unavailable)
-    return _replace_with_surge(ctx, surge, desired)
-
-
-def _replace_without_surge(ctx: _Context, max_unavailable: int) -> list[PodDelete]:
-    unavailable = 0
-    allowed: list[DaemonPod] = []
-    candidates: list[DaemonPod] = []
-    for node, pods in sorted(_on_nodes(ctx).items()):
-        new, old, ok = _split(ctx, pods)
-        if not ok or (new is None) == (old is None):  # excess, none, or both: manage's business
-            unavailable += 1
-        elif new is not None:
-            unavailable += 0 if new.available(ctx.min_ready, ctx.now) else 1
-        elif old is not None and not old.available(ctx.min_ready, ctx.now):
-            allowed.append(old)
-            unavailable += 1
-        elif old is not None and unavailable < max_unavailable:
-            candidates.append(old)
-    room = min(max(0, max_unavailable - unavailable), len(candidates))
-    return [PodDelete(p.name, p.pod.uid, "rolling update") for p in allowed + candidates[:room]]
-
-
-def _replace_with_surge(ctx: _Context, max_surge: int, desired: int) -> tuple[list[PodCreate], list[PodDelete]]:
-    deletes: list[PodDelete] = []
-    leaving: list[DaemonPod] = []  # available old pods on nodes that no longer take them
-    allowed: list[str] = []
-    candidates: list[str] = []
-    surging = available = 0
-    for node, pods in sorted(_on_nodes(ctx).items()):
-        new, old, ok = _split(ctx, pods)
-        if not ok:
-            surging += 1
-            continue
-        shown = old if old is not None else new
-        available += 1 if shown is not None and shown.available(ctx.min_ready, ctx.now) else 0
-        run = ctx.fits.get(node, (False, False))[0]
-        if old is None:
-            continue
-        if new is None and not old.available(ctx.min_ready, ctx.now):
-            if run:
-                allowed.append(node)
-            else:
-                deletes.append(PodDelete(old.name, old.pod.uid, "rolling update"))
-        elif new is None:
-            if not run:
-                leaving.append(old)
-            elif surging < max_surge:
-                candidates.append(node)
-        elif not new.available(ctx.min_ready, ctx.now):
-            surging += 1
-        else:
-            deletes.append(PodDelete(old.name, old.pod.uid, "rolling update"))
-    deletable = min(max(0, available - desired), len(leaving))
-    deletes += [PodDelete(p.name, p.pod.uid, "rolling update") for p in leaving[:deletable]]
-    room = min(max(0, max_surge - surging), len(candidates))
-    taken = {p.name for pods in ctx.by_node.values() for p in pods}
-    return [_create(ctx, node, taken) for node in allowed + candidates[:room]], deletes
-
-
 # -- status ------------------------------------------------------------------------------------
 def _status_of(observed: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(observed or {})
 
 
-def _status(ctx: _Context, collisions: int) -> dict[str, Any]:
+def _status(ctx: Context, collisions: int) -> dict[str, Any]:
     desired = current = misscheduled = ready = available = updated = 0
     for node, (run, _) in ctx.fits.items():
         pods = ctx.by_node.get(node, [])
@@ -404,7 +209,7 @@ def _status(ctx: _Context, collisions: int) -> dict[str, Any]:
     return status
 
 
-def _requeue(ctx: _Context, pods: Sequence[DaemonPod]) -> float | None:
+def _requeue(ctx: Context, pods: Sequence[DaemonPod]) -> float | None:
     """When a ready pod becomes available (minReadySeconds)."""
     waits = [w for p in pods if (w := p.pod.available_in(ctx.min_ready, ctx.now)) is not None]
     return min(waits) if waits else None

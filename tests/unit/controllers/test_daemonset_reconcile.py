@@ -16,7 +16,7 @@ from schemas.core import Taint
 from schemas.daemonset import DaemonSet
 from services.api.admission import admit
 from services.controllers.daemonset.history import Revision, revision_view
-from services.controllers.daemonset.nodes import NodeView, target_node
+from services.controllers.daemonset.nodes import NodeView, node_view, target_node
 from services.controllers.daemonset.pods import DaemonPod, daemon_pod
 from services.controllers.daemonset.reconcile import Plan, reconcile
 
@@ -289,3 +289,51 @@ def test_a_rolling_update_never_makes_more_than_max_unavailable_nodes_unavailabl
         assert unavailable(after) <= max(limit, before)
         pods = after + run_pods(plan)
     assert all(p.hash == pods[0].hash for p in pods) and len(pods) == count
+
+
+def test_node_selector_requirements_as_upstream() -> None:
+    def fits(*expressions: dict[str, Any], fields: tuple[dict[str, Any], ...] = ()) -> list[str]:
+        term: dict[str, Any] = {"matchExpressions": list(expressions)} if expressions else {}
+        if fields:
+            term["matchFields"] = list(fields)
+        affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
+        nodes = [node("big", cpus="8", zone="x"), node("small", cpus="2"), node("bare")]
+        return sorted(c.node for c in reconcile(make_ds(pod={"affinity": affinity}), nodes, [], [], NOW).create)
+    assert fits({"key": "zone", "operator": "NotIn", "values": ["x"]}) == ["bare", "small"]
+    assert fits({"key": "zone", "operator": "DoesNotExist"}) == ["bare", "small"]
+    assert fits({"key": "cpus", "operator": "Gt", "values": ["4"]}) == ["big"]
+    assert fits({"key": "cpus", "operator": "Lt", "values": ["4"]}) == ["small"]
+    assert fits(fields=({"key": "metadata.name", "operator": "In", "values": ["bare"]},)) == ["bare"]
+    assert fits() == []  # an empty term matches no node
+
+
+def test_malformed_records_never_raise() -> None:
+    """A node with a bad taint still counts (its bad taint ignored); a pod or revision with
+    missing or odd fields is read with defaults."""
+    bad = node_view({"metadata": {"name": "n", "labels": {"a": "b"}},
+                     "spec": {"taints": [{"key": "k", "effect": "Sometimes"}, {"key": "ok", "effect": "NoSchedule"}]}})
+    assert bad.name == "n" and [t.key for t in bad.taints] == ["ok"]
+    assert daemon_pod({"metadata": {"name": "p"}}, None).node is None
+    assert revision_view({"metadata": {"name": "r"}, "revision": "seven"}).revision == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(count=st.integers(1, 6), surge=st.one_of(st.integers(1, 3), st.sampled_from(["34%", "100%"])),
+       slow=st.booleans())
+def test_a_surging_update_keeps_every_node_available_and_at_most_two_pods_per_node(
+        count: int, surge: int | str, slow: bool) -> None:
+    nodes = [node(f"n{i}") for i in range(count)]
+    v2, pods, revisions = _rolled(nodes, type="RollingUpdate", rollingUpdate={"maxSurge": surge, "maxUnavailable": 0})
+    old_hash = pods[0].hash
+    for step in range(4 * count + 4):
+        plan = reconcile(v2, nodes, pods, revisions, NOW)
+        gone = {d.name for d in plan.delete}
+        kept = [p for p in pods if p.name not in gone]
+        assert all(any(p.node == n.name and p.available(0, NOW) for p in kept) for n in nodes)  # maxUnavailable 0
+        fresh = run_pods(plan, ready=step % 2 == 1 or not slow)  # slow: new pods take a sync to get ready
+        pods = kept + fresh
+        for n in nodes:
+            assert sum(1 for p in pods if p.node == n.name) <= 2
+        pods = [replace(p, pod=replace(p.pod, ready_since=p.pod.ready_since or NOW - timedelta(minutes=1))) for p in pods]
+    assert sorted(p.node for p in pods) == sorted(n.name for n in nodes)  # type: ignore[type-var]
+    assert len({p.hash for p in pods}) == 1 and pods[0].hash != old_hash
