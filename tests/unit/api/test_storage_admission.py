@@ -176,3 +176,50 @@ def test_fuzzed_claims_are_refused_naming_a_field_or_admitted_with_a_finalizer(
         made = stored(outcome)
         assert made["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
         assert made["spec"]["storageClassName"] == (cls if cls is not None else "local-path")
+
+
+@settings(max_examples=150, deadline=None)
+@given(capacity=st.dictionaries(st.sampled_from(["storage", "cpu", ""]), st.one_of(_quantity, _text), max_size=2),
+       modes=st.lists(_text, max_size=3), policy=_text, source=st.sampled_from(["hostPath", "local", "both", "none"]),
+       path=st.sampled_from(["/srv/a", "", "/a/../b", "/"]), affinity=st.booleans())
+def test_fuzzed_volumes_are_refused_naming_a_field_or_admitted_protected(
+        capacity: dict[str, Any], modes: list[Any], policy: Any, source: str, path: str, affinity: bool) -> None:
+    spec: dict[str, Any] = {"capacity": capacity, "accessModes": modes}
+    if policy is not None:
+        spec["persistentVolumeReclaimPolicy"] = policy
+    if source in ("hostPath", "both"):
+        spec["hostPath"] = {"path": path}
+    if source in ("local", "both"):
+        spec["local"] = {"path": path}
+    if affinity:
+        spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": ["n1"]}]}]}}
+    outcome = decide(request(Op.CREATE, {**volume(), "spec": spec}), None, ctx())
+    if outcome.reason == "Rejected":
+        assert outcome.status_reason == "Invalid" and "spec" in outcome.message, outcome
+    else:
+        made = stored(outcome)
+        assert made["metadata"]["finalizers"] == ["kubernetes.io/pv-protection"]
+        assert list(made["spec"]["capacity"]) == ["storage"] and made["spec"]["accessModes"]
+        assert source in ("hostPath", "local") and (source != "local" or affinity)
+
+
+@settings(max_examples=100, deadline=None)
+@given(provisioner=_text, policy=_text, mode=_text, expand=st.one_of(st.none(), st.booleans(), st.text(max_size=3)),
+       params=st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=3))
+def test_fuzzed_storage_classes_are_refused_naming_a_field_or_admitted_with_defaults(
+        provisioner: Any, policy: Any, mode: Any, expand: Any, params: dict[str, str]) -> None:
+    body: dict[str, Any] = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "c"},
+                            "parameters": params}
+    for key, value in (("provisioner", provisioner), ("reclaimPolicy", policy), ("volumeBindingMode", mode),
+                       ("allowVolumeExpansion", expand)):
+        if value is not None:
+            body[key] = value
+    outcome = decide(WriteRequest(op=Op.CREATE, apiVersion="storage.k8s.io/v1", kind="StorageClass", name="c",
+                                  body=body), None, ctx())
+    if outcome.reason == "Rejected":
+        assert outcome.status_reason == "Invalid" and outcome.message.startswith('StorageClass.storage.k8s.io "c" is invalid: ')
+    else:
+        made = stored(outcome)
+        assert made["reclaimPolicy"] in ("Delete", "Retain", "")  # "" is kept, as upstream's (a set pointer)
+        assert made["volumeBindingMode"] in ("Immediate", "WaitForFirstConsumer") and made["provisioner"]
