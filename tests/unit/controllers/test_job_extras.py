@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from schemas.batch import INDEX_FAILURE_COUNT_ANNOTATION, MAX_INT32, check_job
 from services.controllers.job.backoff import MAX_BACKOFF_S, delay_s, job_backoff_left
+from services.controllers.job.indexes import parse_indexes
 from services.controllers.job.pods import JobPod, job_pod
 from services.controllers.job.reconcile import reconcile
 from services.controllers.job.success_policy import match_success_policy
@@ -210,3 +211,59 @@ def test_a_failed_index_never_runs_again(completions: int, parallelism: int, lim
             pod = active[choice % len(active)]
             pods[pod.name] = dataclasses.replace(finish(pod, "Succeeded" if succeed else "Failed", 1), finished_at=now)
         now += timedelta(minutes=11)  # past any back-off
+
+
+_rules = st.lists(st.fixed_dictionaries({}, optional={
+    "succeededIndexes": st.sampled_from(["0", "1-2", "0,3", "2-4"]), "succeededCount": st.integers(1, 3)}),
+    min_size=1, max_size=3).filter(lambda rules: all(rules))
+
+
+@given(rules=_rules, succeeded=st.sets(st.integers(0, 4)), more=st.sets(st.integers(0, 4)))
+def test_a_success_policy_matches_as_its_rules_say_and_stays_matched(
+        rules: list[dict[str, Any]], succeeded: set[int], more: set[int]) -> None:
+    policy = job(completionMode="Indexed", completions=5, successPolicy={"rules": rules}).spec
+    assert policy is not None
+
+    def oracle(done: set[int]) -> bool:
+        for rule in rules:
+            listed = rule.get("succeededIndexes")
+            wanted = set(parse_indexes(listed, 5)) if listed is not None else None
+            got = len(done & wanted) if wanted is not None else len(done)
+            if wanted is not None and got == len(wanted) or rule.get("succeededCount", 10**9) <= got:
+                return True
+        return False
+
+    matched = match_success_policy(policy.success_policy, 5, succeeded)
+    assert (matched is not None) == (bool(succeeded) and oracle(succeeded))
+    if matched is not None:  # more successes never undo a match
+        assert match_success_policy(policy.success_policy, 5, succeeded | more) is not None
+
+
+@settings(max_examples=60, deadline=None)
+@given(parallelism=st.integers(1, 3), steps=st.lists(st.tuples(st.integers(0, 10), st.sampled_from(
+    ["delete", "end", "succeed"])), max_size=25))
+def test_under_failed_replacement_running_and_terminating_pods_stay_within_parallelism(
+        parallelism: int, steps: list[tuple[int, str]]) -> None:
+    spec = job(completions=6, parallelism=parallelism, podReplacementPolicy="Failed", backoffLimit=100)
+    pods: dict[str, JobPod] = {}
+    status: dict[str, Any] | None = None
+    now = NOW
+    for choice, what in steps:
+        plan = reconcile(spec, status, list(pods.values()), now)
+        status = plan.status
+        for c in created(plan):
+            pods[c.name] = dataclasses.replace(c, bound=True)
+        for u in plan.untrack:
+            pods[u.name] = dataclasses.replace(pods[u.name], finalizers=u.finalizers)
+        live = [p for p in pods.values() if p.active or p.terminating]
+        assert len(live) <= parallelism  # a terminating pod holds its place until it is Failed
+        names = sorted(n for n, p in pods.items() if p.phase not in ("Succeeded", "Failed"))
+        if names:
+            pod = pods[names[choice % len(names)]]
+            if what == "delete":
+                pods[pod.name] = dataclasses.replace(pod, deleting=True)
+            elif what == "end" and pod.deleting:
+                pods[pod.name] = dataclasses.replace(finish(pod, "Failed", 137), finished_at=now)
+            elif what == "succeed" and not pod.deleting:
+                pods[pod.name] = dataclasses.replace(finish(pod, "Succeeded"), finished_at=now)
+        now += timedelta(minutes=11)
