@@ -14,7 +14,7 @@ from schemas.printing import COLUMNS, display_name
 from schemas.storage import default_local_class
 from services.api.rbac import Attributes, Policy, bootstrap_policy
 
-VIEWER, EDITOR, ADMIN = UserInfo(username="vic"), UserInfo(username="eddie"), UserInfo(username="root", groups=["system:masters"])
+VIEWER, EDITOR, ADMIN = UserInfo(username="vic"), UserInfo(username="eddie"), UserInfo(username="root", groups=("system:masters",))
 MANAGER = UserInfo(username=CONTROLLER_MANAGER_USER)
 POLICY = Policy.of([
     *bootstrap_policy(),
