@@ -326,6 +326,48 @@ def _check_failure_policy(policy: PodFailurePolicy, restart_policy: str | None,
     return errs
 
 
+# -- update (ValidateJobSpecUpdate) --------------------------------------------------------------
+IMMUTABLE_JOB_FIELDS = ("selector", "completionMode", "podFailurePolicy", "backoffLimitPerIndex", "successPolicy")
+SCHEDULING_DIRECTIVES = ("nodeSelector", "tolerations", "affinity", "schedulingGates")
+
+
+def check_job_update(new: dict[str, Any], old: dict[str, Any]) -> list[FieldError]:
+    """What a Job's spec may not change: completions (but an Indexed Job's, with parallelism
+    in tandem), the selector, completionMode, podFailurePolicy, backoffLimitPerIndex,
+    successPolicy, and the pod template (of a suspended Job, its scheduling directives,
+    labels and annotations may change)."""
+    spec, before = new.get("spec") or {}, old.get("spec") or {}
+    errs: list[FieldError] = []
+    completions = spec.get("completions")
+    if completions != before.get("completions"):
+        if spec.get("completionMode") != "Indexed":
+            errs.append(FieldError("spec.completions", "Invalid", completions, "field is immutable"))
+        elif completions is not None and completions != spec.get("parallelism"):
+            errs.append(FieldError("spec.completions", "Invalid", completions,
+                                   "can only be modified in tandem with spec.parallelism"))
+    errs += [FieldError(f"spec.{f}", "Invalid", spec.get(f), "field is immutable")
+             for f in IMMUTABLE_JOB_FIELDS if spec.get(f) != before.get(f)]
+    template, old_template = spec.get("template") or {}, before.get("template") or {}
+    if before.get("suspend"):
+        old_template = _with_scheduling_of(old_template, template)
+    if template != old_template:
+        errs.append(FieldError("spec.template", "Invalid", template, "field is immutable"))
+    return errs
+
+
+def _with_scheduling_of(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`old` with `new`'s scheduling directives, labels and annotations (what may change
+    in a suspended Job's template)."""
+    meta = {k: v for k, v in (old.get("metadata") or {}).items() if k not in ("labels", "annotations")}
+    meta.update({k: v for k, v in (new.get("metadata") or {}).items() if k in ("labels", "annotations")})
+    pod = {k: v for k, v in (old.get("spec") or {}).items() if k not in SCHEDULING_DIRECTIVES}
+    pod.update({k: v for k, v in (new.get("spec") or {}).items() if k in SCHEDULING_DIRECTIVES})
+    result = {**old, "spec": pod}
+    if meta or "metadata" in new or "metadata" in old:
+        result["metadata"] = meta
+    return result
+
+
 # -- CronJob ------------------------------------------------------------------------------------
 CRONJOB_SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 CONCURRENCY_POLICIES = ["Allow", "Forbid", "Replace"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from schemas.batch import check_job_update
 from schemas.controller_revision import check_controller_revision_update
 from schemas.rbac import check_role_ref_update
 from schemas.networking import check_class_update
@@ -474,6 +475,7 @@ UPDATE_CHECKS: dict[str, UpdateCheck] = {
     "IngressClass": check_class_update,
     **STORAGE_UPDATE_CHECKS,
     "RuntimeClass": check_runtime_class_update,
+    "Job": check_job_update,
     "ControllerRevision": check_controller_revision_update,
 }
 """Kind-specific rules; every kind also gets ``check_metadata_update``. Namespace,

@@ -267,3 +267,24 @@ def test_under_failed_replacement_running_and_terminating_pods_stay_within_paral
             elif what == "succeed" and not pod.deleting:
                 pods[pod.name] = dataclasses.replace(finish(pod, "Succeeded"), finished_at=now)
         now += timedelta(minutes=11)
+
+
+def test_what_a_job_update_may_change() -> None:
+    from schemas.updates import check_update
+
+    def stored(**spec: Any) -> dict[str, Any]:
+        made = job(**spec)
+        return made.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    old = stored(completionMode="Indexed", completions=3, parallelism=3, backoffLimitPerIndex=1)
+    assert check_update("Job", stored(completionMode="Indexed", completions=5, parallelism=5, backoffLimitPerIndex=1),
+                        old) == []  # an Indexed Job scales completions with parallelism
+    errors = [str(e) for e in check_update("Job", stored(completionMode="Indexed", completions=5, parallelism=3,
+                                                         backoffLimitPerIndex=2), old)]
+    assert errors == ["spec.completions: Invalid value: 5: can only be modified in tandem with spec.parallelism",
+                      "spec.backoffLimitPerIndex: Invalid value: 2: field is immutable"]
+    running, changed = stored(), stored()
+    changed["spec"]["template"]["spec"]["nodeSelector"] = {"zone": "a"}
+    assert [e.path for e in check_update("Job", changed, running)] == ["spec.template"]
+    suspended = stored(suspend=True)
+    assert check_update("Job", {**changed, "spec": {**changed["spec"], "suspend": True}}, suspended) == []
