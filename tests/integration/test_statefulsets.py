@@ -1,10 +1,12 @@
 """StatefulSets on the real broker with a hollow kubelet fleet: a set scales 3 -> 5 with
 a SIGKILL of the controller manager mid-scale (every ordinal once, created in order,
-no pod replaced), then 5 -> 2 (highest ordinals first), then rolls a new template with
+no pod replaced), then 5 -> 2 by `kubectl scale sts` through `serve apiserver`'s scale subresource (highest
+ordinals first), then rolls a new template with
 partition 1 (only web-1 moves; `rollout status` says so in kubectl's words) and, with
 partition 0, completes (currentRevision = updateRevision; `rollout history` lists two
 ControllerRevisions); a Parallel set with a volumeClaimTemplate gets one claim per
-ordinal, referenced by its pod, that outlives its pods (Retain) after a scale to 0.
+ordinal, referenced by its pod, that outlives its pods (Retain) after a scale to 0; kubectl
+shows the server's Table (NAME READY AGE), the Scale and `get all`.
 The test reads the state topics through one informer of its own (no CLI polling)."""
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
 from tests.integration.kafkit import FAST_KUBELET, ServiceProcess, cli, publish, wait_for
+from tests.integration.test_apiserver_kubectl import serve_apiserver
 
 pytestmark = [pytest.mark.kafka]
 REVISION = "controller-revision-hash"
@@ -81,6 +84,7 @@ async def test_statefulsets_on_a_hollow_fleet(settings: Settings, services: Call
     services("scheduler")
     controllers = services("controllers")
     services("kubelet", "--nodes", "3", "--node-prefix", f"s{secrets.token_hex(2)}-", "--runtime", "hollow")
+    kubectl, _, _ = serve_apiserver(settings, services, tmp_path, monkeypatch)
     view = View(settings)
 
     async def apply(doc: dict[str, Any]) -> None:
@@ -113,7 +117,7 @@ async def test_statefulsets_on_a_hollow_fleet(settings: Settings, services: Call
         created = [scaled[f"web-{i}"]["metadata"]["creationTimestamp"] for i in range(5)]
         assert created == sorted(created)  # OrderedReady: in ordinal order
 
-        await apply(statefulset("web", "hollow/serve:1", 2))
+        assert kubectl("scale", "sts", "web", "--replicas=2").stdout.strip() == "statefulset.apps/web scaled"
         down = await wait_for("web 2/2", ready("web", 2), timeout=90, interval=0.1)
         assert uids(down) == {n: u for n, u in uids(first).items() if n in down}
 
@@ -161,3 +165,10 @@ async def test_statefulsets_on_a_hollow_fleet(settings: Settings, services: Call
             return not view.pods("db")
         await wait_for("db scaled to 0", no_db_pods, timeout=90, interval=0.1)
         assert {"data-db-0", "data-db-1"} <= view.claims()  # Retain: the claims outlive their pods
+
+        table = kubectl("get", "sts").stdout.splitlines()  # the server's Table
+        assert [row.split()[:2] for row in table] == [["NAME", "READY"], ["db", "0/0"], ["web", "2/2"]], table
+        assert table[0].split() == ["NAME", "READY", "AGE"]
+        scale = json.loads(kubectl("get", "--raw", "/apis/apps/v1/namespaces/default/statefulsets/web/scale").stdout)
+        assert scale["kind"] == "Scale" and scale["spec"] == {"replicas": 2}, scale
+        assert "statefulset.apps/web" in kubectl("get", "all").stdout
