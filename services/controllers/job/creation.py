@@ -17,6 +17,7 @@ from schemas.batch import (
     COMPLETION_INDEX_ENV,
     CONTROLLER_UID_LABEL,
     INDEX_FAILURE_COUNT_ANNOTATION,
+    INDEX_IGNORED_FAILURE_COUNT_ANNOTATION,
     JOB_NAME_LABEL,
     LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
@@ -83,7 +84,7 @@ class IndexedPlan:
         pending = [ix for ix in range(self.completions)
                    if ix not in self.completed and ix not in running and ix not in busy
                    and ix not in self.failed_indexes]
-        last_failed, counts = self._failures(failures)
+        last_failed, counts, ignored = self._failures(failures)
         if per_index:
             waits = {ix: index_backoff_left(last_failed.get(ix), now) for ix in pending}
         else:
@@ -92,7 +93,7 @@ class IndexedPlan:
         ready = [ix for ix in pending if waits[ix] <= 0][:max(0, room)]
         waiting = [w for ix, w in waits.items() if w > 0]
         wait = min(waiting) if waiting and len(ready) < room else 0.0
-        return self._create(ready, counts if per_index else None), deletes, wait
+        return self._create(ready, (counts, ignored) if per_index else None), deletes, wait
 
     def _running(self) -> tuple[list[JobPod], dict[int, JobPod]]:
         deletes: list[JobPod] = []
@@ -109,21 +110,27 @@ class IndexedPlan:
                 deletes.append(running.pop(ix))
         return deletes, running
 
-    def _failures(self, failures: Sequence[JobPod]) -> tuple[dict[int, JobPod], dict[int, int]]:
-        """Per index: its last counted failed pod, and how many times it failed."""
+    def _failures(self, failures: Sequence[JobPod]) -> tuple[dict[int, JobPod], dict[int, int], dict[int, int]]:
+        """Per index: its last counted failed pod, how many times it failed, and how many
+        failures an Ignore rule matched (upstream's getNewIndexFailureCounts)."""
         last: dict[int, JobPod] = {}
         counts: dict[int, int] = {}
+        ignored: dict[int, int] = {}
         for pod in failures:
-            if pod.index is None or failure_action(self.job, pod)[0] == "Ignore":
+            if pod.index is None:
                 continue
-            counts[pod.index] = max(counts.get(pod.index, 0), pod.failure_count + 1)
+            skipped = failure_action(self.job, pod)[0] == "Ignore"
+            ignored[pod.index] = max(ignored.get(pod.index, 0), pod.ignored_count + int(skipped))
+            counts[pod.index] = max(counts.get(pod.index, 0), pod.failure_count + int(not skipped))
+            if skipped:
+                continue
             known = last.get(pod.index)
             if known is None or (pod.failure_count, pod.finished_at or EPOCH) > \
                     (known.failure_count, known.finished_at or EPOCH):
                 last[pod.index] = pod
-        return last, counts
+        return last, counts, ignored
 
-    def _create(self, indexes: list[int], counts: dict[int, int] | None) -> list[CreatePod]:
+    def _create(self, indexes: list[int], counts: tuple[dict[int, int], dict[int, int]] | None) -> list[CreatePod]:
         taken = {p.name for p in self.pods}
         uid, name = self.job.metadata.uid or "", self.job.metadata.name or ""
         creates: list[CreatePod] = []
@@ -132,16 +139,20 @@ class IndexedPlan:
             while (candidate := pod_name(f"{name}-{ix}", uid, slot)) in taken:
                 slot += 1
             taken.add(candidate)
-            failures = None if counts is None else counts.get(ix, 0)
-            creates.append(CreatePod(candidate, pod_body(self.job, candidate, ix, failure_count=failures)))
+            failures = None if counts is None else counts[0].get(ix, 0)
+            ignored = 0 if counts is None else counts[1].get(ix, 0)
+            creates.append(CreatePod(candidate, pod_body(self.job, candidate, ix, failure_count=failures,
+                                                          ignored_count=ignored)))
         return creates
 
 
-def pod_body(job: Job, name: str, index: int | None, *, failure_count: int | None = None) -> dict[str, Any]:
+def pod_body(job: Job, name: str, index: int | None, *, failure_count: int | None = None,
+             ignored_count: int = 0) -> dict[str, Any]:
     """The pod of `job` named `name`: the template, the Job's labels, its controller
     reference (blockOwnerDeletion), the tracking finalizer; Indexed: the completion
     index annotation and env, hostname `<job>-<index>`; under backoffLimitPerIndex the
-    index's failures so far (`failure_count`) as an annotation."""
+    index's failures so far (`failure_count`, and `ignored_count` when an Ignore rule matched
+    some) as annotations."""
     assert job.spec is not None and job.spec.template is not None
     template = job.spec.template.model_dump(by_alias=True, exclude_none=True, mode="json")
     meta = template.get("metadata") or {}
@@ -152,6 +163,8 @@ def pod_body(job: Job, name: str, index: int | None, *, failure_count: int | Non
     spec = template.get("spec") or {}
     if failure_count is not None:
         annotations[INDEX_FAILURE_COUNT_ANNOTATION] = str(failure_count)
+    if ignored_count:
+        annotations[INDEX_IGNORED_FAILURE_COUNT_ANNOTATION] = str(ignored_count)
     if index is not None:
         annotations[COMPLETION_INDEX_ANNOTATION] = str(index)
         spec.setdefault("hostname", f"{job_name}-{index}")

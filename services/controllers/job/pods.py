@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.batch import COMPLETION_INDEX_ANNOTATION, INDEX_FAILURE_COUNT_ANNOTATION, TRACKING_FINALIZER
+from schemas.batch import (COMPLETION_INDEX_ANNOTATION, INDEX_FAILURE_COUNT_ANNOTATION,
+                           INDEX_IGNORED_FAILURE_COUNT_ANNOTATION, TRACKING_FINALIZER)
 from services.controllers.machinery.podview import parse_time
 
 TERMINAL = ("Succeeded", "Failed")
@@ -31,6 +32,7 @@ class JobPod:
     conditions: tuple[tuple[str, str], ...] = ()  # (type, status)
     finished_at: datetime | None = None  # when it finished (upstream's getFinishedTime), if it did
     failure_count: int = 0  # batch.kubernetes.io/job-index-failure-count: failures of its index before it
+    ignored_count: int = 0  # batch.kubernetes.io/job-index-ignored-failure-count: those an Ignore rule matched
     bound: bool = True  # on a node (a deleted pod that never was will never report Failed)
 
     @property
@@ -90,6 +92,7 @@ def job_pod(pod: Mapping[str, Any], observed: Mapping[str, Any] | None) -> JobPo
                   ready=("Ready", "True") in conditions, restarts=restarts, exit_codes=tuple(exits),
                   conditions=conditions, finished_at=finished_at(meta, status),
                   failure_count=parse_index(annotations.get(INDEX_FAILURE_COUNT_ANNOTATION)) or 0,
+                  ignored_count=parse_index(annotations.get(INDEX_IGNORED_FAILURE_COUNT_ANNOTATION)) or 0,
                   bound=bool((pod.get("spec") or {}).get("nodeName")))
 
 

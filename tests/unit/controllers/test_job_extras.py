@@ -288,3 +288,16 @@ def test_what_a_job_update_may_change() -> None:
     assert [e.path for e in check_update("Job", changed, running)] == ["spec.template"]
     suspended = stored(suspend=True)
     assert check_update("Job", {**changed, "spec": {**changed["spec"], "suspend": True}}, suspended) == []
+
+
+def test_an_ignored_failure_is_counted_apart() -> None:
+    policy = {"rules": [{"action": "Ignore", "onExitCodes": {"operator": "In", "values": [5]}}]}
+    spec = per_index_job(podFailurePolicy=policy)
+    pods = created(reconcile(spec, None, [], NOW))
+    ignored = dataclasses.replace(finish(pods[0], "Failed", 5), finished_at=NOW - timedelta(seconds=1))
+    plan = reconcile(spec, None, [ignored, *pods[1:]], NOW)
+    (retry,) = plan.create
+    annotations = retry.body["metadata"]["annotations"]
+    assert annotations[INDEX_FAILURE_COUNT_ANNOTATION] == "0"
+    assert annotations["batch.kubernetes.io/job-index-ignored-failure-count"] == "1"
+    assert plan.status["failed"] == 0 and plan.status["failedIndexes"] == ""
