@@ -3,7 +3,8 @@ headless Service, created in order by the StatefulSet controller, run by the Doc
 kubelet. Each container's hostname is its pod's name; from a pod, the cluster DNS
 (served by the proxy from the Endpoints, whose addresses carry the pods' hostnames)
 resolves web-0.web.<ns>.svc.cluster.local to web-0's IP; after web-1 is deleted a new
-web-1 (another uid) comes back under the same name and DNS name."""
+web-1 (another uid) comes back under the same name and DNS name, and finds what the first
+web-1 wrote to its claim data-web-1 (the default local-path class, provisioned on the node)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.integration.test_statefulsets import View, statefulset
 
 pytestmark = [pytest.mark.kafka, pytest.mark.docker]
 DOMAIN = "default.svc.cluster.local"
+BOOT = "hostname >> /data/boots && exec sleep 3600"  # each start appends to the ordinal's own claim
 
 
 def docker_exec(node: str, pod: dict[str, Any], script: str) -> str:
@@ -51,9 +53,12 @@ async def test_statefulset_pods_keep_their_names_and_dns_names(
     view = View(settings)
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
                "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}}
-    sts = statefulset("web", "kafkube/busybox:1.0", 3)
+    sts = statefulset("web", "kafkube/busybox:1.0", 3, volumeClaimTemplates=[{
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "16Mi"}}}}])
     sts["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=1, containers=[
-        {"name": "main", "image": "kafkube/busybox:1.0", "command": ["sleep", "3600"]}])
+        {"name": "main", "image": "kafkube/busybox:1.0", "command": ["sh", "-c", BOOT],
+         "volumeMounts": [{"name": "data", "mountPath": "/data"}]}])
     try:
         async with view.informer:
             await view.informer.wait_synced()
@@ -65,6 +70,7 @@ async def test_statefulset_pods_keep_their_names_and_dns_names(
                 return pods if ok and all(view.pod_ip(name) for name in pods) else None
             pods = await wait_for("web 3/3 on Docker", running, timeout=120, interval=0.2)
             assert docker_exec(node, pods["web-0"], "hostname").strip() == "web-0"
+            assert f"web-0.web.{DOMAIN}" in docker_exec(node, pods["web-0"], "cat /etc/hosts")  # its FQDN
             dns_ip = proxy_env["KAFKUBE_CLUSTER_DNS_IP"]
 
             async def resolves(name: str) -> str | None:
@@ -83,6 +89,7 @@ async def test_statefulset_pods_keep_their_names_and_dns_names(
             reborn = await wait_for("a new web-1", back, timeout=120, interval=0.2)
             assert reborn["spec"]["hostname"] == "web-1"
             assert docker_exec(node, reborn, "hostname").strip() == "web-1"
+            assert docker_exec(node, reborn, "cat /data/boots").split() == ["web-1", "web-1"]  # data-web-1 kept
             await wait_for("web-1's DNS name again", lambda: resolves("web-1"), timeout=60, interval=0.5)
     finally:
         kubelet.stop()  # first, or it would recreate what is removed below
