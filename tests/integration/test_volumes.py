@@ -18,7 +18,7 @@ from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, publish, wait_for
+from tests.integration.kafkit import ServiceProcess, cli, publish, wait_for
 
 pytestmark = [pytest.mark.kafka]
 NODE = "node-x"
@@ -122,6 +122,13 @@ async def test_binding_provisioning_protection_and_reclaim(
         assert made["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == [NODE]
         assert made["spec"]["storageClassName"] == "local-path" and made["metadata"]["finalizers"] == ["kubernetes.io/pv-protection"]
         assert all(state.volume_phase(n) == "Bound" for n in volumes)
+        shown = cli(settings, "get", "pvc", "l0")
+        assert shown.stdout.split("\n")[0].split() == ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES",
+                                                       "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"], shown.stdout
+        assert shown.stdout.split("\n")[1].split()[:6] == ["l0", "Bound", made["metadata"]["name"], "1Gi", "RWO", "local-path"]
+        classes = cli(settings, "get", "sc")
+        assert classes.stdout.split("\n")[1].split()[:6] == ["local-path", "(default)", "kafkube.io/local", "Delete",
+                                                             "WaitForFirstConsumer", "true"], classes.stdout
 
         # a claim without a class gets the default one (local-path, WaitForFirstConsumer): it
         # waits for a node, then is provisioned

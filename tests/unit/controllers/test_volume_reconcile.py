@@ -326,7 +326,7 @@ def _check(cluster: Cluster, retained: set[str]) -> None:
     assert not retained & set(cluster.deleted)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(claims=_claims, volumes=_volumes, schedule=st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=80),
        delete_some=st.lists(st.integers(0, 4), max_size=3))
 def test_stale_interleaved_plans_never_bind_two_claims_to_one_volume(
@@ -352,7 +352,7 @@ def test_stale_interleaved_plans_never_bind_two_claims_to_one_volume(
             assert cluster.claim_status[key]["phase"] == "Bound"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(claims=_claims, volumes=_volumes)
 def test_plans_on_a_settled_cluster_are_idempotent(claims: list[Any], volumes: list[Any]) -> None:
     cluster = Cluster([claim(f"c{i}", size=s, cls=k, modes=m) for i, (s, k, m) in enumerate(claims)],
