@@ -24,12 +24,12 @@ from aiokafka import AIOKafkaProducer
 from schemas.records import Observed, ObservedMeta, WriteRequest
 from services.controllers.machinery.expectations import Expectations
 from services.controllers.machinery.informer import InformerView, SharedInformer
+from services.controllers.machinery.takeover import TakeoverFence
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.events import event_key, involved_object, make_event
-from services.runtime.fence import wait_requests_applied
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.ownership import PartitionOwnership
@@ -74,6 +74,8 @@ class ControllerHost:
         self._signer = trust.observed_signer(CONTROLLER_MANAGER)  # statuses, as kube-controller-manager
         self.informer: Informer[Any] | InformerView = (
             Informer(settings, topics, name=component, trust=trust) if shared is None else shared.view(topics))
+        self._takeover = (TakeoverFence(settings, lambda: self.informer.barrier()) if shared is None
+                          else shared.takeover)  # with a shared informer, one fence serves every controller
         self.queue = WorkQueue(name=component)
         self.expectations = Expectations(ttl_s=expectation_ttl_s)
         self._identity = token_headers(settings)
@@ -150,10 +152,9 @@ class ControllerHost:
         while True:
             await self._assigned.wait()
             self._assigned.clear()
-            owned = self.ownership.owned
+            owned, since = self.ownership.owned, time.monotonic()
             try:
-                await wait_requests_applied(self.settings, self.topics.requests)
-                await self.fresh_view(time.monotonic())
+                await self._takeover.after(since)
             except Exception as exc:  # the broker briefly away: the keys stay unowned, try again
                 log.warning("controller.takeover_failed", component=self.component,
                             error=f"{type(exc).__name__}: {exc}"[:300])

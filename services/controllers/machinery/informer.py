@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Collection, Iterator
 from typing import Any
 
+from services.controllers.machinery.takeover import TakeoverFence
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Handler, Informer
@@ -30,6 +31,7 @@ class SharedInformer:
         self._informer: Informer[Any] | None = None
         self._users = 0
         self._lock: asyncio.Lock | None = None
+        self.takeover = TakeoverFence(settings, lambda: self.informer.barrier())  # one for the process
 
     def view(self, topics: Collection[str]) -> "InformerView":
         if self._informer is not None:

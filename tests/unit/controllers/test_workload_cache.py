@@ -86,4 +86,3 @@ def test_the_cache_reads_the_pods_and_its_kinds_and_says_which_plural_a_change_c
     assert feed.observed == ["pods", "pods", "replicasets", None]  # its own status concerns no key
     assert [o["metadata"]["name"] for o in feed.cache.in_namespace("replicasets", "shop")] == ["a"]
     assert feed.cache.keys("replicasets") == ["shop/a"]
-
