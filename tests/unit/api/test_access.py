@@ -235,7 +235,8 @@ def _example(file: str, kind: str, namespace: str | None) -> WriteRequest:
 NEW_KINDS = [("hpa.yaml", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling"),
              ("job.yaml", "Job", "jobs", "batch"), ("cronjob.yaml", "CronJob", "cronjobs", "batch"),
              ("ingress.yaml", "Ingress", "ingresses", "networking.k8s.io"),
-             ("daemonset.yaml", "DaemonSet", "daemonsets", "apps")]
+             ("daemonset.yaml", "DaemonSet", "daemonsets", "apps"),
+             ("statefulset.yaml", "StatefulSet", "statefulsets", "apps")]
 
 
 @pytest.mark.parametrize("file, kind, resource, group", NEW_KINDS)
