@@ -30,10 +30,13 @@ class ClaimView:
 
 
 def claim_view(claim: Mapping[str, Any]) -> ClaimView:
-    meta = claim.get("metadata") or {}
-    return ClaimView(name=meta.get("name", ""), uid=meta.get("uid") or "",
-                     resource_version=meta.get("resourceVersion"),
-                     owner_refs=tuple(r for r in meta.get("ownerReferences") or () if isinstance(r, Mapping)),
+    """A claim record as the controller sees it; malformed fields read as absent."""
+    meta = claim.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    refs = meta.get("ownerReferences")
+    return ClaimView(name=str(meta.get("name") or ""), uid=str(meta.get("uid") or ""),
+                     resource_version=str(meta["resourceVersion"]) if meta.get("resourceVersion") else None,
+                     owner_refs=tuple(r for r in refs if isinstance(r, Mapping)) if isinstance(refs, list) else (),
                      deleting=bool(meta.get("deletionTimestamp")))
 
 

@@ -39,12 +39,14 @@ class RevisionChoice:
 
 
 def revision_view(doc: Mapping[str, Any]) -> RevisionView:
-    meta = doc.get("metadata") or {}
-    data = doc.get("data")
-    number = doc.get("revision")
-    return RevisionView(name=meta.get("name", ""), uid=meta.get("uid") or "",
-                        number=number if isinstance(number, int) else 0,
-                        data=data if isinstance(data, Mapping) else {}, resource_version=meta.get("resourceVersion"))
+    """A ControllerRevision record; malformed fields read as absent."""
+    meta = doc.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    data, number = doc.get("data"), doc.get("revision")
+    return RevisionView(name=str(meta.get("name") or ""), uid=str(meta.get("uid") or ""),
+                        number=number if isinstance(number, int) and not isinstance(number, bool) else 0,
+                        data=data if isinstance(data, Mapping) else {},
+                        resource_version=str(meta["resourceVersion"]) if meta.get("resourceVersion") else None)
 
 
 def template_json(sts: StatefulSet) -> dict[str, Any]:
@@ -57,9 +59,11 @@ def revision_data(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def template_of(revision: RevisionView) -> dict[str, Any]:
-    template = dict(((revision.data.get("spec") or {}).get("template")) or {})
-    template.pop("$patch", None)
-    return template
+    spec = revision.data.get("spec")
+    template = spec.get("template") if isinstance(spec, Mapping) else None
+    out = dict(template) if isinstance(template, Mapping) else {}
+    out.pop("$patch", None)
+    return out
 
 
 def revision_hash(data: Mapping[str, Any], collision_count: int) -> str:
@@ -95,7 +99,7 @@ def choose_revisions(sts: StatefulSet, revisions: Sequence[RevisionView], collis
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+    return a == b  # JSON values: order-free equality of objects
 
 
 def _new_revision(sts: StatefulSet, name: str, data: dict[str, Any], number: int) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from services.controllers.machinery.informer import SharedInformer
 from services.controllers.machinery.own_writes import WrittenStatus, write_seen
 from services.controllers.machinery.podview import controller_ref, pod_view
 from services.controllers.machinery.writes import Target, delete_request, patch_request
-from services.controllers.statefulset.identity import claim_templates, claim_view
+from services.controllers.statefulset.identity import claim_name, claim_templates, claim_view, ordinal_of
 from services.controllers.statefulset.reconcile import Plan, reconcile
 from services.controllers.statefulset.revisions import revision_view
 from services.runtime.config import Settings
@@ -126,12 +126,13 @@ class StatefulSetController:
                 if (p := informer.get(self._pods_t, k)) is not None and _controller_uid(p) == uid]
         revisions = [revision_view(r) for k in sorted(self._children[self._revs_t].get(key, ()))
                      if (r := informer.get(self._revs_t, k)) is not None and _controller_uid(r) == uid]
+        start = sts.spec.ordinals.start if sts.spec.ordinals else 0
+        ordinals = set(range(start, start + (sts.spec.replicas or 0)))
+        ordinals |= {o for p in pods if (o := ordinal_of(sts.metadata.name or "", p.name)) is not None}
         claims = {}
-        replicas = (sts.spec.replicas or 0) + (sts.spec.ordinals.start if sts.spec.ordinals else 0)
-        ordinals = set(range(replicas)) | {int(p.name.rsplit("-", 1)[1]) for p in pods if p.name.rsplit("-", 1)[-1].isdigit()}
         for template in claim_templates(sts):
             for ordinal in ordinals:
-                name = f"{template}-{sts.metadata.name}-{ordinal}"
+                name = claim_name(template, sts, ordinal)
                 if (claim := informer.get(self._claims_t, f"{namespace}/{name}")) is not None:
                     claims[name] = claim_view(claim)
         previous = self._status(key, uid)

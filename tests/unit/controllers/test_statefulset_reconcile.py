@@ -320,3 +320,25 @@ def _check(plan: Plan, before: dict[str, PodView], policy: str, claims_before: s
         assert claim["metadata"]["name"] not in claims_before
     for patch in plan.patch_claims:
         assert patch.owner_refs == ()
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=12)
+RECORD = st.fixed_dictionaries({}, optional={
+    "metadata": JSON | st.fixed_dictionaries({}, optional={
+        "name": JSON | st.sampled_from(["data-web-0", "web-abc"]), "uid": JSON, "resourceVersion": JSON,
+        "ownerReferences": JSON, "deletionTimestamp": JSON}),
+    "data": JSON | st.fixed_dictionaries({"spec": JSON | st.fixed_dictionaries({"template": JSON})}),
+    "revision": JSON})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(claims=st.lists(RECORD, max_size=3), revisions=st.lists(RECORD, max_size=3))
+def test_malformed_claims_and_revisions_never_stop_a_sync(claims: list[dict[str, Any]],
+                                                          revisions: list[dict[str, Any]]) -> None:
+    """Records the controller reads (claims, its revisions) with any shape: views read
+    malformed fields as absent and the plan still names web-0 by its ordinal."""
+    views = [claim_view(c) for c in claims]
+    plan = reconcile(make_set(), None, [], {v.name: v for v in views}, [revision_view(r) for r in revisions], NOW)
+    assert all(ordinal_of("web", n) == 0 for n in names(plan.create_pods))
