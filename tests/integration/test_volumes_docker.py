@@ -1,5 +1,5 @@
-"""Data that outlives its pod, on real Docker containers: a claim of the default class
-`local-path` (provisioned on the node the scheduler picks), a busybox pod writes a
+"""Data that outlives its pod, on real Docker containers: a claim without a class (the
+default `local-path`, provisioned on the node the scheduler picks), a busybox pod writes a
 token into it; the pod is deleted and a new one finds the token; the kubelet is SIGKILLed
 and restarted and another new pod still finds it; deleting the pods and the claim deletes
 the volume (reclaim policy Delete) and the node's kubelet removes its directory.
@@ -23,10 +23,8 @@ from tests.integration.kafkit import ServiceProcess, cli, desired, docker_kubele
 
 pytestmark = [pytest.mark.kafka, pytest.mark.docker]
 
-# the class is named: the API's DefaultStorageClass admission does not see the classes yet
-CLAIM = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
-         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}},
-                  "storageClassName": "local-path"}}
+CLAIM = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},  # no class
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}}}}
 
 
 def busybox(name: str, script: str, restart: str = "Never") -> dict[str, Any]:
@@ -71,6 +69,10 @@ async def test_data_survives_the_pod_and_the_kubelet(settings: Settings, cluster
                                                      services: Callable[..., ServiceProcess], tmp_path: Path) -> None:
     node, started = cluster
     token = secrets.token_hex(8)
+
+    async def default_class() -> bool:  # the API ensures it at start; a claim admitted before gets no class
+        return "local-path" in await desired(settings, "storageclasses")
+    await wait_for("the default StorageClass", default_class, timeout=120)
     apply(settings, tmp_path, CLAIM, busybox("writer", f"echo {token} > /data/token && exec sleep 3600", "Always"))
 
     async def written() -> Path | None:
@@ -84,6 +86,7 @@ async def test_data_survives_the_pod_and_the_kubelet(settings: Settings, cluster
     assert (directory / "token").read_text().strip() == token
     claim = (await desired(settings, "persistentvolumeclaims"))["default/data"]
     assert claim["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == node
+    assert claim["spec"]["storageClassName"] == "local-path"  # the default class, set by the API
 
     assert cli(settings, "delete", "pod", "writer").returncode == 0
     check = f'test "$(cat /data/token)" = {token}'
