@@ -4,7 +4,7 @@ one provisioned volume each once they name a node, across a SIGKILL of the contr
 manager mid-binding (no volume taken twice, no claim provisioned twice); a claim a pod
 uses stays until the pod is gone (pvc-protection); reclaim: Retain keeps a volume
 Released, Delete deletes a provisioned one and fails a static one; a claim without a class
-gets the default `local-path`."""
+gets the default `local-path`; a bound claim of it grows (volume, then status.capacity)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ NODE = "node-x"
 STATIC, LOCAL = 6, 4
 
 
-def claim(name: str, *, cls: str | None, node: str | None = None) -> dict[str, Any]:
+def claim(name: str, *, cls: str | None, node: str | None = None, size: str = "1Gi") -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": "default"}
     if node:
         meta["annotations"] = {"volume.kubernetes.io/selected-node": node}
-    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
     if cls is not None:
         spec["storageClassName"] = cls
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec}
@@ -129,6 +129,15 @@ async def test_binding_provisioning_protection_and_reclaim(
         classes = cli(settings, "get", "sc")
         assert classes.stdout.split("\n")[1].split()[:6] == ["local-path", "(default)", "kafkube.io/local", "Delete",
                                                              "WaitForFirstConsumer", "true"], classes.stdout
+
+        # expansion: local-path allows it; the volume grows, then the claim's status.capacity
+        await send(settings, claim("l0", cls="local-path", node=NODE, size="3Gi"))
+
+        async def grown() -> bool:
+            status = (state.view.get(state.opvc, "default/l0") or {}).get("status") or {}
+            return (status.get("capacity") or {}).get("storage") == "3Gi"
+        await wait_for("l0 grown to 3Gi", grown, timeout=60)
+        assert state.volumes()[made["metadata"]["name"]]["spec"]["capacity"] == {"storage": "3Gi"}
 
         # a claim without a class gets the default one (local-path, WaitForFirstConsumer): it
         # waits for a node, then is provisioned
