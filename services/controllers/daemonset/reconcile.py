@@ -198,7 +198,7 @@ def _status(ctx: Context, collisions: int) -> dict[str, Any]:
         current += 1
         pod = pods[0]
         ready += 1 if pod.pod.ready else 0
-        available += 1 if pod.available(ctx.min_ready, ctx.now) else 0
+        available += 1 if pod.pod.available(ctx.min_ready, ctx.now) else 0  # a terminating one too, as upstream
         updated += 1 if ctx.updated(pod) else 0
     status: dict[str, Any] = {
         "currentNumberScheduled": current, "numberMisscheduled": misscheduled, "desiredNumberScheduled": desired,
