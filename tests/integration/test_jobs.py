@@ -61,7 +61,7 @@ async def test_jobs_on_a_hollow_fleet(settings: Settings, services: Callable[...
             manifest("retries", "hollow/exit:3", "OnFailure", backoffLimit=1)]
     path = tmp_path / "jobs.yaml"
     path.write_text("---\n".join(docs))
-    applied = cli(settings, "apply", "-f", str(path))
+    applied = cli(settings, "apply", "-f", str(path), "--timeout", "120")  # the API may still be starting
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
     async def some_done() -> bool:
@@ -140,7 +140,7 @@ async def test_a_cronjob_keeps_its_schedule_across_a_controller_manager_kill(
     path.write_text(json.dumps({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"}, "spec": {
         "schedule": "* * * * *", "successfulJobsHistoryLimit": 100, "jobTemplate": {"spec": {"template": {"spec": {
             "restartPolicy": "Never", "containers": [{"name": "main", "image": "hollow/exit:0"}]}}}}}}))
-    assert cli(settings, "apply", "-f", str(path)).returncode == 0
+    assert cli(settings, "apply", "-f", str(path), "--timeout", "120").returncode == 0  # the API may still be starting
 
     def runs() -> list[dict[str, Any]]:
         listed = get_json(settings, "jobs") or {}
