@@ -18,11 +18,12 @@ from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli, publish, wait_for
+from tests.integration.kafkit import ServiceProcess, cli, publish, read_all, wait_for
 
 pytestmark = [pytest.mark.kafka]
 NODE = "node-x"
 STATIC, LOCAL = 6, 4
+DEADLINE = 240.0  # generous: the API alone can take a minute to load its partitions on a loaded machine
 
 
 def claim(name: str, *, cls: str | None, node: str | None = None, size: str = "1Gi") -> dict[str, Any]:
@@ -102,7 +103,7 @@ async def test_binding_provisioning_protection_and_reclaim(
 
         async def some_binding() -> bool:
             return any(v["spec"].get("claimRef") for v in state.volumes().values())
-        await wait_for("a first binding", some_binding, timeout=60, interval=0.05)
+        await wait_for("a first binding", some_binding, timeout=DEADLINE, interval=0.05)
         assert controllers.kill() != 0  # SIGKILL mid-binding
         services("controllers")
 
@@ -112,7 +113,7 @@ async def test_binding_provisioning_protection_and_reclaim(
         async def all_bound() -> bool:
             check_bindings(state)
             return state.bound(static + local)
-        await wait_for("every claim Bound", all_bound, timeout=120)
+        await wait_for("every claim Bound", all_bound, timeout=DEADLINE)
         claims, volumes = state.claims(), state.volumes()
         assert {claims[f"default/{n}"]["spec"]["volumeName"] for n in static} == {f"static-{i}" for i in range(STATIC)}
         provisioned = {n for n in volumes if n.startswith("pvc-")}
@@ -136,38 +137,44 @@ async def test_binding_provisioning_protection_and_reclaim(
         async def grown() -> bool:
             status = (state.view.get(state.opvc, "default/l0") or {}).get("status") or {}
             return (status.get("capacity") or {}).get("storage") == "3Gi"
-        await wait_for("l0 grown to 3Gi", grown, timeout=60)
+        await wait_for("l0 grown to 3Gi", grown, timeout=DEADLINE)
         assert state.volumes()[made["metadata"]["name"]]["spec"]["capacity"] == {"storage": "3Gi"}
 
         # a claim without a class gets the default one (local-path, WaitForFirstConsumer): it
         # waits for a node, then is provisioned
         await send(settings, claim("later", cls=None))
-        await wait_for("later Pending", lambda: _async(state.claim_phase("later") == "Pending"), timeout=60)
+        await wait_for("later Pending", lambda: _async(state.claim_phase("later") == "Pending"), timeout=DEADLINE)
         assert state.claims()["default/later"]["spec"]["storageClassName"] == "local-path"
         assert not state.claims()["default/later"]["spec"].get("volumeName")
         await send(settings, claim("later", cls=None, node=NODE))
-        await wait_for("later Bound", lambda: _async(state.bound(["later"])), timeout=60)
+        await wait_for("later Bound", lambda: _async(state.bound(["later"])), timeout=DEADLINE)
 
         # protection: s0 is used by a pod (never scheduled: no scheduler here), the others by none
         await send(settings, pod("user", "s0"))
         await send(settings, *(claim(n, cls="") for n in static), op="delete")
         await wait_for("s1..s5 gone", lambda: _async(not any(f"default/{n}" in state.claims() for n in static[1:])),
-                       timeout=60)
+                       timeout=DEADLINE)
         assert state.claims()["default/s0"]["metadata"].get("deletionTimestamp")
         assert state.claims()["default/s0"]["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
         await send(settings, pod("user", "s0"), op="delete")
-        await wait_for("s0 gone once its pod is", lambda: _async("default/s0" not in state.claims()), timeout=60)
+        await wait_for("s0 gone once its pod is", lambda: _async("default/s0" not in state.claims()), timeout=DEADLINE)
 
         # reclaim: the static volumes of the deleted claims: Retain → Released and kept, Delete →
         # Failed (Kafkube deletes only what it provisioned); a provisioned one (Delete) deleted
         expected = {f"static-{i}": "Released" if policies[i] == "Retain" else "Failed" for i in range(STATIC)}
         await wait_for("static volumes Released or Failed",
-                       lambda: _async(all(state.volume_phase(n) == p for n, p in expected.items())), timeout=60)
+                       lambda: _async(all(state.volume_phase(n) == p for n, p in expected.items())), timeout=DEADLINE)
         gone = state.claims()["default/l1"]["spec"]["volumeName"]
         await send(settings, claim("l1", cls="local-path"), op="delete")
-        await wait_for("the provisioned volume deleted", lambda: _async(gone not in state.volumes()), timeout=60)
+        await wait_for("the provisioned volume deleted", lambda: _async(gone not in state.volumes()), timeout=DEADLINE)
         assert set(expected) <= set(state.volumes())
         check_bindings(state)
+
+        events = {(e["reason"], e["involvedObject"].get("name"), e.get("type"))
+                  for r in await read_all(settings, Topics(settings.topic_prefix).events)
+                  if r.value and (e := json.loads(r.value)).get("involvedObject")}
+        assert ("ProvisioningSucceeded", "l0", "Normal") in events and ("WaitForFirstConsumer", "later", "Normal") in events
+        assert ("VolumeFailedDelete", "static-1", "Warning") in events
 
 
 async def _async(value: bool) -> bool:
