@@ -58,7 +58,7 @@ async def test_a_daemonset_runs_one_busybox_pod_per_node(settings: Settings, nod
                                                          tmp_path: Path) -> None:
     path = tmp_path / "ds.yaml"
     path.write_text(MANIFEST)
-    applied = cli(settings, "apply", "-f", str(path))
+    applied = cli(settings, "apply", "-f", str(path), "--timeout", "150", timeout=180)  # the API may be starting
     assert applied.stdout.strip() == "daemonset.apps/node-agent created", applied.stderr
 
     async def rolled_out() -> bool:
