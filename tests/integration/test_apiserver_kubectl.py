@@ -97,10 +97,10 @@ def serve_apiserver(settings: Settings, services: Callable[..., ServiceProcess],
     monkeypatch.setenv("KAFKUBE_APISERVER_CLIENT_CA_FILE", str(credentials_dir() / "ca.crt"))
     server = services("apiserver")
     kubectl = Kubectl(kubeconfig_for(settings, tmp_path, port))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # the API and the apiserver start slowly on a loaded machine
     while kubectl("get", "namespace", "default", check=False).returncode != 0:
         assert server.alive(), f"the apiserver stopped:\n{server.logs()[-3000:]}"
-        assert time.monotonic() < deadline, "the default namespace was not served within 60 s"
+        assert time.monotonic() < deadline, "the default namespace was not served within 180 s"
         time.sleep(0.5)
     return kubectl, port, server
 
