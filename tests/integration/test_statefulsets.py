@@ -4,7 +4,7 @@ no pod replaced), then 5 -> 2 by `kubectl scale sts` through `serve apiserver`'s
 ordinals first), then rolls a new template with
 partition 1 (only web-1 moves; `rollout status` says so in kubectl's words) and, with
 partition 0, completes (currentRevision = updateRevision; `rollout history` lists two
-ControllerRevisions); a Parallel set with a volumeClaimTemplate gets one claim per
+ControllerRevisions), and `rollout undo` goes back to the first revision (renumbered 3); a Parallel set with a volumeClaimTemplate gets one claim per
 ordinal, referenced by its pod, that outlives its pods (Retain) after a scale to 0; kubectl
 shows the server's Table (NAME READY AGE), the Scale and `get all`.
 The test reads the state topics through one informer of its own (no CLI polling)."""
@@ -147,6 +147,17 @@ async def test_statefulsets_on_a_hollow_fleet(settings: Settings, services: Call
         history = cli(settings, "rollout", "history", "statefulset/web")
         assert history.stdout.split()[:7] == ["statefulset.apps/web", "REVISION", "CHANGE-CAUSE", "1", "<none>", "2",
                                               "<none>"], history.stdout
+        undone = cli(settings, "rollout", "undo", "statefulset/web")
+        assert undone.stdout.strip() == "statefulset.apps/web rolled back", undone.stdout + undone.stderr
+
+        async def back_to_old() -> dict[str, Any] | None:
+            status, pods = view.status("web"), view.pods("web")
+            at_old = all(p["metadata"]["labels"][REVISION] == old for p in pods.values())
+            return status if status.get("currentRevision") == status.get("updateRevision") == old and at_old and \
+                status.get("readyReplicas") == 2 else None
+        await wait_for("the rollback to the first revision", back_to_old, timeout=90, interval=0.1)
+        history = cli(settings, "rollout", "history", "statefulset/web")
+        assert history.stdout.split()[3::2] == ["2", "3"], history.stdout  # the first revision renumbered, not copied
 
         claim = {"metadata": {"name": "data"},
                  "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}}}
