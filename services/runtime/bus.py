@@ -165,10 +165,13 @@ async def _create(admin: AIOKafkaAdminClient, settings: Settings, specs: list[To
 async def _check_partitions(
     admin: AIOKafkaAdminClient, settings: Settings, specs: list[TopicSpec]
 ) -> None:
-    for _ in range(50):
+    """Topics just created take a moment to show in the metadata (longer on a loaded
+    broker): wait for every one, as long as KAFKUBE_CONNECT_TIMEOUT allows."""
+    deadline = time.monotonic() + max(5.0, settings.connect_timeout_s)
+    while True:
         described = await admin.describe_topics([s.name for s in specs])
         counts = {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"]}
-        if len(counts) == len(specs):
+        if len(counts) == len(specs) or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.1)
     wrong = {n: c for n, c in counts.items() if c != settings.partitions}
