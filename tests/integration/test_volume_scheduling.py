@@ -58,7 +58,7 @@ def user(name: str, claim_name: str) -> dict[str, Any]:
 def apply(settings: Settings, tmp_path: Path, *docs: dict[str, Any]) -> None:
     path = tmp_path / f"{secrets.token_hex(3)}.yaml"
     path.write_text("\n---\n".join(json.dumps(d) for d in docs) + "\n")
-    done = cli(settings, "apply", "-f", str(path))
+    done = cli(settings, "apply", "-f", str(path), "--timeout", "120", timeout=180)  # a loaded machine: generous
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -123,8 +123,9 @@ async def test_wait_for_first_consumer_on_a_hollow_fleet(settings: Settings, ser
     assert scheduled["message"] == ('0/3 nodes are available: persistentvolumeclaim "nope" not found. preemption: '
                                     "0/3 nodes are available: 3 Preemption is not helpful for scheduling."), scheduled
 
-    assert cli(settings, "delete", "pod", "first", "second", "lost", "third").returncode == 0
-    assert cli(settings, "delete", "pvc", "data").returncode == 0
+    deleted = cli(settings, "delete", "--timeout", "120", "pod", "first", "second", "lost", "third", timeout=180)
+    assert deleted.returncode == 0, deleted.stderr
+    assert cli(settings, "delete", "--timeout", "120", "pvc", "data", timeout=180).returncode == 0
 
     async def reclaimed() -> bool:
         return volume["metadata"]["name"] not in await desired(settings, "persistentvolumes") \

@@ -52,7 +52,7 @@ def cluster(docker_ready: None, settings: Settings, services: Callable[..., Serv
 def apply(settings: Settings, tmp_path: Path, *docs: dict[str, Any]) -> None:
     path = tmp_path / f"{secrets.token_hex(3)}.yaml"
     path.write_text("\n---\n".join(json.dumps(d) for d in docs) + "\n")
-    done = cli(settings, "apply", "-f", str(path))
+    done = cli(settings, "apply", "-f", str(path), "--timeout", "120", timeout=180)  # a loaded machine: generous
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -88,7 +88,7 @@ async def test_data_survives_the_pod_and_the_kubelet(settings: Settings, cluster
     assert claim["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == node
     assert claim["spec"]["storageClassName"] == "local-path"  # the default class, set by the API
 
-    assert cli(settings, "delete", "pod", "writer").returncode == 0
+    assert cli(settings, "delete", "--timeout", "120", "pod", "writer", timeout=180).returncode == 0
     check = f'test "$(cat /data/token)" = {token}'
     apply(settings, tmp_path, busybox("reader", check))
 
@@ -106,8 +106,8 @@ async def test_data_survives_the_pod_and_the_kubelet(settings: Settings, cluster
                    lambda: succeeded("after-restart"), timeout=180)
     assert (directory / "token").read_text().strip() == token
 
-    assert cli(settings, "delete", "pod", "reader", "after-restart").returncode == 0
-    assert cli(settings, "delete", "pvc", "data").returncode == 0
+    assert cli(settings, "delete", "--timeout", "120", "pod", "reader", "after-restart", timeout=180).returncode == 0
+    assert cli(settings, "delete", "--timeout", "120", "pvc", "data", timeout=180).returncode == 0
 
     async def reclaimed() -> bool:
         return not (await desired(settings, "persistentvolumes")) and not directory.exists()
