@@ -16,7 +16,9 @@ from services.kubelet.runtime.base import LABEL_CONTAINER, LABEL_NODE
 from services.runtime.config import Settings
 from tests.integration.kafkit import ServiceProcess, cli, docker_kubelet, get_json, wait_for
 
-pytestmark = [pytest.mark.kafka, pytest.mark.docker]
+# Generous deadlines: they catch a wedged controller, not a slow machine (on a 2-core
+# machine shared by several test runs, the control plane alone can take minutes to start).
+pytestmark = [pytest.mark.kafka, pytest.mark.docker, pytest.mark.timeout(900)]
 
 MANIFEST = textwrap.dedent("""\
     apiVersion: apps/v1
