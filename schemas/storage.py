@@ -12,7 +12,7 @@ storage admission (``services.api.storage_admission``) and the volume controller
 from __future__ import annotations
 
 import os.path
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -163,10 +163,22 @@ def storage_of(resources: dict[str, str] | None) -> Decimal | None:
     return None if value is None else parse_quantity(value)
 
 
-def is_default_class(cls: StorageClass) -> bool:
-    """Annotated as the default (GA or beta annotation), as upstream's IsDefaultAnnotation."""
-    annotations = cls.metadata.annotations or {}
+def is_default_class(storage_class: dict[str, Any]) -> bool:
+    """A StorageClass's JSON annotated as the default (GA or beta annotation), as upstream's
+    IsDefaultAnnotation."""
+    annotations = (storage_class.get("metadata") or {}).get("annotations") or {}
     return "true" in (annotations.get(DEFAULT_CLASS_ANNOTATION), annotations.get(BETA_DEFAULT_CLASS_ANNOTATION))
+
+
+def default_class(classes: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The default StorageClass, as upstream's GetDefaultClass: the newest of those
+    annotated, then the first by name; None when no class is annotated. Used by the API's
+    DefaultStorageClass admission and the volume controller's retroactive assignment."""
+    defaults = sorted((c for c in classes if is_default_class(c)),
+                      key=lambda c: str((c.get("metadata") or {}).get("name", "")))
+    if not defaults:
+        return None
+    return max(defaults, key=lambda c: str((c.get("metadata") or {}).get("creationTimestamp", "")))
 
 
 # -- defaults (SetDefaults_PersistentVolume*, SetDefaults_StorageClass) ------------------------

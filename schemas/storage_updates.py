@@ -5,7 +5,10 @@ admitted and defaulted); merged into ``schemas.updates.UPDATE_CHECKS``.
 
 One difference: the API's desired state holds no status, so "the claim is bound"
 (upstream: ``status.phase == Bound``) is read as "``spec.volumeName`` is set", which the
-binder writes when it binds (``services.controllers.volume``).
+binder writes when it binds (``services.controllers.volume``). Upstream's
+validateStorageClassUpgradeFromNil does not look at binding; here a class is given
+from nil only to an unbound claim (as the KEP-3333 controller does), so a bound
+claim never changes class under its volume.
 """
 
 from __future__ import annotations
@@ -64,13 +67,14 @@ def check_pv_update(new: Doc, old: Doc) -> list[FieldError]:
 
 def check_pvc_update(new: Doc, old: Doc) -> list[FieldError]:
     """The spec is immutable but for volumeName (set once), storageClassName (set once,
-    from nothing) and, on a bound claim, the storage request, which never shrinks."""
+    from nil, on an unbound claim: the retroactive default class; "" is a class choice,
+    never replaced) and, on a bound claim, the storage request, which never shrinks."""
     spec, old_spec = dict(_dict(new.get("spec"))), dict(_dict(old.get("spec")))
-    if not old_spec.get("volumeName"):
+    bound = bool(old_spec.get("volumeName"))
+    if not bound:
         old_spec["volumeName"] = spec.get("volumeName")
-    if old_spec.get("storageClassName") is None and spec.get("storageClassName") is not None:
-        old_spec["storageClassName"] = spec["storageClassName"]
-    bound = bool(_dict(old.get("spec")).get("volumeName"))
+        if old_spec.get("storageClassName") is None and spec.get("storageClassName") is not None:
+            old_spec["storageClassName"] = spec["storageClassName"]
     if bound:
         spec["resources"] = {**_dict(spec.get("resources")), "requests": _dict(_dict(old_spec.get("resources")).get("requests"))}
         spec["volumeAttributesClassName"] = old_spec.get("volumeAttributesClassName")

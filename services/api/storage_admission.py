@@ -2,7 +2,8 @@
 
 - DefaultStorageClass: a claim created without `spec.storageClassName` gets the default
   StorageClass (annotated `storageclass.kubernetes.io/is-default-class: "true"`; of several,
-  the newest, then the first by name, as upstream's GetDefaultClass); none: left unset.
+  the newest, then the first by name: `schemas.storage.default_class`); none: left unset
+  (the volume controller assigns it later, once a default exists: retroactive assignment).
 - StorageObjectInUseProtection: a created claim gets the `kubernetes.io/pvc-protection`
   finalizer, a created PersistentVolume `kubernetes.io/pv-protection`.
 - PersistentVolumeClaimResize: a claim's storage request may grow only when the claim is
@@ -19,12 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.quantity import parse_quantity
-from schemas.storage import (
-    BETA_DEFAULT_CLASS_ANNOTATION,
-    DEFAULT_CLASS_ANNOTATION,
-    PV_PROTECTION_FINALIZER,
-    PVC_PROTECTION_FINALIZER,
-)
+from schemas.storage import PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER, default_class
 from schemas.storage_updates import storage_request
 from services.api.admission import AdmissionError
 
@@ -39,19 +35,6 @@ NOT_EXPANDABLE = ("only dynamically provisioned pvc can be resized and the stora
 def _meta(obj: Doc) -> Doc:
     meta = obj.get("metadata")
     return meta if isinstance(meta, dict) else {}
-
-
-def is_default(storage_class: Doc) -> bool:
-    annotations = _meta(storage_class).get("annotations") or {}
-    return "true" in (annotations.get(DEFAULT_CLASS_ANNOTATION), annotations.get(BETA_DEFAULT_CLASS_ANNOTATION))
-
-
-def default_class(classes: list[Doc]) -> Doc | None:
-    """The default StorageClass: the newest of those annotated, then the first by name."""
-    defaults = sorted((c for c in classes if is_default(c)), key=lambda c: str(_meta(c).get("name", "")))
-    if not defaults:
-        return None
-    return max(defaults, key=lambda c: str(_meta(c).get("creationTimestamp", "")))
 
 
 def _with_finalizer(obj: Doc, finalizer: str) -> Doc:

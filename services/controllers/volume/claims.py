@@ -6,6 +6,9 @@ one claim and the World in, the actions out.
   class (or none), to the smallest Available volume that fits (`find_match`), by writing
   the volume's claimRef first (valid only against the volume's resourceVersion, so two
   claims never take one volume), the claim's volumeName once the view shows it.
+- With no fit, a claim whose storageClassName is absent (nil; not "", which asks for no
+  class) gets the default class, once one exists (upstream's retroactive default
+  StorageClass assignment: a claim admitted while the API knew no default).
 - With no fit, a `kafkube.io/local` class provisions `pvc-<claim uid>` once the claim
   names its node (`volume.kubernetes.io/selected-node`, set by the scheduler for
   WaitForFirstConsumer classes); an Immediate local class cannot (no node): a warning.
@@ -29,6 +32,7 @@ from schemas.storage import (
     SELECTED_NODE_ANNOTATION,
     STORAGE,
     STORAGE_PROVISIONER_ANNOTATION,
+    default_class,
 )
 from services.controllers.volume.actions import Action, CreateVolume, Emit, Patch, SetStatus
 from services.controllers.volume.provision import local_volume, provisioned_name
@@ -118,6 +122,8 @@ def _bind_unbound(key: str, claim: Doc, world: World) -> list[Action]:
     delayed = cls is not None and cls.get("volumeBindingMode") == "WaitForFirstConsumer"
     if not delayed and (volume := find_match(claim, world.volumes.values(), world)) is not None:
         return [_claim_volume(volume, claim)] + _pending(key, claim, world)
+    if spec(claim).get("storageClassName") is None and (default := default_class(world.classes.values())):
+        return [Patch(target(claim), {"spec": {"storageClassName": meta(default)["name"]}})] + _pending(key, claim, world)
     return _provision(key, claim, cls_name, cls, delayed, world) + _pending(key, claim, world)
 
 

@@ -5,7 +5,8 @@ Reads desired and observed PersistentVolumes and PersistentVolumeClaims, Storage
 and desired pods with their observed phase (which claims a pod that is not terminated
 uses) through the controller manager's shared informer. Keys are `claim:<ns>/<name>` and
 `volume:<name>`; a change of a claim enqueues it and the volumes naming it, a change of a
-volume enqueues it and the claim it names, a pod enqueues the claims it names. The pure
+volume enqueues it and the claim it names, a pod enqueues the claims it names, a
+StorageClass the unbound claims without a class (a default class may have come). The pure
 `reconcile_claim` / `reconcile_volume` decide; this executor writes what they plan:
 patches, creations and deletions as requests on `kafkube.requests` (decided by the API as
 the controller manager; a patch is valid only against the resourceVersion decided on),
@@ -77,6 +78,12 @@ def _claims_of_pod(pod: Any) -> set[str]:
             and v["persistentVolumeClaim"].get("claimName")}
 
 
+def _awaits_class(claim: Any) -> bool:
+    """An unbound claim whose storageClassName is nil (retroactive default class assignment)."""
+    claim_spec = (claim.get("spec") or {}) if isinstance(claim, Mapping) else {}
+    return claim_spec.get("storageClassName") is None and not claim_spec.get("volumeName")
+
+
 class VolumeController:
     def __init__(self, settings: Settings, shared: SharedInformer | None) -> None:
         topics = Topics(settings.topic_prefix)
@@ -115,7 +122,9 @@ class VolumeController:
             return [CLAIM + c for c in before | after]
         if change.topic == self._opods_t:
             return [CLAIM + c for c in _claims_of_pod(self.host.informer.get(self._pods_t, change.key))]
-        return []  # StorageClasses: the periodic resync
+        if change.topic == self._sc_t:  # a default class may have come: the claims awaiting one
+            return [CLAIM + k for k, c in self.host.informer.items(self._pvc_t).items() if _awaits_class(c)]
+        return []
 
     @staticmethod
     def _claim_of(volume: Any) -> str | None:

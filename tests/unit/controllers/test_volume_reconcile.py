@@ -194,6 +194,44 @@ def test_no_class_and_no_volume_is_failed_binding() -> None:
              "no persistent volumes available for this claim and no storage class is set")]
 
 
+# -- retroactive default StorageClass ---------------------------------------------------------------
+DEFAULT_LOCAL = {**LOCAL, "metadata": {"name": "local-path",
+                                       "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}
+
+
+def test_a_claim_without_a_class_gets_the_default_once_one_exists_then_is_provisioned() -> None:
+    cluster = Cluster([claim(cls=None)], [], classes=(LOCAL, IMMEDIATE_LOCAL))  # no default class
+    waiting = cluster.plan("claim:default/data")
+    assert not [a for a in waiting if isinstance(a, Patch)]
+    assert [a.reason for a in waiting if isinstance(a, Emit)] == ["FailedBinding"]
+    cluster.classes["local-path"] = DEFAULT_LOCAL  # a default class appears
+    assigned = cluster.plan("claim:default/data")
+    assert [(a.target.kind, a.target.key, a.target.resource_version, a.body) for a in assigned if isinstance(a, Patch)] == [
+        ("PersistentVolumeClaim", "default/data", "1", {"spec": {"storageClassName": "local-path"}})]
+    cluster.apply(assigned)
+    assert cluster.claims["default/data"]["spec"]["storageClassName"] == "local-path"
+    assert [a.reason for a in cluster.plan("claim:default/data") if isinstance(a, Emit)] == ["WaitForFirstConsumer"]
+    cluster.claims["default/data"]["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] = "node-a"
+    cluster.settle()
+    assert cluster.claims["default/data"]["spec"]["volumeName"] == "pvc-uid-data"
+    assert cluster.claim_status["default/data"]["phase"] == "Bound"
+
+
+def test_no_class_chosen_empty_class_and_bound_claims_never_get_the_default() -> None:
+    """Only a nil class is assigned: "" asks for no class; a bound claim keeps its volume's
+    class; a nil claim that fits a classless volume binds it first, as upstream's syncUnboundClaim."""
+    cluster = Cluster([claim("empty", cls="", size="5Gi"), claim("bound", cls=None, volume="pv1"),
+                       claim("fits", cls=None, size="2Gi")],
+                      [volume("pv1"), volume("pv2", size="2Gi")], classes=(DEFAULT_LOCAL, IMMEDIATE_LOCAL))
+    cluster.settle()
+    claims = cluster.claims
+    assert claims["default/empty"]["spec"]["storageClassName"] == "" and "volumeName" not in claims["default/empty"]["spec"]
+    assert "storageClassName" not in claims["default/bound"]["spec"] and claims["default/bound"]["spec"]["volumeName"] == "pv1"
+    assert "storageClassName" not in claims["default/fits"]["spec"] and claims["default/fits"]["spec"]["volumeName"] == "pv2"
+    assert cluster.claim_status["default/bound"]["phase"] == cluster.claim_status["default/fits"]["phase"] == "Bound"
+    assert [a.reason for a in cluster.plan("claim:default/empty") if isinstance(a, Emit)] == ["FailedBinding"]
+
+
 # -- provisioning ---------------------------------------------------------------------------------
 def test_wait_for_first_consumer_waits_for_the_selected_node_then_provisions_once() -> None:
     cluster = Cluster([claim(cls="local-path")], [volume("static", cls="local-path")])
