@@ -268,7 +268,16 @@ async def wait_for_answers(settings: Settings, wanted: set[tuple[str, str]], *,
 
 
 async def desired(settings: Settings, plural: str) -> dict[str, Any]:
-    topic = Topics(settings.topic_prefix).desired(plural)
+    """The desired records of a kind, by key, as they stand now."""
+    return await _compacted(settings, Topics(settings.topic_prefix).desired(plural))
+
+
+async def observed(settings: Settings, plural: str) -> dict[str, Any]:
+    """The status records of a kind, by key, as they stand now."""
+    return await _compacted(settings, Topics(settings.topic_prefix).observed(plural))
+
+
+async def _compacted(settings: Settings, topic: str) -> dict[str, Any]:
     view: Informer[Any] = Informer(settings, [topic], follow=False)
     async with view:
         await view.wait_synced()

@@ -15,22 +15,12 @@ import pytest
 import yaml
 
 from services.runtime.config import Settings
-from services.runtime.informer import Informer
-from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli, desired
+from tests.integration.kafkit import ServiceProcess, cli, desired, observed
 
 # The deadlines are generous (a loaded 2-core machine runs this in a small part of them):
 # they catch a wedged fleet, not a slow one. The benchmarks measure speed.
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]
 NODES, REPLICAS = 50, 200
-
-
-async def observed(settings: Settings, plural: str) -> dict[str, Any]:
-    topic = Topics(settings.topic_prefix).observed(plural)
-    view: Informer[Any] = Informer(settings, [topic], follow=False)
-    async with view:
-        await view.wait_synced()
-        return dict(view.items(topic))
 
 
 def deployment(replicas: int) -> str:

@@ -15,19 +15,9 @@ from typing import Any
 import pytest
 
 from services.runtime.config import Settings
-from services.runtime.informer import Informer
-from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli, desired
+from tests.integration.kafkit import ServiceProcess, cli, desired, observed
 
 pytestmark = pytest.mark.kafka
-
-
-async def observed(settings: Settings, plural: str) -> dict[str, Any]:
-    topic = Topics(settings.topic_prefix).observed(plural)
-    view: Informer[Any] = Informer(settings, [topic], follow=False)
-    async with view:
-        await view.wait_synced()
-        return dict(view.items(topic))
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 120, what: str = "") -> Any:

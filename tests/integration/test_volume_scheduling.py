@@ -19,9 +19,7 @@ from typing import Any
 import pytest
 
 from services.runtime.config import Settings
-from services.runtime.informer import Informer
-from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli, desired, wait_for
+from tests.integration.kafkit import ServiceProcess, cli, desired, observed, wait_for
 
 pytestmark = [pytest.mark.kafka]
 
@@ -60,15 +58,6 @@ def apply(settings: Settings, tmp_path: Path, *docs: dict[str, Any]) -> None:
     path.write_text("\n---\n".join(json.dumps(d) for d in docs) + "\n")
     done = cli(settings, "apply", "-f", str(path), "--timeout", "120", timeout=180)  # a loaded machine: generous
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-async def observed(settings: Settings, plural: str) -> dict[str, Any]:
-    """The status records of a kind (as `kafkit.desired` reads the desired ones)."""
-    topic = Topics(settings.topic_prefix).observed(plural)
-    view: Informer[Any] = Informer(settings, [topic], follow=False)
-    async with view:
-        await view.wait_synced()
-        return dict(view.items(topic))
 
 
 async def test_wait_for_first_consumer_on_a_hollow_fleet(settings: Settings, services: Callable[..., ServiceProcess],
