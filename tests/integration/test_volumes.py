@@ -4,7 +4,8 @@ one provisioned volume each once they name a node, across a SIGKILL of the contr
 manager mid-binding (no volume taken twice, no claim provisioned twice); a claim a pod
 uses stays until the pod is gone (pvc-protection); reclaim: Retain keeps a volume
 Released, Delete deletes a provisioned one and fails a static one; a claim without a class
-gets the default `local-path`; a bound claim of it grows (volume, then status.capacity)."""
+gets the default `local-path`; a bound claim of it grows (volume, then status.capacity).
+A claim admitted while no class is the default gets it later (retroactive assignment)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from schemas.storage import DEFAULT_CLASS_ANNOTATION, default_local_class
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli, publish, read_all, wait_for
+from tests.integration.kafkit import ServiceProcess, cli, desired, publish, read_all, wait_for
 
 pytestmark = [pytest.mark.kafka]
 NODE = "node-x"
@@ -175,6 +177,54 @@ async def test_binding_provisioning_protection_and_reclaim(
                   if r.value and (e := json.loads(r.value)).get("involvedObject")}
         assert ("ProvisioningSucceeded", "l0", "Normal") in events and ("WaitForFirstConsumer", "later", "Normal") in events
         assert ("VolumeFailedDelete", "static-1", "Warning") in events
+
+
+async def test_a_claim_admitted_without_a_default_class_gets_it_retroactively(settings: Settings, services: Any) -> None:
+    """With `local-path` un-defaulted, a claim without a class is stored classless and stays
+    Pending (FailedBinding); once the class is the default again, the volume controller
+    gives it the class (a "" claim keeps none) and, its node named, it is provisioned."""
+    services("api")
+    services("controllers")
+    state = State(settings)
+    undefaulted = default_local_class()
+    undefaulted["metadata"]["annotations"] = {DEFAULT_CLASS_ANNOTATION: "false"}
+
+    async def ensured() -> bool:  # the API ensures the default class at start
+        return "local-path" in await desired(settings, "storageclasses")
+    async with state.view:
+        await state.view.wait_synced()
+        await wait_for("the default StorageClass", ensured, timeout=DEADLINE)
+        await send(settings, undefaulted)
+        attempts = iter(range(1000))
+
+        async def admitted_classless() -> str | None:
+            """A new claim, stored; its name once the API's view of the classes no longer
+            holds a default (until then a claim gets local-path, and waits for a node)."""
+            name = f"late-{next(attempts)}"
+            await send(settings, claim(name, cls=None))
+            await wait_for(f"{name} stored", lambda: _async(f"default/{name}" in state.claims()), timeout=DEADLINE)
+            return name if "storageClassName" not in state.claims()[f"default/{name}"]["spec"] else None
+        late = await wait_for("a claim admitted without a class", admitted_classless, timeout=DEADLINE)
+        await send(settings, claim("none", cls=""))
+        await wait_for(f"{late} and none Pending",
+                       lambda: _async(state.claim_phase(late) == state.claim_phase("none") == "Pending"), timeout=DEADLINE)
+        assert "storageClassName" not in state.claims()[f"default/{late}"]["spec"]  # no default: stays classless
+
+        await send(settings, default_local_class())  # the default again
+        await wait_for(f"{late} given the default class", lambda: _async(
+            state.claims()[f"default/{late}"]["spec"].get("storageClassName") == "local-path"), timeout=DEADLINE)
+        await send(settings, claim(late, cls=None, node=NODE))  # as the scheduler would
+        await wait_for(f"{late} Bound", lambda: _async(state.bound([late])), timeout=DEADLINE)
+        given = state.claims()[f"default/{late}"]
+        assert given["spec"]["volumeName"] == f"pvc-{given['metadata']['uid']}"
+        assert state.volumes()[given["spec"]["volumeName"]]["spec"]["storageClassName"] == "local-path"
+        none = state.claims()["default/none"]
+        assert none["spec"]["storageClassName"] == "" and not none["spec"].get("volumeName")
+        assert state.claim_phase("none") == "Pending"
+        events = {(e["reason"], e["involvedObject"].get("name"))
+                  for r in await read_all(settings, Topics(settings.topic_prefix).events)
+                  if r.value and (e := json.loads(r.value)).get("involvedObject")}
+        assert {("FailedBinding", late), ("FailedBinding", "none"), ("ProvisioningSucceeded", late)} <= events
 
 
 async def _async(value: bool) -> bool:
