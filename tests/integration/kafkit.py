@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, BinaryIO, Protocol
 
 import orjson
+import psutil
 from aiokafka import ConsumerRecord, TopicPartition
 
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION, REQUEST_ID_HEADER, OP_HEADER
@@ -315,6 +316,15 @@ async def requests_decided(settings: Settings, *, timeout: float = 120.0) -> Non
         raise AssertionError(f"{len(ids) - len(found)} of the markers on kafkube.requests never answered")
 
 
+def _kill_kubelets_of(node: str) -> None:
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
+        if "kubelet" in command and node in command:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+                process.wait(timeout=30)
+
+
 FAST_KUBELET = {"KAFKUBE_HEARTBEAT_SECONDS": "1", "KAFKUBE_RELIST_SECONDS": "0.5", "KAFKUBE_RESYNC_SECONDS": "1",
                 "KAFKUBE_CLUSTER_DNS": "off"}
 """A test kubelet's settings: quick heartbeats, relists and resyncs, no cluster DNS."""
@@ -335,10 +345,12 @@ def docker_kubelet(services: Callable[..., Any], monkeypatch: Any, env: dict[str
     for name in control_plane:
         services(name)
     node = f"{prefix}-{random_names.token_hex(3)}"
-    services("kubelet", "--node", node, "--runtime", "docker")
+    kubelet = services("kubelet", "--node", node, "--runtime", "docker")
     try:
         yield node
     finally:
+        kubelet.stop()  # first, or it would recreate what is removed below
+        _kill_kubelets_of(node)  # any the test started again (a restart)
         ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={LABEL_NODE}={node}"],
                              capture_output=True, text=True).stdout.split()
         if ids:
