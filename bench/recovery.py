@@ -27,13 +27,14 @@ from services.runtime.bus import make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
+from services.runtime.kafka_auth import CONTROLLER_GROUPS
 from services.runtime.topics import Topics
 
 READY_MARKERS: dict[str, tuple[tuple[str, ...], list[tuple[str, int | None]]]] = {
     # service: (serve args, [(log event that says "my state is loaded", how many; None: one per partition)])
     "api": (("api",), [('"partition.loaded"', None)]),
     "scheduler": (("scheduler",), [('"scheduler.synced"', 1)]),
-    "controllers": (("controllers",), [('"controllers.synced"', 1), ('"controller.synced"', 3)]),
+    "controllers": (("controllers",), [('"controller.synced"', len(CONTROLLER_GROUPS))]),  # one per controller
     "endpoints": (("endpoints",), [('"endpoints.started"', 1)]),
     "kubelet-fleet": (("kubelet", "--runtime", "hollow", "--nodes", "1000", "--node-prefix", "node-"),
                       [('"fleet.synced"', 1)]),
