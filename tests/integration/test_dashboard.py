@@ -203,9 +203,13 @@ async def test_dashboard_over_http(dashboard: DashboardUnderTest, settings: Sett
 
         code, restarted = await act(admin, "restart", {"namespace": "default", "name": name})
         assert code == 200 and restarted["results"][0]["reason"] == "Updated", restarted
-        async with admin.get("/api/history/deployments", params={"namespace": "default", "name": name}) as found:
-            latest = (await found.json())["versions"][-1]["object"]
-        assert RESTARTED_AT in latest["spec"]["template"]["metadata"]["annotations"]
+
+        async def restart_in_history() -> bool:
+            """The history is the dashboard's own read of the log, so it shows the write a moment later."""
+            async with admin.get("/api/history/deployments", params={"namespace": "default", "name": name}) as found:
+                latest = (await found.json())["versions"][-1]["object"]
+            return RESTARTED_AT in (latest["spec"]["template"]["metadata"].get("annotations") or {})
+        await eventually("the restart in the deployment's history", restart_in_history)
 
         code, deleted = await act(admin, "delete-pod", {"namespace": "default", "name": pod["name"]})
         assert code == 200 and deleted["results"][0]["reason"] == "Deleted", deleted

@@ -175,7 +175,9 @@ async def test_binding_provisioning_protection_and_reclaim(
         events = {(e["reason"], e["involvedObject"].get("name"), e.get("type"))
                   for r in await read_all(settings, Topics(settings.topic_prefix).events)
                   if r.value and (e := json.loads(r.value)).get("involvedObject")}
-        assert ("ProvisioningSucceeded", "l0", "Normal") in events and ("WaitForFirstConsumer", "later", "Normal") in events
+        # `later` was provisioned after the SIGKILL; an event of the killed controller may be
+        # lost with it (events are best effort, as upstream's), so l0..l3 are not asked for one
+        assert ("WaitForFirstConsumer", "later", "Normal") in events and ("ProvisioningSucceeded", "later", "Normal") in events
         assert ("VolumeFailedDelete", "static-1", "Warning") in events
 
 

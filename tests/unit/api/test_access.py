@@ -265,3 +265,28 @@ def test_an_ingress_class_is_cluster_wide_and_not_the_namespace_editors() -> Non
     assert audit["decision"] == "forbid"
     out = decide_all(_example("ingress.yaml", "IngressClass", None), token="t-admin")
     assert [e["reason"] for e in events(out)] == ["Created"]
+
+
+def _controller_revision(namespace: str) -> WriteRequest:
+    body = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": {"name": "web-5d8f7c", "namespace": namespace}, "revision": 1,
+            "data": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}}}
+    return WriteRequest(op=Op.CREATE, apiVersion="apps/v1", kind="ControllerRevision", namespace=namespace,
+                        name="web-5d8f7c", body=body)
+
+
+@pytest.mark.parametrize("token, who", [("t-bob", "bob"), (None, "system:anonymous"), ("t-alice", "alice")])
+def test_controller_revisions_are_written_by_the_controllers_alone(token: str | None, who: str) -> None:
+    """As upstream: `view` reads ControllerRevisions and even a namespace's editor does not
+    write them (only the daemon-set and statefulset controllers do): refused, audited as
+    forbid, nothing stored. An admin may (cluster-admin may do anything)."""
+    out = decide_all(_controller_revision("team-a"), token=token)
+    (event,), (audit,) = events(out), audits(out)
+    assert event["reason"] == "Rejected" and event["message"] == (
+        f'controllerrevisions.apps is forbidden: User "{who}" cannot create resource "controllerrevisions" '
+        f'in API group "apps" in the namespace "team-a"')
+    assert (audit["decision"], audit["objectRef"]["resource"]) == ("forbid", "controllerrevisions")
+    assert [o for o in out if o.topic.startswith(TOPICS.desired(""))] == []
+    out = decide_all(_controller_revision("team-a"), token="t-admin")
+    assert [e["reason"] for e in events(out)] == ["Created"]
+    assert [o.topic for o in out if o.topic.startswith(TOPICS.desired(""))] == [TOPICS.desired("controllerrevisions")]
