@@ -25,6 +25,7 @@ from services.runtime.logging import get_logger
 from services.runtime.ownership import hold_membership
 
 log = get_logger(__name__)
+FENCE_RETRY_S = 1.0  # a fence that failed (the broker away) is run again after this long
 
 
 class NodeOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -80,11 +81,14 @@ class NodeOwnership(ConsumerRebalanceListener):  # type: ignore[misc]
         self._fencing = asyncio.create_task(self._take(gained), name="scheduler-fence")
 
     async def _take(self, gained: set[int]) -> None:
-        try:
-            await self._fence()
-        except Exception as exc:  # the informer died: the service fails on its own
-            log.error("ownership.fence_failed", error=f"{exc.__class__.__name__}: {exc}")
-            return
+        while True:
+            try:
+                await self._fence()
+                break
+            except Exception as exc:  # the broker briefly away (no metadata): the nodes stay unusable, try again
+                log.warning("ownership.fence_failed", error=f"{exc.__class__.__name__}: {exc}"[:300],
+                            retry_s=FENCE_RETRY_S)
+                await asyncio.sleep(FENCE_RETRY_S)
         self._usable |= gained & self._assigned
         log.info("ownership.assigned", partitions=sorted(self._usable))
         self._on_change()
