@@ -201,6 +201,14 @@ async def test_dashboard_over_http(dashboard: DashboardUnderTest, settings: Sett
         pod = next(p for p in (await view(admin, "pods", q=name))["items"]["rows"] if p["phase"] == "Running")
         await _logs_stream(admin, settings, pod["name"])
 
+        code, deleted = await act(admin, "delete-pod", {"namespace": "default", "name": pod["name"]})
+        assert code == 200 and deleted["results"][0]["reason"] == "Deleted", deleted
+
+        async def gone() -> bool:
+            return all(p["name"] != pod["name"] for p in (await view(admin, "pods", q=name))["items"]["rows"])
+        await eventually(f"pod {pod['name']} gone", gone)
+
+        # after the delete: the restart's rollout replaces every pod, so it would race it
         code, restarted = await act(admin, "restart", {"namespace": "default", "name": name})
         assert code == 200 and restarted["results"][0]["reason"] == "Updated", restarted
 
@@ -210,13 +218,6 @@ async def test_dashboard_over_http(dashboard: DashboardUnderTest, settings: Sett
                 latest = (await found.json())["versions"][-1]["object"]
             return RESTARTED_AT in (latest["spec"]["template"]["metadata"].get("annotations") or {})
         await eventually("the restart in the deployment's history", restart_in_history)
-
-        code, deleted = await act(admin, "delete-pod", {"namespace": "default", "name": pod["name"]})
-        assert code == 200 and deleted["results"][0]["reason"] == "Deleted", deleted
-
-        async def gone() -> bool:
-            return all(p["name"] != pod["name"] for p in (await view(admin, "pods", q=name))["items"]["rows"])
-        await eventually(f"pod {pod['name']} gone", gone)
     finally:
         await viewer.close()
         await admin.close()
