@@ -26,6 +26,7 @@ from services.runtime.logging import get_logger
 log = get_logger(__name__)
 API_WRITER_GROUP = "api-writer"  # services.api.service: the one writer of desired state
 MARKER_GRACE_S = 2.0
+FENCE_RETRY_S = 1.0  # a fence that failed (the broker away: no metadata) is run again after this long
 POLL_S = 0.2
 
 

@@ -21,11 +21,11 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from services.runtime.bus import partition_for
 from services.runtime.config import Settings
+from services.runtime.fence import FENCE_RETRY_S
 from services.runtime.logging import get_logger
 from services.runtime.ownership import hold_membership
 
 log = get_logger(__name__)
-FENCE_RETRY_S = 1.0  # a fence that failed (the broker away) is run again after this long
 
 
 class NodeOwnership(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -30,6 +30,7 @@ from services.runtime.bus import encode, make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.events import event_key, involved_object, make_event
+from services.runtime.fence import FENCE_RETRY_S
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.ownership import PartitionOwnership
@@ -43,7 +44,6 @@ EXPECTATION_TTL_S = 15.0  # a cluster controller asks again after 15 s
 # more workers; a pod or ReplicaSet they create is expected for 60 s before asked again.
 WORKLOAD_WORKERS = 4
 WORKLOAD_EXPECTATION_TTL_S = 60.0
-FENCE_RETRY_S = 1.0
 
 
 def object_key(meta: Mapping[str, Any]) -> str:
