@@ -59,7 +59,7 @@ class Requests:
 
     def __init__(self, settings: Settings) -> None:
         self._settings, self._topics = settings, Topics(settings.topic_prefix)
-        self._producer = make_producer(settings)
+        self._producer = make_producer(settings, linger_ms=0)  # each request is waited for
         self._events = make_consumer(settings)
         self._waiting: dict[str, asyncio.Future[Answer]] = {}
         self._task: asyncio.Task[None] | None = None

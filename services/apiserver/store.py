@@ -27,6 +27,7 @@ from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
 
 Obj = dict[str, Any]
+WRITTEN_WITHIN_S = 2.0  # how long a write's reader waits for its own version before a full barrier
 __all__ = ["Expired", "ObjectStore", "WatchEvent", "shown"]
 
 
@@ -41,6 +42,11 @@ def shown(info: KindInfo, desired: Obj | None, observed: Obj | None) -> Obj | No
     if obj is not None and info.kind == "Secret":
         obj = without_last_applied(obj)  # values stay as stored: encrypted, opened per caller (secrets.py)
     return obj
+
+
+def _at_least(desired: Obj | None, version: int) -> bool:
+    own = str(((desired or {}).get("metadata") or {}).get("resourceVersion") or "")
+    return own.isdigit() and int(own) >= version
 
 
 class ObjectStore:
@@ -129,6 +135,25 @@ class ObjectStore:
     async def barrier(self) -> None:
         """Wait until the store holds everything committed now (read your own write)."""
         await self._informer.barrier()
+
+    async def written(self, info: KindInfo, key: str, resource_version: str | None, *,
+                      within_s: float = WRITTEN_WITHIN_S) -> None:
+        """Wait until the store holds `key` at its own `resource_version` or a later one:
+        a client reads its own write as soon as that record is applied, without the
+        barrier's round over every partition. One object's versions are the offsets of its
+        requests, all on one partition, so they only grow. A version that is not an offset,
+        or one not seen within `within_s` (the object deleted since), falls back to the barrier."""
+        if not (resource_version or "").isdigit():
+            await self.barrier()
+            return
+        wanted = int(resource_version)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while not _at_least(self.desired(info, key), wanted):
+            if (left := deadline - loop.time()) <= 0:
+                await self.barrier()
+                return
+            await self.changed(left)
 
     async def stop(self) -> None:
         await self._informer.stop()

@@ -1,7 +1,8 @@
 """POST, PUT, PATCH and DELETE: each becomes one `WriteRequest` on `kafkube.requests`
 with the caller's token (`services.apiserver.answers`); the API decides it (authn, RBAC,
 admission, optimistic concurrency) and its answer becomes the HTTP response: on success
-the object as the store holds it after a read barrier (the client reads its own write),
+the object as the store holds it once it holds the version the API answered with (the
+client reads its own write; a delete, with no version to wait for, after a read barrier),
 on a rejection the `Status` of the API's reason. Merge patches go to the API as they are
 (its PATCH is RFC 7386); JSON and strategic merge patches are applied here to the stored
 object and sent as an UPDATE that expects its resourceVersion, retried on a Conflict.
@@ -137,7 +138,7 @@ async def _answered(writer: Writer, request: WriteRequest, caller: Caller, path:
         return refusal
     if request.dry_run and answer is not None:
         return _dry_run_answer(writer, answer, path, request.name, created=created)
-    await writer.store.barrier()
+    await writer.store.written(path.info, key_of(path, request.name), answer.resource_version if answer else None)
     obj = writer.store.get(path.info, key_of(path, request.name))
     if obj is None:
         return json_response(not_found(path.info.plural, path.info.group, request.name), status=404)
@@ -340,7 +341,7 @@ async def _patched_update(writer: Writer, path: ResourcePath, caller: Caller,
         if options.dry_run and answer is not None:
             return _dry_run_answer(writer, answer, path, path.name)
         break
-    await writer.store.barrier()
+    await writer.store.written(path.info, key_of(path), answer.resource_version if answer else None)
     obj = writer.store.get(path.info, key_of(path))
     return json_response(await _answer_object(writer, path, caller, obj)) if obj is not None else \
         json_response(not_found(path.info.plural, path.info.group, path.name), status=404)

@@ -54,7 +54,7 @@ class Client:
         waiting = {rid: i for i, rid in enumerate(request_ids)}
         answers: list[Answer | None] = [None] * len(documents)
         async with self._events_from_now() as events:
-            async with make_producer(self.settings) as producer:
+            async with make_producer(self.settings, linger_ms=0) as producer:
                 for rid, doc in zip(request_ids, documents):
                     headers = [(REQUEST_ID_HEADER, rid.encode()), (OP_HEADER, op.encode()),
                                *token_headers(self.settings), *(extra_headers or [])]
@@ -67,7 +67,7 @@ class Client:
         None if none came within the timeout."""
         answers: list[Answer | None] = [None]
         async with self._events_from_now() as events:
-            async with make_producer(self.settings) as producer:
+            async with make_producer(self.settings, linger_ms=0) as producer:
                 await producer.send_and_wait(self.topics.requests, key=request.key.encode(), value=encode(request),
                                              headers=token_headers(self.settings))
             await self._collect(events, {request.id: 0}, answers, timeout_s)

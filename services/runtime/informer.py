@@ -141,6 +141,8 @@ class Informer(Generic[V]):
         """Wait until the view holds everything committed *now* (read-your-writes)."""
         assert self._consumer is not None
         end = await self._consumer.end_offsets(list(self._consumer.assignment()))
+        if self._reached(end, await self._positions()):
+            return  # already there: no wait for the follow task's next round
         future = asyncio.get_running_loop().create_future()
         self._waiters.append((end, future))
         await self._wait(future)
@@ -215,19 +217,27 @@ class Informer(Generic[V]):
         if self._gate is not None and (held := self._gate.released(topic, key, new)) is not None:
             self._apply(held.topic, held)  # a pod status held until its desired pod was seen
 
+    async def _positions(self) -> dict[TopicPartition, int]:
+        """Per partition, the offset the view has read to. A partition ending in a
+        transaction marker can leave the position one short of the end offset (aiokafka
+        #911): two rounds that brought that partition nothing count as caught up. Per
+        partition: on a busy view some other partition always brings records, and a
+        view-wide idle count never reached two (a barrier hung)."""
+        assert self._consumer is not None
+        return {tp: await self._consumer.position(tp) + (1 if self._idle_rounds.get(tp, 0) >= 2 else 0)
+                for tp in self._consumer.assignment()}
+
+    @staticmethod
+    def _reached(end: dict[TopicPartition, int], positions: dict[TopicPartition, int]) -> bool:
+        return all(positions.get(tp, 0) >= offset for tp, offset in end.items())
+
     async def _release_waiters(self) -> None:
         if not self._waiters:
             return
-        assert self._consumer is not None
-        positions = {tp: await self._consumer.position(tp) for tp in self._consumer.assignment()}
-        # A partition ending in a transaction marker can leave the position one short
-        # of the end offset (aiokafka #911): two rounds that brought that partition nothing
-        # count as caught up. Per partition: on a busy view some other partition always
-        # brings records, and a view-wide idle count never reached two (a barrier hung).
-        reached = {tp: pos + (1 if self._idle_rounds.get(tp, 0) >= 2 else 0) for tp, pos in positions.items()}
+        reached = await self._positions()
         still: list[tuple[dict[TopicPartition, int], asyncio.Future[None]]] = []
         for end, future in self._waiters:
-            if all(reached.get(tp, 0) >= off for tp, off in end.items()):
+            if self._reached(end, reached):
                 if not future.done():
                     future.set_result(None)
             else:

@@ -141,18 +141,24 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         returns (an aborted transaction's, transaction markers): with only those after
         the last commit, the committed offset would stay behind the end for good, and
         whoever waits for it (the takeover fence of the scheduler and the controllers)
-        would wait for good."""
+        would wait for good. One commit for all of them: the next round's fetch waits for it."""
+        ahead: dict[TopicPartition, int] = {}
         for tp in consumer.assignment():
             owned = self._owned.get(tp.partition)
             if tp in worked or owned is None or owned.fenced:
                 continue
-            position = await consumer.position(tp)
-            if position > owned.committed:
-                try:
-                    await consumer.commit({tp: position})
-                except KafkaError as exc:  # a rebalance under way: the next round tries again
-                    log.debug("partition.commit_skipped_failed", partition=tp.partition, error=str(exc))
-                    continue
+            if (position := await consumer.position(tp)) > owned.committed:
+                ahead[tp] = position
+        if not ahead:
+            return
+        try:
+            await consumer.commit(ahead)
+        except KafkaError as exc:  # a rebalance under way: the next round tries again
+            log.debug("partition.commit_skipped_failed", partitions=sorted(tp.partition for tp in ahead),
+                      error=str(exc))
+            return
+        for tp, position in ahead.items():
+            if (owned := self._owned.get(tp.partition)) is not None:
                 owned.committed = position
 
     async def _take(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:

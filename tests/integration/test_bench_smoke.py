@@ -60,6 +60,13 @@ def test_api_latency_answers_every_write(tmp_path: Path, kafka_bootstrap: str) -
     assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
 
 
+def test_http_latency_answers_every_write_with_its_object(tmp_path: Path, kafka_bootstrap: str) -> None:
+    run_bench("http_latency", "--rates", "20", "--seconds", "2", bootstrap=kafka_bootstrap, results=tmp_path)
+    [row] = result(tmp_path, "http_latency")["rows"]
+    assert row["target_writes_per_s"] == 20 and row["answered"] == 40  # each a 201 with the data it wrote
+    assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
+
+
 def test_throughput_runs_every_pod(tmp_path: Path, kafka_bootstrap: str) -> None:
     run_bench("throughput", "--pods", "40", "--nodes", "4", "--deployments", "2", "--timeout", "180",
               bootstrap=kafka_bootstrap, results=tmp_path)
