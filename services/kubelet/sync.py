@@ -1,5 +1,6 @@
 """One pod sync (Kubernetes' syncPod): re-read the pod from the cache, take its
-containers from the container cache, `plan`, execute the actions, start probes and
+containers from the container cache, `plan`, execute the actions (the volumes are made
+while the sandbox starts; only the containers wait for them), start probes and
 log streams, compute the status and write it when it changed.
 
 Executor rules: actions run in plan order, consecutive kills in parallel; a failed
@@ -13,6 +14,7 @@ confirmed. Called by the kubelet service's pod workers, one per key at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ from services.runtime.metrics import CONTAINER_RESTARTS, POD_START_SECONDS
 from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMAIN, dns_for_pod
 
 log = get_logger(__name__)
+Paths = asyncio.Future[dict[str, str] | None]  # the pod's volumes, made while its sandbox starts
 ORPHAN_GRACE_S = 2
 
 
@@ -116,13 +119,20 @@ class PodSyncer:
             return
         memory = self._memory(key, uid)
         mine = [c for c in containers if c.pod.uid == uid]
-        paths = await self._volumes(pod, memory)
         now = datetime.now(timezone.utc)
         unhealthy = self.probes.unhealthy([c.id for c in mine if c.state == "running"])
         actions = P.plan(pod, mine, now, memory.backoff, unhealthy=unhealthy)
         if actions:
             log.info("pod.sync", pod=key, uid=uid, actions=[_describe(a) for a in actions])
-        await self._execute(pod, actions, memory, paths)
+        # Only the containers need the volumes: they are made (a ServiceAccount token is a
+        # round trip to the API) while the sandbox starts, and awaited by the first start.
+        volumes = asyncio.ensure_future(self._volumes(pod, memory))
+        try:
+            await self._execute(pod, actions, memory, volumes)
+        finally:
+            with contextlib.suppress(Exception):  # the sync's own error wins; a volume error was an event
+                await volumes
+        volumes.result()
         await self._after(pod, key, memory, now)
 
     async def _after(self, pod: Pod, key: str, memory: PodMemory, now: datetime) -> None:
@@ -238,7 +248,7 @@ class PodSyncer:
             self.cache.drop(action.id)
 
     async def _execute(self, pod: Pod, actions: list[P.Action], memory: PodMemory,
-                       paths: dict[str, str] | None) -> None:
+                       paths: Paths) -> None:
         final_pending = P.is_deleting(pod) and not memory.confirmed
         for group in _groups(actions):
             first = group[0]
@@ -252,15 +262,14 @@ class PodSyncer:
             for action in group:
                 await self._one(pod, action, memory, paths)
 
-    async def _one(self, pod: Pod, action: P.Action, memory: PodMemory,
-                   paths: dict[str, str] | None) -> None:
+    async def _one(self, pod: Pod, action: P.Action, memory: PodMemory, paths: Paths) -> None:
         if isinstance(action, P.Remove):
             await (self._simple(action) if P.is_deleting(pod) else self._tidy(action))
         elif isinstance(action, P.CreateSandbox):
             await self._sandbox(pod)
         elif isinstance(action, (P.StartApp, P.StartInit)):
-            if paths is not None:
-                await self._start(pod, action, memory, paths)
+            if (ready := await paths) is not None:
+                await self._start(pod, action, memory, ready)
         elif isinstance(action, P.ConfirmDeletion) and not memory.confirmed:
             self.volumes.cleanup(memory.uid)
             meta = pod.metadata

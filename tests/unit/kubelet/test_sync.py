@@ -4,6 +4,7 @@ orphans are removed, and a deletion stops, removes and confirms."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,38 @@ def test_the_sandbox_is_stopped_after_the_containers_not_with_them() -> None:
     actions: list[Action] = [Kill("a", "web", 30, "deletion"), Kill("b", "side", 30, "deletion"),
                Kill("s", "POD", 0, "deletion"), Remove("s")]
     assert _groups(actions) == [actions[:2], [actions[2]], [actions[3]]]
+
+
+class SlowTokens:
+    """A ServiceAccount token that comes when the test says (the API's round trip)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def token_for(self, pod: Pod) -> str:
+        await self.release.wait()
+        return "header.payload.signature"
+
+    def forget(self, uid: str) -> None:
+        pass
+
+
+async def test_the_sandbox_starts_while_the_token_is_fetched_and_the_app_waits_for_it(tmp_path: Path) -> None:
+    runtime = HollowRuntime("n1")
+    pods = {"default/p": pod("web")}
+    syncer, emitter = kubelet(runtime, pods, tmp_path)
+    syncer.tokens = tokens = SlowTokens()  # type: ignore[assignment]
+    await syncer.cache.relist()
+    sync = asyncio.create_task(syncer.sync("default/p"))
+    for _ in range(200):
+        if [c.role for c in await runtime.list_managed()] == ["infra"]:
+            break
+        await asyncio.sleep(0.01)
+    assert [c.role for c in await runtime.list_managed()] == ["infra"]  # the sandbox, before the token
+    assert not sync.done() and ("Started", "Started container web") not in emitter.events
+    tokens.release.set()
+    await asyncio.wait_for(sync, 5)
+    assert sorted(c.role for c in await runtime.list_managed()) == ["app", "infra"]
+    assert emitter.statuses["default/p"]["phase"] == "Running"
+    [token] = tmp_path.rglob("token")
+    assert token.read_text() == "header.payload.signature"
