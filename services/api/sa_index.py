@@ -89,11 +89,12 @@ class ServiceAccountIndex:
         return pod_facts(orjson.loads(found)) if isinstance(found, bytes) else None
 
     # -- with a read barrier on a miss (a TokenRequest's bound pod) ------------------------------
-    async def lookup_pod(self, namespace: str, name: str, uid: str = "") -> PodFacts | None:
-        """The pod; on a miss (or another uid: an older version) after a read barrier, so a
-        pod committed before the request is always seen."""
+    async def lookup_pod(self, namespace: str, name: str, uid: str = "", node: str = "") -> PodFacts | None:
+        """The pod; on a miss (or another uid: an older version; or, for a node asking, not
+        yet bound to it: its bind may be in flight) after a read barrier, so a pod committed
+        before the request is always seen as committed."""
         found = self.pod(namespace, name)
-        if found is None or (uid and found.uid != uid):
+        if found is None or (uid and found.uid != uid) or (node and found.node != node):
             await self._informer.barrier()
             found = self.pod(namespace, name)
         return found

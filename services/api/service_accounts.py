@@ -62,7 +62,7 @@ class AccessCheck(Protocol):
 
 
 class PodLookup(Protocol):
-    async def lookup_pod(self, namespace: str, name: str, uid: str = "") -> PodFacts | None: ...
+    async def lookup_pod(self, namespace: str, name: str, uid: str = "", node: str = "") -> PodFacts | None: ...
 
 
 class TokenRequests:
@@ -93,7 +93,7 @@ class TokenRequests:
         ref = tr.spec.bound_object_ref
         pod: PodFacts | None = None
         if ref is not None and ref.kind == "Pod" and ref.name:
-            pod = await self._pods.lookup_pod(namespace, ref.name, ref.uid or "")
+            pod = await self._pods.lookup_pod(namespace, ref.name, ref.uid or "", user.node_name() or "")
         if (node := user.node_name()) is not None and (problem := _node_problem(node, tr, pod)):
             return rejected("Forbidden", forbidden("serviceaccounts", "", name, problem))
         if service_account is None:

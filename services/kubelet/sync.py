@@ -48,6 +48,7 @@ from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMA
 log = get_logger(__name__)
 Paths = asyncio.Future[dict[str, str] | None]  # the pod's volumes, made while its sandbox starts
 ORPHAN_GRACE_S = 2
+MOUNT_RETRY_S, MOUNT_RETRY_MAX_S = 0.5, 60.0  # a failed mount's retries: doubling, as upstream's volume manager
 
 
 @dataclass
@@ -62,6 +63,7 @@ class PodMemory:
     announced: set[str] = field(default_factory=set)  # ids whose back-off was announced
     seen_at: float = field(default_factory=time.monotonic)  # first seen by this kubelet
     running_reported: bool = False  # kubelet_pod_start_duration_seconds observed
+    mount_failures: int = 0  # in a row: the next try's back-off
 
 
 @dataclass(frozen=True)
@@ -195,11 +197,15 @@ class PodSyncer:
                                          neighbours=self.views.pods().values())
             own_volumes(pod, paths, self.volumes.provisioned_volumes(paths))  # fsGroup
             memory.waiting.pop("__volumes__", None)
+            memory.mount_failures = 0
             return paths
         except ConfigError as exc:
             if memory.waiting.get("__volumes__", ("", ""))[1] != str(exc):
                 await self.emitter.event(pod, "FailedMount", str(exc), type_="Warning")
             memory.waiting["__volumes__"] = ("ContainerCreating", str(exc))
+            # tried again soon (a Secret or a token's pod may just not be seen yet), then less often
+            self.wake_after(pod_ref(pod).key, min(MOUNT_RETRY_S * 2 ** memory.mount_failures, MOUNT_RETRY_MAX_S))
+            memory.mount_failures += 1
             return None
 
     async def _secrets(self, pod: Pod) -> Store:

@@ -18,7 +18,7 @@ from schemas.tokens import RECIPIENT_ANNOTATION, sealing_context
 from services.api.access import AccessControl
 from services.api.authn import Authenticator, parse_token_file
 from schemas.records import REVIEW_ANNOTATION
-from services.api.sa_index import PodFacts, pod_facts
+from services.api.sa_index import PodFacts, ServiceAccountIndex, pod_facts
 from services.api.sa_tokens import (ISSUER, Binding, KeyFileError, ServiceAccountVerifier, SigningKey, TokenIssuer,
                                     parse_key_file, sign)
 from services.api.service import bootstrap_writes
@@ -62,7 +62,7 @@ class Existing:
     def pod(self, namespace: str, name: str) -> PodFacts | None:
         return self.pods.get((namespace, name))
 
-    async def lookup_pod(self, namespace: str, name: str, uid: str = "") -> PodFacts | None:
+    async def lookup_pod(self, namespace: str, name: str, uid: str = "", node: str = "") -> PodFacts | None:
         return self.pod(namespace, name)
 
 
@@ -363,3 +363,37 @@ def test_built_in_namespaces_get_their_default_service_account_at_bootstrap() ->
     ensured = {(r.kind, r.key) for r in bootstrap_writes()}
     assert {("ServiceAccount", f"{n}/default") for n in ("default", "kube-system", "kube-public",
                                                           "kube-node-lease")} <= ensured
+
+
+class LaggingView:
+    """The index's informer: what it has applied, and what a barrier brings."""
+
+    def __init__(self, now: dict[str, bytes], committed: dict[str, bytes]) -> None:
+        self.items, self.committed, self.barriers = now, committed, 0
+
+    def get(self, topic: str, key: str) -> bytes | None:
+        return self.items.get(key)
+
+    async def barrier(self) -> None:
+        self.barriers += 1
+        self.items = self.committed
+
+
+def _pod_on(node: str) -> bytes:
+    return orjson.dumps({"metadata": {"name": "web", "namespace": "team-a", "uid": "pod-uid"},
+                         "spec": {"nodeName": node, "containers": [{"name": "c", "image": "i"}]}})
+
+
+def test_a_node_asking_for_its_pod_reads_past_a_bind_its_view_has_not_applied() -> None:
+    """The kubelet asks for the token of a pod it was bound; the API's index may have seen the
+    pod's create but not its bind: a node's lookup of a pod not (yet) on it reads to the end
+    first, instead of answering Forbidden and leaving the pod to the next resync."""
+    index = ServiceAccountIndex(SETTINGS, TOPICS)
+    view = LaggingView({"team-a/web": _pod_on("")}, {"team-a/web": _pod_on("n1")})
+    index._informer = view  # type: ignore[assignment]
+    found = asyncio.run(index.lookup_pod("team-a", "web", "pod-uid", "n1"))
+    assert found is not None and found.node == "n1" and view.barriers == 1
+    assert asyncio.run(index.lookup_pod("team-a", "web", "pod-uid", "n1")) == found and view.barriers == 1
+    other = asyncio.run(index.lookup_pod("team-a", "web", "pod-uid", "n2"))  # on n1 after the barrier too
+    assert other is not None and other.node == "n1" and view.barriers == 2
+    assert asyncio.run(index.lookup_pod("team-a", "web", "pod-uid")) == found and view.barriers == 2

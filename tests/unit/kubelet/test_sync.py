@@ -14,6 +14,7 @@ from services.kubelet.logs import LogStreamer
 from services.kubelet.probes import ProbeManager
 from services.kubelet.runtime.hollow import HollowRuntime
 from services.kubelet.sync import PodSyncer, Views
+from services.kubelet.tokens import TokenError
 from services.kubelet.volumes import VolumeManager
 from tests.unit.kubelet.helpers import pod
 
@@ -155,3 +156,37 @@ async def test_the_sandbox_starts_while_the_token_is_fetched_and_the_app_waits_f
     assert emitter.statuses["default/p"]["phase"] == "Running"
     [token] = tmp_path.rglob("token")
     assert token.read_text() == "header.payload.signature"
+
+
+class RefusedTokens:
+    """The API refuses the token `refusals` times (its view had not seen the pod yet), then issues it."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+
+    async def token_for(self, pod: Pod) -> str:
+        if self.refusals:
+            self.refusals -= 1
+            raise TokenError('pods "p" not found')
+        return "header.payload.signature"
+
+    def forget(self, uid: str) -> None:
+        pass
+
+
+async def test_a_failed_mount_is_tried_again_soon_then_less_often(tmp_path: Path) -> None:
+    runtime = HollowRuntime("n1")
+    pods = {"default/p": pod("web")}
+    syncer, emitter = kubelet(runtime, pods, tmp_path)
+    syncer.tokens = RefusedTokens(2)  # type: ignore[assignment]
+    wakes: list[tuple[str, float]] = []
+    syncer.wake_after = lambda key, delay: wakes.append((key, delay))
+    await syncer.cache.relist()
+    await syncer.sync("default/p")
+    await syncer.sync("default/p")
+    assert wakes == [("default/p", 0.5), ("default/p", 1.0)]
+    assert [r for r, _ in emitter.events].count("FailedMount") == 1  # the same failure is one event
+    assert [c.role for c in await runtime.list_managed()] == ["infra"]
+    await syncer.sync("default/p")
+    assert emitter.statuses["default/p"]["phase"] == "Running" and syncer.memory["default/p"].mount_failures == 0
+    assert len(wakes) == 2
