@@ -123,14 +123,20 @@ def test_the_sandbox_is_stopped_after_the_containers_not_with_them() -> None:
     assert _groups(actions) == [actions[:2], [actions[2]], [actions[3]]]
 
 
-class SlowTokens:
-    """A ServiceAccount token that comes when the test says (the API's round trip)."""
+class FakeTokens:
+    """The API's answer to a token request: refused `refusals` times (its view had not seen
+    the pod yet), then issued once the test opens `gate` (the round trip)."""
 
-    def __init__(self) -> None:
-        self.release = asyncio.Event()
+    def __init__(self, refusals: int = 0) -> None:
+        self.refusals = refusals
+        self.gate = asyncio.Event()
+        self.gate.set()
 
     async def token_for(self, pod: Pod) -> str:
-        await self.release.wait()
+        if self.refusals:
+            self.refusals -= 1
+            raise TokenError('pods "p" not found')
+        await self.gate.wait()
         return "header.payload.signature"
 
     def forget(self, uid: str) -> None:
@@ -141,7 +147,8 @@ async def test_the_sandbox_starts_while_the_token_is_fetched_and_the_app_waits_f
     runtime = HollowRuntime("n1")
     pods = {"default/p": pod("web")}
     syncer, emitter = kubelet(runtime, pods, tmp_path)
-    syncer.tokens = tokens = SlowTokens()  # type: ignore[assignment]
+    syncer.tokens = tokens = FakeTokens()  # type: ignore[assignment]
+    tokens.gate.clear()
     await syncer.cache.relist()
     sync = asyncio.create_task(syncer.sync("default/p"))
     for _ in range(200):
@@ -150,7 +157,7 @@ async def test_the_sandbox_starts_while_the_token_is_fetched_and_the_app_waits_f
         await asyncio.sleep(0.01)
     assert [c.role for c in await runtime.list_managed()] == ["infra"]  # the sandbox, before the token
     assert not sync.done() and ("Started", "Started container web") not in emitter.events
-    tokens.release.set()
+    tokens.gate.set()
     await asyncio.wait_for(sync, 5)
     assert sorted(c.role for c in await runtime.list_managed()) == ["app", "infra"]
     assert emitter.statuses["default/p"]["phase"] == "Running"
@@ -158,27 +165,11 @@ async def test_the_sandbox_starts_while_the_token_is_fetched_and_the_app_waits_f
     assert token.read_text() == "header.payload.signature"
 
 
-class RefusedTokens:
-    """The API refuses the token `refusals` times (its view had not seen the pod yet), then issues it."""
-
-    def __init__(self, refusals: int) -> None:
-        self.refusals = refusals
-
-    async def token_for(self, pod: Pod) -> str:
-        if self.refusals:
-            self.refusals -= 1
-            raise TokenError('pods "p" not found')
-        return "header.payload.signature"
-
-    def forget(self, uid: str) -> None:
-        pass
-
-
 async def test_a_failed_mount_is_tried_again_soon_then_less_often(tmp_path: Path) -> None:
     runtime = HollowRuntime("n1")
     pods = {"default/p": pod("web")}
     syncer, emitter = kubelet(runtime, pods, tmp_path)
-    syncer.tokens = RefusedTokens(2)  # type: ignore[assignment]
+    syncer.tokens = FakeTokens(refusals=2)  # type: ignore[assignment]
     wakes: list[tuple[str, float]] = []
     syncer.wake_after = lambda key, delay: wakes.append((key, delay))
     await syncer.cache.relist()
