@@ -91,10 +91,11 @@ class TokenRequests:
         if problem := _invalid(tr):
             return rejected("Invalid", f'TokenRequest.authentication.k8s.io "{name}" is invalid: {problem}')
         ref = tr.spec.bound_object_ref
+        node = user.node_name()
         pod: PodFacts | None = None
         if ref is not None and ref.kind == "Pod" and ref.name:
-            pod = await self._pods.lookup_pod(namespace, ref.name, ref.uid or "", user.node_name() or "")
-        if (node := user.node_name()) is not None and (problem := _node_problem(node, tr, pod)):
+            pod = await self._pods.lookup_pod(namespace, ref.name, ref.uid or "", node or "")
+        if node is not None and (problem := _node_problem(node, tr, pod)):
             return rejected("Forbidden", forbidden("serviceaccounts", "", name, problem))
         if service_account is None:
             return rejected("NotFound", f'serviceaccounts "{name}" not found')

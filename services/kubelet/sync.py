@@ -128,7 +128,7 @@ class PodSyncer:
             log.info("pod.sync", pod=key, uid=uid, actions=[_describe(a) for a in actions])
         # Only the containers need the volumes: they are made (a ServiceAccount token is a
         # round trip to the API) while the sandbox starts, and awaited by the first start.
-        volumes = asyncio.ensure_future(self._volumes(pod, memory))
+        volumes = asyncio.create_task(self._volumes(pod, memory), name=f"volumes-{key}")
         try:
             await self._execute(pod, actions, memory, volumes)
         finally:
