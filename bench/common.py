@@ -9,6 +9,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +93,10 @@ async def fresh_settings(partitions: int = 6) -> Settings:
 class Service:
     """`kafkube serve ...` as a child process, logs to a file."""
 
-    def __init__(self, settings: Settings, *args: str) -> None:
+    def __init__(self, settings: Settings, *args: str, extra_env: Mapping[str, str] | None = None) -> None:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-               "KAFKUBE_TOPIC_PREFIX": settings.topic_prefix, "KAFKUBE_PARTITIONS": str(settings.partitions)}
+               "KAFKUBE_TOPIC_PREFIX": settings.topic_prefix, "KAFKUBE_PARTITIONS": str(settings.partitions),
+               **(extra_env or {})}
         if identity := SERVICE_TOKENS.get(args[0]):  # others (api, hollow fleet): the admin's
             env["KAFKUBE_TOKEN_FILE"] = str(secure_cluster() / "tokens" / f"{identity}.token")
         if args[0] == "kubelet" and "--node" in args:

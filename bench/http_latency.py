@@ -6,7 +6,11 @@ held back by a slow one before it).
     .venv/bin/python -m bench.http_latency [--rates 10,100] [--seconds 20] [--partitions 6]
 
 The path: the apiserver's WriteRequest on kafkube.requests, the API's transaction, its
-answer on kafkube.events, then the apiserver's store holding the answered version.
+answer on kafkube.events, then the apiserver's store holding the answered version. Each row
+also gives the mean of every stage of that path over the rate's writes, from the two
+services' /metrics (`apiserver_write_stage_duration_seconds`: request, answer, stored;
+`kafkube_transaction_stage_duration_seconds` of api-writer: waited, process, produce,
+offsets, commit; answer = waited + process + produce + offsets + commit + the answer's fetch).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import ssl
 import time
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import Service, fresh_settings, percentile, report, secure_cluster
 
@@ -62,6 +67,41 @@ async def _ready(session: aiohttp.ClientSession, base: str) -> None:
         await asyncio.sleep(0.5)
 
 
+STAGES = {"apiserver_write_stage_duration_seconds": ("request", "answer", "stored"),
+          "kafkube_transaction_stage_duration_seconds": ("waited", "process", "produce", "offsets", "commit")}
+Totals = dict[str, tuple[float, float]]  # stage -> (sum of seconds, count)
+
+
+async def _stage_totals(metrics: list[str]) -> Totals:
+    """Every stage's running sum and count, scraped from the services' /metrics."""
+    totals: Totals = {}
+    async with aiohttp.ClientSession() as plain:
+        for address in metrics:
+            async with plain.get(f"http://{address}/metrics") as answer:
+                text = await answer.text()
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    stage = sample.labels.get("stage")
+                    if stage not in STAGES.get(family.name, ()) or sample.labels.get("group", "api-writer") \
+                            != "api-writer" or not sample.name.endswith(("_sum", "_count")):
+                        continue
+                    total, count = totals.get(stage, (0.0, 0.0))
+                    totals[stage] = (total + sample.value, count) if sample.name.endswith("_sum") \
+                        else (total, count + sample.value)
+    return totals
+
+
+def _stage_means(before: Totals, after: Totals) -> dict[str, float]:
+    """Each stage's mean in ms over what happened between two scrapes."""
+    means = {}
+    for stage in (*STAGES["apiserver_write_stage_duration_seconds"],
+                  *STAGES["kafkube_transaction_stage_duration_seconds"]):
+        total, count = after.get(stage, (0.0, 0.0))
+        total0, count0 = before.get(stage, (0.0, 0.0))
+        means[f"{stage}_ms"] = (total - total0) / (count - count0) * 1000 if count > count0 else float("nan")
+    return means
+
+
 async def _create(session: aiohttp.ClientSession, base: str, name: str, latencies: list[float],
                   failures: list[str]) -> None:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"n": name}}
@@ -75,7 +115,8 @@ async def _create(session: aiohttp.ClientSession, base: str, name: str, latencie
 
 
 async def run_rate(session: aiohttp.ClientSession, base: str, rate: int, seconds: float,
-                   prefix: str) -> dict[str, object]:
+                   prefix: str, metrics: list[str]) -> dict[str, object]:
+    before = await _stage_totals(metrics)
     latencies: list[float] = []
     failures: list[str] = []
     total = int(rate * seconds)
@@ -91,7 +132,8 @@ async def run_rate(session: aiohttp.ClientSession, base: str, rate: int, seconds
         raise SystemExit(f"{len(failures)} writes failed, e.g. {failures[0]}")
     return {"target_writes_per_s": rate, "offered_writes_per_s": round(offered), "answered": len(latencies),
             "p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90),
-            "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=float("nan"))}
+            "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=float("nan")),
+            **_stage_means(before, await _stage_totals(metrics))}
 
 
 async def main(rates: list[int], seconds: float, partitions: int) -> None:
@@ -99,13 +141,14 @@ async def main(rates: list[int], seconds: float, partitions: int) -> None:
     port = _free_port()
     _serve_apiserver_env(port)
     base = f"https://127.0.0.1:{port}"
-    services = [Service(settings, "api", "--log-level", "WARNING"),
-                Service(settings, "apiserver", "--log-level", "WARNING")]
+    metrics = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
+    services = [Service(settings, name, "--log-level", "WARNING", extra_env={"KAFKUBE_METRICS_ADDRESS": address})
+                for name, address in zip(("api", "apiserver"), metrics)]
     try:
         async with _session() as session:
             await _ready(session, base)
-            await run_rate(session, base, 20, 3, "warm")  # partitions owned, connections and caches warm
-            rows = [await run_rate(session, base, rate, seconds, f"r{rate}") for rate in rates]
+            await run_rate(session, base, 20, 3, "warm", metrics)  # partitions owned, connections, caches warm
+            rows = [await run_rate(session, base, rate, seconds, f"r{rate}", metrics) for rate in rates]
         report("http_latency" + (f"_{partitions}_partitions" if partitions != 6 else ""), rows,
                {"seconds": seconds, "partitions": partitions,
                 "kind": "ConfigMap POST through serve apiserver (HTTPS, bearer token) until its 201"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import orjson
@@ -21,9 +22,11 @@ from services.runtime.bus import encode, make_consumer, make_producer, partition
 from services.runtime.config import Settings
 from services.runtime.events import STATUS_REASON_ANNOTATION
 from services.runtime.logging import get_logger
+from services.runtime.metrics import APISERVER_WRITE_STAGE_SECONDS
 from services.runtime.topics import Topics
 
 log = get_logger(__name__)
+REQUESTED, ANSWERED = (APISERVER_WRITE_STAGE_SECONDS.labels(stage) for stage in ("request", "answer"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +105,14 @@ class Requests:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting[request.id] = future
         try:
+            started = perf_counter()
             await self._producer.send_and_wait(self._topics.requests, key=request.key.encode(), value=encode(request),
                                                headers=request_headers(caller, self._settings.token))
-            return await asyncio.wait_for(future, timeout_s)
+            acknowledged = perf_counter()
+            REQUESTED.observe(acknowledged - started)
+            answer = await asyncio.wait_for(future, timeout_s)
+            ANSWERED.observe(perf_counter() - acknowledged)
+            return answer
         except asyncio.TimeoutError:
             log.warning("apiserver.no_answer", request=request.id, kind=request.kind, key=request.key)
             return None

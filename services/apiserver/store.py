@@ -14,6 +14,7 @@ last-applied annotation; `services.apiserver.secrets` opens their values for eac
 from __future__ import annotations
 
 import asyncio
+from time import perf_counter
 from typing import Any
 
 from schemas.printing import from_observed, merged
@@ -24,10 +25,12 @@ from services.apiserver.versions import BadVersion, decode, encode
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
+from services.runtime.metrics import APISERVER_WRITE_STAGE_SECONDS
 from services.runtime.topics import Topics
 
 Obj = dict[str, Any]
 WRITTEN_WITHIN_S = 2.0  # how long a write's reader waits for its own version before a full barrier
+STORED = APISERVER_WRITE_STAGE_SECONDS.labels("stored")
 __all__ = ["Expired", "ObjectStore", "WatchEvent", "shown"]
 
 
@@ -143,6 +146,11 @@ class ObjectStore:
         barrier's round over every partition. One object's versions are the offsets of its
         requests, all on one partition, so they only grow. A version that is not an offset,
         or one not seen within `within_s` (the object deleted since), falls back to the barrier."""
+        started = perf_counter()
+        await self._written(info, key, resource_version, within_s)
+        STORED.observe(perf_counter() - started)
+
+    async def _written(self, info: KindInfo, key: str, resource_version: str | None, within_s: float) -> None:
         if not (resource_version or "").isdigit():
             await self.barrier()
             return

@@ -41,25 +41,48 @@ class TallyByLabel(Collector):
         yield family
 
 
-class Durations(Collector):
-    """A histogram kept as plain bucket counts and exported when scraped (as TallyByLabel)."""
+class DurationSeries:
+    """One series of a `Durations` histogram: plain bucket counts and their sum."""
 
-    def __init__(self, name: str, documentation: str, buckets: tuple[float, ...]) -> None:
-        self._name, self._documentation, self._bounds = name, documentation, buckets
-        self._counts = [0] * (len(buckets) + 1)
-        self._sum = 0.0
-        REGISTRY.register(self)
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self._bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.sum = 0.0
 
     def observe(self, seconds: float) -> None:
-        self._counts[bisect_left(self._bounds, seconds)] += 1
-        self._sum += seconds
+        self.counts[bisect_left(self._bounds, seconds)] += 1
+        self.sum += seconds
+
+
+class Durations(Collector):
+    """A histogram kept as plain bucket counts and exported when scraped (as TallyByLabel);
+    with `labels`, one series per label values, bound once by the caller (`labels(...)`)."""
+
+    def __init__(self, name: str, documentation: str, buckets: tuple[float, ...],
+                 labels: tuple[str, ...] = ()) -> None:
+        self._name, self._documentation, self._bounds, self._labels = name, documentation, buckets, labels
+        self._series: dict[tuple[str, ...], DurationSeries] = {}
+        if not labels:
+            self.labels()  # exported (at zero) before the first observation
+        REGISTRY.register(self)
+
+    def labels(self, *values: str) -> DurationSeries:
+        if len(values) != len(self._labels):
+            raise ValueError(f"{self._name}: expected label values for {self._labels}, got {values}")
+        return self._series.setdefault(values, DurationSeries(self._bounds))
+
+    def observe(self, seconds: float) -> None:
+        self.labels().observe(seconds)
 
     def collect(self) -> Iterable[Metric]:
-        cumulative, total = [], 0
-        for bound, count in zip((*map(floatToGoString, self._bounds), "+Inf"), self._counts):
-            total += count
-            cumulative.append((bound, total))
-        yield HistogramMetricFamily(self._name, self._documentation, buckets=cumulative, sum_value=self._sum)
+        family = HistogramMetricFamily(self._name, self._documentation, labels=list(self._labels))
+        for values, series in sorted(self._series.items()):
+            cumulative, total = [], 0
+            for bound, count in zip((*map(floatToGoString, self._bounds), "+Inf"), series.counts):
+                total += count
+                cumulative.append((bound, total))
+            family.add_metric(list(values), cumulative, series.sum)
+        yield family
 
 
 # -- the generic machinery: work queues, informers, transactional loops -----------------------
@@ -74,6 +97,13 @@ RECORDS_CONSUMED = Counter("kafkube_records_consumed_total", "Records read from 
 RECORDS_PRODUCED = Counter("kafkube_records_produced_total", "Records written to Kafka in transactions.", ["topic"])
 TRANSACTIONS = Counter("kafkube_transactions_total", "Transactions of a transactional loop, by result "
                        "(committed, aborted, fenced).", ["group", "result"])
+TRANSACTION_STAGE_SECONDS = Durations(
+    "kafkube_transaction_stage_duration_seconds", "Where a committed transaction of a transactional loop "
+    "spent its time, by stage: waited (its first record, from being written to the transaction's start), "
+    "process (deciding the outputs), produce (the outputs acknowledged), offsets (the consumed offsets "
+    "added), commit (EndTxn answered).",
+    buckets=(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 1),
+    labels=("group", "stage"))
 
 # -- the API (services/api) and the HTTP API (services/apiserver) ----------------------------
 API_ANSWERS = TallyByLabel("kafkube_api_answers", "Write requests decided by the API, by the answer's "
@@ -82,6 +112,12 @@ API_ANSWERS = TallyByLabel("kafkube_api_answers", "Write requests decided by the
 API_DECISION_SECONDS = Durations(
     "kafkube_api_decision_duration_seconds", "How long the API took to decide one write request.",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
+APISERVER_WRITE_STAGE_SECONDS = Durations(
+    "apiserver_write_stage_duration_seconds", "Where a write through the HTTP API waited, by stage: request "
+    "(its WriteRequest acknowledged by Kafka), answer (the API's answer seen), stored (the apiserver's store "
+    "holding the answered version).",
+    buckets=(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 1, 2.5),
+    labels=("stage",))
 APISERVER_REQUESTS = Counter("apiserver_request_total", "HTTP requests answered by the HTTP API, by verb "
                              "and code.", ["verb", "code"])
 APISERVER_REQUEST_SECONDS = Histogram(

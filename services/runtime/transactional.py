@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, ProducerFenced
 from services.runtime.bus import make_consumer, make_producer
 from services.runtime.config import Settings
 from services.runtime.logging import get_logger
-from services.runtime.metrics import LIVE, RECORDS_CONSUMED, RECORDS_PRODUCED, TRANSACTIONS
+from services.runtime.metrics import (LIVE, RECORDS_CONSUMED, RECORDS_PRODUCED, TRANSACTION_STAGE_SECONDS,
+                                      TRANSACTIONS)
 
 log = get_logger(__name__)
 
@@ -56,6 +58,10 @@ class PartitionProcessor(Protocol):
 
 ProcessorFactory = Callable[[int], PartitionProcessor]
 
+# what `kafkube_transaction_stage_duration_seconds` splits a committed transaction into, in order:
+# its first record waiting (written to taken), deciding, the outputs acknowledged, the offsets added, EndTxn
+STAGES = ("waited", "process", "produce", "offsets", "commit")
+
 
 class _Owned:
     def __init__(self, processor: PartitionProcessor, producer: AIOKafkaProducer, committed: int) -> None:
@@ -79,6 +85,7 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer: AIOKafkaConsumer | None = None
         self._assigned = False  # the group gave this member its partitions at least once
         self._results = {result: TRANSACTIONS.labels(group, result) for result in ("committed", "aborted", "fenced")}
+        self._stages = {stage: TRANSACTION_STAGE_SECONDS.labels(group, stage) for stage in STAGES}
         LIVE.loops.add(self)  # /readyz waits for its partitions from now on (its run is next)
 
     @property
@@ -189,15 +196,21 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _transact(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
                         owned: _Owned, records: list[Any]) -> None:
         RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
+        taken = time.time()
+        stamps = [records[0].timestamp / 1000 if records[0].timestamp >= 0 else taken, taken]
         try:
             outputs = await owned.processor.process(records)
+            stamps.append(time.time())
             async with owned.producer.transaction():
                 sends = [await owned.producer.send(o.topic, key=o.key.encode() if o.key else None,
                                                    value=o.value, headers=list(o.headers) or None)
                          for o in outputs]
                 await asyncio.gather(*sends)
+                stamps.append(time.time())
                 await owned.producer.send_offsets_to_transaction(
                     {tp: records[-1].offset + 1}, self._group_id)
+                stamps.append(time.time())
+            stamps.append(time.time())
         except ProducerFenced:
             owned.processor.discard()
             owned.fenced = True
@@ -216,6 +229,8 @@ class TransactionalLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         owned.processor.committed()
         owned.committed = records[-1].offset + 1
         self._results["committed"].inc()
+        for stage, began, ended in zip(STAGES, stamps, stamps[1:]):
+            self._stages[stage].observe(max(0.0, ended - began))
         for topic, count in Counter(o.topic for o in outputs).items():
             RECORDS_PRODUCED.labels(topic).inc(count)
 

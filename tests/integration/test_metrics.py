@@ -98,6 +98,10 @@ async def test_every_service_serves_metrics_and_turns_ready(
         assert value(api, "kafkube_api_answers_total", reason="Created") >= 4  # deployment, replicaset, 2 pods
         assert value(api, "kafkube_api_decision_duration_seconds_count") >= 4
         assert value(api, "kafkube_transactions_total", group="api-writer", result="committed") >= 1
+        committed = value(api, "kafkube_transactions_total", group="api-writer", result="committed")
+        for stage in ("waited", "process", "produce", "offsets", "commit"):  # each committed one, each stage
+            assert value(api, "kafkube_transaction_stage_duration_seconds_count",
+                         group="api-writer", stage=stage) == committed
         assert value(api, "kafkube_partitions_owned", group="api-writer") == settings.partitions
 
         scheduler = await scrape(session, addresses["scheduler"])

@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.runtime.config import Settings
-from services.runtime.metrics import LIVE, LiveObjects, live_metrics
+from services.runtime.metrics import LIVE, Durations, LiveObjects, live_metrics
 from services.runtime.metrics_http import BadAddress, health_answer, metrics_app, parse_address, request_metrics
 from services.runtime.transactional import ProcessorFactory, TransactionalLoop, _Owned
 from services.runtime.workqueue import WorkQueue
@@ -124,6 +124,28 @@ async def test_a_work_queue_counts_adds_results_and_durations_under_its_name() -
                                                     {"controller": "unit-test-queue", "result": result})
                   for result in ("success", "error")}
     assert reconciles == {"success": 1, "error": 1}
+
+
+def test_durations_keep_a_histogram_per_label_values_and_refuse_missing_ones() -> None:
+    stages = Durations("unit_test_stage_seconds", "test", buckets=(0.001, 0.01), labels=("group", "stage"))
+    produce = stages.labels("g", "produce")
+    for seconds in (0.0005, 0.005, 0.005, 2.0):
+        produce.observe(seconds)
+    stages.labels("g", "commit").observe(0.001)  # on a bound: counted in that bucket, as Prometheus' `le`
+
+    def sample(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels)
+
+    assert [sample("unit_test_stage_seconds_bucket", group="g", stage="produce", le=le)
+            for le in ("0.001", "0.01", "+Inf")] == [1, 3, 4]
+    assert sample("unit_test_stage_seconds_sum", group="g", stage="produce") == pytest.approx(2.0105)
+    assert sample("unit_test_stage_seconds_bucket", group="g", stage="commit", le="0.001") == 1
+    with pytest.raises(ValueError, match="group"):
+        stages.labels("g")
+    unlabelled = Durations("unit_test_plain_seconds", "test", buckets=(0.1,))
+    assert sample("unit_test_plain_seconds_count") == 0  # exported before its first observation
+    unlabelled.observe(0.05)
+    assert sample("unit_test_plain_seconds_count") == 1
 
 
 async def test_the_endpoints_serve_prometheus_text_and_health() -> None:
