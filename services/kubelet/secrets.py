@@ -7,11 +7,14 @@ to this node) and opens the answer with the node's key (services/runtime/sealing
 resourceVersion, so a Secret is asked for again only when it changes.
 
 `SecretValues.store_for(pod, store)` is called by the pod sync before volumes and
-container configs are built; Secrets stored in clear are passed through untouched."""
+container configs are built; Secrets stored in clear are passed through untouched. The view
+it returns never shows a value only the API can open: a Secret that reaches the informer
+encrypted after the opening (while a read was awaited) is absent from it, so that pass
+reports it missing and the next sync opens it, instead of writing ciphertext into a file."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from schemas.pod import Pod
@@ -77,7 +80,7 @@ class SecretValues:
                 log.info("secret.opened", pod=f"{namespace}/{pod.metadata.name if pod.metadata else ''}",
                          secret=key, resource_version=version)
             opened[key] = {**stored, "data": held[1]}
-        return _Overlay(store, opened) if opened else store
+        return _Overlay(store, opened)
 
 
 def secret_names(pod: Pod) -> frozenset[str]:
@@ -109,10 +112,15 @@ class _Overlay(Mapping[str, Any]):
         self._base, self._opened = base, opened
 
     def __getitem__(self, key: str) -> Any:
-        return self._opened[key] if key in self._opened else self._base[key]
+        if key in self._opened:
+            return self._opened[key]
+        stored = self._base[key]
+        if has_encrypted_data(stored):  # not opened in this pass: arrived since, or not the pod's
+            raise KeyError(key)
+        return stored
 
-    def __iter__(self) -> Any:
-        return iter(self._base)
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in self._base if key in self._opened or not has_encrypted_data(self._base[key]))
 
     def __len__(self) -> int:
-        return len(self._base)
+        return sum(1 for _key in self)

@@ -191,8 +191,9 @@ class PodSyncer:
         if P.is_deleting(pod):
             return None
         try:
+            token = await self._token(pod)  # before the Secrets: no wait between opening them and the files
             paths = self.volumes.prepare(pod, configmaps=self.views.configmaps(),
-                                         secrets=await self._secrets(pod), token=await self._token(pod),
+                                         secrets=await self._secrets(pod), token=token,
                                          claims=self.views.claims(), persistent_volumes=self.views.persistent_volumes(),
                                          neighbours=self.views.pods().values())
             own_volumes(pod, paths, self.volumes.provisioned_volumes(paths))  # fsGroup

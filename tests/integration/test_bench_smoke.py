@@ -58,9 +58,6 @@ def test_api_latency_answers_every_write(tmp_path: Path, kafka_bootstrap: str) -
     [row] = result(tmp_path, "api_latency")["rows"]
     assert row["target_writes_per_s"] == 20 and row["answered"] == 40
     assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
-    stages = ("request", "answer", "stored", "waited", "process", "produce", "offsets", "commit")
-    assert all(row[f"{stage}_ms"] >= 0 for stage in stages), row  # each stage seen (nan is not >= 0)
-    assert row["answer_ms"] < row["max_ms"]
 
 
 def test_http_latency_answers_every_write_with_its_object(tmp_path: Path, kafka_bootstrap: str) -> None:
@@ -68,6 +65,9 @@ def test_http_latency_answers_every_write_with_its_object(tmp_path: Path, kafka_
     [row] = result(tmp_path, "http_latency")["rows"]
     assert row["target_writes_per_s"] == 20 and row["answered"] == 40  # each a 201 with the data it wrote
     assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
+    stages = ("request", "answer", "stored", "waited", "process", "produce", "offsets", "commit")
+    assert all(row[f"{stage}_ms"] >= 0 for stage in stages), row  # each stage seen (nan is not >= 0)
+    assert row["answer_ms"] < row["max_ms"]
 
 
 def test_throughput_runs_every_pod(tmp_path: Path, kafka_bootstrap: str) -> None:

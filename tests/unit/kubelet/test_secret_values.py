@@ -43,8 +43,9 @@ def test_encrypted_secrets_are_opened_once_per_version() -> None:
              "a/unused": secret("unused", ENCRYPTED, "7")}
     seen = asyncio.run(values.store_for(POD, store))
     assert base64.b64decode(seen["a/enc"]["data"]["password"]) == b"opened-enc"
-    assert seen["a/plain"] is store["a/plain"] and seen["a/unused"] is store["a/unused"]
-    assert len(seen) == 3 and set(seen) == set(store)
+    assert seen["a/plain"] is store["a/plain"]
+    assert seen.get("a/unused") is None  # not the pod's: never opened, so never shown encrypted
+    assert len(seen) == 2 and set(seen) == {"a/enc", "a/plain"}
     asyncio.run(values.store_for(POD, store))
     assert client.asked == ["enc"]  # kept while the version holds
     store["a/enc"] = secret("enc", ENCRYPTED, "9")
@@ -52,11 +53,37 @@ def test_encrypted_secrets_are_opened_once_per_version() -> None:
     assert client.asked == ["enc", "enc"]  # asked again once it changed
 
 
-def test_a_pod_without_encrypted_secrets_gets_the_store_itself() -> None:
+def test_a_pod_without_encrypted_secrets_sees_the_plain_ones_as_stored() -> None:
     client = FakeClient()
     store = {"a/plain": secret("plain", PLAIN, "1")}
-    assert asyncio.run(SecretValues(client).store_for(POD, store)) is store  # type: ignore[arg-type]
+    seen = asyncio.run(SecretValues(client).store_for(POD, store))  # type: ignore[arg-type]
+    assert seen["a/plain"] is store["a/plain"] and dict(seen) == store
     assert client.asked == []
+
+
+def test_a_secret_that_arrives_encrypted_while_another_is_opened_is_absent_not_ciphertext() -> None:
+    """The informer's store is live: while the API is asked for one Secret, another the pod
+    uses may arrive, encrypted. The view must not pass its ciphertext on to a volume file
+    or an env var; the next sync opens it."""
+    store: dict[str, Any] = {"a/enc": secret("enc", ENCRYPTED, "5")}
+
+    class ArrivesWhileAsked(FakeClient):
+        async def read(self, pod: Pod, name: str) -> dict[str, Any]:
+            store["a/early"] = secret("early", ENCRYPTED, "6")  # the informer applies a record meanwhile
+            return await super().read(pod, name)
+
+    pod = Pod.model_validate({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a", "uid": "u"},
+        "spec": {"volumes": [{"name": "v", "secret": {"secretName": "enc"}}],
+                 "containers": [{"name": "c", "image": "i", "env": [
+                     {"name": "EARLY", "valueFrom": {"secretKeyRef": {"name": "early", "key": "password"}}}]}]}})
+    client = ArrivesWhileAsked()
+    values = SecretValues(client)  # type: ignore[arg-type]
+    seen = asyncio.run(values.store_for(pod, store))
+    assert client.asked == ["enc"]  # "early" was looked up first: not there yet
+    assert seen.get("a/early") is None and "a/early" not in set(seen)
+    seen = asyncio.run(values.store_for(pod, store))  # the next sync
+    assert base64.b64decode(seen["a/early"]["data"]["password"]) == b"opened-early"
 
 
 def test_the_typed_walk_finds_what_the_json_walk_finds() -> None:
