@@ -3,7 +3,7 @@ kafkube.manifests at a steady rate (default 100 pods/s for 30 s) onto a fleet of
 nodes; each pod's latency runs from its publication to the first observed.pods record
 saying Running, through the API (created), the scheduler (bound) and its kubelet.
 
-    .venv/bin/python -m bench.startup [--rate 100] [--seconds 30] [--nodes 100]
+    .venv/bin/python -m bench.startup [--rate 100] [--seconds 30] [--nodes 100] [--warm-up 5]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Collection
 from typing import Any
 
 from bench.cluster import Cluster, PodTimes, progress, publish, wait_nodes_ready
@@ -39,7 +40,15 @@ def stages(sent: dict[str, float], times: PodTimes) -> list[dict[str, Any]]:
     return rows
 
 
-async def main(rate: float, seconds: float, nodes: int) -> None:
+async def until_running(cluster: Cluster, times: PodTimes, keys: Collection[str], timeout_s: float) -> None:
+    """Until every pod of `keys` is observed Running, or `timeout_s` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while not all(k in times.running for k in keys) and time.monotonic() < deadline:
+        cluster.check_alive()
+        await asyncio.sleep(0.5)
+
+
+async def main(rate: float, seconds: float, nodes: int, warm_up_s: float) -> None:
     settings = await fresh_settings()
     cluster = Cluster(settings, nodes)
     count = int(rate * seconds)
@@ -47,19 +56,19 @@ async def main(rate: float, seconds: float, nodes: int) -> None:
     try:
         progress(f"{nodes} hollow nodes Ready in {await wait_nodes_ready(settings, nodes):.1f} s")
         async with PodTimes(settings, NAME) as times:
-            await publish(settings, [pod(10_000_000 + i) for i in range(int(rate * 2))], rate=rate)  # warm-up
-            sent.clear()
+            # warm-up: the same load, every pod of it Running before the measured ones start (the
+            # first seconds of a cold cluster are slower: their pods made p99 several seconds)
+            warm = [pod(10_000_000 + i) for i in range(int(rate * warm_up_s))]
+            await publish(settings, warm, rate=rate)
+            await until_running(cluster, times, [key for key, _body in warm], 120)
             offered = count / await publish(settings, [pod(i) for i in range(count)], rate=rate, sent=sent)
-            deadline = time.monotonic() + 120
-            while not all(k in times.running for k in sent) and time.monotonic() < deadline:
-                cluster.check_alive()
-                await asyncio.sleep(0.5)
+            await until_running(cluster, times, list(sent), 120)
             rows = stages(sent, times)
     finally:
         cluster.stop()
     name = "startup_latency" if nodes == 100 else f"startup_latency_{nodes}_nodes"
     report(name, rows, {"rate_per_s": rate, "offered_per_s": round(offered, 1), "seconds": seconds,
-                        "nodes": nodes, "pods": count, "partitions": settings.partitions})
+                        "warm_up_s": warm_up_s, "nodes": nodes, "pods": count, "partitions": settings.partitions})
 
 
 if __name__ == "__main__":
@@ -67,5 +76,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--warm-up", type=float, default=5, help="seconds of pods at the rate, all Running "
+                        "before the measured ones are published")
     args = parser.parse_args()
-    asyncio.run(main(args.rate, args.seconds, args.nodes))
+    asyncio.run(main(args.rate, args.seconds, args.nodes, args.warm_up))

@@ -81,7 +81,7 @@ def test_throughput_runs_every_pod(tmp_path: Path, kafka_bootstrap: str) -> None
 
 
 def test_startup_latency_sees_every_pod_start(tmp_path: Path, kafka_bootstrap: str) -> None:
-    run_bench("startup", "--rate", "10", "--seconds", "2", "--nodes", "4", bootstrap=kafka_bootstrap, results=tmp_path)
+    run_bench("startup", "--rate", "10", "--seconds", "2", "--warm-up", "1", "--nodes", "4", bootstrap=kafka_bootstrap, results=tmp_path)
     stages = rows_by(result(tmp_path, "startup_latency_4_nodes"), "stage")
     assert stages["published -> Running observed (startup)"]["pods"] == 20
 
