@@ -30,21 +30,10 @@ test:
 	[[ -n "$$addr" ]] || { echo "make: no Kafka bootstrap address from scripts/kafka.sh" >&2; exit 1; }
 	export KAFKA_BOOTSTRAP_SERVERS="$$addr"
 	echo "KAFKA_BOOTSTRAP_SERVERS=$$KAFKA_BOOTSTRAP_SERVERS"
-	echo "==> pytest: the Docker suites (-m docker) and the rest (-m 'not docker') as two processes at once"
-	docker_log=$$(mktemp)
-	$(VENV_BIN)/python -m pytest -q -p no:cacheprovider -m docker $(PYTEST_ARGS) tests >"$$docker_log" 2>&1 &
-	docker_pid=$$!
+	echo "==> pytest"
 	rc=0
-	$(VENV_BIN)/python -m pytest -q -p no:cacheprovider -m "not docker" $(PYTEST_ARGS) tests || rc=$$?
-	drc=0
-	wait $$docker_pid || drc=$$?
-	echo "==> pytest -m docker (run beside the above)"
-	cat "$$docker_log"
-	rm -f "$$docker_log"
-	for code in $$rc $$drc; do
-		if [[ $$code -eq 5 ]]; then echo "make: a pytest process collected no tests (exit 5)" >&2; fi
-	done
-	if [[ $$drc -ne 0 && $$rc -eq 0 ]]; then rc=$$drc; fi
+	$(VENV_BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests || rc=$$?
+	if [[ $$rc -eq 5 ]]; then echo "make: pytest collected no tests (exit 5)" >&2; fi
 	echo "==> import contracts (lint-imports)"
 	lrc=0
 	$(VENV_BIN)/lint-imports --no-logo --no-cache || lrc=$$?

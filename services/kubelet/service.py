@@ -26,7 +26,7 @@ import orjson
 
 from schemas.pod import Pod
 from services.kubelet.backoff import BackoffPolicy
-from services.kubelet.cache import ContainerCache
+from services.kubelet.cache import ContainerCache, first_relist
 from services.kubelet.claims import uses_claims
 from services.kubelet.emit import Emitter
 from services.kubelet.logs import LogStreamer, last_sent
@@ -297,7 +297,7 @@ class Kubelet:
                 heartbeat(emitter, node_config, phase_s=phase * self.config.node.heartbeat_s),
                 name=f"heartbeat-{self.node}"))
             await ready()
-            await self.cache.relist()
+            await first_relist(self.cache, self.node)
             await self._resume_logs(logs)
             self._adopt(volumes)
             tasks += [asyncio.create_task(self.queue.run_workers(syncer.sync, workers=self.config.workers),
