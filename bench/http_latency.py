@@ -10,7 +10,9 @@ answer on kafkube.events, then the apiserver's store holding the answered versio
 also gives the mean of every stage of that path over the rate's writes, from the two
 services' /metrics (`apiserver_write_stage_duration_seconds`: request, answer, stored;
 `kafkube_transaction_stage_duration_seconds` of api-writer: waited, process, produce,
-offsets, commit; answer = waited + process + produce + offsets + commit + the answer's fetch).
+offsets, commit). `answer` runs from the request's acknowledgement and so holds the last
+part of `waited` (which starts at the request's timestamp), the four transaction stages,
+the markers and the apiserver's fetch of the answer.
 """
 
 from __future__ import annotations
@@ -81,13 +83,14 @@ async def _stage_totals(metrics: list[str]) -> Totals:
                 text = await answer.text()
             for family in text_string_to_metric_families(text):
                 for sample in family.samples:
-                    stage = sample.labels.get("stage")
-                    if stage not in STAGES.get(family.name, ()) or sample.labels.get("group", "api-writer") \
-                            != "api-writer" or not sample.name.endswith(("_sum", "_count")):
+                    stage, group = sample.labels.get("stage"), sample.labels.get("group", "api-writer")
+                    if stage not in STAGES.get(family.name, ()) or group != "api-writer":
                         continue
                     total, count = totals.get(stage, (0.0, 0.0))
-                    totals[stage] = (total + sample.value, count) if sample.name.endswith("_sum") \
-                        else (total, count + sample.value)
+                    if sample.name.endswith("_sum"):
+                        totals[stage] = (total + sample.value, count)
+                    elif sample.name.endswith("_count"):
+                        totals[stage] = (total, count + sample.value)
     return totals
 
 

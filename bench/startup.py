@@ -40,12 +40,13 @@ def stages(sent: dict[str, float], times: PodTimes) -> list[dict[str, Any]]:
     return rows
 
 
-async def until_running(cluster: Cluster, times: PodTimes, keys: Collection[str], timeout_s: float) -> None:
-    """Until every pod of `keys` is observed Running, or `timeout_s` has passed."""
+async def until_running(cluster: Cluster, times: PodTimes, keys: Collection[str], timeout_s: float) -> bool:
+    """Until every pod of `keys` is observed Running (True), or `timeout_s` has passed (False)."""
     deadline = time.monotonic() + timeout_s
-    while not all(k in times.running for k in keys) and time.monotonic() < deadline:
+    while not (done := all(k in times.running for k in keys)) and time.monotonic() < deadline:
         cluster.check_alive()
         await asyncio.sleep(0.5)
+    return done
 
 
 async def main(rate: float, seconds: float, nodes: int, warm_up_s: float) -> None:
@@ -60,7 +61,8 @@ async def main(rate: float, seconds: float, nodes: int, warm_up_s: float) -> Non
             # first seconds of a cold cluster are slower: their pods made p99 several seconds)
             warm = [pod(10_000_000 + i) for i in range(int(rate * warm_up_s))]
             await publish(settings, warm, rate=rate)
-            await until_running(cluster, times, [key for key, _body in warm], 120)
+            if not await until_running(cluster, times, [key for key, _body in warm], 120):
+                raise SystemExit("the warm-up's pods were not all Running within 120 s: nothing measured")
             offered = count / await publish(settings, [pod(i) for i in range(count)], rate=rate, sent=sent)
             await until_running(cluster, times, list(sent), 120)
             rows = stages(sent, times)

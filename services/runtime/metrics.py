@@ -62,17 +62,22 @@ class Durations(Collector):
                  labels: tuple[str, ...] = ()) -> None:
         self._name, self._documentation, self._bounds, self._labels = name, documentation, buckets, labels
         self._series: dict[tuple[str, ...], DurationSeries] = {}
-        if not labels:
-            self.labels()  # exported (at zero) before the first observation
+        # without labels the one series, exported (at zero) before the first observation
+        self._plain = None if labels else self.labels()
         REGISTRY.register(self)
 
     def labels(self, *values: str) -> DurationSeries:
         if len(values) != len(self._labels):
             raise ValueError(f"{self._name}: expected label values for {self._labels}, got {values}")
-        return self._series.setdefault(values, DurationSeries(self._bounds))
+        if (series := self._series.get(values)) is None:
+            series = self._series[values] = DurationSeries(self._bounds)
+        return series
 
     def observe(self, seconds: float) -> None:
-        self.labels().observe(seconds)
+        """The one series of a histogram without labels (the API's per-request hot path)."""
+        if self._plain is None:
+            raise ValueError(f"{self._name}: observe a series bound with labels(...)")
+        self._plain.observe(seconds)
 
     def collect(self) -> Iterable[Metric]:
         family = HistogramMetricFamily(self._name, self._documentation, labels=list(self._labels))

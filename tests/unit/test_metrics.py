@@ -142,6 +142,8 @@ def test_durations_keep_a_histogram_per_label_values_and_refuse_missing_ones() -
     assert sample("unit_test_stage_seconds_bucket", group="g", stage="commit", le="0.001") == 1
     with pytest.raises(ValueError, match="group"):
         stages.labels("g")
+    with pytest.raises(ValueError, match="labels"):
+        stages.observe(0.1)  # a labelled histogram is observed through a bound series
     unlabelled = Durations("unit_test_plain_seconds", "test", buckets=(0.1,))
     assert sample("unit_test_plain_seconds_count") == 0  # exported before its first observation
     unlabelled.observe(0.05)
