@@ -16,7 +16,7 @@ import yaml
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli, read_all, requests_decided
+from tests.integration.kafkit import ServiceProcess, cli, desired, read_all, requests_decided, wait_for
 
 pytestmark = pytest.mark.kafka
 REVISION = "deployment.kubernetes.io/revision"
@@ -176,13 +176,20 @@ async def test_killed_mid_scale_up_never_makes_an_extra_pod(settings: Settings,
                                                             services: Callable[..., ServiceProcess]) -> None:
     """The controller asks for 30 pods while the API is down (the creates wait on
     kafkube.requests), is SIGKILLed, and restarts with the API: its fresh cache shows
-    none or some of them, so it asks again — same names, AlreadyExists, 30 pods."""
+    none or some of them, so it asks again — same names, AlreadyExists, 30 pods.
+
+    The API goes down only once every request before it is decided (the nodes'
+    registrations included): the controller's takeover fence waits for the API to
+    apply what is already on kafkube.requests, so a registration still queued
+    there would hold the controller back until the API returns."""
     api = services("api")
     services("scheduler")
     services("kubelet", "--node", "n1", "--node", "n2", "--runtime", "hollow")
     async with Watch(settings) as w:
         applied = await asyncio.to_thread(cli, settings, "apply", "-f", "-", stdin=replicaset(30))
         assert applied.returncode == 0, applied.stderr
+        await wait_for("both nodes registered", lambda: _registered(settings, {"n1", "n2"}))
+        await requests_decided(settings)
         api.kill()
         manager = services("controllers")
         requests = Topics(settings.topic_prefix).requests
@@ -201,6 +208,10 @@ async def test_killed_mid_scale_up_never_makes_an_extra_pod(settings: Settings,
         await w.view.barrier()
         assert len(w.active("burst")) == 30
         assert w.max_active("burst") == 30 and len(w.names) == 30, sorted(w.names)
+
+
+async def _registered(settings: Settings, nodes: set[str]) -> bool:
+    return nodes <= set(await desired(settings, "nodes"))
 
 
 async def test_two_managers_one_killed_during_a_rolling_update(settings: Settings,
