@@ -21,6 +21,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
+from services.scheduler.columns import Indices, NodeColumns, walk
 from services.scheduler.filters import feasibility, run_filters
 from services.scheduler.model import NodeInfo, PodRequest
 from services.scheduler.scores import default_total_scores
@@ -72,36 +75,45 @@ def schedule(pod: PodRequest, snapshot: ClusterSnapshot, volumes: NodeCheck | No
     total = len(rows)
     if not total:
         return Unschedulable(NO_NODES)
+    columns = snapshot.columns()
     wanted = feasible_nodes_to_find(total)
     start = start_index(pod.key, total) if wanted < total else 0
-    fits = feasibility(pod)
-    if volumes is not None:
-        default_fits = fits
-
-        def fits(node: NodeInfo, usage: NodeUsage) -> bool:
-            return default_fits(node, usage) and not volumes(node)
-    feasible: list[int] = []  # indices into rows (name order)
-    missing = wanted
-    for i in range(start, start + total):
-        if i >= total:
-            i -= total
-        node, usage = rows[i]
-        if fits(node, usage):
-            feasible.append(i)
-            missing -= 1
-            if not missing:
-                break
-    if not feasible:  # every node was filtered: now gather kube-scheduler's reasons
+    candidates = walk(columns.resources_fit(pod), start)
+    feasible = np.sort(_first_feasible(pod, rows, columns, candidates, wanted, volumes))
+    if not len(feasible):  # every node was filtered: now gather kube-scheduler's reasons
         reasons: Counter[str] = Counter()
         for node, usage in rows:
             reasons.update(run_filters(pod, node, usage) or (volumes(node) if volumes is not None else []))
         return Unschedulable(fit_error(total, reasons), tuple(sorted(reasons.items())))
-    feasible.sort()  # ties go to the first node by name
-    candidates = [rows[i] for i in feasible]
-    totals = default_total_scores(pod, candidates)
-    top = max(totals)
-    best = totals.index(top)  # the first (by name) of the highest
-    return Bound(candidates[best][0].name, top, len(candidates))
+    totals = default_total_scores(pod, columns, rows, feasible)
+    best = int(np.argmax(totals))  # the first (by name) of the highest
+    return Bound(rows[feasible[best]][0].name, int(totals[best]), len(feasible))
+
+
+def _first_feasible(pod: PodRequest, rows: list[tuple[NodeInfo, NodeUsage]], columns: NodeColumns,
+                    candidates: Indices, wanted: int, volumes: NodeCheck | None) -> Indices:
+    """The first `wanted` of the candidates (the rows with room, in walk order) that
+    pass every other filter. Those filters are run per node only where they can refuse:
+    on every node for a pod with a selector, required affinity, host ports or claims;
+    else only on nodes that are not plain (unknown, cordoned, NoSchedule-tainted)."""
+    affinity = pod.affinity.required_during_scheduling_ignored_during_execution if pod.affinity else None
+    if pod.node_selector or affinity is not None or pod.host_ports or volumes is not None:
+        checked = None
+    else:
+        checked = ~columns.plain
+        if not checked[candidates].any():
+            return candidates[:wanted]
+    fits = feasibility(pod)
+    feasible: list[int] = []
+    for i in candidates.tolist():
+        if checked is None or checked[i]:
+            node, usage = rows[i]
+            if not fits(node, usage) or (volumes is not None and volumes(node)):
+                continue
+        feasible.append(i)
+        if len(feasible) == wanted:
+            break
+    return np.array(feasible, dtype=np.intp)
 
 
 def fit_error(total: int, reasons: Counter[str]) -> str:

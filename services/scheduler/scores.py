@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+from services.scheduler.columns import Indices, Ints, NodeColumns
 from services.scheduler.filters import term_matches, tolerated
 from services.scheduler.model import NodeInfo, PodRequest
 from services.scheduler.snapshot import NodeUsage
@@ -17,6 +21,7 @@ from services.scheduler.snapshot import NodeUsage
 MAX_SCORE = 100
 Candidate = tuple[NodeInfo, NodeUsage]
 Score = Callable[[PodRequest, Sequence[Candidate]], list[int]]
+Floats = npt.NDArray[np.float64]
 
 
 def least_allocated(pod: PodRequest, nodes: Sequence[Candidate]) -> list[int]:
@@ -94,37 +99,47 @@ SCORES: tuple[Weighted, ...] = (
 )
 
 
-def default_total_scores(pod: PodRequest, nodes: Sequence[Candidate]) -> list[int]:
-    """`total_scores(pod, nodes)` with the default SCORES, fused into one pass over plain
-    ints for the hot path of `algorithm.schedule` (same arithmetic, same results: the
-    unit tests compare the two on random clusters)."""
-    cpu, memory = pod.nonzero.cpu, pod.nonzero.memory
-    owner, tolerations = pod.owner_uid, pod.tolerations
-    count = len(nodes)
-    spread = (_reverse_normalised([usage.owners.get(owner, 0) if usage.owners else 0 for _n, usage in nodes])
-              if owner else [MAX_SCORE] * count)
-    terms = (pod.affinity.preferred_during_scheduling_ignored_during_execution or []) if pod.affinity else []
-    preferred = preferred_node_affinity(pod, nodes) if terms else [0] * count
-    if any(node.soft_taints for node, _u in nodes):
-        untolerated = _reverse_normalised([sum(1 for t in node.soft_taints if not tolerated(t, tolerations))
-                                           for node, _u in nodes])
+def default_total_scores(pod: PodRequest, columns: NodeColumns, rows: Sequence[Candidate],
+                         feasible: Indices) -> Ints:
+    """`total_scores(pod, [rows[i] for i in feasible])` with the default SCORES, as array
+    operations over the snapshot's columns for the hot path of `algorithm.schedule`
+    (same arithmetic, same results: the unit tests compare the two on random clusters).
+    Preferred affinity and PreferNoSchedule taints are scored per node, and only when
+    the pod or the nodes have any."""
+    allocatable_cpu, allocatable_memory = columns.allocatable_cpu[feasible], columns.allocatable_memory[feasible]
+    after_cpu = columns.nonzero_cpu[feasible] + pod.nonzero.cpu
+    after_memory = columns.nonzero_memory[feasible] + pod.nonzero.memory
+    totals = (_free_shares(after_cpu, allocatable_cpu) + _free_shares(after_memory, allocatable_memory)) // 2
+    deviation = np.abs(_used_shares(after_cpu, allocatable_cpu) - _used_shares(after_memory, allocatable_memory))
+    totals += ((1 - deviation / 2) * MAX_SCORE).astype(np.int64)  # balanced allocation (int(): toward zero)
+    counts = columns.owner_counts(pod.owner_uid, feasible) if pod.owner_uid else None
+    top = int(counts.max()) if counts is not None and len(counts) else 0
+    if counts is not None and top:  # owner spread (_reverse_normalised)
+        totals += 2 * ((top - counts) * MAX_SCORE // top)
     else:
-        untolerated = [MAX_SCORE] * count
-    totals = []
-    for (node, usage), extra in zip(nodes, [2 * a + 2 * b + 3 * c for a, b, c
-                                            in zip(spread, preferred, untolerated)]):
-        # least_allocated and balanced_allocation inlined (_free_share; min(x, 1.0)).
-        alloc_cpu, alloc_memory = node.allocatable.cpu, node.allocatable.memory
-        after_cpu, after_memory = usage.nonzero.cpu + cpu, usage.nonzero.memory + memory
-        free_cpu = (alloc_cpu - after_cpu) * MAX_SCORE // alloc_cpu if 0 < alloc_cpu and after_cpu <= alloc_cpu else 0
-        free_memory = ((alloc_memory - after_memory) * MAX_SCORE // alloc_memory
-                       if 0 < alloc_memory and after_memory <= alloc_memory else 0)
-        cpu_share = (after_cpu / alloc_cpu if after_cpu <= alloc_cpu else 1.0) if alloc_cpu > 0 else 1.0
-        memory_share = ((after_memory / alloc_memory if after_memory <= alloc_memory else 1.0)
-                        if alloc_memory > 0 else 1.0)
-        balanced = int((1 - abs(cpu_share - memory_share) / 2) * MAX_SCORE)
-        totals.append((free_cpu + free_memory) // 2 + balanced + extra)
+        totals += 2 * MAX_SCORE
+    if pod.affinity and pod.affinity.preferred_during_scheduling_ignored_during_execution:
+        candidates = [rows[i] for i in feasible.tolist()]
+        totals += 2 * np.array(preferred_node_affinity(pod, candidates), dtype=np.int64)
+    if columns.soft_tainted[feasible].any():
+        candidates = [rows[i] for i in feasible.tolist()]
+        totals += 3 * np.array(prefer_no_schedule(pod, candidates), dtype=np.int64)
+    else:
+        totals += 3 * MAX_SCORE
     return totals
+
+
+def _free_shares(requested: Ints, allocatable: Ints) -> Ints:
+    """`_free_share` per node: 0..100 of the node left free (0 when overcommitted)."""
+    usable = (allocatable > 0) & (requested <= allocatable)
+    free = (allocatable - requested) * MAX_SCORE // np.where(usable, allocatable, 1)
+    return np.where(usable, free, 0)
+
+
+def _used_shares(requested: Ints, allocatable: Ints) -> Floats:
+    """The share of each node taken, at most 1.0 (1.0 for a node with nothing)."""
+    shares = requested / np.where(allocatable > 0, allocatable, 1)
+    return np.where((allocatable > 0) & (requested <= allocatable), shares, 1.0)
 
 
 def total_scores(pod: PodRequest, nodes: Sequence[Candidate],

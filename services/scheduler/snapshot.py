@@ -2,8 +2,8 @@
 pods placed there (bound, or assumed by this scheduler) request.
 
 Kept incrementally by the service from informer changes (`set_node`, `place`);
-read by the filters and scores. Pure: no I/O. Callers never mutate what the
-getters return.
+read by the filters and scores, per node (`rows`) or as arrays (`columns`). Pure:
+no I/O. Callers never mutate what the getters return.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 from dataclasses import dataclass, field
 
+from services.scheduler.columns import NodeColumns
 from services.scheduler.model import HostPort, NodeInfo, PodRequest, Resources
 
 
@@ -60,16 +61,17 @@ class ClusterSnapshot:
         self._placed: dict[str, tuple[str, PodRequest]] = {}  # pod key -> (node, pod)
         self._usage: dict[str, NodeUsage] = {}
         self._rows: list[tuple[NodeInfo, NodeUsage]] | None = None  # cache of `rows()`
+        self._columns: NodeColumns | None = None  # cache of `columns()`
 
     # -- nodes ------------------------------------------------------------------------
     def set_node(self, name: str, info: NodeInfo | None) -> None:
         if info is None:
             if self._nodes.pop(name, None) is not None:
-                self._rows = None
+                self._rows = self._columns = None
         else:
             self._nodes[name] = info
             self._usage_of(name)  # every known node has its (mutable) usage object
-            self._rows = None
+            self._rows = self._columns = None
 
     def nodes(self) -> list[NodeInfo]:
         """Every node, sorted by name (selection ties break by name)."""
@@ -82,6 +84,13 @@ class ClusterSnapshot:
             self._rows = [(self._nodes[n], self._usage_of(n)) for n in sorted(self._nodes)]
         return self._rows
 
+    def columns(self) -> NodeColumns:
+        """The rows as arrays, in the same order. Cached until a node changes; `place`
+        keeps the usage columns current."""
+        if self._columns is None:
+            self._columns = NodeColumns.of(self.rows())
+        return self._columns
+
     def node(self, name: str) -> NodeInfo | None:
         return self._nodes.get(name)
 
@@ -90,10 +99,15 @@ class ClusterSnapshot:
         """Count `pod` on `node` (replacing where it was counted); None: count it nowhere."""
         previous = self._placed.pop(key, None)
         if previous is not None:
-            self._usage_of(previous[0]).add(previous[1], -1)
+            self._count(previous[0], previous[1], -1)
         if node is not None and pod is not None:
             self._placed[key] = (node, pod)
-            self._usage_of(node).add(pod)
+            self._count(node, pod, 1)
+
+    def _count(self, node: str, pod: PodRequest, sign: int) -> None:
+        self._usage_of(node).add(pod, sign)
+        if self._columns is not None:
+            self._columns.add(node, pod, sign)
 
     def placement(self, key: str) -> str | None:
         found = self._placed.get(key)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.scheduler.algorithm import Bound, schedule
-from services.scheduler.filters import feasibility, run_filters
+from services.scheduler.columns import NodeColumns
+from services.scheduler.filters import feasibility, resources_fit, run_filters
 from services.scheduler.model import NodeInfo, PodRequest
 from services.scheduler.scores import default_total_scores, total_scores
 from tests.unit.scheduler.builders import node, req, snapshot
@@ -114,4 +116,28 @@ def test_fast_paths_equal_the_reference_filters_and_scores(cluster: list[NodeInf
     rows = snap.rows()
     for n, usage in rows:
         assert fits(n, usage) == (run_filters(pod, n, usage) == [])
-    assert default_total_scores(pod, rows) == total_scores(pod, rows)
+    everyone = np.arange(len(rows))
+    assert default_total_scores(pod, snap.columns(), rows, everyone).tolist() == total_scores(pod, rows)
+    some = everyone[::2]
+    assert (default_total_scores(pod, snap.columns(), rows, some).tolist()
+            == total_scores(pod, [rows[i] for i in some]))
+    fit = snap.columns().resources_fit(pod).tolist()
+    assert fit == [resources_fit(pod, n, usage) == [] for n, usage in rows]
+
+
+@settings(max_examples=100, deadline=None)
+@given(nodes(), pods(), st.lists(st.tuples(st.integers(0, 24), st.integers(-1, 4)), max_size=40))
+def test_columns_kept_in_place_equal_columns_built_afresh(cluster: list[NodeInfo], queue: list[PodRequest],
+                                                          moves: list[tuple[int, int]]) -> None:
+    """The snapshot's columns, updated as pods are placed, moved and removed, equal
+    columns built from its rows at the end (-1 or a node index past the last: removed)."""
+    snap = snapshot(*cluster)
+    snap.columns()
+    for pod_index, node_index in moves:
+        pod = queue[pod_index % len(queue)]
+        node = cluster[node_index].name if 0 <= node_index < len(cluster) else None
+        snap.place(pod.key, node, pod)
+    kept, fresh = snap.columns(), NodeColumns.of(snap.rows())
+    for name in ("requested_cpu", "requested_memory", "nonzero_cpu", "nonzero_memory", "pods"):
+        assert getattr(kept, name).tolist() == getattr(fresh, name).tolist(), name
+    assert kept.owners == fresh.owners
