@@ -232,11 +232,54 @@ def make_admin(settings: Settings, **options: Any) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(**client_options(settings), **options)
 
 
+async def bootstrap_patiently(client: Any, patience_s: float) -> None:
+    """Reach a broker with aiokafka's `client` (its bootstrap may be repeated), trying
+    again after 0.5 s, doubling to 5 s, for up to `patience_s`: a component that starts
+    while the broker restarts waits for it instead of ending its process (the services
+    ride out a broker restart once they run; this is the same for one just starting)."""
+    deadline, delay = time.monotonic() + patience_s, 0.5
+    while True:
+        try:
+            await client.bootstrap()
+            return
+        except KafkaConnectionError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("kafka.bootstrap_retry", in_s=delay, error=str(exc)[:200])
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+class Producer(AIOKafkaProducer):  # type: ignore[misc]
+    """aiokafka's producer, whose start waits out a broker that is away (`bootstrap_patiently`)."""
+
+    def __init__(self, *, patience_s: float, **options: Any) -> None:
+        super().__init__(**options)
+        self._patience_s = patience_s
+
+    async def start(self) -> None:
+        await bootstrap_patiently(self.client, self._patience_s)
+        await super().start()
+
+
+class Consumer(AIOKafkaConsumer):  # type: ignore[misc]
+    """aiokafka's consumer, whose start waits out a broker that is away (`bootstrap_patiently`)."""
+
+    def __init__(self, *topics: str, patience_s: float, **options: Any) -> None:
+        super().__init__(*topics, **options)
+        self._patience_s = patience_s
+
+    async def start(self) -> None:
+        await bootstrap_patiently(self._client, self._patience_s)
+        await super().start()
+
+
 def make_producer(settings: Settings, *, transactional_id: str | None = None, linger_ms: int = 2) -> AIOKafkaProducer:
     """An idempotent producer (transactional when given an id). `linger_ms` 0 for one who
     waits for each record's answer (a client's request): under load records still batch
     behind the request in flight, as aiokafka sends one at a time per broker."""
-    return AIOKafkaProducer(
+    return Producer(
+        patience_s=settings.connect_timeout_s,
         **client_options(settings),
         enable_idempotence=True,
         transactional_id=transactional_id,
@@ -252,8 +295,9 @@ def make_producer(settings: Settings, *, transactional_id: str | None = None, li
 
 def make_consumer(settings: Settings, *topics: str, group: str | None = None, **options: Any) -> AIOKafkaConsumer:
     """A read_committed consumer that starts from the beginning and commits by hand."""
-    return AIOKafkaConsumer(
+    return Consumer(
         *topics,
+        patience_s=settings.connect_timeout_s,
         **client_options(settings),
         group_id=settings.group_id(group) if group else None,
         isolation_level="read_committed",
