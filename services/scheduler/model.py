@@ -7,7 +7,7 @@ service (which calls `pod_request` and `node_info` on informer values).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import ConfigDict
@@ -173,10 +173,19 @@ class PodRequests:
     """`pod_request` remembered per pod key. What it reads (the spec but its nodeName,
     the uid and owners) does not change when the pod is bound or its status changes,
     so a pod is validated once, not again at the bind, the bound record and each
-    status record (four to five pydantic validations per pod in the profile)."""
+    status record (four to five pydantic validations per pod in the profile).
+
+    Pods of one controller share their spec (a ReplicaSet's template): a new pod whose
+    spec equals the last one validated for its controller takes that pod's request
+    with its own key and uid, without a validation of its own (15 % of the scheduler's
+    samples in the 10,000-pod run). The last spec of the `SIBLINGS` most recent
+    controllers is kept."""
+
+    SIBLINGS = 1024
 
     def __init__(self) -> None:
         self._memo: dict[str, tuple[tuple[Any, Any], dict[str, Any], PodRequest]] = {}
+        self._siblings: dict[str, tuple[dict[str, Any], PodRequest]] = {}  # controller uid -> its last pod
 
     def of(self, key: str, raw: dict[str, Any]) -> PodRequest:
         meta = raw.get("metadata") or {}
@@ -186,13 +195,38 @@ class PodRequests:
         if known is not None and known[0] == identity and known[1] == spec:
             request = known[2]
         else:
-            request = pod_request(raw)
+            request = self._sibling_of(raw, meta, spec) or self._validated(raw, spec)
         # keep the newest record's spec: an older one would stay alive beside it
         self._memo[key] = (identity, spec, request)
         return request
 
+    def _sibling_of(self, raw: dict[str, Any], meta: dict[str, Any], spec: dict[str, Any]) -> PodRequest | None:
+        owner = _controller_uid(meta)
+        sibling = self._siblings.get(owner) if owner else None
+        if sibling is None or sibling[0] != spec:
+            return None
+        uid = meta.get("uid")
+        return replace(sibling[1], key=pod_key(raw), uid=uid if isinstance(uid, str) else None)
+
+    def _validated(self, raw: dict[str, Any], spec: dict[str, Any]) -> PodRequest:
+        request = pod_request(raw)
+        if request.owner_uid:
+            self._siblings.pop(request.owner_uid, None)
+            self._siblings[request.owner_uid] = (spec, request)
+            if len(self._siblings) > self.SIBLINGS:
+                del self._siblings[next(iter(self._siblings))]  # the least recently validated
+        return request
+
     def forget(self, key: str) -> None:
         self._memo.pop(key, None)
+
+
+def _controller_uid(meta: dict[str, Any]) -> str | None:
+    """The uid of the controller among the (admitted) record's ownerReferences."""
+    for ref in meta.get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller") is True and isinstance(ref.get("uid"), str):
+            return str(ref["uid"])
+    return None
 
 
 def _container_request(c: ContainerDemand, *, nonzero: bool) -> Resources:

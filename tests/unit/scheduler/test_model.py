@@ -1,4 +1,11 @@
-from services.scheduler.model import PodRequests, Resources, node_info, pod_request, wants_scheduling
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.scheduler import model
+from services.scheduler.model import PodRequest, PodRequests, Resources, node_info, pod_request, wants_scheduling
 from tests.unit.scheduler.builders import node, pod
 
 
@@ -53,3 +60,35 @@ def test_pod_requests_are_validated_once_per_spec_not_per_record() -> None:
     assert memo.of("default/a", recreated).uid == "uid-a2"
     memo.forget("default/a")
     assert memo.of("default/a", created) is not first and memo.of("default/a", created) == first
+
+
+def test_pods_of_one_controller_with_one_spec_are_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    validated: list[str] = []
+    real = model.pod_request
+
+    def counting(raw: dict[str, Any]) -> PodRequest:
+        validated.append(raw["metadata"]["name"])
+        return real(raw)
+
+    monkeypatch.setattr(model, "pod_request", counting)
+    memo = PodRequests()
+    pods = [pod(f"web-{i}", cpu="100m", owner="rs") for i in range(5)]
+    assert [memo.of(f"default/web-{i}", p) for i, p in enumerate(pods)] == [real(p) for p in pods]
+    assert validated == ["web-0"]
+    other = pod("web-5", cpu="300m", owner="rs")  # the template changed: validated again
+    assert memo.of("default/web-5", other) == real(other)
+    assert memo.of("default/solo", pod("solo", cpu="100m")) == real(pod("solo", cpu="100m"))
+    assert validated == ["web-0", "web-5", "solo"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from([None, "rs1", "rs2"]),
+                          st.sampled_from(["100m", "200m"]), st.sampled_from([None, {"disk": "ssd"}])),
+                min_size=1, max_size=20))
+def test_the_memo_answers_what_validation_answers(records: list[tuple[str, str | None, str, Any]]) -> None:
+    """Whatever order pods of shared or differing specs and owners arrive in, the
+    memo's request equals the one validation gives for that record."""
+    memo = PodRequests()
+    for name, owner, cpu, selector in records:
+        raw = pod(name, cpu=cpu, owner=owner, **({"nodeSelector": selector} if selector else {}))
+        assert memo.of(f"default/{name}", raw) == model.pod_request(raw)
