@@ -236,7 +236,9 @@ async def bootstrap_patiently(client: Any, patience_s: float) -> None:
     """Reach a broker with aiokafka's `client` (its bootstrap may be repeated), trying
     again after 0.5 s, doubling to 5 s, for up to `patience_s`: a component that starts
     while the broker restarts waits for it instead of ending its process (the services
-    ride out a broker restart once they run; this is the same for one just starting)."""
+    ride out a broker restart once they run; this is the same for one just starting).
+    aiokafka reports refused credentials the same way, so they too fail only after
+    `patience_s`; `serve` and the CLI check them first (`wait_for_kafka`)."""
     deadline, delay = time.monotonic() + patience_s, 0.5
     while True:
         try:

@@ -25,6 +25,12 @@ UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 DEFAULT_CPU_MILLIS = 100
 DEFAULT_MEMORY_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_PODS = 110
+# The most a pod may request or a node offer of one resource, in its unit (millicores,
+# bytes: 1 PiB, 1.1e12 cores), as the scheduler counts it. Admission takes any
+# non-negative quantity; above this the scheduler counts the cap, so every sum it keeps
+# fits the int64 arrays of `columns.py` (8,192 capped pods on one node) and a score's
+# `free × 100` stays exact. A pod asking for more fits no node either way.
+QUANTITY_CAP = 2**50
 
 Ready = Literal["True", "False", "Unknown"]
 HostPort = tuple[str, str, int]  # (hostIP, protocol, port)
@@ -43,6 +49,10 @@ class Resources:
 
     def max(self, other: "Resources") -> "Resources":
         return Resources(max(self.cpu, other.cpu), max(self.memory, other.memory))
+
+    def capped(self) -> "Resources":
+        """Each amount at most QUANTITY_CAP."""
+        return Resources(min(self.cpu, QUANTITY_CAP), min(self.memory, QUANTITY_CAP))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +164,8 @@ def pod_request(raw: dict[str, Any]) -> PodRequest:
     containers = list(spec.containers or []) if spec else []
     inits = list(spec.init_containers or []) if spec else []
     overhead = _overhead(spec.overhead if spec else None)  # counted as upstream's PodRequests does
-    requests = _sum(containers).max(_largest(inits, nonzero=False)) + overhead
-    nonzero = _sum(containers, nonzero=True).max(_largest(inits, nonzero=True)) + overhead
+    requests = (_sum(containers).max(_largest(inits, nonzero=False)) + overhead).capped()
+    nonzero = (_sum(containers, nonzero=True).max(_largest(inits, nonzero=True)) + overhead).capped()
     owner = next((o.uid for o in meta.owner_references or [] if o.controller), None)
     affinity = spec.affinity.node_affinity if spec and spec.affinity else None
     return PodRequest(
@@ -179,7 +189,8 @@ class PodRequests:
     spec equals the last one validated for its controller takes that pod's request
     with its own key and uid, without a validation of its own (15 % of the scheduler's
     samples in the 10,000-pod run). The last spec of the `SIBLINGS` most recent
-    controllers is kept."""
+    controllers is kept. This relies on admitted records (one controller reference,
+    with a uid; a JSON boolean `controller`), as the API writes them."""
 
     SIBLINGS = 1024
 
@@ -283,8 +294,8 @@ def node_info(desired: dict[str, Any], observed: dict[str, Any] | None) -> NodeI
         unschedulable=bool(node.spec and node.spec.unschedulable),
         ready=ready,
         allocatable=Resources(cpu_millis(allocatable.get("cpu", "0")),
-                              memory_bytes(allocatable.get("memory", "0"))),
-        max_pods=int(allocatable.get("pods", DEFAULT_MAX_PODS)))
+                              memory_bytes(allocatable.get("memory", "0"))).capped(),
+        max_pods=min(int(allocatable.get("pods", DEFAULT_MAX_PODS)), QUANTITY_CAP))
 
 
 def _ready(status: NodeStatus | None) -> Ready:

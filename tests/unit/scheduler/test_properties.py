@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scheduler.algorithm import Bound, schedule
+from services.scheduler.algorithm import Bound, feasible_nodes_to_find, schedule, start_index
 from services.scheduler.columns import NodeColumns
 from services.scheduler.filters import feasibility, resources_fit, run_filters
-from services.scheduler.model import NodeInfo, PodRequest
+from services.scheduler.model import QUANTITY_CAP, NodeInfo, PodRequest
 from services.scheduler.scores import default_total_scores, total_scores
 from tests.unit.scheduler.builders import node, req, snapshot
 
@@ -141,3 +141,67 @@ def test_columns_kept_in_place_equal_columns_built_afresh(cluster: list[NodeInfo
     for name in ("requested_cpu", "requested_memory", "nonzero_cpu", "nonzero_memory", "pods"):
         assert getattr(kept, name).tolist() == getattr(fresh, name).tolist(), name
     assert kept.owners == fresh.owners
+
+
+def test_quantities_past_int64_are_counted_at_the_cap() -> None:
+    """A pod bound with 10E of memory (admission takes any non-negative quantity) and a
+    node offering 100E: the arrays neither overflow nor disagree with the reference,
+    and scheduling goes on for everyone else."""
+    huge, plain = node("huge", memory="100E"), node("plain")
+    snap = snapshot(huge, plain)
+    snap.columns()  # built before the big pod arrives: kept in place from here
+    whale = req("whale", memory="10E", cpu="10P")
+    assert whale.requests.memory == QUANTITY_CAP and whale.requests.cpu == QUANTITY_CAP
+    snap.place(whale.key, "plain", whale)
+    snap.place("default/whale-2", "plain", whale)
+    kept, fresh = snap.columns(), NodeColumns.of(snap.rows())
+    assert kept.requested_memory.tolist() == fresh.requested_memory.tolist() == [0, 2 * QUANTITY_CAP]
+    pod = req("next", cpu="100m", memory="1Gi")
+    decision = schedule(pod, snap)
+    assert isinstance(decision, Bound) and decision.node == "huge"
+    rows = snap.rows()
+    assert (default_total_scores(pod, kept, rows, np.arange(len(rows))).tolist()
+            == total_scores(pod, rows))
+
+
+def _reference_decision(pod: PodRequest, snap: Any) -> tuple[str, int] | None:
+    """The walk spelled out per node with the reference filters and scores."""
+    rows = snap.rows()
+    total = len(rows)
+    wanted = feasible_nodes_to_find(total)
+    start = start_index(pod.key, total) if wanted < total else 0
+    found = []
+    for step in range(total):
+        i = (start + step) % total
+        if not run_filters(pod, *rows[i]):
+            found.append(i)
+            if len(found) == wanted:
+                break
+    if not found:
+        return None
+    candidates = [rows[i] for i in sorted(found)]
+    totals = total_scores(pod, candidates)
+    return candidates[totals.index(max(totals))][0].name, len(found)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(100, 260), st.data())
+def test_at_scale_the_walk_and_its_cut_off_equal_the_reference(count: int, data: st.DataObject) -> None:
+    """Past 100 nodes only some feasible nodes are scored, from a start the pod's key
+    gives: mixed plain and tainted, cordoned, unknown or full nodes, pods with and
+    without selectors, owners and ports, each placed where it went."""
+    cluster = [node(f"n{i:03d}", cpu=f"{data.draw(st.sampled_from([0, 500, 4000]))}m",
+                    pods=str(data.draw(st.sampled_from([0, 3, 110]))),
+                    labels=data.draw(LABELS), taints=data.draw(st.one_of(st.just([]), st.just([]), TAINTS)),
+                    ready=data.draw(st.sampled_from(["True", "True", "True", None])),
+                    unschedulable=data.draw(st.sampled_from([False, False, False, True])))
+               for i in range(count)]
+    snap = snapshot(*cluster)
+    for pod in data.draw(pods()):
+        expected = _reference_decision(pod, snap)
+        decision = schedule(pod, snap)
+        if expected is None:
+            assert not isinstance(decision, Bound)
+            continue
+        assert isinstance(decision, Bound) and (decision.node, decision.feasible) == expected
+        snap.place(pod.key, decision.node, pod)
