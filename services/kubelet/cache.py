@@ -17,10 +17,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from services.kubelet.runtime.base import ContainerInfo, ContainerRuntime
 from services.kubelet.runtime.errors import RuntimeUnavailable
 from services.runtime.logging import get_logger
+from services.runtime.retry import retry_doubling
 
 log = get_logger(__name__)
-FIRST_RELIST_RETRY_S = 0.5  # doubled after each failure, up to FIRST_RELIST_RETRY_MAX_S
-FIRST_RELIST_RETRY_MAX_S = 5.0
 
 
 def _signature(info: ContainerInfo) -> tuple[object, ...]:
@@ -101,14 +100,7 @@ class ContainerCache:
 async def first_relist(cache: ContainerCache, node: str, *,
                        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
     """The kubelet's first listing, before it adopts or syncs anything: an engine that does
-    not answer yet (dockerd restarting) is waited for, as the relist loop waits for it
-    later, instead of ending the kubelet."""
-    delay = FIRST_RELIST_RETRY_S
-    while True:
-        try:
-            await cache.relist()
-            return
-        except RuntimeUnavailable as exc:
-            log.warning("kubelet.runtime_unavailable", node=node, error=str(exc)[:300], retry_s=delay)
-            await sleep(delay)
-            delay = min(delay * 2, FIRST_RELIST_RETRY_MAX_S)
+    not answer yet (dockerd restarting) is waited for (`retry_doubling`, for as long as it
+    takes), as the relist loop waits for it later, instead of ending the kubelet."""
+    await retry_doubling(cache.relist, RuntimeUnavailable, sleep=sleep, on_retry=lambda exc, delay: log.warning(
+        "kubelet.runtime_unavailable", node=node, error=str(exc)[:300], retry_s=delay))

@@ -22,6 +22,7 @@ from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable, TopicMisconfigured, TopicMissing
 from services.runtime.kafka_auth import client_options
 from services.runtime.logging import get_logger
+from services.runtime.retry import retry_doubling
 from services.runtime.topics import TopicSpec
 
 log = get_logger(__name__)
@@ -239,17 +240,8 @@ async def bootstrap_patiently(client: Any, patience_s: float) -> None:
     ride out a broker restart once they run; this is the same for one just starting).
     aiokafka reports refused credentials the same way, so they too fail only after
     `patience_s`; `serve` and the CLI check them first (`wait_for_kafka`)."""
-    deadline, delay = time.monotonic() + patience_s, 0.5
-    while True:
-        try:
-            await client.bootstrap()
-            return
-        except KafkaConnectionError as exc:
-            if time.monotonic() + delay > deadline:
-                raise
-            log.warning("kafka.bootstrap_retry", in_s=delay, error=str(exc)[:200])
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    await retry_doubling(client.bootstrap, KafkaConnectionError, patience_s=patience_s, on_retry=lambda exc, delay:
+                         log.warning("kafka.bootstrap_retry", in_s=delay, error=str(exc)[:200]))
 
 
 class Producer(AIOKafkaProducer):  # type: ignore[misc]

@@ -113,17 +113,16 @@ def default_total_scores(pod: PodRequest, columns: NodeColumns, rows: Sequence[C
     deviation = np.abs(_used_shares(after_cpu, allocatable_cpu) - _used_shares(after_memory, allocatable_memory))
     totals += ((1 - deviation / 2) * MAX_SCORE).astype(np.int64)  # balanced allocation (int(): toward zero)
     counts = columns.owner_counts(pod.owner_uid, feasible) if pod.owner_uid else None
-    top = int(counts.max()) if counts is not None and len(counts) else 0
+    top = int(counts.max()) if counts is not None else 0
     if counts is not None and top:  # owner spread (_reverse_normalised)
         totals += 2 * ((top - counts) * MAX_SCORE // top)
     else:
         totals += 2 * MAX_SCORE
+    # the scores kept per node, only when the pod or the nodes have something to score
     if pod.affinity and pod.affinity.preferred_during_scheduling_ignored_during_execution:
-        candidates = [rows[i] for i in feasible.tolist()]
-        totals += 2 * np.array(preferred_node_affinity(pod, candidates), dtype=np.int64)
+        totals += 2 * np.array(preferred_node_affinity(pod, [rows[i] for i in feasible.tolist()]), dtype=np.int64)
     if columns.soft_tainted[feasible].any():
-        candidates = [rows[i] for i in feasible.tolist()]
-        totals += 3 * np.array(prefer_no_schedule(pod, candidates), dtype=np.int64)
+        totals += 3 * np.array(prefer_no_schedule(pod, [rows[i] for i in feasible.tolist()]), dtype=np.int64)
     else:
         totals += 3 * MAX_SCORE
     return totals

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.kubelet.cache import FIRST_RELIST_RETRY_MAX_S, ContainerCache, first_relist
+from services.kubelet.cache import ContainerCache, first_relist
 from services.kubelet.runtime.base import ContainerInfo
 from services.kubelet.runtime.errors import RuntimeUnavailable
 from services.kubelet.runtime.hollow import HollowRuntime
+from services.runtime.retry import RETRY_MAX_S
 
 
 class FlakyEngine(HollowRuntime):
@@ -36,7 +37,7 @@ async def test_an_engine_down_at_start_is_waited_for_with_growing_pauses() -> No
 
     await first_relist(cache, "n1", sleep=sleep)
     assert engine.calls == 7 and cache.listed
-    assert pauses == [0.5, 1.0, 2.0, 4.0, FIRST_RELIST_RETRY_MAX_S, FIRST_RELIST_RETRY_MAX_S]
+    assert pauses == [0.5, 1.0, 2.0, 4.0, RETRY_MAX_S, RETRY_MAX_S]
 
 
 async def test_any_other_failure_still_ends_the_kubelet() -> None:
