@@ -2,7 +2,8 @@
 
 It reads the chosen partitions of one or more compacted topics from the beginning,
 is *synced* once it reaches the end offsets captured at start, then follows new
-records. A tombstone deletes the key. Given a `BusTrust`, every record of a state
+records (the process's collector waits meanwhile: `gcpolicy.ReplayHold`). A
+tombstone deletes the key. Given a `BusTrust`, every record of a state
 topic must pass its `RecordGate` (signature and allowed writer) before it is decoded;
 a refused record never replaces the key's value (services/runtime/trust.py). Every change reaches the handlers as a
 `Change(old, new)`; handlers only enqueue work and must not block. Used by every
@@ -21,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.runtime.bus import decode, make_consumer, partitions_of
 from services.runtime.config import Settings
+from services.runtime.gcpolicy import ReplayHold
 from services.runtime.logging import get_logger
 from services.runtime.metrics import LIVE, RECORDS_CONSUMED
 from services.runtime.trust import BusTrust
@@ -73,6 +75,7 @@ class Informer(Generic[V]):
         self._waiters: list[tuple[dict[TopicPartition, int], asyncio.Future[None]]] = []
         self._idle_rounds: dict[TopicPartition, int] = {}  # per partition: rounds that brought nothing
         self._sync_future: asyncio.Future[None] | None = None
+        self._replay: ReplayHold | None = None
         self._gate = trust.gate(self._topics, name=name) if trust is not None else None
 
     # -- reading -----------------------------------------------------------------
@@ -128,8 +131,9 @@ class Informer(Generic[V]):
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
+        self._replay = ReplayHold()
         self._sync_future = asyncio.get_running_loop().create_future()
-        self._sync_future.add_done_callback(lambda _f: self._synced.set())
+        self._sync_future.add_done_callback(self._replayed)
         self._waiters.append((end, self._sync_future))
         self._task = asyncio.create_task(self._run(), name=f"{self._name}-follow")
 
@@ -149,6 +153,8 @@ class Informer(Generic[V]):
 
     async def stop(self) -> None:
         LIVE.informers.discard(self)
+        if self._replay is not None:
+            self._replay.release()  # if it stopped before it synced
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -158,6 +164,11 @@ class Informer(Generic[V]):
         self._task = self._consumer = None
 
     # -- internals ---------------------------------------------------------------
+    def _replayed(self, _synced: asyncio.Future[None]) -> None:
+        if self._replay is not None:
+            self._replay.release()
+        self._synced.set()
+
     async def _wait(self, future: asyncio.Future[None] | None) -> None:
         if future is None:
             return

@@ -27,8 +27,11 @@ class NodeUsage:
     owners: Counter[str] = field(default_factory=Counter)  # controller uid -> pods
 
     def add(self, pod: PodRequest, sign: int = 1) -> None:
-        self.requested = self.requested + _scaled(pod.requests, sign)
-        self.nonzero = self.nonzero + _scaled(pod.nonzero, sign)
+        # two new values, not four (a rebuild adds every pod)
+        had, need = self.requested, pod.requests
+        self.requested = Resources(had.cpu + sign * need.cpu, had.memory + sign * need.memory)
+        had, need = self.nonzero, pod.nonzero
+        self.nonzero = Resources(had.cpu + sign * need.cpu, had.memory + sign * need.memory)
         self.pods += sign
         for port in pod.host_ports:
             _count(self.ports, port, sign)
@@ -44,10 +47,6 @@ def _count(counter: Counter[Any], item: Any, sign: int) -> None:
         counter[item] = value
     else:
         counter.pop(item, None)
-
-
-def _scaled(r: Resources, sign: int) -> Resources:
-    return Resources(r.cpu * sign, r.memory * sign)
 
 
 EMPTY = NodeUsage()

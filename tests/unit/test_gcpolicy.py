@@ -46,3 +46,20 @@ def test_a_cycle_that_dies_frozen_is_reclaimed_after_the_thaw() -> None:
         assert probe() is None
     finally:
         gcpolicy.uninstall(policy)
+
+
+def test_replays_hold_the_collector_until_the_last_one_ends() -> None:
+    assert gcpolicy.ReplayHold()._held is False and gc.isenabled()  # no policy: no hold
+    policy = gcpolicy.install(thaw_every_s=3600)
+    try:
+        first, second = gcpolicy.ReplayHold(), gcpolicy.ReplayHold()
+        assert not gc.isenabled()
+        first.release()
+        first.release()  # idempotent: the second replay still holds
+        assert not gc.isenabled()
+        live = [Node() for _ in range(100)]
+        second.release()
+        assert gc.isenabled() and gc.get_freeze_count() >= len(live)  # collected once, survivors frozen
+    finally:
+        gcpolicy.uninstall(policy)
+        gc.enable()

@@ -30,6 +30,7 @@ from schemas.batch import CronJob
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.controllers.cronjob.jobs import owned_job
 from services.controllers.cronjob.reconcile import Plan, reconcile
+from services.controllers.machinery.children import ChildIndex
 from services.controllers.machinery.host import ControllerHost
 from services.controllers.machinery.informer import SharedInformer
 from services.controllers.machinery.own_writes import WrittenStatus, write_seen
@@ -79,25 +80,24 @@ class CronJobController:
         self.host = ControllerHost(settings, component=WRITER, ownership_topic=self._cj_t,
                                    topics=[self._cj_t, self._observed_t, self._jobs_t, self._ojobs_t],
                                    controller=self, shared=shared)
-        self._jobs: dict[str, set[str]] = {}  # "namespace/cronjob" -> keys of its Jobs
+        self._jobs = ChildIndex("CronJob", "batch/v1")  # "namespace/cronjob" -> keys of its Jobs
         self._written = WrittenStatus()
 
     async def run(self) -> None:
         await self.host.run(self)
 
     # -- keys ------------------------------------------------------------------------------
+    def observe(self, change: Change[Any]) -> None:
+        if change.topic == self._jobs_t:
+            self._jobs.update(change)
+
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
         if change.topic == self._cj_t:
             return [change.key]
         if change.topic == self._jobs_t:
-            old, new = _owner_key(change.old), _owner_key(change.new)
-            if old is not None and (old != new or change.new is None):
-                self._jobs.get(old, set()).discard(change.key)
-            if new is not None and change.new is not None:
-                self._jobs.setdefault(new, set()).add(change.key)
-            return [k for k in {old, new} if k is not None]
+            return self._jobs.owners(change)
         if change.topic == self._ojobs_t:
-            owner = _owner_key(self.host.informer.get(self._jobs_t, change.key))
+            owner = self._jobs.owner_key(self.host.informer.get(self._jobs_t, change.key))
             return [owner] if owner is not None else []
         return []  # our own status writes
 
@@ -119,7 +119,7 @@ class CronJobController:
             log.warning("cronjob.bad_record", key=key, error=str(exc)[:300])
             return
         jobs = []
-        for job_key in sorted(self._jobs.get(key, ())):
+        for job_key in sorted(self._jobs.of(key)):
             job = informer.get(self._jobs_t, job_key)
             ref = controller_ref((job or {}).get("metadata") or {})
             if job is not None and ref is not None and ref.uid == cj.metadata.uid:
@@ -167,12 +167,3 @@ class CronJobController:
         if plan.requeue_after is not None:
             host.add_after(key, self._clock.real_seconds(plan.requeue_after) + 0.05)
 
-
-def _owner_key(job: Any) -> str | None:
-    if not isinstance(job, Mapping):
-        return None
-    meta = job.get("metadata") or {}
-    ref = controller_ref(meta)
-    if ref is None or ref.kind != "CronJob" or ref.api_version != "batch/v1":
-        return None
-    return f"{meta.get('namespace') or 'default'}/{ref.name}"

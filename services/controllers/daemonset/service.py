@@ -29,10 +29,11 @@ from services.controllers.daemonset.history import revision_view
 from services.controllers.daemonset.nodes import node_view
 from services.controllers.daemonset.pods import daemon_pod
 from services.controllers.daemonset.reconcile import Plan, reconcile
+from services.controllers.machinery.children import ChildIndex
 from services.controllers.machinery.host import ControllerHost
 from services.controllers.machinery.informer import SharedInformer
 from services.controllers.machinery.own_writes import WrittenStatus, write_seen
-from services.controllers.machinery.podview import controller_ref
+from services.controllers.machinery.podview import controller_uid
 from services.controllers.machinery.writes import Target, create_request, delete_request, patch_request
 from services.runtime.config import Settings
 from services.runtime.informer import Change
@@ -50,37 +51,11 @@ def daemonset_components(settings: Settings, shared: SharedInformer | None = Non
     return {WRITER: DaemonSetController(settings, shared).run}
 
 
-def _owner_key(obj: Any) -> str | None:
-    """`namespace/name` of the DaemonSet controlling `obj` (a pod or a revision)."""
-    if not isinstance(obj, Mapping):
-        return None
-    meta = obj.get("metadata") or {}
-    ref = controller_ref(meta)
-    if ref is None or ref.kind != "DaemonSet" or ref.api_version != "apps/v1":
-        return None
-    return f"{meta.get('namespace') or 'default'}/{ref.name}"
-
-
 def _scheduling(node: Any) -> Any:
     """What of a Node decides eligibility (labels, taints); None when absent."""
     if not isinstance(node, Mapping):
         return None
     return ((node.get("metadata") or {}).get("labels"), (node.get("spec") or {}).get("taints"))
-
-
-class _Index:
-    """owner key -> keys of its children, kept from the changes of one topic."""
-
-    def __init__(self) -> None:
-        self.children: dict[str, set[str]] = {}
-
-    def update(self, change: Change[Any]) -> list[str]:
-        old, new = _owner_key(change.old), _owner_key(change.new)
-        if old is not None and old != new:
-            self.children.get(old, set()).discard(change.key)
-        if new is not None:
-            self.children.setdefault(new, set()).add(change.key)
-        return [k for k in {old, new} if k is not None]
 
 
 class DaemonSetController:
@@ -93,29 +68,35 @@ class DaemonSetController:
                                    topics=[self._ds_t, self._observed_t, self._pods_t, self._opods_t,
                                            self._revisions_t, self._nodes_t],
                                    controller=self, shared=shared)
-        self._pods, self._revisions = _Index(), _Index()
+        self._pods, self._revisions = ChildIndex("DaemonSet", "apps/v1"), ChildIndex("DaemonSet", "apps/v1")
         self._written = WrittenStatus()
 
     async def run(self) -> None:
         await self.host.run(self)
 
     # -- keys ------------------------------------------------------------------------------
+    def observe(self, change: Change[Any]) -> None:
+        if change.topic == self._pods_t:
+            self._pods.update(change)
+        elif change.topic == self._revisions_t:
+            self._revisions.update(change)
+
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
         if change.topic == self._ds_t:
             return [change.key]
         if change.topic == self._pods_t:
-            return self._pods.update(change)
+            return self._pods.owners(change)
         if change.topic == self._revisions_t:
-            return self._revisions.update(change)
+            return self._revisions.owners(change)
         if change.topic == self._opods_t:
-            owner = _owner_key(self.host.informer.get(self._pods_t, change.key))
+            owner = self._pods.owner_key(self.host.informer.get(self._pods_t, change.key))
             return [owner] if owner is not None else []
         if change.topic == self._nodes_t and _scheduling(change.old) != _scheduling(change.new):
             return list(self.host.informer.items(self._ds_t))
         return []  # our own status writes; node changes that move no daemon pod
 
     def all_keys(self) -> Iterable[str]:
-        return {*self.host.informer.items(self._ds_t), *(k for k, v in self._pods.children.items() if v)}
+        return {*self.host.informer.items(self._ds_t), *self._pods.owners_with_children()}
 
     # -- one DaemonSet -----------------------------------------------------------------------
     async def sync(self, key: str) -> None:
@@ -133,10 +114,10 @@ class DaemonSetController:
             return
         uid = ds.metadata.uid
         namespace = key.split("/", 1)[0]
-        pods = [daemon_pod(p, informer.get(self._opods_t, k)) for k in sorted(self._pods.children.get(key, ()))
-                if (p := informer.get(self._pods_t, k)) is not None and _uid_of_owner(p) == uid]
-        revisions = [revision_view(r) for k in sorted(self._revisions.children.get(key, ()))
-                     if (r := informer.get(self._revisions_t, k)) is not None and _uid_of_owner(r) == uid]
+        pods = [daemon_pod(p, informer.get(self._opods_t, k)) for k in sorted(self._pods.of(key))
+                if (p := informer.get(self._pods_t, k)) is not None and controller_uid(p) == uid]
+        revisions = [revision_view(r) for k in sorted(self._revisions.of(key))
+                     if (r := informer.get(self._revisions_t, k)) is not None and controller_uid(r) == uid]
         nodes = [node_view(n) for n in informer.items(self._nodes_t).values() if isinstance(n, Mapping)]
         met = self.host.expectations.met(key, lambda token: write_seen(self._child(namespace, token), token))
         observed = self._written.current(key, uid, informer.get(self._observed_t, key))
@@ -197,7 +178,3 @@ class DaemonSetController:
         if plan.requeue_after is not None:
             host.add_after(key, plan.requeue_after + 0.05)
 
-
-def _uid_of_owner(obj: Mapping[str, Any]) -> str | None:
-    ref = controller_ref(obj.get("metadata") or {})
-    return ref.uid if ref is not None else None

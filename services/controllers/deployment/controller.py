@@ -48,9 +48,12 @@ class DeploymentController:
         await self.host.run(self)
 
     # -- which keys a change concerns -------------------------------------------------------
+    def observe(self, change: Change[Any]) -> None:
+        self.cache.observe(change)
+
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
-        plural = self.cache.observe(change)
-        if plural is None or not self.host.informer.synced:  # the replay: takeover resyncs every key
+        plural = self.cache.plural_of(change)
+        if plural is None:
             return ()
         if plural == "deployments":
             return (change.key,)

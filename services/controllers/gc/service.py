@@ -61,10 +61,12 @@ class GarbageCollector:
         await self.host.run(self)
 
     # -- keys ------------------------------------------------------------------------------
+    def observe(self, change: Change[Any]) -> None:
+        self.index.update((change.topic, change.key), change.old, change.new)
+
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
         ref = (change.topic, change.key)
         old, new = change.old, change.new
-        self.index.update(ref, old, new)
         keys: set[str] = set()
         if new is not None and (owner_uids(new) or _collector_finalizing(new)):
             keys.add(work_key(*ref))

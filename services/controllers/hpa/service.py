@@ -79,15 +79,17 @@ class HPAController:
                 group.create_task(feed.failed(), name=f"{WRITER}-metrics")
 
     # -- keys ------------------------------------------------------------------------------
-    def keys_for(self, change: Change[Any]) -> Iterable[str]:
-        if change.topic == self._hpa_t:
-            return [change.key]  # not on its status: our own writes would sync it again at once
+    def observe(self, change: Change[Any]) -> None:
         if change.topic == self._pods_t:
             ns = change.key.split("/", 1)[0]
             if change.new is None:
                 self._pods.get(ns, set()).discard(change.key)
             else:
                 self._pods.setdefault(ns, set()).add(change.key)
+
+    def keys_for(self, change: Change[Any]) -> Iterable[str]:
+        if change.topic == self._hpa_t:
+            return [change.key]  # not on its status: our own writes would sync it again at once
         return []  # targets, pods and metrics are read at the next sync, as upstream does
 
     def all_keys(self) -> Iterable[str]:

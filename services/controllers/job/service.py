@@ -23,10 +23,11 @@ from schemas.batch import TRACKING_FINALIZER, Job
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.controllers.job.pods import job_pod
 from services.controllers.job.reconcile import Plan, reconcile
+from services.controllers.machinery.children import ChildIndex
 from services.controllers.machinery.host import ControllerHost
 from services.controllers.machinery.informer import SharedInformer
 from services.controllers.machinery.own_writes import WrittenStatus, write_seen
-from services.controllers.machinery.podview import controller_ref
+from services.controllers.machinery.podview import controller_uid
 from services.controllers.machinery.writes import Target, delete_request, patch_request
 from services.runtime.config import Settings
 from services.runtime.informer import Change
@@ -43,10 +44,6 @@ def job_components(settings: Settings, shared: SharedInformer | None = None) -> 
     return {WRITER: JobController(settings, shared).run}
 
 
-def _controller_uid(pod: Mapping[str, Any]) -> str | None:
-    ref = controller_ref(pod.get("metadata") or {})
-    return ref.uid if ref is not None else None
-
 
 class JobController:
     def __init__(self, settings: Settings, shared: SharedInformer | None) -> None:
@@ -56,48 +53,35 @@ class JobController:
         self.host = ControllerHost(settings, component=WRITER, ownership_topic=self._job_t,
                                    topics=[self._job_t, self._observed_t, self._pods_t, self._opods_t],
                                    controller=self, shared=shared)
-        self._pods: dict[str, set[str]] = {}  # "namespace/job" -> keys of the pods it controls
+        self._pods = ChildIndex("Job", "batch/v1")  # "namespace/job" -> keys of the pods it controls
         self._written = WrittenStatus()
 
     async def run(self) -> None:
         await self.host.run(self)
 
     # -- keys ------------------------------------------------------------------------------
+    def observe(self, change: Change[Any]) -> None:
+        if change.topic == self._pods_t:
+            self._pods.update(change)
+
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
         if change.topic == self._job_t:
             return [change.key]
         if change.topic == self._pods_t:
-            old, new = self._owner_key(change.old), self._owner_key(change.new)
-            if old is not None and old != new:
-                self._pods.get(old, set()).discard(change.key)
-            if new is not None:
-                self._pods.setdefault(new, set()).add(change.key)
-            elif change.new is None and old is not None:
-                self._pods.get(old, set()).discard(change.key)
-            return [k for k in {old, new} if k is not None]
+            return self._pods.owners(change)
         if change.topic == self._opods_t:
-            owner = self._owner_key(self.host.informer.get(self._pods_t, change.key))
+            owner = self._pods.owner_key(self.host.informer.get(self._pods_t, change.key))
             return [owner] if owner is not None else []
         return []  # our own status writes
 
-    @staticmethod
-    def _owner_key(pod: Any) -> str | None:
-        if not isinstance(pod, Mapping):
-            return None
-        meta = pod.get("metadata") or {}
-        ref = controller_ref(meta)
-        if ref is None or ref.kind != "Job" or ref.api_version != "batch/v1":
-            return None
-        return f"{meta.get('namespace') or 'default'}/{ref.name}"
-
     def all_keys(self) -> Iterable[str]:
-        return {*self.host.informer.items(self._job_t), *(k for k, v in self._pods.items() if v)}
+        return {*self.host.informer.items(self._job_t), *self._pods.owners_with_children()}
 
     # -- one Job -----------------------------------------------------------------------------
     async def sync(self, key: str) -> None:
         informer = self.host.informer
         desired = informer.get(self._job_t, key)
-        pods = [p for k in sorted(self._pods.get(key, ())) if (p := informer.get(self._pods_t, k)) is not None]
+        pods = [p for k in sorted(self._pods.of(key)) if (p := informer.get(self._pods_t, k)) is not None]
         job: Job | None = None
         if desired is not None:
             try:
@@ -106,7 +90,7 @@ class JobController:
                 log.warning("job.bad_record", key=key, error=str(exc)[:300])
                 return
         uid = job.metadata.uid if job is not None else None
-        mine = [p for p in pods if _controller_uid(p) == uid]
+        mine = [p for p in pods if controller_uid(p) == uid]
         await self._release_orphans(key, [p for p in pods if p not in mine])
         if job is None:
             self._written.forget(key)

@@ -2,8 +2,8 @@
 controller's kinds (ReplicaSets, ReplicationControllers, Deployments) by namespace,
 the pods by (namespace, controller uid), and the PodViews (desired pod + observed
 status) computed once per change. The view holds the objects; `observe(change)`,
-called from the controller's `keys_for` for every change of the view, keeps the
-indexes true. Used by `replicaset.controller` and `deployment.controller`."""
+called by the host for every change of the view (the replay too), keeps the indexes
+true. Used by `replicaset.controller` and `deployment.controller`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Protocol
 
-from services.controllers.machinery.podview import PodView, controller_ref, pod_view
+from services.controllers.machinery.podview import PodView, controller_uid, pod_view
 from services.runtime.informer import Change
 from services.runtime.topics import Topics
 
@@ -101,9 +101,14 @@ class WorkloadCache:
             self._pods_by_owner[(namespace, new)].add(change.key)
 
     # -- feeding ------------------------------------------------------------------------------
-    def observe(self, change: Change[Any]) -> str | None:
-        """Index one change of the view; the plural it concerns ("pods" for a pod's
-        observed status), None for the controller's own statuses."""
+    def plural_of(self, change: Change[Any]) -> str | None:
+        """The plural a change concerns ("pods" for a pod's observed status), None for
+        the controller's own statuses."""
+        plural = self._plural_of.get(change.topic)
+        return "pods" if plural is None and change.topic == self._observed_pods else plural
+
+    def observe(self, change: Change[Any]) -> None:
+        """Index one change of the view."""
         plural = self._plural_of.get(change.topic)
         if plural is not None:
             namespace = change.key.split("/", 1)[0]
@@ -113,21 +118,16 @@ class WorkloadCache:
                 self._by_ns[plural][namespace].add(change.key)
             if plural == "pods":
                 self._index_owner(change)
+                self._views.pop(change.key, None)
         elif change.topic == self._observed_pods:
-            plural = "pods"
-        else:
-            return None
-        if plural == "pods":
             self._views.pop(change.key, None)
-        return plural
 
 
 def _controller_uid(pod: Mapping[str, Any] | None) -> str | None:
     """The uid of the pod's controller, "" for an orphan, None for no pod."""
     if pod is None:
         return None
-    ref = controller_ref(pod.get("metadata") or {})
-    return ref.uid if ref else ""
+    return controller_uid(pod) or ""
 
 
 class PodNames:

@@ -8,7 +8,9 @@ applied by the API and in the view, so the previous owner's writes are seen), on
 idempotent producer for requests (one by one or batched), observed records and
 events, expectations (a write asked for is not asked again until the view shows it or
 the expectation expires), a coalesced read barrier, and a periodic resync. A
-controller supplies the topics, `keys_for(change)`, `all_keys()` and `sync(key)`; see
+controller supplies the topics, `observe(change)` (its own indexes, from the first
+record on), `keys_for(change)` (asked only once the view is synced: while it replays,
+the takeover resyncs every key anyway), `all_keys()` and `sync(key)`; see
 the replicaset, deployment, job, gc, namespace, nodelifecycle and hpa modules."""
 
 from __future__ import annotations
@@ -53,7 +55,12 @@ def object_key(meta: Mapping[str, Any]) -> str:
 
 
 class Controller(Protocol):
-    def keys_for(self, change: Change[Any]) -> Iterable[str]: ...
+    def observe(self, change: Change[Any]) -> None:
+        """Keep the controller's own indexes true: every change of the view, the replay too."""
+
+    def keys_for(self, change: Change[Any]) -> Iterable[str]:
+        """The keys a change concerns (after `observe`; only once the view is synced)."""
+
     def all_keys(self) -> Iterable[str]: ...
     async def sync(self, key: str) -> None: ...
 
@@ -83,6 +90,7 @@ class ControllerHost:
         self._resync_s = resync_s
         self._workers = workers
         self._controller: Controller | None = None
+        self._replayed = False  # the view has synced and `run` knows it: changes map to keys from now on
         self._producer: AIOKafkaProducer | None = None
         self._barrier: tuple[float, asyncio.Task[None]] | None = None
         self._assigned = asyncio.Event()  # an assignment not yet taken over
@@ -113,13 +121,14 @@ class ControllerHost:
     # -- running -----------------------------------------------------------------------
     def attach(self, controller: Controller) -> None:
         self._controller = controller
-        self.informer.add_handler(lambda change: self._on_change(controller, change))
+        self.informer.add_handler(self._on_change)
 
     async def run(self, controller: Controller) -> None:
         if self._controller is not controller:
             self.attach(controller)
         async with self.informer:
             await self.informer.wait_synced()
+            self._replayed = True
             log.info("controller.synced", component=self.component)
             async with make_producer(self.settings) as producer:
                 self._producer = producer
@@ -130,16 +139,20 @@ class ControllerHost:
                                       name=f"{self.component}-workers")
                     group.create_task(self._resync_forever(), name=f"{self.component}-resync")
 
-    def _on_change(self, controller: Controller, change: Change[Any]) -> None:
+    def _on_change(self, change: Change[Any]) -> None:
+        controller = self._controller
+        assert controller is not None
         try:
+            controller.observe(change)
+            if not self._replayed:  # the replay: the takeover resyncs every key
+                return
             keys = list(controller.keys_for(change))
         except Exception as exc:  # a bad record must never stop the view
             log.warning("controller.bad_change", component=self.component, key=change.key,
                         error=f"{type(exc).__name__}: {exc}"[:300])
             return
-        if self.informer.synced:
-            for key in keys:
-                self.add(key)
+        for key in keys:
+            self.add(key)
 
     async def _sync(self, key: str) -> None:
         if self._controller is not None and self.owns(key):

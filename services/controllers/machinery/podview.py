@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
 PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerRef:
+class OwnerRef(NamedTuple):
+    """A controller reference (a tuple: built for every pod change a controller sees,
+    at less than half the cost of a frozen dataclass)."""
+
     api_version: str
     kind: str
     name: str
@@ -79,6 +81,14 @@ def controller_ref(meta: Mapping[str, Any]) -> OwnerRef | None:
     for ref in meta.get("ownerReferences") or ():
         if ref.get("controller") and ref.get("uid"):
             return OwnerRef(ref.get("apiVersion", ""), ref.get("kind", ""), ref.get("name", ""), ref["uid"])
+    return None
+
+
+def controller_uid(obj: Mapping[str, Any]) -> str | None:
+    """The uid of the object's controller (None: it has none)."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if ref.get("controller") and ref.get("uid"):
+            return str(ref["uid"])
     return None
 
 

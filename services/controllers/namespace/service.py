@@ -53,9 +53,9 @@ class NamespaceController:
         await self.host.run(self)
 
     # -- keys ------------------------------------------------------------------------------
-    def keys_for(self, change: Change[Any]) -> Iterable[str]:
+    def observe(self, change: Change[Any]) -> None:
         if change.topic in (self._ns_t, self._observed_t):
-            return [change.key]
+            return
         ns = change.key.split("/", 1)[0]
         ref = (change.topic, change.key)
         if change.new is None:
@@ -66,6 +66,11 @@ class NamespaceController:
                     del self._contents[ns]
         else:
             self._contents.setdefault(ns, set()).add(ref)
+
+    def keys_for(self, change: Change[Any]) -> Iterable[str]:
+        if change.topic in (self._ns_t, self._observed_t):
+            return [change.key]
+        ns = change.key.split("/", 1)[0]
         current = self.host.informer.get(self._ns_t, ns)
         terminating = current is None or bool((current.get("metadata") or {}).get("deletionTimestamp"))
         return [ns] if terminating else []

@@ -59,15 +59,18 @@ class NodeLifecycleController:
         await self.host.run(self)
 
     # -- keys ------------------------------------------------------------------------------
+    def observe(self, change: Change[Any]) -> None:
+        if change.topic == self._pods_t:
+            old, new = _node_of(change.old), _node_of(change.new)
+            if old and old != new:
+                self._pods_by_node.get(old, set()).discard(change.key)
+            if new:
+                self._pods_by_node.setdefault(new, set()).add(change.key)
+
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
         if change.topic != self._pods_t:
             return [change.key]
-        old, new = _node_of(change.old), _node_of(change.new)
-        if old and old != new:
-            self._pods_by_node.get(old, set()).discard(change.key)
-        if new:
-            self._pods_by_node.setdefault(new, set()).add(change.key)
-        return {n for n in (old, new) if n and self._may_evict(n)}
+        return {n for n in (_node_of(change.old), _node_of(change.new)) if n and self._may_evict(n)}
 
     def _may_evict(self, name: str) -> bool:
         """A pod change matters to its node's sync only when the node is tainted

@@ -25,10 +25,11 @@ from pydantic import ValidationError
 
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from schemas.statefulset import StatefulSet, StatefulSetStatus
+from services.controllers.machinery.children import ChildIndex
 from services.controllers.machinery.host import ControllerHost
 from services.controllers.machinery.informer import SharedInformer
 from services.controllers.machinery.own_writes import WrittenStatus, write_seen
-from services.controllers.machinery.podview import controller_ref, pod_view
+from services.controllers.machinery.podview import controller_uid, pod_view
 from services.controllers.machinery.writes import Target, delete_request, patch_request
 from services.controllers.statefulset.identity import claim_name, claim_templates, claim_view, ordinal_of
 from services.controllers.statefulset.reconcile import Plan, reconcile
@@ -58,26 +59,25 @@ class StatefulSetController:
                                    topics=[self._sets_t, self._observed_t, self._pods_t, self._opods_t,
                                            self._claims_t, self._revs_t],
                                    controller=self, shared=shared)
-        self._children: dict[str, dict[str, set[str]]] = {self._pods_t: {}, self._revs_t: {}}
+        self._children = {self._pods_t: ChildIndex("StatefulSet", "apps/v1"),
+                          self._revs_t: ChildIndex("StatefulSet", "apps/v1")}
         self._written = WrittenStatus()
 
     async def run(self) -> None:
         await self.host.run(self)
 
     # -- keys ------------------------------------------------------------------------------
+    def observe(self, change: Change[Any]) -> None:
+        if (index := self._children.get(change.topic)) is not None:
+            index.update(change)
+
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
         if change.topic == self._sets_t:
             return [change.key]
-        if change.topic in self._children:
-            index = self._children[change.topic]
-            old, new = _owner_key(change.old), _owner_key(change.new)
-            if old is not None:
-                index.get(old, set()).discard(change.key)
-            if new is not None:
-                index.setdefault(new, set()).add(change.key)
-            return [k for k in {old, new} if k is not None]
+        if (index := self._children.get(change.topic)) is not None:
+            return index.owners(change)
         if change.topic == self._opods_t:
-            owner = _owner_key(self.host.informer.get(self._pods_t, change.key))
+            owner = self._children[self._pods_t].owner_key(self.host.informer.get(self._pods_t, change.key))
             return [owner] if owner is not None else []
         if change.topic == self._claims_t:
             return self._claim_owners(change.key)
@@ -100,7 +100,7 @@ class StatefulSetController:
 
     def all_keys(self) -> Iterable[str]:
         return {*self.host.informer.items(self._sets_t),
-                *(k for index in self._children.values() for k, v in index.items() if v)}
+                *(k for index in self._children.values() for k in index.owners_with_children())}
 
     # -- one StatefulSet -------------------------------------------------------------------
     async def sync(self, key: str) -> None:
@@ -122,10 +122,10 @@ class StatefulSetController:
             return  # a change that shows them enqueues the key again
         namespace = key.split("/", 1)[0]
         uid = sts.metadata.uid
-        pods = [pod_view(p, informer.get(self._opods_t, k)) for k in sorted(self._children[self._pods_t].get(key, ()))
-                if (p := informer.get(self._pods_t, k)) is not None and _controller_uid(p) == uid]
-        revisions = [revision_view(r) for k in sorted(self._children[self._revs_t].get(key, ()))
-                     if (r := informer.get(self._revs_t, k)) is not None and _controller_uid(r) == uid]
+        pods = [pod_view(p, informer.get(self._opods_t, k)) for k in sorted(self._children[self._pods_t].of(key))
+                if (p := informer.get(self._pods_t, k)) is not None and controller_uid(p) == uid]
+        revisions = [revision_view(r) for k in sorted(self._children[self._revs_t].of(key))
+                     if (r := informer.get(self._revs_t, k)) is not None and controller_uid(r) == uid]
         start = sts.spec.ordinals.start if sts.spec.ordinals else 0
         ordinals = set(range(start, start + (sts.spec.replicas or 0)))
         ordinals |= {o for p in pods if (o := ordinal_of(sts.metadata.name or "", p.name)) is not None}
@@ -219,20 +219,6 @@ class StatefulSetController:
                             namespace=meta["namespace"], name=meta["name"], body=body, writer=WRITER,
                             principal=f"system:controller:{WRITER}", reply=False)
 
-
-def _owner_key(obj: Any) -> str | None:
-    if not isinstance(obj, Mapping):
-        return None
-    meta = obj.get("metadata") or {}
-    ref = controller_ref(meta)
-    if ref is None or ref.kind != "StatefulSet" or ref.api_version != "apps/v1":
-        return None
-    return f"{meta.get('namespace') or 'default'}/{ref.name}"
-
-
-def _controller_uid(obj: Mapping[str, Any]) -> str | None:
-    ref = controller_ref(obj.get("metadata") or {})
-    return ref.uid if ref is not None else None
 
 
 def _claim_pod(claim: Mapping[str, Any], set_name: str) -> str:

@@ -102,24 +102,27 @@ class VolumeController:
         await self.host.run(self)
 
     # -- keys ------------------------------------------------------------------------------
-    def keys_for(self, change: Change[Any]) -> Iterable[str]:
-        if change.topic in (self._pvc_t, self._opvc_t):
-            return [CLAIM + change.key, *(VOLUME + v for v in self._naming.get(change.key, ()))]
-        if change.topic in (self._pv_t, self._opv_t):
-            claims = {self._claim_of(change.old), self._claim_of(change.new)} - {None}
-            if change.topic == self._pv_t:
-                for claim in claims:
-                    self._naming.setdefault(str(claim), set()).discard(change.key)
-                if (now := self._claim_of(change.new)) is not None:
-                    self._naming.setdefault(now, set()).add(change.key)
-            return [VOLUME + change.key, *(CLAIM + str(c) for c in claims)]
-        if change.topic == self._pods_t:
+    def observe(self, change: Change[Any]) -> None:
+        if change.topic == self._pv_t:
+            for claim in {self._claim_of(change.old), self._claim_of(change.new)} - {None}:
+                self._naming.setdefault(str(claim), set()).discard(change.key)
+            if (now := self._claim_of(change.new)) is not None:
+                self._naming.setdefault(now, set()).add(change.key)
+        elif change.topic == self._pods_t:
             before, after = _claims_of_pod(change.old), _claims_of_pod(change.new)
             for claim in before - after:
                 self._users.get(claim, set()).discard(change.key)
             for claim in after:
                 self._users.setdefault(claim, set()).add(change.key)
-            return [CLAIM + c for c in before | after]
+
+    def keys_for(self, change: Change[Any]) -> Iterable[str]:
+        if change.topic in (self._pvc_t, self._opvc_t):
+            return [CLAIM + change.key, *(VOLUME + v for v in self._naming.get(change.key, ()))]
+        if change.topic in (self._pv_t, self._opv_t):
+            claims = {self._claim_of(change.old), self._claim_of(change.new)} - {None}
+            return [VOLUME + change.key, *(CLAIM + str(c) for c in claims)]
+        if change.topic == self._pods_t:
+            return [CLAIM + c for c in _claims_of_pod(change.old) | _claims_of_pod(change.new)]
         if change.topic == self._opods_t:
             return [CLAIM + c for c in _claims_of_pod(self.host.informer.get(self._pods_t, change.key))]
         if change.topic == self._sc_t:  # a default class may have come: the claims awaiting one

@@ -27,6 +27,9 @@ KEYS = ["shop/a", "shop/b", "shop/c"]
 
 
 class Widgets:
+    def observe(self, change: Change[Any]) -> None:
+        pass  # no index
+
     def keys_for(self, change: Change[Any]) -> Iterable[str]:
         return [change.key]
 

@@ -12,7 +12,7 @@ import orjson
 
 from services.controllers.machinery.cache import WorkloadCache, workload_topics
 from services.runtime.config import Settings
-from services.runtime.informer import Informer
+from services.runtime.informer import Change, Informer
 from services.runtime.topics import Topics
 
 TOPICS = Topics("t.")
@@ -30,9 +30,13 @@ class Feed:
     def __init__(self) -> None:
         self.informer: Informer[Any] = Informer(Settings(), workload_topics(TOPICS, ["replicasets"]))
         self.cache = WorkloadCache(self.informer, TOPICS, ["replicasets"])
-        self.observed: list[str | None] = []
-        self.informer.add_handler(lambda change: self.observed.append(self.cache.observe(change)))
+        self.observed: list[str | None] = []  # the plural of each change, after indexing it
+        self.informer.add_handler(self._observe)
         self.offset = 0
+
+    def _observe(self, change: Change[Any]) -> None:
+        self.cache.observe(change)
+        self.observed.append(self.cache.plural_of(change))
 
     def put(self, body: dict[str, Any] | None, key: str, topic: str = TOPICS.desired("pods")) -> None:
         self.offset += 1

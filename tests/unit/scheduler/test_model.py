@@ -1,9 +1,11 @@
+import dataclasses
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.pod import NodeAffinity, Toleration
 from services.scheduler import model
 from services.scheduler.model import PodRequest, PodRequests, Resources, node_info, pod_request, wants_scheduling
 from tests.unit.scheduler.builders import node, pod
@@ -92,3 +94,15 @@ def test_the_memo_answers_what_validation_answers(records: list[tuple[str, str |
     for name, owner, cpu, selector in records:
         raw = pod(name, cpu=cpu, owner=owner, **({"nodeSelector": selector} if selector else {}))
         assert memo.of(f"default/{name}", raw) == model.pod_request(raw)
+
+
+def test_a_siblings_request_differs_from_its_model_only_in_key_and_uid() -> None:
+    """`for_sibling` lists PodRequest's fields itself: every field, in order (a field
+    added to PodRequest and not to it fails here)."""
+    full = PodRequest(key="ns/a", uid="u-a", requests=Resources(100, 2), nonzero=Resources(100, 3),
+                      host_ports=(("0.0.0.0", "TCP", 80),), node_selector={"disk": "ssd"},
+                      affinity=NodeAffinity(), tolerations=(Toleration(key="k", operator="Exists"),),
+                      owner_uid="rs", claims=("data",))
+    assert all(getattr(full, f.name) != getattr(PodRequest(key=""), f.name) for f in dataclasses.fields(PodRequest)), \
+        "give every field a non-default value above"
+    assert full.for_sibling("ns/b", "u-b") == dataclasses.replace(full, key="ns/b", uid="u-b")
