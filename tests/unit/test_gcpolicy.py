@@ -59,7 +59,7 @@ def test_replays_hold_the_collector_until_the_last_one_ends() -> None:
         assert not gc.isenabled()
         live = [Node() for _ in range(100)]
         second.release()
-        assert gc.isenabled() and gc.get_freeze_count() >= len(live)  # collected once, survivors frozen
+        assert gc.isenabled() and gc.get_freeze_count() >= len(live)  # frozen as they stand
     finally:
         gcpolicy.uninstall(policy)
         gc.enable()
