@@ -9,6 +9,7 @@ the sync calls `follow` after starting a container and on each sync."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Collection
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ class LogStreamer:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._last: dict[str, datetime] = {}
         self._finished: set[str] = set()
+        self._followed: dict[str, set[str]] = {}  # pod uid -> ids of its containers with bookkeeping here
         self.adopted_since = datetime.now(timezone.utc)
         self.resume: dict[tuple[str, str], datetime | None] = {}  # (pod key, container) -> since
 
@@ -46,15 +48,29 @@ class LogStreamer:
             if since is not None:
                 self._last[info.id] = since
         self._tasks[info.id] = asyncio.create_task(self._stream(info), name=f"logs-{info.id[:12]}")
+        self._followed.setdefault(info.pod.uid, set()).add(info.id)
 
     def forget(self, keep: Collection[str], uids: Collection[str]) -> None:
-        """Drop the bookkeeping of removed containers of these pods."""
-        for cid, task in list(self._tasks.items()):
-            if cid not in keep and task.done():
-                del self._tasks[cid]
-        for cid in [c for c in self._last if c not in keep and c not in self._tasks]:
-            del self._last[cid]
-        self._finished &= set(keep)
+        """Drop the bookkeeping of these pods' containers that are gone (not in `keep`):
+        at once, or when a stream still sending its last lines ends. Other pods'
+        containers are left alone (it runs at every sync of every pod of the node)."""
+        for uid in uids:
+            for cid in [c for c in self._followed.get(uid, ()) if c not in keep]:
+                task = self._tasks.get(cid)
+                if task is None or task.done():
+                    self._drop(uid, cid)
+                else:
+                    task.add_done_callback(functools.partial(self._drop, uid, cid))
+
+    def _drop(self, uid: str, cid: str, _ended: object = None) -> None:
+        self._tasks.pop(cid, None)
+        self._last.pop(cid, None)
+        self._finished.discard(cid)
+        followed = self._followed.get(uid)
+        if followed is not None:
+            followed.discard(cid)
+            if not followed:
+                del self._followed[uid]
 
     async def close(self) -> None:
         await cancel_and_wait(self._tasks.values())

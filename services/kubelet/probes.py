@@ -36,7 +36,7 @@ class ProbeManager:
         self._runtime, self._emitter, self._wake = runtime, emitter, wake
         self._tasks: dict[tuple[str, ProbeKind], asyncio.Task[None]] = {}
         self._health: dict[str, Health] = {}
-        self._owner: dict[str, str] = {}  # container id -> pod uid
+        self._probed: dict[str, set[str]] = {}  # pod uid -> ids of its containers with health or probe tasks
 
     def health(self) -> Mapping[str, Health]:
         return self._health
@@ -53,7 +53,7 @@ class ProbeManager:
             if spec is None or info.role != "app":
                 continue
             wanted.add(info.id)
-            self._owner[info.id] = info.pod.uid
+            self._probed.setdefault(info.pod.uid, set()).add(info.id)
             if info.id not in self._health:
                 self._health[info.id] = initial_health(has_startup=spec.startup_probe is not None,
                                                        has_readiness=spec.readiness_probe is not None)
@@ -67,14 +67,20 @@ class ProbeManager:
                         keep=wanted)
 
     def forget_pod(self, uids: Collection[str], *, keep: Collection[str] = ()) -> None:
-        """Stop probing containers of these pods except `keep` (ids)."""
-        for (cid, kind), task in list(self._tasks.items()):
-            if cid not in keep and self._owner.get(cid) in uids:
-                task.cancel()
-                del self._tasks[(cid, kind)]
-        for cid in [c for c in self._owner if c not in keep and self._owner[c] in uids]:
-            self._health.pop(cid, None)
-            del self._owner[cid]
+        """Stop probing containers of these pods except `keep` (ids). Reads only these
+        pods' containers (it runs at every sync of every pod of the node)."""
+        for uid in uids:
+            probed = self._probed.get(uid)
+            if not probed:
+                continue
+            for cid in [c for c in probed if c not in keep]:
+                for kind in KINDS:
+                    if (task := self._tasks.pop((cid, kind), None)) is not None:
+                        task.cancel()
+                self._health.pop(cid, None)
+                probed.discard(cid)
+            if not probed:
+                del self._probed[uid]
 
     async def close(self) -> None:
         await cancel_and_wait(self._tasks.values())

@@ -116,6 +116,7 @@ class PodSyncer:
                 if self.tokens is not None:
                     self.tokens.forget(gone)
                 self.probes.forget_pod({gone})
+                self.logs.forget((), {gone})
         if pod is None or uid is None:
             await self._forget(key, had_containers=bool(containers))
             return
@@ -237,6 +238,7 @@ class PodSyncer:
             if self.tokens is not None:
                 self.tokens.forget(memory.uid)
             self.probes.forget_pod({memory.uid})
+            self.logs.forget((), {memory.uid})
         if (memory is not None or had_containers) and not self.views.pod_known(key):
             await self.emitter.pod_gone(key)
 
