@@ -36,11 +36,13 @@ class LogStreamer:
         self._last: dict[str, datetime] = {}
         self._finished: set[str] = set()
         self._followed: dict[str, set[str]] = {}  # pod uid -> ids of its containers with bookkeeping here
+        self._draining: set[str] = set()  # forgotten while still streaming: dropped when the stream ends
         self.adopted_since = datetime.now(timezone.utc)
         self.resume: dict[tuple[str, str], datetime | None] = {}  # (pod key, container) -> since
 
     def follow(self, info: ContainerInfo, *, adopted: bool = False) -> None:
         """Stream `info`'s output unless it is streamed (or was streamed to its end)."""
+        self._draining.discard(info.id)  # seen again: keep what it has sent
         if info.role == "infra" or info.id in self._tasks or info.id in self._finished:
             return
         if adopted and info.id not in self._last:
@@ -59,10 +61,16 @@ class LogStreamer:
                 task = self._tasks.get(cid)
                 if task is None or task.done():
                     self._drop(uid, cid)
-                else:
-                    task.add_done_callback(functools.partial(self._drop, uid, cid))
+                elif cid not in self._draining:
+                    self._draining.add(cid)
+                    task.add_done_callback(functools.partial(self._drained, uid, cid))
 
-    def _drop(self, uid: str, cid: str, _ended: object = None) -> None:
+    def _drained(self, uid: str, cid: str, _ended: object) -> None:
+        if cid in self._draining:
+            self._draining.discard(cid)
+            self._drop(uid, cid)
+
+    def _drop(self, uid: str, cid: str) -> None:
         self._tasks.pop(cid, None)
         self._last.pop(cid, None)
         self._finished.discard(cid)

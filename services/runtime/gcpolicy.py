@@ -15,7 +15,9 @@ every collection meanwhile walks a growing heap for nothing (a fifth of a 150,00
 rebuild of the scheduler). When the last replay of the process ends, everything is
 frozen as it stands, uncollected: a full collection there took 2 s of the hollow
 fleet's 150,000-pod rebuild, and what little cyclic garbage the replay left is
-reclaimed at the next thaw.
+reclaimed at the next thaw. A replay later in a process's life (an API writer
+partition loaded again after a rebalance) holds the collector the same way, for as
+long as it takes.
 """
 
 from __future__ import annotations

@@ -188,17 +188,21 @@ class Informer(Generic[V]):
 
     async def _run(self) -> None:
         assert self._consumer is not None
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
-            for tp, records in batches.items():
-                RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
-                for record in records:
-                    self._apply(tp.topic, record)
-            for tp in self._consumer.assignment():
-                self._idle_rounds[tp] = 0 if batches.get(tp) else self._idle_rounds.get(tp, 0) + 1
-            await self._release_waiters()
-            if not self._follow and not self._waiters and self._sync_future and self._sync_future.done():
-                return
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+                for tp, records in batches.items():
+                    RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
+                    for record in records:
+                        self._apply(tp.topic, record)
+                for tp in self._consumer.assignment():
+                    self._idle_rounds[tp] = 0 if batches.get(tp) else self._idle_rounds.get(tp, 0) + 1
+                await self._release_waiters()
+                if not self._follow and not self._waiters and self._sync_future and self._sync_future.done():
+                    return
+        finally:
+            if self._replay is not None:
+                self._replay.release()  # ended before it synced (an error): the collector must not wait for good
 
     def _apply(self, topic: str, record: Any) -> None:
         if record.key is None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from services.runtime import gcpolicy
 
 
@@ -60,6 +62,28 @@ def test_replays_hold_the_collector_until_the_last_one_ends() -> None:
         live = [Node() for _ in range(100)]
         second.release()
         assert gc.isenabled() and gc.get_freeze_count() >= len(live)  # frozen as they stand
+    finally:
+        gcpolicy.uninstall(policy)
+        gc.enable()
+
+
+async def test_an_informer_that_fails_before_it_synced_lets_the_collector_go() -> None:
+    from services.runtime.config import Settings
+    from services.runtime.informer import Informer
+
+    class Broken:
+        async def getmany(self, **_: object) -> dict[object, object]:
+            raise OSError("broker gone")
+
+    policy = gcpolicy.install(thaw_every_s=3600)
+    try:
+        informer: Informer[object] = Informer(Settings(), ["t.desired.pods"])
+        informer._consumer = Broken()  # type: ignore[assignment]
+        informer._replay = gcpolicy.ReplayHold()
+        assert not gc.isenabled()
+        with pytest.raises(OSError):
+            await informer._run()
+        assert gc.isenabled()
     finally:
         gcpolicy.uninstall(policy)
         gc.enable()

@@ -120,8 +120,9 @@ class ControllerHost:
 
     # -- running -----------------------------------------------------------------------
     def attach(self, controller: Controller) -> None:
+        if self._controller is None:  # one handler, whichever controller is attached
+            self.informer.add_handler(self._on_change)
         self._controller = controller
-        self.informer.add_handler(self._on_change)
 
     async def run(self, controller: Controller) -> None:
         if self._controller is not controller:

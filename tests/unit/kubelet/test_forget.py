@@ -92,3 +92,21 @@ async def test_forgetting_a_pods_probes_leaves_other_pods_probing() -> None:
     probes.forget_pod({"A", "B"})
     await settle()
     assert not probes._tasks and not probes._health and not probes._probed
+
+
+async def test_a_container_seen_again_while_its_stream_drains_keeps_what_it_sent() -> None:
+    runtime, emitter = Runtime(), Emitter()
+    runtime.hold["a1"] = asyncio.Event()
+    logs = LogStreamer(runtime, emitter)  # type: ignore[arg-type]
+    logs.follow(container("a1", "A"))
+    await settle()
+    logs.forget((), {"A"})
+    logs.forget((), {"A"})  # every sync of the pod asks again: one drop waits, not two
+    assert logs._draining == {"a1"}
+    logs.follow(container("a1", "A"))  # back in the cache after all (a relist raced the sync)
+    runtime.hold["a1"].set()
+    await settle()
+    assert not logs._draining and "a1" in logs._finished and "a1" in logs._last
+    logs.follow(container("a1", "A"))
+    await settle()
+    assert len(emitter.lines) == 1  # not streamed again from the start
