@@ -229,8 +229,9 @@ class Informer(Generic[V]):
                 handler(change)
             except Exception:  # a handler's bug must not stop the view every service reads
                 log.exception("informer.handler_failed", topic=topic, key=key, offset=record.offset)
-        if self._gate is not None and (held := self._gate.released(topic, key, new)) is not None:
-            self._apply(held.topic, held)  # a pod status held until its desired pod was seen
+        if self._gate is not None:
+            for held in self._gate.released(topic, key, new):
+                self._apply(held.topic, held)  # pod statuses held until their desired pod was seen
 
     async def _positions(self) -> dict[TopicPartition, int]:
         """Per partition, the offset the view has read to. A partition ending in a

@@ -156,8 +156,13 @@ class RecordGate:
     desired record needs a valid desired signature; an observed record a valid writer
     signature AND a writer allowed for it (`observed_verdict`). Refused records are
     logged (`record.forged`), counted, and never replace the key's value. Observed pod
-    records the gate cannot judge yet are held (latest per key) and handed back by
-    `released` when the desired pod changes."""
+    records the gate cannot judge yet are held, in order (the last `HELD_PER_KEY` of a
+    key), and handed back by `released` when the desired pod changes, to be judged one by
+    one: keeping only the latest lost a valid status behind a stale one (a pod's old node
+    reporting on the pod's earlier incarnation of the same name, which is then refused).
+    An accepted record supersedes what was held before it."""
+
+    HELD_PER_KEY = 8
 
     def __init__(self, prefix: str, topics: Collection[str], *, desired: DesiredKeys | None,
                  masters: ObservedMasters | None, name: str) -> None:
@@ -174,7 +179,7 @@ class RecordGate:
         if self._joins and self._pods_t not in self._suffix:
             raise ValueError(f"{name}: checking observed.pods needs desired.pods in the same informer")
         self._node_of: dict[str, str | None] = {}  # desired pod key -> spec.nodeName
-        self._held: dict[str, Any] = {}  # observed pod key -> the record held back
+        self._held: dict[str, list[Any]] = {}  # observed pod key -> the records held back, oldest first
         self.refused = 0
 
     def admit(self, topic: str, key: str, record: Any) -> bool:
@@ -197,26 +202,29 @@ class RecordGate:
         if verdict is Verdict.REFUSE:
             return self._refuse(topic, key, record, f"{identity} may not write it", identity=identity)
         if topic == self._opods_t:
-            self._held.pop(key, None)
             if verdict is Verdict.HOLD:
-                self._held[key] = record
+                held = self._held.setdefault(key, [])
+                held.append(record)
+                del held[:-self.HELD_PER_KEY]
                 return False
+            self._held.pop(key, None)
         return True
 
-    def released(self, topic: str, key: str, new: Any) -> Any | None:
-        """After a desired pod change: remember its node; the observed record held for it,
-        if any, to apply now (the informer passes it through `admit` again)."""
+    def released(self, topic: str, key: str, new: Any) -> list[Any]:
+        """After a desired pod change: remember its node; the observed records held for it,
+        oldest first, to apply now (the informer passes each through `admit` again)."""
         if not self._joins or topic != self._pods_t:
-            return None
+            return []
         if new is None:
             self._node_of.pop(key, None)
-            return None
+            return []
         self._node_of[key] = _node_name(new)
-        return self._held.pop(key, None)
+        return self._held.pop(key, [])
 
     @property
     def held(self) -> int:
-        return len(self._held)
+        """How many records are held back."""
+        return sum(map(len, self._held.values()))
 
     def _refuse(self, topic: str, key: str, record: Any, reason: str, *, identity: str | None = None) -> bool:
         self.refused += 1

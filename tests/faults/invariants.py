@@ -27,6 +27,7 @@ from aiokafka.errors import KafkaError
 from schemas.records import DOCUMENT_ANNOTATION, REQUEST_ID_ANNOTATION
 from services.kubelet.runtime.base import LABEL_CONTAINER, LABEL_NAME, LABEL_NODE, LABEL_ROLE, LABEL_UID
 from services.runtime.bus import make_consumer, partitions_of
+from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
@@ -148,7 +149,10 @@ class Ledger:
 
 # -- state snapshots -----------------------------------------------------------------------
 async def read_topics(settings: Settings, topics: list[str]) -> dict[str, dict[str, Any]]:
-    view: Informer[Any] = Informer(settings, topics, follow=False)
+    """The topics as the services see them: through the trust gate, so a record they
+    refuse (a pod's old node reporting on the pod's earlier incarnation of that name)
+    is not what the checks read either."""
+    view: Informer[Any] = Informer(settings, topics, follow=False, trust=bus_trust(settings))
     async with view:
         await asyncio.wait_for(view.wait_synced(), 60)
         return {t: dict(view.items(t)) for t in topics}

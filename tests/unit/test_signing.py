@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given, strategies as st
 
+from services.runtime.config import Settings
+from services.runtime.informer import Informer
 from services.runtime.signing import (
     SIGNATURE_HEADER, DesiredKeys, KeyEntry, KeyRing, ObservedMasters, canonical, derive, signature_of,
 )
@@ -29,11 +33,13 @@ class Record:
     headers: tuple[tuple[str, bytes], ...]
     partition: int = 0
     offset: int = 0
+    topic: str = ""
+    timestamp: int = 0
 
 
 def desired_record(trust: BusTrust, topic: str = "kt.desired.pods", key: str = "default/web",
                    value: bytes | None = b'{"spec":{}}', headers=HEADERS) -> Record:
-    return Record(key.encode(), value, trust.sign_desired(topic, key, value, headers))
+    return Record(key.encode(), value, trust.sign_desired(topic, key, value, headers), topic=topic)
 
 
 # -- canonical bytes -----------------------------------------------------------------------
@@ -121,7 +127,7 @@ def test_desired_keys_reject_garbage_signatures() -> None:
 
 def observed(trust: BusTrust, identity: str, topic: str, key: str, value: bytes | None = b"{}") -> Record:
     headers = trust.observed_signer(identity).headers(topic, key, value)
-    return Record(key.encode(), value, tuple(headers))
+    return Record(key.encode(), value, tuple(headers), topic=topic)
 
 
 def test_a_derived_key_signs_only_for_its_identity() -> None:
@@ -174,12 +180,30 @@ def test_the_gate_holds_a_pod_status_until_the_desired_pod_names_its_node() -> N
     forged = observed(trust, node_identity("n2"), "kt.observed.pods", "d/p")
     status = observed(trust, node_identity("n1"), "kt.observed.pods", "d/p")
     assert not gate.admit("kt.observed.pods", "d/p", status) and gate.held == 1
-    assert not gate.admit("kt.observed.pods", "d/p", forged) and gate.held == 1  # held: latest allowed-class
+    assert not gate.admit("kt.observed.pods", "d/p", forged) and gate.held == 2  # both held, in order
     assert gate.refused == 0
     held = gate.released("kt.desired.pods", "d/p", {"spec": {"nodeName": "n1"}})
-    assert held is forged  # the latest record, judged again now
-    assert not gate.admit("kt.observed.pods", "d/p", held) and gate.refused == 1
-    assert gate.admit("kt.observed.pods", "d/p", status)
+    assert held == [status, forged] and gate.held == 0  # each judged again now, oldest first
+    assert gate.admit("kt.observed.pods", "d/p", held[0])
+    assert not gate.admit("kt.observed.pods", "d/p", held[1]) and gate.refused == 1
+    assert gate.released("kt.observed.pods", "d/p", None) == []
+
+
+def test_a_valid_status_held_behind_a_stale_one_from_the_old_node_is_applied() -> None:
+    """A pod deleted on node n2 (its node unreachable) comes back under the same name on
+    n1; n1's status and then n2's late one for the old pod arrive before the reader has
+    seen the new desired pod: n1's is applied, n2's refused (the latest alone was kept,
+    so n1's status was lost)."""
+    trust = BusTrust(PREFIX, KeyRing.generate())
+    view: Informer[Any] = Informer(Settings(), ["kt.desired.pods", "kt.observed.pods"], trust=trust)
+    fresh = observed(trust, node_identity("n1"), "kt.observed.pods", "d/p", orjson.dumps({"status": {"phase": "Running"}}))
+    stale = observed(trust, node_identity("n2"), "kt.observed.pods", "d/p", orjson.dumps({"status": {"phase": "Pending"}}))
+    view._apply("kt.observed.pods", fresh)
+    view._apply("kt.observed.pods", stale)
+    assert view.get("kt.observed.pods", "d/p") is None  # held: the pod is not seen yet
+    view._apply("kt.desired.pods", desired_record(trust, key="d/p", value=orjson.dumps({"spec": {"nodeName": "n1"}})))
+    assert view.get("kt.observed.pods", "d/p") == {"status": {"phase": "Running"}}
+    assert view.refused == 1
 
 
 def test_a_gate_over_observed_pods_needs_desired_pods() -> None:
