@@ -43,7 +43,6 @@ class FreezeSurvivors:
             gc.freeze()
 
 
-_installed: list[FreezeSurvivors] = []
 _replays = 0  # replays under way in this process
 
 
@@ -51,15 +50,12 @@ def install(thaw_every_s: float = 600.0) -> FreezeSurvivors:
     """Apply the policy to this process (`uninstall` undoes it)."""
     policy = FreezeSurvivors(thaw_every_s)
     gc.callbacks.append(policy)
-    _installed.append(policy)
     return policy
 
 
 def uninstall(policy: FreezeSurvivors) -> None:
     if policy in gc.callbacks:
         gc.callbacks.remove(policy)
-    if policy in _installed:
-        _installed.remove(policy)
     gc.unfreeze()
 
 
@@ -69,7 +65,7 @@ class ReplayHold:
 
     def __init__(self) -> None:
         global _replays
-        self._held = bool(_installed)
+        self._held = any(isinstance(callback, FreezeSurvivors) for callback in gc.callbacks)
         if self._held:
             if _replays == 0:
                 gc.disable()

@@ -49,6 +49,16 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def streaming_held(cid: str, uid: str) -> tuple[Runtime, Emitter, LogStreamer]:
+    """A streamer following one container whose stream stays open until `runtime.hold[cid]` is set."""
+    runtime, emitter = Runtime(), Emitter()
+    runtime.hold[cid] = asyncio.Event()
+    logs = LogStreamer(runtime, emitter)  # type: ignore[arg-type]
+    logs.follow(container(cid, uid))
+    await settle()
+    return runtime, emitter, logs
+
+
 async def test_a_pods_sync_forgets_only_its_own_gone_containers_logs() -> None:
     runtime, emitter = Runtime(), Emitter()
     logs = LogStreamer(runtime, emitter)  # type: ignore[arg-type]
@@ -65,11 +75,7 @@ async def test_a_pods_sync_forgets_only_its_own_gone_containers_logs() -> None:
 
 
 async def test_a_stream_sending_its_last_lines_is_forgotten_when_it_ends() -> None:
-    runtime, emitter = Runtime(), Emitter()
-    runtime.hold["a1"] = asyncio.Event()
-    logs = LogStreamer(runtime, emitter)  # type: ignore[arg-type]
-    logs.follow(container("a1", "A"))
-    await settle()
+    runtime, emitter, logs = await streaming_held("a1", "A")
     logs.forget((), {"A"})  # the pod is gone while its stream still reads
     assert "a1" in logs._tasks and "a1" in logs._last
     runtime.hold["a1"].set()
@@ -95,11 +101,7 @@ async def test_forgetting_a_pods_probes_leaves_other_pods_probing() -> None:
 
 
 async def test_a_container_seen_again_while_its_stream_drains_keeps_what_it_sent() -> None:
-    runtime, emitter = Runtime(), Emitter()
-    runtime.hold["a1"] = asyncio.Event()
-    logs = LogStreamer(runtime, emitter)  # type: ignore[arg-type]
-    logs.follow(container("a1", "A"))
-    await settle()
+    runtime, emitter, logs = await streaming_held("a1", "A")
     logs.forget((), {"A"})
     logs.forget((), {"A"})  # every sync of the pod asks again: one drop waits, not two
     assert logs._draining == {"a1"}
