@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -42,6 +43,8 @@ def _multiplier(suffix: str) -> Decimal:
 
 
 def _as_text(value: object) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise ValueError(ERR_FORMAT)
     if isinstance(value, float):
@@ -53,7 +56,13 @@ def _as_text(value: object) -> str:
 
 def parse_quantity(value: str | int | float) -> Decimal:
     """Parse a Kubernetes quantity into an exact Decimal (``"250m"`` -> ``0.25``)."""
-    text = _as_text(value)
+    return _parse_text(_as_text(value))
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Decimal:
+    """Every pod of a workload repeats its few quantities: each is parsed once (a
+    Decimal is immutable, so the cached value is safe to share; refusals are not cached)."""
     match = _RE.fullmatch(text)
     if match is None:
         raise ValueError(ERR_FORMAT)
@@ -69,7 +78,7 @@ def parse_quantity(value: str | int | float) -> Decimal:
 
 def _validate(value: object) -> str:
     text = _as_text(value)
-    parse_quantity(text)
+    _parse_text(text)
     return text
 
 

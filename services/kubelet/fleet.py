@@ -6,7 +6,8 @@ Each node is the real `Kubelet` (sync, plan, status, heartbeat, relist, resync) 
 What a lone kubelet owns per node is shared by the fleet:
 
 - ONE `desired.pods` informer: each record is JSON-decoded once; pods bound to a
-  fleet node are validated into `Pod`, others kept as `None` (so a foreign key is told
+  fleet node are validated into `Pod` (a workload's spec once, `SiblingSpecs`), others
+  kept as `None` (so a foreign key is told
   from a deleted one). `PodIndex` keeps node -> keys and dispatches each change to the
   queue of the node(s) it concerns (old and new `spec.nodeName`).
 - ONE configmaps/secrets/services informer: a change wakes the pods of its namespace.
@@ -35,6 +36,7 @@ from services.runtime.identity import node_token_headers
 from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.kubelet.emit import Emitter
 from services.kubelet.service import OBJECT_KINDS, Kubelet, KubeletConfig
+from services.kubelet.sibling_specs import SiblingSpecs
 from services.runtime.bus import make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
@@ -52,12 +54,15 @@ def node_of(pod: Pod | None) -> str | None:
 
 
 def fleet_decoder(nodes: Collection[str]) -> Callable[[str, bytes], Pod | None]:
-    """Decode a pod once: a `Pod` when bound to one of `nodes`, else None."""
+    """Decode a pod once: a `Pod` when bound to one of `nodes` (its spec validated once
+    per workload, `SiblingSpecs`), else None."""
+    specs = SiblingSpecs()
+
     def decode(_topic: str, raw: bytes) -> Pod | None:
         data = orjson.loads(raw)
         if (data.get("spec") or {}).get("nodeName") not in nodes:
             return None
-        return Pod.model_validate(data)
+        return specs.validate(data)
 
     return decode
 

@@ -6,6 +6,7 @@ addresses and nodeInfo. Run by the kubelet service."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import platform
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ async def machine_resources(config: NodeConfig) -> tuple[str, str, str]:
     return cpu or str(os.cpu_count() or 1), memory or _host_memory(), version
 
 
+@functools.cache  # a fleet's thousands of hollow nodes read it once
 def _host_memory() -> str:
     try:
         with open("/proc/meminfo") as f:
