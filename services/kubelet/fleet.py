@@ -110,13 +110,15 @@ class NodePods:
         return {k: p for k in self._index.by_node.get(self._node, ()) if (p := store.get(k)) is not None}
 
 
-def fleet_config(node: str, env: dict[str, str] | None = None) -> KubeletConfig:
-    """A hollow node's config: the lone kubelet's, one worker, longer periods."""
+def fleet_config(env: dict[str, str] | None = None) -> Callable[[str], KubeletConfig]:
+    """A hollow node's config by its name: the lone kubelet's, one worker, longer periods.
+    The environment is read once for the whole fleet."""
     e = dict(os.environ if env is None else env)
-    config = KubeletConfig.from_env(node, "hollow", e)
-    return replace(config, workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "1")),
+    config = KubeletConfig.from_env("", "hollow", e)
+    base = replace(config, workers=int(e.get("KAFKUBE_KUBELET_WORKERS", "1")),
                    relist_s=float(e.get("KAFKUBE_RELIST_SECONDS", FLEET_RELIST_S)),
                    resync_s=float(e.get("KAFKUBE_RESYNC_SECONDS", FLEET_RESYNC_S)))
+    return lambda node: replace(base, node=replace(base.node, name=node))
 
 
 def fleet_components(settings: Settings, *, nodes: list[str]) -> dict[str, Component]:
@@ -129,8 +131,9 @@ def fleet_components(settings: Settings, *, nodes: list[str]) -> dict[str, Compo
 
 class HollowFleet:
     def __init__(self, settings: Settings, nodes: list[str], *,
-                 config: Callable[[str], KubeletConfig] = fleet_config) -> None:
+                 config: Callable[[str], KubeletConfig] | None = None) -> None:
         self.settings, self.topics = settings, Topics(settings.topic_prefix)
+        config = config or fleet_config()
         self.kubelets = {node: Kubelet(settings, config(node)) for node in nodes}
         self.pods_topic = self.topics.desired("pods")
         self.pods: Informer[Pod | None] = Informer(settings, [self.pods_topic],
@@ -144,6 +147,8 @@ class HollowFleet:
         self._synced = asyncio.Event()
 
     def _wake(self, node: str, key: str) -> None:
+        if not self._synced.is_set():
+            return  # replaying: once synced, each kubelet queues all of its pods (`Kubelet._adopt`)
         kubelet = self.kubelets.get(node)
         if kubelet is not None:
             kubelet.queue.add(key)

@@ -4,12 +4,14 @@ answer as a lone kubelet's `pod_decoder` view would."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from schemas.pod import Pod
-from services.kubelet.fleet import PodIndex, fleet_config, fleet_decoder
+from services.kubelet.fleet import HollowFleet, PodIndex, fleet_config, fleet_decoder
+from services.runtime.config import Settings
 from services.runtime.informer import Change
 
 
@@ -99,8 +101,30 @@ def test_many_nodes_each_see_their_own_pods() -> None:
 
 
 def test_fleet_config_uses_one_worker_and_long_periods() -> None:
-    config = fleet_config("h-1", {"KAFKUBE_NODE_IP": "10.0.0.1"})
+    configs = fleet_config({"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_NODE_LABELS": "tier=hollow"})
+    config = configs("h-1")
     assert (config.workers, config.relist_s, config.resync_s) == (1, 30.0, 60.0)
     assert config.node.runtime == "hollow" and config.node.name == "h-1"
-    tuned = fleet_config("h-1", {"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_RESYNC_SECONDS": "5"})
+    assert (config.node.address, config.node.labels) == ("10.0.0.1", {"tier": "hollow"})
+    other = configs("h-2")
+    assert other.node.name == "h-2" and replace(other.node, name="h-1") == config.node
+    tuned = fleet_config({"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_RESYNC_SECONDS": "5"})("h-1")
     assert tuned.resync_s == 5.0
+
+
+async def test_the_fleet_queues_nothing_while_it_replays_and_each_change_once_synced(tmp_path: Any) -> None:
+    fleet = HollowFleet(Settings(), ["n1", "n2"],
+                        config=lambda node: replace(fleet_config({"KAFKUBE_NODE_IP": "10.0.0.1"})(node), root=tmp_path))
+    store: Any = fleet.index.store  # the informer's, fed here as the informer feeds it
+    decode = fleet_decoder(frozenset({"n1"}))
+
+    def put(name: str) -> None:
+        store[f"default/{name}"] = pod = decode("t", raw(name, "n1"))
+        fleet.index.on_change(Change("t", f"default/{name}", None, pod, 0, 0))
+
+    put("p")
+    assert set(fleet.index.view("n1").mine()) == {"default/p"} and len(fleet.kubelets["n1"].queue) == 0
+    fleet._synced.set()
+    put("q")
+    assert set(fleet.index.view("n1").mine()) == {"default/p", "default/q"} and len(fleet.kubelets["n1"].queue) == 1
+    assert len(fleet.kubelets["n2"].queue) == 0
