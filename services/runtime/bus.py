@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
+import struct
 import time
 from typing import Any
 
@@ -15,7 +16,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError, KafkaError, SaslAuthenticationFailed
-from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 
 from services.runtime.config import Settings
@@ -46,11 +46,35 @@ def decode(raw: bytes | None) -> Any:
     return None if raw is None else orjson.loads(raw)
 
 
+MURMUR2_SEED, MURMUR2_M, U32 = 0x9747B28C, 0x5BD1E995, 0xFFFFFFFF
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (Java's `Utils.murmur2`), as an unsigned 32-bit int. aiokafka's
+    is a byte-at-a-time transcription of the Java; this reads the 4-byte words in one
+    `struct` call and is about twice as fast (a test checks the two agree)."""
+    length = len(data)
+    h = MURMUR2_SEED ^ length
+    words = length >> 2
+    for k in struct.unpack_from(f"<{words}I", data):
+        k = (k * MURMUR2_M) & U32
+        h = ((h * MURMUR2_M) & U32) ^ (((k ^ (k >> 24)) * MURMUR2_M) & U32)
+    tail, base = length & 3, words << 2
+    if tail:
+        if tail == 3:
+            h ^= data[base + 2] << 16
+        if tail >= 2:
+            h ^= data[base + 1] << 8
+        h = ((h ^ data[base]) * MURMUR2_M) & U32
+    h ^= h >> 13
+    h = (h * MURMUR2_M) & U32
+    return h ^ (h >> 15)
+
+
 @functools.lru_cache(maxsize=32768)
 def _key_hash(key: bytes) -> int:
     """Kafka's murmur2 of a key, positive. Kept: a pod's key is hashed at every write of
-    it (a request, its desired record, each status) in every process, and aiokafka's
-    murmur2 is pure Python (4-5 % of each service's CPU in the throughput profile)."""
+    it (a request, its desired record, each status) in every process."""
     return murmur2(key) & 0x7FFFFFFF
 
 

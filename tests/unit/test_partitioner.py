@@ -1,13 +1,24 @@
-"""The kept key hashes pick the partitions Kafka's default partitioner (aiokafka's, as
-Java's) picks, for any key, and a record without a key goes to some partition."""
+"""Our murmur2 is aiokafka's (Java's), the kept key hashes pick the partitions Kafka's
+default partitioner picks, for any key, and a record without a key goes to some partition."""
 
 from __future__ import annotations
 
 from aiokafka.partitioner import DefaultPartitioner
-from hypothesis import given
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from services.runtime.bus import key_partitioner, partition_for
+from services.runtime.bus import key_partitioner, murmur2, partition_for
+
+
+@given(st.binary(max_size=300))
+@example(b"")  # no words, then tails of 1, 2 and 3 bytes
+@example(b"abcde")
+@example(b"abcdef")
+@example(b"abcdefg")
+@example(b"\xff" * 7)  # high bytes: no sign trouble
+def test_murmur2_is_kafkas(data: bytes) -> None:
+    assert murmur2(data) == aiokafka_murmur2(data)
 
 
 @given(st.binary(max_size=300), st.integers(min_value=1, max_value=64))
