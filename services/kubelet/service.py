@@ -67,6 +67,7 @@ class KubeletConfig:
     node: NodeConfig
     root: Path = Path("/var/lib/kafkube")
     resync_s: float = 5.0
+    resync_pods_per_s: float | None = None  # a resync pass asks its pods at this pace (None: at once)
     relist_s: float = 2.0
     workers: int = 8
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
@@ -394,8 +395,12 @@ class Kubelet:
             await asyncio.sleep(self.config.resync_s)
 
     async def _resync_loop(self, first_s: float = 0.0) -> None:
+        """Every pod again, `resync_s` after the last pass ended (paced in a hollow fleet)."""
         await asyncio.sleep(first_s)
+        pace = self.config.resync_pods_per_s
         while True:
             await asyncio.sleep(self.config.resync_s)
-            for key in set(self.my_pods()) | self.cache.keys():
+            for i, key in enumerate(sorted(set(self.my_pods()) | self.cache.keys())):
+                if i and pace:
+                    await asyncio.sleep(1 / pace)
                 self.queue.add(key)

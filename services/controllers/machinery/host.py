@@ -7,11 +7,12 @@ just assigned are synced only once every request already on `kafkube.requests` i
 applied by the API and in the view, so the previous owner's writes are seen), one
 idempotent producer for requests (one by one or batched), observed records and
 events, expectations (a write asked for is not asked again until the view shows it or
-the expectation expires), a coalesced read barrier, and a periodic resync. A
-controller supplies the topics, `observe(change)` (its own indexes, from the first
-record on), `keys_for(change)` (asked only once the view is synced: while it replays,
-the takeover resyncs every key anyway), `all_keys()` and `sync(key)`; see
-the replicaset, deployment, job, gc, namespace, nodelifecycle and hpa modules."""
+the expectation expires), a coalesced read barrier, and a periodic resync, paced so
+that it never crowds out the events. A controller supplies the topics,
+`observe(change)` (its own indexes, from the first record on), `keys_for(change)`
+(asked only once the view is synced: while it replays, the takeover resyncs every key
+anyway), `all_keys()` and `sync(key)`; see the replicaset, deployment, job, gc,
+namespace, nodelifecycle and hpa modules."""
 
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ EXPECTATION_TTL_S = 15.0  # a cluster controller asks again after 15 s
 # more workers; a pod or ReplicaSet they create is expected for 60 s before asked again.
 WORKLOAD_WORKERS = 4
 WORKLOAD_EXPECTATION_TTL_S = 60.0
+# The periodic resync is a safety net under the events, and must never crowd them out:
+# a pass asks its keys in chunks, at most RESYNC_KEYS_PER_S a second (at 150,000 pods the
+# collector's pass of every pod each 30 s was 5,000 syncs/s, more than the process had).
+RESYNC_KEYS_PER_S = 500.0
+RESYNC_CHUNK = 100
 
 
 def object_key(meta: Mapping[str, Any]) -> str:
@@ -114,9 +120,14 @@ class ControllerHost:
         self.queue.add_after(key, max(0.0, delay_s))
 
     def resync(self) -> None:
-        if self._controller is not None and self.informer.synced:
-            for key in list(self._controller.all_keys()):
-                self.add(key)
+        """Every key at once (a takeover)."""
+        for key in self._all_keys():
+            self.add(key)
+
+    def _all_keys(self) -> list[str]:
+        if self._controller is None or not self.informer.synced:
+            return []
+        return list(self._controller.all_keys())
 
     # -- running -----------------------------------------------------------------------
     def attach(self, controller: Controller) -> None:
@@ -180,9 +191,16 @@ class ControllerHost:
             self.resync()
 
     async def _resync_forever(self) -> None:
+        """A pass over every key each `resync_s` after the last one ended, paced: a
+        controller of a few hundred keys asks them at once, one of 150,000 over 300 s."""
         while True:
             await asyncio.sleep(self._resync_s)
-            self.resync()
+            keys = self._all_keys()
+            for start in range(0, len(keys), RESYNC_CHUNK):
+                if start:
+                    await asyncio.sleep(RESYNC_CHUNK / RESYNC_KEYS_PER_S)
+                for key in keys[start:start + RESYNC_CHUNK]:
+                    self.add(key)
 
     # -- reads -------------------------------------------------------------------------
     async def fresh_view(self, since: float) -> None:

@@ -4,6 +4,9 @@ answer as a lone kubelet's `pod_decoder` view would."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -101,20 +104,21 @@ def test_many_nodes_each_see_their_own_pods() -> None:
 
 
 def test_fleet_config_uses_one_worker_and_long_periods() -> None:
-    configs = fleet_config({"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_NODE_LABELS": "tier=hollow"})
+    configs = fleet_config(1000, {"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_NODE_LABELS": "tier=hollow"})
     config = configs("h-1")
     assert (config.workers, config.relist_s, config.resync_s) == (1, 30.0, 60.0)
+    assert config.resync_pods_per_s == 0.5  # the node's share of the fleet's 500 a second
     assert config.node.runtime == "hollow" and config.node.name == "h-1"
     assert (config.node.address, config.node.labels) == ("10.0.0.1", {"tier": "hollow"})
     other = configs("h-2")
     assert other.node.name == "h-2" and replace(other.node, name="h-1") == config.node
-    tuned = fleet_config({"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_RESYNC_SECONDS": "5"})("h-1")
+    tuned = fleet_config(1, {"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_RESYNC_SECONDS": "5"})("h-1")
     assert tuned.resync_s == 5.0
 
 
 async def test_the_fleet_queues_nothing_while_it_replays_and_each_change_once_synced(tmp_path: Any) -> None:
     fleet = HollowFleet(Settings(), ["n1", "n2"],
-                        config=lambda node: replace(fleet_config({"KAFKUBE_NODE_IP": "10.0.0.1"})(node), root=tmp_path))
+                        config=lambda node: replace(fleet_config(2, {"KAFKUBE_NODE_IP": "10.0.0.1"})(node), root=tmp_path))
     store: Any = fleet.index.store  # the informer's, fed here as the informer feeds it
     decode = fleet_decoder(frozenset({"n1"}))
 
@@ -128,3 +132,26 @@ async def test_the_fleet_queues_nothing_while_it_replays_and_each_change_once_sy
     put("q")
     assert set(fleet.index.view("n1").mine()) == {"default/p", "default/q"} and len(fleet.kubelets["n1"].queue) == 1
     assert len(fleet.kubelets["n2"].queue) == 0
+
+
+async def test_a_hollow_nodes_resync_pass_asks_its_pods_at_its_pace(tmp_path: Any) -> None:
+    fleet = HollowFleet(Settings(), ["n1"], config=lambda node: replace(
+        fleet_config(1, {"KAFKUBE_NODE_IP": "10.0.0.1"})(node), root=tmp_path, resync_s=0.01, resync_pods_per_s=20.0))
+    kubelet = fleet.kubelets["n1"]
+    kubelet.pods = fleet.index.view("n1")
+    store: Any = fleet.index.store
+    for name in ["c", "a", "b"]:
+        store[f"default/{name}"] = pod = fleet_decoder(frozenset({"n1"}))("t", raw(name, "n1"))
+        fleet.index.on_change(Change("t", f"default/{name}", None, pod, 0, 0))
+    asked: list[tuple[float, str]] = []
+    kubelet.queue.add = lambda key: asked.append((time.monotonic(), key))  # type: ignore[method-assign]
+    task = asyncio.create_task(kubelet._resync_loop())
+    try:
+        while len(asked) < 3:
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert [key for _, key in asked[:3]] == ["default/a", "default/b", "default/c"]
+    assert all(b[0] - a[0] >= 0.05 * 0.9 for a, b in zip(asked, asked[1:3]))  # 20 a second
