@@ -22,7 +22,7 @@ from services.controllers.deployment import status as st
 from services.controllers.deployment.hashing import template_hash, with_hash
 from services.controllers.deployment.model import DeploymentView, RSView, deployment_view, rs_view
 from services.controllers.deployment.rollout import DeleteReplicaSet, ScaleReplicaSet, Work
-from services.controllers.machinery.podview import PodView
+from services.controllers.machinery.podview import PodView, controller_uid
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +103,11 @@ def reconcile(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, 
     for pod in pods:
         if pod.owner is not None:
             by_owner.setdefault(pod.owner.uid, []).append(pod)
+    # Only this Deployment's ReplicaSets and orphans it may adopt are viewed; of the
+    # others (150 Deployments in a namespace: 149 of every 150) only the names count.
     views = [rs_view(o, by_owner.get((o.get("metadata") or {}).get("uid") or "", ()), d.min_ready_seconds, now)
-             for o in replicasets]
+             for o in replicasets if controller_uid(o) in (None, d.uid)]
+    taken = frozenset((o.get("metadata") or {}).get("name") for o in replicasets)
     s = _Sync(d, now, old_status, Work(d), list(old_status.get("conditions") or []),
               int(old_status.get("collisionCount") or 0))
     owned = _claim(s, views)
@@ -113,7 +116,7 @@ def reconcile(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, 
     if d.deleting or not expectations_met:
         status = st.calculate(d, owned, new, s.conds, now, collision_count=s.collision)
     else:
-        status = _sync(s, views, new, olds)
+        status = _sync(s, taken, new, olds)
     return _plan(s, status, owned, by_owner)
 
 
@@ -129,7 +132,7 @@ def _claim(s: _Sync, views: Sequence[RSView]) -> list[RSView]:
     return sorted(owned, key=lambda rs: (rs.created, rs.name))
 
 
-def _sync(s: _Sync, views: Sequence[RSView], new: RSView | None, olds: list[RSView]) -> dict[str, Any]:
+def _sync(s: _Sync, taken: frozenset[str], new: RSView | None, olds: list[RSView]) -> dict[str, Any]:
     d = s.d
     s.conds = st.paused_conditions(d, s.conds, s.now)
     if new is not None:
@@ -141,7 +144,7 @@ def _sync(s: _Sync, views: Sequence[RSView], new: RSView | None, olds: list[RSVi
         return st.calculate(d, _after(s, [new, *olds]), new, s.conds, s.now, collision_count=s.collision)
     if new is None and (not d.recreate or not (rollout.recreate_scale_down(s.work, olds)
                                                or rollout.old_pods_running(olds))):
-        return _create_new(s, views, olds)
+        return _create_new(s, taken, olds)
     if d.recreate:
         _recreate(s, new, olds)
     elif new is not None and not rollout.rolling(s.work, new, olds):
@@ -207,11 +210,12 @@ def _mirror_revision(s: _Sync, revision: int) -> None:
         s.annotate[REVISION] = str(revision)
 
 
-def _create_new(s: _Sync, views: Sequence[RSView], olds: list[RSView]) -> dict[str, Any]:
+def _create_new(s: _Sync, taken: frozenset[str], olds: list[RSView]) -> dict[str, Any]:
+    """`taken`: the names of every ReplicaSet of the namespace."""
     d = s.d
     hash_ = template_hash(d.template, s.collision)
     name = f"{d.name}-{hash_}"
-    if any(rs.name == name for rs in views):  # taken by another template: a hash collision
+    if name in taken:  # by another template: a hash collision
         s.collision += 1
         return st.calculate(d, olds, None, s.conds, s.now, collision_count=s.collision)
     revision = _next_revision(olds)

@@ -194,6 +194,23 @@ def test_first_rollout_creates_a_hashed_replicaset_with_revision_1() -> None:
     assert cluster.d["metadata"]["annotations"][REVISION] == "1"
 
 
+def test_a_name_taken_by_another_deployments_replicaset_is_a_hash_collision() -> None:
+    cluster = Cluster(deployment(3))
+    name = f"web-{template_hash(deployment(3)['spec']['template'])}"
+    other = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+             "metadata": {"name": name, "namespace": "default", "uid": "rs-other", "creationTimestamp": ts(START),
+                          "labels": {"app": "web"},
+                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "other",
+                                               "uid": "d-other", "controller": True}]},
+             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "other"}}, "template": {}}}
+    cluster.rss[name] = other
+    plan = cluster.deploy()
+    assert not plan.create and cluster.status["collisionCount"] == 1  # not adopted, not overwritten
+    plan = cluster.deploy()
+    assert [c.name for c in plan.create] == [f"web-{template_hash(deployment(3)['spec']['template'], 1)}"]
+    assert cluster.rss[name] == other
+
+
 def test_hash_is_stable_and_ignores_the_hash_label() -> None:
     template = deployment(3)["spec"]["template"]
     assert template_hash(template) == template_hash(dict(template))

@@ -1,14 +1,19 @@
 """The namespace controller's pure decisions: Active status, deletion of the
-contents, then the finalizer; leftovers of a namespace that is gone."""
+contents, then the finalizer; leftovers of a namespace that is gone. And what its sync
+reads: the contents only of a namespace that is terminating or gone."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
+from services.controllers.namespace.service import NamespaceController
 from services.controllers.namespace.reconcile import (
     DeleteContent, Finalize, NamespaceFacts, WriteStatus, reconcile, terminating_status,
 )
+from services.runtime.config import Settings
+from services.runtime.informer import Change
+from services.runtime.topics import Topics
 
 NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
@@ -98,3 +103,23 @@ def test_deletions_are_capped() -> None:
     contents = [content("ConfigMap", f"c{i}") for i in range(10)]
     plan = reconcile(NamespaceFacts("team", namespace(deleting=True), None, contents), NOW, max_deletes=4)
     assert len(of(plan, DeleteContent)) == 4
+
+
+def test_the_controller_reads_a_namespaces_contents_only_when_it_is_terminating_or_gone() -> None:
+    controller = NamespaceController(Settings())
+    topics = Topics(Settings().topic_prefix)
+    stores = {plural: controller.host.informer.items(topics.desired(plural)) for plural in ("namespaces", "pods")}
+
+    def put(plural: str, key: str, obj: dict[str, Any] | None) -> None:
+        old = stores[plural].pop(key, None)
+        if obj is not None:
+            stores[plural][key] = obj
+        controller.observe(Change(topics.desired(plural), key, old, obj, 0, 0))
+
+    put("pods", "team/web", content("Pod", "web"))
+    put("namespaces", "team", namespace())
+    assert controller._facts("team").contents == []  # Active: its contents play no part
+    put("namespaces", "team", namespace(deleting=True))
+    assert [c["metadata"]["name"] for c in controller._facts("team").contents] == ["web"]
+    put("namespaces", "team", None)
+    assert [c["metadata"]["name"] for c in controller._facts("team").contents] == ["web"]
