@@ -107,7 +107,7 @@ def reconcile(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, 
     # others (150 Deployments in a namespace: 149 of every 150) only the names count.
     views = [rs_view(o, by_owner.get((o.get("metadata") or {}).get("uid") or "", ()), d.min_ready_seconds, now)
              for o in replicasets if controller_uid(o) in (None, d.uid)]
-    taken = frozenset((o.get("metadata") or {}).get("name") for o in replicasets)
+    taken = frozenset(str((o.get("metadata") or {}).get("name")) for o in replicasets)
     s = _Sync(d, now, old_status, Work(d), list(old_status.get("conditions") or []),
               int(old_status.get("collisionCount") or 0))
     owned = _claim(s, views)
