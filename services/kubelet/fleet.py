@@ -125,7 +125,12 @@ def fleet_config(nodes: int, env: dict[str, str] | None = None) -> Callable[[str
                    relist_s=float(e.get("KAFKUBE_RELIST_SECONDS", FLEET_RELIST_S)),
                    resync_s=float(e.get("KAFKUBE_RESYNC_SECONDS", FLEET_RESYNC_S)),
                    resync_pods_per_s=FLEET_RESYNC_PODS_PER_S / max(1, nodes))
-    return lambda node: replace(base, node=replace(base.node, name=node))
+
+    def named(node: str) -> KubeletConfig:  # each node its own labels and taints (they go into its Node)
+        return replace(base, node=replace(base.node, name=node, labels=dict(base.node.labels),
+                                          taints=[dict(t) for t in base.node.taints]))
+
+    return named
 
 
 def fleet_components(settings: Settings, *, nodes: list[str]) -> dict[str, Component]:

@@ -8,6 +8,8 @@ own node, and only its metadata and status are validated.
 
 "The same JSON" is compared on `orjson` bytes, not on decoded dicts: Python's `1 == 1.0 ==
 True` would let a spec that strict validation refuses pass as a copy of a valid one.
+Siblings share the spec's lists and dicts: like every model here they are read, never
+changed in place.
 """
 
 from __future__ import annotations

@@ -48,8 +48,9 @@ EXPECTATION_TTL_S = 15.0  # a cluster controller asks again after 15 s
 WORKLOAD_WORKERS = 4
 WORKLOAD_EXPECTATION_TTL_S = 60.0
 # The periodic resync is a safety net under the events, and must never crowd them out:
-# a pass asks its keys in chunks, at most RESYNC_KEYS_PER_S a second (at 150,000 pods the
-# collector's pass of every pod each 30 s was 5,000 syncs/s, more than the process had).
+# a controller's pass asks its keys in chunks, at most RESYNC_KEYS_PER_S a second (at
+# 150,000 pods the collector's pass of every pod each 30 s was 5,000 syncs/s, more than
+# the process had).
 RESYNC_KEYS_PER_S = 500.0
 RESYNC_CHUNK = 100
 
@@ -191,15 +192,16 @@ class ControllerHost:
             self.resync()
 
     async def _resync_forever(self) -> None:
-        """A pass over every key each `resync_s` after the last one ended, paced: a
-        controller of a few hundred keys asks them at once, one of 150,000 over 300 s."""
+        """Pass after pass over every key, each pass's chunks spread evenly over
+        `resync_s`, or over longer at RESYNC_KEYS_PER_S: every key comes back each
+        `resync_s` (the HPA's cadence), up to 150,000 keys in 300 s."""
         while True:
-            await asyncio.sleep(self._resync_s)
             keys = self._all_keys()
-            for start in range(0, len(keys), RESYNC_CHUNK):
-                if start:
-                    await asyncio.sleep(RESYNC_CHUNK / RESYNC_KEYS_PER_S)
-                for key in keys[start:start + RESYNC_CHUNK]:
+            chunks = [keys[i:i + RESYNC_CHUNK] for i in range(0, len(keys), RESYNC_CHUNK)] or [[]]
+            interval = max(self._resync_s / len(chunks), RESYNC_CHUNK / RESYNC_KEYS_PER_S)
+            for chunk in chunks:
+                await asyncio.sleep(interval)
+                for key in chunk:
                     self.add(key)
 
     # -- reads -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""ControllerHost's periodic resync: a pass every `resync_s` asks every key again, in
-chunks of RESYNC_CHUNK at most RESYNC_KEYS_PER_S a second, so a controller of 150,000 keys
-spreads its pass instead of queueing every key at once; a small one asks all at once."""
+"""ControllerHost's periodic resync: every key again each `resync_s`, in chunks of
+RESYNC_CHUNK spread over the period, and never more than RESYNC_KEYS_PER_S a second, so a
+controller of 150,000 keys stretches its pass instead of queueing every key at once; a
+small one asks all its keys at once, `resync_s` apart."""
 
 from __future__ import annotations
 
@@ -57,16 +58,26 @@ async def one_pass(count: int, *, resync_s: float = 0.05) -> list[tuple[float, s
 
 
 async def test_a_big_pass_is_asked_in_chunks_at_the_paced_rate(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(host_module, "RESYNC_KEYS_PER_S", 2000.0)  # a chunk of 100 each 0.05 s
-    asked = await one_pass(350)
+    monkeypatch.setattr(host_module, "RESYNC_KEYS_PER_S", 1000.0)  # a chunk of 100 each 0.1 s
+    asked = await one_pass(350)  # slower than resync_s (0.05) allows
     assert [key for _, key in asked] == [f"shop/w{i}" for i in range(350)]
     chunks = [asked[i:i + 100] for i in range(0, 350, 100)]
     assert [len(c) for c in chunks] == [100, 100, 100, 50]
-    assert chunks[0][0][0] >= 0.05  # after resync_s
+    assert chunks[0][0][0] >= 0.1 * 0.9
     for earlier, later in zip(chunks, chunks[1:]):
-        assert later[0][0] - earlier[-1][0] >= 0.05 * 0.9  # paced (never sooner; timer granularity)
+        assert later[0][0] - earlier[-1][0] >= 0.1 * 0.9  # paced (never sooner; timer granularity)
 
 
-async def test_a_small_pass_is_asked_at_once() -> None:
-    asked = await one_pass(40)
-    assert asked[-1][0] - asked[0][0] < 0.05
+async def test_a_pass_is_spread_over_the_period_when_the_pace_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(host_module, "RESYNC_KEYS_PER_S", 1e6)
+    asked = await one_pass(250, resync_s=0.3)  # three chunks, 0.1 s apart: each key once per 0.3 s
+    chunks = [asked[i:i + 100] for i in range(0, 250, 100)]
+    assert [len(c) for c in chunks] == [100, 100, 50]
+    assert chunks[0][0][0] >= 0.1 * 0.9
+    for earlier, later in zip(chunks, chunks[1:]):
+        assert later[0][0] - earlier[-1][0] >= 0.1 * 0.9
+
+
+async def test_a_small_pass_is_asked_at_once_after_the_period() -> None:
+    asked = await one_pass(100)
+    assert asked[0][0] >= 0.05 * 0.9 and asked[-1][0] - asked[0][0] < 0.05

@@ -112,6 +112,7 @@ def test_fleet_config_uses_one_worker_and_long_periods() -> None:
     assert (config.node.address, config.node.labels) == ("10.0.0.1", {"tier": "hollow"})
     other = configs("h-2")
     assert other.node.name == "h-2" and replace(other.node, name="h-1") == config.node
+    assert other.node.labels is not config.node.labels  # each node's own (they go into its Node)
     tuned = fleet_config(1, {"KAFKUBE_NODE_IP": "10.0.0.1", "KAFKUBE_RESYNC_SECONDS": "5"})("h-1")
     assert tuned.resync_s == 5.0
 
