@@ -197,18 +197,37 @@ def test_first_rollout_creates_a_hashed_replicaset_with_revision_1() -> None:
 def test_a_name_taken_by_another_deployments_replicaset_is_a_hash_collision() -> None:
     cluster = Cluster(deployment(3))
     name = f"web-{template_hash(deployment(3)['spec']['template'])}"
-    other = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-             "metadata": {"name": name, "namespace": "default", "uid": "rs-other", "creationTimestamp": ts(START),
-                          "labels": {"app": "web"},
-                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "other",
-                                               "uid": "d-other", "controller": True}]},
-             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "other"}}, "template": {}}}
+    other = replicaset(name, "rs-other", labels={"app": "web"}, owner="other")
     cluster.rss[name] = other
     plan = cluster.deploy()
     assert not plan.create and cluster.status["collisionCount"] == 1  # not adopted, not overwritten
     plan = cluster.deploy()
     assert [c.name for c in plan.create] == [f"web-{template_hash(deployment(3)['spec']['template'], 1)}"]
     assert cluster.rss[name] == other
+
+
+def replicaset(name: str, uid: str, *, labels: dict[str, str], owner: str | None, replicas: int = 2,
+               template: dict[str, Any] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": "default", "uid": uid, "creationTimestamp": ts(START),
+                            "resourceVersion": "5", "labels": labels}
+    if owner is not None:
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": owner,
+                                    "uid": f"d-{owner}", "controller": True}]
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta,
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": template or {}}}
+
+
+def test_an_orphan_replicaset_that_matches_is_adopted_and_another_deployments_is_left_alone() -> None:
+    cluster = Cluster(deployment(3))
+    template = deployment(3)["spec"]["template"]
+    name = f"web-{template_hash(template)}"
+    cluster.rss[name] = replicaset(name, "rs-orphan", labels={"app": "web"}, owner=None, replicas=3, template=template)
+    cluster.rss["theirs"] = replicaset("theirs", "rs-theirs", labels={"app": "web"}, owner="other", replicas=4)
+    plan = cluster.deploy()
+    assert {p.name for p in plan.patch} == {name}  # adopted (our controller reference), then annotated
+    assert plan.patch[0].patch["metadata"]["ownerReferences"][-1]["uid"] == "d-uid"
+    assert not plan.create and all(s.name != "theirs" for s in plan.scale) and not plan.delete
+    assert cluster.rss["theirs"]["spec"]["replicas"] == 4 and "collisionCount" not in cluster.status
 
 
 def test_hash_is_stable_and_ignores_the_hash_label() -> None:

@@ -19,13 +19,21 @@ GRACE = st.sampled_from([30, 30.0, True, 1, "30", None])
 NODES = st.sampled_from(["node-a", "node-b", None, 7])
 
 
-def pod(name: str, node: object, grace: object, image: str) -> dict[str, Any]:
+CPU = st.sampled_from(["10m", "0.01", 10, 10.0, True, "ten"])
+EXTRA = st.sampled_from([{}, {"x-kept": 1}, {"x-kept": 1.0}, {"x-kept": True}])
+
+
+def pod(name: str, node: object, grace: object, image: str, cpu: object = "10m",
+        extra: dict[str, Any] | None = None, reverse: bool = False) -> dict[str, Any]:
     spec: dict[str, Any] = {"containers": [{"name": "c", "image": image,
-                                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}
+                                            "resources": {"requests": {"cpu": cpu, "memory": "16Mi"}}}],
+                            **(extra or {})}
     if grace is not None:
         spec["terminationGracePeriodSeconds"] = grace
     if node is not None:
         spec["nodeName"] = node
+    if reverse:  # the same spec, its keys in another order
+        spec = dict(reversed(list(spec.items())))
     return {"apiVersion": "v1", "kind": "Pod", "spec": spec,
             "metadata": {"name": name, "namespace": "default", "uid": f"u-{name}",
                          "creationTimestamp": "2026-11-29T10:00:00Z",
@@ -41,12 +49,13 @@ def outcome(validate: Any, data: dict[str, Any]) -> tuple[str, Any]:
     return "valid", (got, got.model_dump(by_alias=True, exclude_unset=True, mode="json"))
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(NODES, GRACE, st.sampled_from(["web:1", "web:2"])), min_size=1, max_size=12))
-def test_each_pod_is_what_a_full_validation_makes_of_it(siblings: list[tuple[object, object, str]]) -> None:
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(NODES, GRACE, st.sampled_from(["web:1", "web:2"]), CPU, EXTRA, st.booleans()),
+                min_size=1, max_size=12))
+def test_each_pod_is_what_a_full_validation_makes_of_it(siblings: list[tuple[Any, ...]]) -> None:
     specs = SiblingSpecs()
-    for i, (node, grace, image) in enumerate(siblings):
-        data = pod(f"web-{i}", node, grace, image)
+    for i, (node, grace, image, cpu, extra, reverse) in enumerate(siblings):
+        data = pod(f"web-{i}", node, grace, image, cpu, extra, reverse)
         assert outcome(specs.validate, data) == outcome(Pod.model_validate, data)
 
 
