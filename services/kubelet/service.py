@@ -53,6 +53,7 @@ from services.runtime.podnet import DEFAULT_CLUSTER_DNS_IP, DEFAULT_CLUSTER_DOMA
 from services.runtime.sealing import own_node_key
 from services.runtime.stream_tickets import ticket_key
 from services.runtime.supervisor import Component
+from services.runtime.resync import paced_passes
 from services.runtime.tasks import cancel_and_wait, run_until_one_ends
 from services.runtime.topics import Topics
 from services.runtime.trust import node_identity
@@ -395,12 +396,8 @@ class Kubelet:
             await asyncio.sleep(self.config.resync_s)
 
     async def _resync_loop(self, first_s: float = 0.0) -> None:
-        """Every pod again, `resync_s` after the last pass ended (paced in a hollow fleet)."""
+        """Every pod again each `resync_s`; a hollow fleet's nodes one at a time, at their pace."""
         await asyncio.sleep(first_s)
         pace = self.config.resync_pods_per_s
-        while True:
-            await asyncio.sleep(self.config.resync_s)
-            for i, key in enumerate(sorted(set(self.my_pods()) | self.cache.keys())):
-                if i and pace:
-                    await asyncio.sleep(1 / pace)
-                self.queue.add(key)
+        await paced_passes(lambda: sorted(set(self.my_pods()) | self.cache.keys()), self.queue.add,
+                           period_s=self.config.resync_s, per_s=pace, chunk=1 if pace else None)

@@ -37,6 +37,7 @@ from services.runtime.fence import FENCE_RETRY_S
 from services.runtime.informer import Change, Informer
 from services.runtime.logging import get_logger
 from services.runtime.ownership import PartitionOwnership
+from services.runtime.resync import paced_passes
 from services.runtime.topics import Topics
 from services.runtime.trust import CONTROLLER_MANAGER
 from services.runtime.workqueue import WorkQueue
@@ -192,17 +193,9 @@ class ControllerHost:
             self.resync()
 
     async def _resync_forever(self) -> None:
-        """Pass after pass over every key, each pass's chunks spread evenly over
-        `resync_s`, or over longer at RESYNC_KEYS_PER_S: every key comes back each
-        `resync_s` (the HPA's cadence), up to 150,000 keys in 300 s."""
-        while True:
-            keys = self._all_keys()
-            chunks = [keys[i:i + RESYNC_CHUNK] for i in range(0, len(keys), RESYNC_CHUNK)] or [[]]
-            interval = max(self._resync_s / len(chunks), RESYNC_CHUNK / RESYNC_KEYS_PER_S)
-            for chunk in chunks:
-                await asyncio.sleep(interval)
-                for key in chunk:
-                    self.add(key)
+        """Every key again each `resync_s`, in chunks, at most RESYNC_KEYS_PER_S a second."""
+        await paced_passes(self._all_keys, self.add, period_s=self._resync_s, per_s=RESYNC_KEYS_PER_S,
+                           chunk=RESYNC_CHUNK)
 
     # -- reads -------------------------------------------------------------------------
     async def fresh_view(self, since: float) -> None:
