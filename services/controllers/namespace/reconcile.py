@@ -65,6 +65,11 @@ class Plan:
     requeue_after: float | None = None
 
 
+def needs_contents(namespace: dict[str, Any] | None) -> bool:
+    """Whether `reconcile` reads the namespace's contents: only when it is gone or terminating."""
+    return namespace is None or bool((namespace.get("metadata") or {}).get("deletionTimestamp"))
+
+
 def reconcile(facts: NamespaceFacts, now: datetime, *, max_deletes: int = 100) -> Plan:
     ns = facts.namespace
     if ns is None:
@@ -74,7 +79,7 @@ def reconcile(facts: NamespaceFacts, now: datetime, *, max_deletes: int = 100) -
         gone = (WriteStatus(facts.name, None, None),) if facts.status is not None else ()
         return Plan((*deletes, *gone), 5.0 if facts.contents else None)
     meta = ns.get("metadata") or {}
-    if not meta.get("deletionTimestamp"):
+    if not needs_contents(ns):
         status = {"phase": "Active"}
         return Plan(() if facts.status == status else (WriteStatus(facts.name, meta.get("uid"), status),))
     actions: list[Action] = []

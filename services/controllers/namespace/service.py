@@ -23,7 +23,7 @@ from services.controllers.machinery.host import ControllerHost
 from services.controllers.machinery.informer import SharedInformer
 from services.controllers.machinery.writes import delete_request, patch_request
 from services.controllers.namespace.reconcile import (
-    WRITER, DeleteContent, Finalize, NamespaceFacts, Plan, WriteStatus, reconcile,
+    WRITER, DeleteContent, Finalize, NamespaceFacts, Plan, WriteStatus, needs_contents, reconcile,
 )
 from services.runtime.config import Settings
 from services.runtime.informer import Change
@@ -97,9 +97,8 @@ class NamespaceController:
         informer = self.host.informer
         observed = informer.get(self._observed_t, name)
         namespace = informer.get(self._ns_t, name)
-        active = namespace is not None and not (namespace.get("metadata") or {}).get("deletionTimestamp")
-        contents = [] if active else [o for o in (informer.get(*ref) for ref in sorted(self._contents.get(name, ())))
-                                      if o is not None]
+        contents = [o for o in (informer.get(*ref) for ref in sorted(self._contents.get(name, ())))
+                    if o is not None] if needs_contents(namespace) else []
         return NamespaceFacts(name, namespace,
                               observed.get("status") if isinstance(observed, dict) else None, contents)
 
