@@ -13,17 +13,23 @@ from collections.abc import Callable, Sequence
 
 async def paced_passes(keys: Callable[[], Sequence[str]], ask: Callable[[str], None], *, period_s: float,
                        per_s: float | None = None, chunk: int | None = None) -> None:
-    """Forever; the keys are read at the start of each pass. `chunk`: keys asked
-    together (None: the whole pass at once, `period_s` apart); `per_s`: the most keys
-    asked a second (None: no limit)."""
+    """Forever. `chunk`: keys asked together (None: the whole pass at once, `period_s`
+    apart, the keys read when they are asked); `per_s`: the most keys asked a second
+    (None: no limit)."""
     while True:
+        interval = _interval(len(keys()), period_s, per_s, chunk)
+        await asyncio.sleep(interval)
         found = list(keys())
         size = chunk or max(1, len(found))
-        chunks = [found[i:i + size] for i in range(0, len(found), size)] or [[]]
-        interval = period_s / len(chunks)
-        if per_s:
-            interval = max(interval, size / per_s)
-        for part in chunks:
-            await asyncio.sleep(interval)
-            for key in part:
+        for start in range(0, len(found), size):
+            if start:
+                await asyncio.sleep(interval)
+            for key in found[start:start + size]:
                 ask(key)
+
+
+def _interval(count: int, period_s: float, per_s: float | None, chunk: int | None) -> float:
+    """The wait before each chunk of a pass over `count` keys."""
+    size = chunk or max(1, count)
+    interval = period_s / max(1, -(-count // size))
+    return max(interval, size / per_s) if per_s else interval
