@@ -11,13 +11,12 @@ from dataclasses import dataclass
 import click
 
 from services.apiserver.options import ApiServerOptions, NoCertificate
-from services.cli.credentials import SERVICE_ACCOUNT_KEY, init_credentials
 from services.runtime import buskeys, gcpolicy
 from services.runtime.bus import ensure_topics, wait_for_kafka
 from services.runtime.config import Settings
 from services.runtime.errors import KafkaUnavailable, TopicMisconfigured
 from services.runtime.logging import configure_logging, get_logger
-from services.runtime.metrics_http import BadAddress, parse_address, serve_metrics
+from services.runtime.address import BadAddress, parse_address
 from services.runtime.trust import BusKeysError
 from services.runtime.supervisor import Component, supervise
 from services.runtime.topics import Topics
@@ -117,6 +116,8 @@ def _metrics(settings: Settings) -> dict[str, Component]:
     if address is None:
         return {}
     parse_address(address)  # refused before anything starts
+    from services.runtime.metrics_http import serve_metrics  # aiohttp: only when asked for
+
     return {"metrics": lambda: serve_metrics(address)}
 
 
@@ -136,6 +137,8 @@ def _own_credentials(settings: Settings, nodes: tuple[str, ...]) -> Settings:
     """`serve all` without a token file is a whole cluster: it writes its credentials, as
     k3s does, into KAFKUBE_STATE_DIR (default ~/.kafkube/cluster) and runs with them: the
     control plane as the admin, each kubelet as its node. Says where the admin config is."""
+    from services.cli.credentials import SERVICE_ACCOUNT_KEY, init_credentials
+
     directory = _state_dir()
     admin = init_credentials(directory, nodes=list(nodes), bootstrap_servers=settings.bootstrap_servers,
                              topic_prefix=settings.topic_prefix)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from services.runtime.metrics_http import BadAddress, parse_address
+from services.runtime.address import BadAddress, parse_address
 
 ENV = "KAFKUBE_DASHBOARD_ADDRESS"
 DEFAULT = "127.0.0.1:8080"

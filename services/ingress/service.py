@@ -36,7 +36,7 @@ from services.runtime.hostnet import node_address
 from services.runtime.identity import token_headers
 from services.runtime.informer import Informer
 from services.runtime.logging import get_logger
-from services.runtime.metrics_http import BadAddress, parse_address
+from services.runtime.address import BadAddress, parse_address
 from services.runtime.supervisor import Component
 from services.runtime.topics import Topics
 

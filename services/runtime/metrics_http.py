@@ -12,24 +12,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from services.runtime.address import parse_address
 from services.runtime.logging import get_logger
 from services.runtime.metrics import APISERVER_REQUEST_SECONDS, APISERVER_REQUESTS, LIVE, LiveObjects
 
 log = get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class BadAddress(ValueError):
-    """KAFKUBE_METRICS_ADDRESS is not `host:port`."""
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """`host:port` (an IPv6 host in brackets) as (host, port)."""
-    host, sep, port = address.strip().rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise BadAddress(f"KAFKUBE_METRICS_ADDRESS={address!r}: expected host:port, e.g. 0.0.0.0:9100")
-    return host, int(port)
 
 
 def health_answer(failing: list[str], check: str) -> web.Response:

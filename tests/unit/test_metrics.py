@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.runtime.config import Settings
 from services.runtime.metrics import LIVE, Durations, LiveObjects, live_metrics
-from services.runtime.metrics_http import BadAddress, health_answer, metrics_app, parse_address, request_metrics
+from services.runtime.address import BadAddress, parse_address
+from services.runtime.metrics_http import health_answer, metrics_app, request_metrics
 from services.runtime.transactional import ProcessorFactory, TransactionalLoop, _Owned
 from services.runtime.workqueue import WorkQueue
 

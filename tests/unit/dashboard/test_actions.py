@@ -13,7 +13,7 @@ from schemas.records import Op
 from services.dashboard import actions
 from services.dashboard.options import dashboard_address
 from services.dashboard.sessions import Sessions
-from services.runtime.metrics_http import BadAddress
+from services.runtime.address import BadAddress
 
 
 def test_scale_restart_delete() -> None:
