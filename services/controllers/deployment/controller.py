@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from schemas.meta import LabelSelector
 from schemas.records import WriteRequest
+from services.controllers.deployment.model import claimable
 from services.controllers.deployment.reconcile import Plan, reconcile
 from services.controllers.machinery.cache import WorkloadCache, workload_topics
 from services.controllers.machinery.host import WORKLOAD_EXPECTATION_TTL_S, WORKLOAD_WORKERS, ControllerHost
@@ -160,10 +161,4 @@ def _claimable(replicasets: Sequence[Mapping[str, Any]], deployment: Mapping[str
     """The uids of the ReplicaSets the Deployment controls or could adopt: only their
     pods are read."""
     uid = deployment["metadata"].get("uid")
-    uids = []
-    for rs in replicasets:
-        meta = rs.get("metadata") or {}
-        owner = controller_ref(meta)
-        if owner is None or owner.uid == uid:
-            uids.append(meta.get("uid") or "")
-    return uids
+    return [(rs.get("metadata") or {}).get("uid") or "" for rs in replicasets if claimable(rs, uid)]

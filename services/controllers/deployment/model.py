@@ -12,9 +12,15 @@ from typing import Any
 from schemas.apps import Deployment
 from schemas.meta import LabelSelector
 from schemas.rollout import DESIRED_REPLICAS, MAX_REPLICAS, REVISION
-from services.controllers.machinery.podview import TERMINAL_PHASES, PodView, controller_ref, parse_time
+from services.controllers.machinery.podview import TERMINAL_PHASES, PodView, controller_ref, controller_uid, parse_time
 
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def claimable(replicaset: Mapping[str, Any], deployment_uid: str | None) -> bool:
+    """The Deployment controls the ReplicaSet or could adopt it (it has no controller):
+    the only ReplicaSets whose pods a Deployment's sync reads and views."""
+    return controller_uid(replicaset) in (None, deployment_uid)
 
 
 def int_or_percent(value: int | str | None, total: int, *, round_up: bool, default: str = "25%") -> int:

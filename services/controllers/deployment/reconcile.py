@@ -20,9 +20,9 @@ from schemas.rollout import CHANGE_CAUSE, DESIRED_REPLICAS, HASH_LABEL, MAX_REPL
 from services.controllers.deployment import rollout
 from services.controllers.deployment import status as st
 from services.controllers.deployment.hashing import template_hash, with_hash
-from services.controllers.deployment.model import DeploymentView, RSView, deployment_view, rs_view
+from services.controllers.deployment.model import DeploymentView, RSView, claimable, deployment_view, rs_view
 from services.controllers.deployment.rollout import DeleteReplicaSet, ScaleReplicaSet, Work
-from services.controllers.machinery.podview import PodView, controller_uid
+from services.controllers.machinery.podview import PodView
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ def reconcile(deployment: Mapping[str, Any], replicasets: Sequence[Mapping[str, 
     # Only this Deployment's ReplicaSets and orphans it may adopt are viewed; of the
     # others (150 Deployments in a namespace: 149 of every 150) only the names count.
     views = [rs_view(o, by_owner.get((o.get("metadata") or {}).get("uid") or "", ()), d.min_ready_seconds, now)
-             for o in replicasets if controller_uid(o) in (None, d.uid)]
+             for o in replicasets if claimable(o, d.uid)]
     taken = frozenset(str((o.get("metadata") or {}).get("name")) for o in replicasets)
     s = _Sync(d, now, old_status, Work(d), list(old_status.get("conditions") or []),
               int(old_status.get("collisionCount") or 0))
