@@ -8,6 +8,13 @@ topic must pass its `RecordGate` (signature and allowed writer) before it is dec
 a refused record never replaces the key's value (services/runtime/trust.py). Every change reaches the handlers as a
 `Change(old, new)`; handlers only enqueue work and must not block. Used by every
 service that needs cluster state (DESIGN.md §1: compacted topics are the store).
+
+A view of both busy topics (pods and nodes: every pod change, every node's heartbeat)
+and quiet ones reads each group with its own consumer. A fetch names every partition
+its consumer reads and returns as soon as one has a record, so one consumer for the
+controllers' 41 topics built, sent and decoded a request of 246 partitions for each
+heartbeat; now those fetches name the 24 busy partitions, and the quiet ones are
+fetched once per long-poll.
 """
 
 from __future__ import annotations
@@ -43,6 +50,15 @@ class Change(Generic[V]):
 
 
 Handler = Callable[[Change[Any]], None]
+BUSY_PLURALS = frozenset({"pods", "nodes"})
+
+
+def fetch_groups(topics: Collection[str]) -> list[list[str]]:
+    """The topics each of a view's consumers reads: the busy ones, then the rest (one
+    group when either is empty; a view of no topic still has its one consumer). Pure."""
+    busy = [t for t in topics if t.rsplit(".", 1)[-1] in BUSY_PLURALS]
+    quiet = [t for t in topics if t not in busy]
+    return [group for group in (busy, quiet) if group] or [[]]
 
 
 class Informer(Generic[V]):
@@ -69,8 +85,8 @@ class Informer(Generic[V]):
         self._name = name
         self._stores: dict[str, dict[str, V]] = {t: {} for t in self._topics}
         self._handlers: list[Handler] = []
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._consumers: list[AIOKafkaConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._synced = asyncio.Event()
         self._waiters: list[tuple[dict[TopicPartition, int], asyncio.Future[None]]] = []
         self._idle_rounds: dict[TopicPartition, int] = {}  # per partition: rounds that brought nothing
@@ -91,8 +107,8 @@ class Informer(Generic[V]):
 
     def partitions(self, topic: str) -> list[int]:
         """The partitions of `topic` this view reads (known once started)."""
-        assert self._consumer is not None, "the informer is not started"
-        return sorted(tp.partition for tp in self._consumer.assignment() if tp.topic == topic)
+        assert self._consumers, "the informer is not started"
+        return sorted(tp.partition for tp in self._assigned() if tp.topic == topic)
 
     @property
     def name(self) -> str:
@@ -120,22 +136,25 @@ class Informer(Generic[V]):
 
     async def start(self) -> None:
         LIVE.informers.add(self)  # /readyz waits for its sync from now on (until `stop`); /metrics shows it
-        consumer = make_consumer(self._settings)
-        await consumer.start()
+        end: dict[TopicPartition, int] = {}
         try:
-            tps = await self._assignment(consumer)
+            for topics in fetch_groups(self._topics):
+                consumer = make_consumer(self._settings)
+                await consumer.start()
+                self._consumers.append(consumer)
+                tps = await self._assignment(consumer, topics)
+                consumer.assign(tps)
+                await consumer.seek_to_beginning(*tps)
+                end |= await consumer.end_offsets(tps)
         except BaseException:
-            await consumer.stop()
+            await self._stop_consumers()
             raise
-        self._consumer = consumer
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
         self._replay = ReplayHold()
         self._sync_future = asyncio.get_running_loop().create_future()
         self._sync_future.add_done_callback(self._replayed)
         self._waiters.append((end, self._sync_future))
-        self._task = asyncio.create_task(self._run(), name=f"{self._name}-follow")
+        self._tasks = [asyncio.create_task(self._run(consumer), name=f"{self._name}-follow")
+                       for consumer in self._consumers]
 
     async def wait_synced(self) -> None:
         """Wait until the view holds everything that was committed at start."""
@@ -143,8 +162,10 @@ class Informer(Generic[V]):
 
     async def barrier(self) -> None:
         """Wait until the view holds everything committed *now* (read-your-writes)."""
-        assert self._consumer is not None
-        end = await self._consumer.end_offsets(list(self._consumer.assignment()))
+        assert self._consumers
+        end: dict[TopicPartition, int] = {}
+        for consumer in self._consumers:
+            end |= await consumer.end_offsets(list(consumer.assignment()))
         if self._reached(end, await self._positions()):
             return  # already there: no wait for the follow task's next round
         future = asyncio.get_running_loop().create_future()
@@ -155,13 +176,18 @@ class Informer(Generic[V]):
         LIVE.informers.discard(self)
         if self._replay is not None:
             self._replay.release()  # if it stopped before it synced
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer:
-            await self._consumer.stop()
-        self._task = self._consumer = None
+                await task
+        self._tasks = []
+        await self._stop_consumers()
+
+    async def _stop_consumers(self) -> None:
+        consumers, self._consumers = self._consumers, []
+        for consumer in consumers:
+            await consumer.stop()
 
     # -- internals ---------------------------------------------------------------
     def _replayed(self, _synced: asyncio.Future[None]) -> None:
@@ -172,30 +198,33 @@ class Informer(Generic[V]):
     async def _wait(self, future: asyncio.Future[None] | None) -> None:
         if future is None:
             return
-        assert self._task is not None
-        done, _ = await asyncio.wait({future, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        assert self._tasks
+        done, _ = await asyncio.wait({future, *self._tasks}, return_when=asyncio.FIRST_COMPLETED)
         if future not in done:
-            self._task.result()  # the follow task died: raise its error
+            for task in done:
+                task.result()  # a follow task died: raise its error
             raise RuntimeError(f"{self._name} stopped before it caught up")
 
-    async def _assignment(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+    def _assigned(self) -> list[TopicPartition]:
+        return [tp for consumer in self._consumers for tp in consumer.assignment()]
+
+    async def _assignment(self, consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
         tps: list[TopicPartition] = []
-        for topic in self._topics:
+        for topic in topics:
             available = await partitions_of(consumer, topic)
             chosen = available if self._partitions is None else set(self._partitions) & available
             tps += [TopicPartition(topic, p) for p in sorted(chosen)]
         return tps
 
-    async def _run(self) -> None:
-        assert self._consumer is not None
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
         try:
             while True:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
                 for tp, records in batches.items():
                     RECORDS_CONSUMED.labels(tp.topic).inc(len(records))
                     for record in records:
                         self._apply(tp.topic, record)
-                for tp in self._consumer.assignment():
+                for tp in consumer.assignment():
                     self._idle_rounds[tp] = 0 if batches.get(tp) else self._idle_rounds.get(tp, 0) + 1
                 await self._release_waiters()
                 if not self._follow and not self._waiters and self._sync_future and self._sync_future.done():
@@ -239,9 +268,8 @@ class Informer(Generic[V]):
         #911): two rounds that brought that partition nothing count as caught up. Per
         partition: on a busy view some other partition always brings records, and a
         view-wide idle count never reached two (a barrier hung)."""
-        assert self._consumer is not None
-        return {tp: await self._consumer.position(tp) + (1 if self._idle_rounds.get(tp, 0) >= 2 else 0)
-                for tp in self._consumer.assignment()}
+        return {tp: await consumer.position(tp) + (1 if self._idle_rounds.get(tp, 0) >= 2 else 0)
+                for consumer in self._consumers for tp in consumer.assignment()}
 
     @staticmethod
     def _reached(end: dict[TopicPartition, int], positions: dict[TopicPartition, int]) -> bool:

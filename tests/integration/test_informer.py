@@ -61,6 +61,25 @@ async def test_follows_new_records_and_barrier_gives_read_your_writes(settings: 
             ("a", None, {"v": 1}), ("a", {"v": 1}, {"v": 2}), ("a", {"v": 2}, None), ("b", None, {"v": 3})]
 
 
+async def test_a_view_of_busy_and_quiet_topics_loads_follows_and_barriers_over_both(settings: Settings) -> None:
+    topics = Topics(settings.topic_prefix)
+    pods, configmaps = topics.desired("pods"), topics.desired("configmaps")  # two consumers (fetch_groups)
+    async with make_producer(settings) as producer:
+        for i in range(10):
+            await producer.send(pods, key=f"ns/p-{i}".encode(), value=orjson.dumps({"p": i}))
+            await producer.send(configmaps, key=f"ns/c-{i}".encode(), value=orjson.dumps({"c": i}))
+        await producer.flush()
+        view: Informer[Any] = Informer(settings, [configmaps, pods])
+        async with view:
+            await asyncio.wait_for(view.wait_synced(), 20)
+            assert len(view.items(pods)) == 10 and len(view.items(configmaps)) == 10
+            assert view.partitions(pods) == view.partitions(configmaps) == [0, 1, 2]
+            await producer.send_and_wait(configmaps, key=b"ns/c-0", value=None)
+            await producer.send_and_wait(pods, key=b"ns/p-new", value=orjson.dumps({"p": 99}))
+            await asyncio.wait_for(view.barrier(), 20)  # over both consumers' partitions
+            assert "ns/c-0" not in view.items(configmaps) and view.get(pods, "ns/p-new") == {"p": 99}
+
+
 async def test_a_bad_record_is_skipped_not_fatal(settings: Settings) -> None:
     topic = Topics(settings.topic_prefix).desired("secrets")
     async with make_producer(settings) as producer:

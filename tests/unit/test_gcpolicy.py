@@ -78,11 +78,10 @@ async def test_an_informer_that_fails_before_it_synced_lets_the_collector_go() -
     policy = gcpolicy.install(thaw_every_s=3600)
     try:
         informer: Informer[object] = Informer(Settings(), ["t.desired.pods"])
-        informer._consumer = Broken()  # type: ignore[assignment]
         informer._replay = gcpolicy.ReplayHold()
         assert not gc.isenabled()
         with pytest.raises(OSError):
-            await informer._run()
+            await informer._run(Broken())  # type: ignore[arg-type]
         assert gc.isenabled()
     finally:
         gcpolicy.uninstall(policy)

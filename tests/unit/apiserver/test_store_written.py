@@ -43,7 +43,7 @@ class Store(ObjectStore):
 
     def __init__(self) -> None:
         super().__init__(Settings())
-        self._informer._consumer = Consumer(list(self._informer))  # type: ignore[assignment]
+        self._informer._consumers = [Consumer(list(self._informer))]  # type: ignore[list-item]
         self.barriers = 0
 
     async def barrier(self) -> None:
