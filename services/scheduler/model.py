@@ -108,6 +108,25 @@ def pod_key(pod: dict[str, Any]) -> str:
     return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
 
 
+def observed_pod_view(record: Any) -> Any:
+    """What the scheduler keeps of an observed pod record: its writer, the pod's uid,
+    the phase (a terminated pod frees its node) and the PodScheduled condition (the
+    scheduler's own Unschedulable note); a kubelet's container statuses, addresses
+    and other conditions are dropped as they are decoded. Anything but an object is kept
+    as it is."""
+    if not isinstance(record, dict):
+        return record
+    meta, status = record.get("metadata"), record.get("status")
+    view: dict[str, Any] = {"writer": record.get("writer"),
+                            "metadata": {"uid": meta.get("uid")} if isinstance(meta, dict) else meta}
+    if isinstance(status, dict):
+        conditions = status.get("conditions")
+        scheduled = [c for c in conditions if isinstance(c, dict) and c.get("type") == "PodScheduled"] \
+            if isinstance(conditions, list) else []
+        view["status"] = {"phase": status.get("phase"), "conditions": scheduled}
+    return view
+
+
 def wants_scheduling(pod: dict[str, Any] | None) -> bool:
     """An unbound pod, not being deleted, addressed to this scheduler."""
     if not pod:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.runtime.identity import token_headers
-from services.runtime.bus import encode, make_producer
+from services.runtime.bus import decode, encode, make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.events import event_key, involved_object, make_event
@@ -37,7 +37,7 @@ from services.runtime.workqueue import WorkQueue
 from services.scheduler.algorithm import Bound, Decision, Unschedulable, pre_filter_failure, schedule
 from services.scheduler.assume import AssumeCache
 from services.runtime.fence import wait_requests_applied
-from services.scheduler.model import PodRequest, PodRequests, node_info, wants_scheduling
+from services.scheduler.model import PodRequest, PodRequests, node_info, observed_pod_view, wants_scheduling
 from services.scheduler.ownership import NodeOwnership
 from services.scheduler.snapshot import ClusterSnapshot
 from services.scheduler.volumes import STORAGE_KINDS, PodClaims, StorageState, VolumeWrite, pod_claims, volume_writes
@@ -71,7 +71,7 @@ class Scheduler:
         self._storage_t = {topics.desired(kind): kind for kind in STORAGE_KINDS}
         self._informer: Informer[Any] = Informer(
             settings, [self._pods_t, self._nodes_t, self._opods_t, self._onodes_t, *self._storage_t],
-            name="scheduler", trust=trust)
+            decoder=self._decode, name="scheduler", trust=trust)
         self._informer.add_handler(self._on_change)
         self.snapshot = ClusterSnapshot()
         self._assumed = AssumeCache()
@@ -102,6 +102,10 @@ class Scheduler:
                     group.create_task(self._tick(), name="scheduler-tick")
 
     # -- informer handlers: update the snapshot, enqueue keys ---------------------------
+    def _decode(self, topic: str, raw: bytes) -> Any:
+        value = decode(raw)
+        return observed_pod_view(value) if topic == self._opods_t else value
+
     def _on_change(self, change: Change[Any]) -> None:
         if change.topic in (self._nodes_t, self._onodes_t):
             self._node_changed(change.key)
