@@ -80,6 +80,16 @@ def test_throughput_runs_every_pod(tmp_path: Path, kafka_bootstrap: str) -> None
     assert {"api", "scheduler", "controllers", "kubelet-fleet", "total incl. broker"} <= set(memory)
 
 
+def test_idle_reports_every_process_of_a_cluster_at_rest(tmp_path: Path, kafka_bootstrap: str) -> None:
+    run_bench("idle", "--nodes", "4", "--settle", "1", "--seconds", "2", bootstrap=kafka_bootstrap, results=tmp_path)
+    data = result(tmp_path, "idle_4_nodes")
+    assert data["meta"]["nodes"] == 4 and data["meta"]["seconds"] == 2
+    processes = rows_by(data, "process")
+    assert {"api", "scheduler", "controllers", "kubelet-fleet", "total incl. broker"} <= set(processes)
+    assert all(isinstance(row["cpu_s"], float) and row["cpu_s"] >= 0 for name, row in processes.items()
+               if name != "kafka broker (shared)")
+
+
 def test_startup_latency_sees_every_pod_start(tmp_path: Path, kafka_bootstrap: str) -> None:
     run_bench("startup", "--rate", "10", "--seconds", "2", "--warm-up", "1", "--nodes", "4", bootstrap=kafka_bootstrap, results=tmp_path)
     stages = rows_by(result(tmp_path, "startup_latency_4_nodes"), "stage")
