@@ -7,6 +7,7 @@ anything that keys records (``object_key``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -162,7 +163,7 @@ class LabelSelectorRequirement(KubeModel):
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     values: list[str] | None = None
 
-    def matches(self, labels: dict[str, str]) -> bool:
+    def matches(self, labels: Mapping[str, str]) -> bool:
         present = self.key in labels
         if self.operator == "Exists":
             return present
@@ -179,16 +180,16 @@ class LabelSelector(KubeModel):
     def is_empty(self) -> bool:
         return not self.match_labels and not self.match_expressions
 
-    def matches(self, labels: dict[str, str] | None) -> bool:
+    def matches(self, labels: Mapping[str, str] | None) -> bool:
         """True when ``labels`` satisfy every term; an empty selector matches everything."""
         labels = labels or {}
-        for key, value in (self.match_labels or {}).items():
-            if labels.get(key) != value:
-                return False
-        return all(req.matches(labels) for req in self.match_expressions or [])
+        if self.match_labels and not self.match_labels.items() <= labels.items():  # every pair present (in C)
+            return False
+        expressions = self.match_expressions
+        return not expressions or all(req.matches(labels) for req in expressions)
 
 
-def selector_matches(selector: dict[str, str] | None, labels: dict[str, str] | None) -> bool:
+def selector_matches(selector: dict[str, str] | None, labels: Mapping[str, str] | None) -> bool:
     """Map-style selector (Service, ReplicationController); None or {} matches nothing."""
     if not selector:
         return False

@@ -118,7 +118,8 @@ def reconcile(w: Workload, pods: Sequence[PodView], now: datetime, *,
             delete = tuple(DeletePod(p.name, p.uid) for p in victims)
     status = compute_status(w, active, now, current_status)
     write = WriteStatus(status) if status != dict(current_status or {}) else None
-    waits = [t for p in active if (t := p.available_in(w.min_ready_seconds, now)) is not None]
+    waits = [t for p in active if (t := p.available_in(w.min_ready_seconds, now)) is not None] \
+        if w.min_ready_seconds > 0 else []  # with none, a ready pod is available at once
     return Plan(adopt=adopt, release=release, create=create, delete=delete, status=write,
                 requeue_after=min(waits) if waits else None, diff=diff)
 
@@ -129,7 +130,7 @@ def claim(w: Workload, pods: Sequence[PodView]) -> tuple[list[PodView], tuple[Ad
     adopt: list[AdoptPod] = []
     release: list[ReleasePod] = []
     for pod in pods:
-        matches = w.matches(dict(pod.labels))
+        matches = w.matches(pod.labels)
         if pod.owner is not None and pod.owner.uid == w.uid:
             if matches:
                 owned.append(pod)
@@ -155,12 +156,18 @@ def pod_body(w: Workload, name: str) -> dict[str, Any]:
 
 def compute_status(w: Workload, active: Sequence[PodView], now: datetime,
                    current: Mapping[str, Any] | None) -> dict[str, Any]:
-    labels = w.template_labels
+    template_labels = w.template_labels.items()
+    fully_labeled = ready = available = 0
+    for p in active:  # one pass: a ReplicaSet of 1,000 pods is counted at every pod event
+        fully_labeled += template_labels <= p.labels.items()
+        if p.ready_since is not None:
+            ready += 1
+            available += w.min_ready_seconds <= 0 or p.available(w.min_ready_seconds, now)
     status: dict[str, Any] = {
         "replicas": len(active),
-        "fullyLabeledReplicas": sum(1 for p in active if all(p.labels.get(k) == v for k, v in labels.items())),
-        "readyReplicas": sum(1 for p in active if p.ready),
-        "availableReplicas": sum(1 for p in active if p.available(w.min_ready_seconds, now)),
+        "fullyLabeledReplicas": fully_labeled,
+        "readyReplicas": ready,
+        "availableReplicas": available,
         "observedGeneration": w.generation,
     }
     conditions = (current or {}).get("conditions")

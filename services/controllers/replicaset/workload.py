@@ -13,7 +13,7 @@ from schemas.apps import ReplicaSet
 from schemas.core import ReplicationController
 from schemas.meta import selector_matches
 
-Labels = dict[str, str] | None
+Labels = Mapping[str, str] | None
 
 
 @dataclass(frozen=True, slots=True)
