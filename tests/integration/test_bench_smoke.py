@@ -46,6 +46,8 @@ def rows_by(data: dict[str, Any], column: str) -> dict[str, dict[str, Any]]:
 def test_micro_benchmarks_run(tmp_path: Path, kafka_bootstrap: str) -> None:
     out = run_bench("schedule_micro", "--pods", "50", "--nodes", "20", bootstrap=kafka_bootstrap, results=tmp_path)
     assert "ms per pod (50 pods, 20 nodes" in out
+    out = run_bench("replicaset_micro", "--pods", "50", bootstrap=kafka_bootstrap, results=tmp_path)
+    assert "ms per sync (50 ready pods" in out
     out = run_bench("signing", "--records", "200", bootstrap=kafka_bootstrap, results=tmp_path)
     assert "µs/record" in out
     out = run_bench("api_writer", "--pods", "200", "--batch", "50", "--repeat", "1",

@@ -156,13 +156,15 @@ def pod_body(w: Workload, name: str) -> dict[str, Any]:
 
 def compute_status(w: Workload, active: Sequence[PodView], now: datetime,
                    current: Mapping[str, Any] | None) -> dict[str, Any]:
-    template_labels = w.template_labels.items()
+    template_labels, min_ready = w.template_labels.items(), w.min_ready_seconds
     fully_labeled = ready = available = 0
     for p in active:  # one pass: a ReplicaSet of 1,000 pods is counted at every pod event
-        fully_labeled += template_labels <= p.labels.items()
+        if template_labels <= p.labels.items():
+            fully_labeled += 1
         if p.ready_since is not None:
             ready += 1
-            available += w.min_ready_seconds <= 0 or p.available(w.min_ready_seconds, now)
+            if min_ready <= 0 or p.available(min_ready, now):
+                available += 1
     status: dict[str, Any] = {
         "replicas": len(active),
         "fullyLabeledReplicas": fully_labeled,
