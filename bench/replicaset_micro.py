@@ -8,11 +8,10 @@ events makes the controller count them again. Prints ms per reconcile.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
 import time
 from datetime import datetime, timedelta, timezone
 
+from bench.micro import best_or_profile
 from services.controllers.machinery.podview import OwnerRef, PodView
 from services.controllers.replicaset.reconcile import reconcile
 from services.controllers.replicaset.workload import Workload, from_replicaset
@@ -56,14 +55,9 @@ def main() -> None:
     parser.add_argument("--min-ready", type=int, default=0, help="the ReplicaSet's minReadySeconds")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    if args.profile:
-        profiler = cProfile.Profile()
-        profiler.enable()
-        run(args.pods, args.min_ready)
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+    best = best_or_profile(lambda: run(args.pods, args.min_ready), profile=args.profile, rows=12)
+    if best is None:
         return
-    best = min(run(args.pods, args.min_ready) for _ in range(3))
     print(f"reconcile(): {best:.3f} ms per sync ({args.pods} ready pods, minReadySeconds {args.min_ready}, best of 3)")
 
 

@@ -8,11 +8,10 @@ assumed on its node before the next. Prints ms per pod.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
 import time
 from typing import Any
 
+from bench.micro import best_or_profile
 from services.scheduler.algorithm import Bound, schedule
 from services.scheduler.model import node_info, pod_request
 from services.scheduler.snapshot import ClusterSnapshot
@@ -61,14 +60,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    if args.profile:
-        profiler = cProfile.Profile()
-        profiler.enable()
-        run(args.pods, args.nodes)
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    per_pod = best_or_profile(lambda: run(args.pods, args.nodes), profile=args.profile)
+    if per_pod is None:
         return
-    per_pod = min(run(args.pods, args.nodes) for _ in range(3))
     print(f"schedule(): {per_pod:.3f} ms per pod ({args.pods} pods, {args.nodes} nodes, best of 3)")
 
 

@@ -9,7 +9,6 @@ offers them, else in this process (their components, with the test's settings)."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +24,7 @@ from services.controllers.nodelifecycle.service import nodelifecycle_components
 from services.runtime.bus import partition_for
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
+from services.runtime.tasks import cancel_and_wait
 from services.runtime.topics import Topics
 from tests.integration.kafkit import ServiceProcess, answers, desired, publish, read_all, requests_decided, wait_for
 
@@ -60,11 +60,7 @@ async def controllers(settings: Settings, services: Services,
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
 
 
 

@@ -4,7 +4,6 @@ a member reads nothing of it (its partitions stay paused), however much is writt
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from services.runtime import ownership as ownership_module
 from services.runtime.bus import make_consumer, make_producer
 from services.runtime.config import Settings
 from services.runtime.ownership import PartitionOwnership
+from services.runtime.tasks import cancel_and_wait
 from services.runtime.topics import Topics
 
 pytestmark = pytest.mark.kafka
@@ -56,9 +56,5 @@ async def test_members_split_the_partitions_and_never_fetch_the_topic(settings: 
         ends = await consumers[0].end_offsets([TopicPartition(topic, p) for p in range(3)])
         assert sum(ends.values()) == 60
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
         await producer.stop()
