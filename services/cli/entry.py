@@ -1,6 +1,6 @@
 """The `kafkube` executable. `kafkube serve SERVICE` imports only what the service it
 runs needs, not the whole CLI (tables, YAML, the HTTP client, credentials): a service
-process is ~20 MiB smaller and starts ~0.3 s sooner. Every other command is the full
+process is 12–20 MiB smaller (docs/benchmarks.md, section 5). Every other command is the full
 CLI of `services/cli/main.py`."""
 
 from __future__ import annotations

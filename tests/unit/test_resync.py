@@ -4,8 +4,8 @@ after the last pass, as the unpaced resync always did."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
+from services.runtime.tasks import cancel_and_wait
 from services.runtime.resync import paced_passes
 
 
@@ -19,7 +19,5 @@ async def test_a_one_chunk_pass_asks_the_keys_there_are_when_it_asks() -> None:
         while len(asked) < 2:
             await asyncio.sleep(0.01)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
     assert asked[:2] == ["a", "b"]

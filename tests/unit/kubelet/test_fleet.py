@@ -5,7 +5,6 @@ answer as a lone kubelet's `pod_decoder` view would."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import replace
 from typing import Any
@@ -14,6 +13,7 @@ import orjson
 
 from schemas.pod import Pod
 from services.kubelet.fleet import HollowFleet, PodIndex, fleet_config, fleet_decoder
+from services.runtime.tasks import cancel_and_wait
 from services.runtime.config import Settings
 from services.runtime.informer import Change
 
@@ -151,8 +151,6 @@ async def test_a_hollow_nodes_resync_pass_asks_its_pods_at_its_pace(tmp_path: An
         while len(asked) < 3:
             await asyncio.sleep(0.01)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
     assert [key for _, key in asked[:3]] == ["default/a", "default/b", "default/c"]
     assert all(b[0] - a[0] >= 0.05 * 0.9 for a, b in zip(asked, asked[1:3]))  # 20 a second
