@@ -38,6 +38,7 @@
 #   $KAFKUBE_CACHE/kafka-4.1.1/libs          (KAFKUBE_CACHE defaults to ~/.cache/kafkube)
 # and the broker runs on free 127.0.0.1 ports with its data, logs, pid and address in
 #   $KAFKUBE_KAFKA_STATE                     (defaults to $KAFKUBE_CACHE/run/kafka)
+# The JVM's heap and collector: $KAFKUBE_KAFKA_HEAP and $KAFKUBE_KAFKA_GC (defaults below).
 # Needs: java (17+), mvn (only for the first fetch), python3.
 set -euo pipefail
 
@@ -49,7 +50,11 @@ TOOLS="$CACHE/kafka-$KAFKA_VERSION/tools"  # kafka-tools (AclCommand) and its de
 ROOT="$(cd "$HERE/.." && pwd)"
 STATE="${KAFKUBE_KAFKA_STATE:-$CACHE/run/kafka}"
 START_TIMEOUT="${KAFKUBE_KAFKA_START_TIMEOUT:-120}"
-HEAP="${KAFKUBE_KAFKA_HEAP:--Xms256m -Xmx512m}"
+# The serial collector, and a heap that starts small: G1 commits its whole initial heap and
+# ~10 % more for its own tables, and a one-node broker's live heap is small (section 5 of
+# docs/benchmarks.md: the same throughput, ~60 MiB less than G1).
+HEAP="${KAFKUBE_KAFKA_HEAP:--Xms64m -Xmx512m}"
+GC="${KAFKUBE_KAFKA_GC:--XX:+UseSerialGC}"
 
 say() { echo "kafka.sh: $*" >&2; }
 die() { echo "kafka.sh: ERROR: $*" >&2; exit 1; }
@@ -231,8 +236,11 @@ group.min.session.timeout.ms=1000
 transaction.abort.timed.out.transaction.cleanup.interval.ms=10000
 transaction.remove.expired.transaction.cleanup.interval.ms=60000
 
-# Compaction runs soon enough to be observable.
+# Compaction runs soon enough to be observable. Its key map is 16 MiB, not Kafka's 128: the
+# map is allocated whole when the cleaner starts and was most of an idle broker's heap;
+# 16 MiB holds ~600,000 keys per cleaning pass (docs/benchmarks.md, section 5).
 log.cleaner.backoff.ms=1000
+log.cleaner.dedupe.buffer.size=${KAFKUBE_KAFKA_DEDUPE_BYTES:-16777216}
 log.retention.check.interval.ms=60000
 
 num.network.threads=2
@@ -325,7 +333,7 @@ launch() {
     # setsid: the broker outlives this script and the make/pytest that ran it (it is reused);
     # no inherited stdin/stdout keeps callers' pipes from hanging on it, and it must not hold the lock (fd 9).
     # shellcheck disable=SC2086
-    ( exec setsid java $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    ( exec setsid java $HEAP $GC -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$dir/log4j2.yaml" \
         -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
         </dev/null >>"$dir/stdout.log" 2>&1 9>&- ) >/dev/null &
