@@ -1,7 +1,9 @@
 """The API's views of cluster-scoped objects that admission looks up across partitions:
 which namespaces exist (and whether they terminate), which nodes exist (a BIND must name
-one), the RuntimeClasses (a pod's runtimeClassName), the StorageClasses (a claim's default class, its expansion). Each follows its desired topic (all partitions); on a miss it waits for a read
-barrier, so an object committed before the request is always seen."""
+one), the RuntimeClasses (a pod's runtimeClassName), the StorageClasses (a claim's default class,
+its expansion). One informer follows their four desired topics (all partitions); on a
+miss a view waits for a read barrier, so an object committed before the request is always
+seen."""
 
 from __future__ import annotations
 
@@ -39,33 +41,25 @@ class NamespaceFacts:
                    {k: v for k, v in labels.items() if k.startswith(POD_SECURITY_LABELS)})
 
 
-def _facts_of(_topic: str, raw: bytes) -> NamespaceFacts:
+def _facts_of(raw: bytes) -> NamespaceFacts:
     return NamespaceFacts.of(orjson.loads(raw))
 
 
-def _exists(_topic: str, _raw: bytes) -> bool:
+def _exists(_raw: bytes) -> bool:
     return True
 
 
-def _whole(_topic: str, raw: bytes) -> dict[str, Any]:
+def _whole(raw: bytes) -> dict[str, Any]:
     return orjson.loads(raw)  # type: ignore[no-any-return]
 
 
 class ClusterObjectView:
-    """What one desired topic of a cluster-scoped kind holds, decoded small, by name."""
+    """What one desired topic of a cluster-scoped kind holds, decoded small, by name (one
+    topic of the views' shared informer)."""
 
-    def __init__(self, settings: Settings, topic: str, *, decoder: Callable[[str, bytes], Any],
-                 name: str) -> None:
+    def __init__(self, informer: Informer[Any], topic: str) -> None:
+        self._informer = informer
         self._topic = topic
-        self._informer: Informer[Any] = Informer(settings, [topic], decoder=decoder, name=name,
-                                                 trust=bus_trust(settings))
-
-    async def start(self) -> None:
-        await self._informer.start()
-        await self._informer.wait_synced()
-
-    async def stop(self) -> None:
-        await self._informer.stop()
 
     async def lookup(self, name: str) -> Any:
         """The decoded object, or None when it does not exist (after a read barrier)."""
@@ -95,6 +89,10 @@ async def bounded_barrier(barrier: Awaitable[None], *, what: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ClusterViews:
+    """The four views, read by one informer (its consumers are those of `fetch_groups`:
+    nodes, then the three quiet topics), each topic decoded by its own decoder."""
+
+    informer: Informer[Any]
     namespaces: ClusterObjectView  # name -> NamespaceFacts
     nodes: ClusterObjectView  # name -> True
     runtime_classes: ClusterObjectView  # name -> the RuntimeClass JSON
@@ -102,27 +100,22 @@ class ClusterViews:
 
     @classmethod
     def of(cls, settings: Settings, topics: Topics) -> ClusterViews:
-        return cls(
-            namespaces=ClusterObjectView(settings, topics.desired("namespaces"), decoder=_facts_of,
-                                         name="api-namespaces"),
-            nodes=ClusterObjectView(settings, topics.desired("nodes"), decoder=_exists,
-                                    name="api-nodes"),
-            runtime_classes=ClusterObjectView(settings, topics.desired("runtimeclasses"), decoder=_whole,
-                                              name="api-runtimeclasses"),
-            storage_classes=ClusterObjectView(settings, topics.desired("storageclasses"), decoder=_whole,
-                                              name="api-storageclasses"))
+        namespaces, nodes = topics.desired("namespaces"), topics.desired("nodes")
+        runtime_classes, storage_classes = topics.desired("runtimeclasses"), topics.desired("storageclasses")
+        decoders: dict[str, Callable[[bytes], Any]] = {
+            namespaces: _facts_of, nodes: _exists, runtime_classes: _whole, storage_classes: _whole}
+        informer: Informer[Any] = Informer(settings, list(decoders), name="api-cluster",
+                                           decoder=lambda topic, raw: decoders[topic](raw),
+                                           trust=bus_trust(settings))
+        return cls(informer, ClusterObjectView(informer, namespaces), ClusterObjectView(informer, nodes),
+                   ClusterObjectView(informer, runtime_classes), ClusterObjectView(informer, storage_classes))
 
     async def start(self) -> None:
-        await self.namespaces.start()
-        await self.nodes.start()
-        await self.runtime_classes.start()
-        await self.storage_classes.start()
+        await self.informer.start()
+        await self.informer.wait_synced()
 
     async def stop(self) -> None:
-        await self.namespaces.stop()
-        await self.nodes.stop()
-        await self.runtime_classes.stop()
-        await self.storage_classes.stop()
+        await self.informer.stop()
 
     async def namespace(self, name: str) -> NamespaceFacts | None:
         return await self.namespaces.lookup(name)  # type: ignore[no-any-return]
