@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaProducer
 from schemas.records import Observed, ObservedMeta, WriteRequest
 from services.controllers.machinery.expectations import Expectations
 from services.controllers.machinery.informer import InformerView, SharedInformer
+from services.controllers.machinery.observed_pods import controllers_decoder
 from services.controllers.machinery.takeover import TakeoverFence
 from services.runtime.identity import token_headers
 from services.runtime.bus import encode, make_producer
@@ -88,7 +89,9 @@ class ControllerHost:
         trust = bus_trust(settings)
         self._signer = trust.observed_signer(CONTROLLER_MANAGER)  # statuses, as kube-controller-manager
         self.informer: Informer[Any] | InformerView = (
-            Informer(settings, topics, name=component, trust=trust) if shared is None else shared.view(topics))
+            Informer(settings, topics, name=component, trust=trust,
+                     decoder=controllers_decoder(self.topics.observed("pods")))
+            if shared is None else shared.view(topics))
         self._takeover = (TakeoverFence(settings, lambda: self.informer.barrier()) if shared is None
                           else shared.takeover)  # with a shared informer, one fence serves every controller
         self.queue = WorkQueue(name=component)

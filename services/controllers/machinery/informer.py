@@ -6,7 +6,7 @@ use its own `Informer`: get/items/synced/add_handler/wait_synced/barrier and
 `async with`. The first view entered starts ONE `Informer` over the union of every
 topic asked for (each record is read and decoded once, every object stored once);
 the last view left stops it. A view's handlers see only the changes of its own
-topics. Without sharing, every controller had its own consumer and its own copy of
+topics. Observed pods are kept slim (`observed_pods.py`). Without sharing, every controller had its own consumer and its own copy of
 every pod (four copies of `desired.pods` in `kafkube serve controllers`).
 """
 
@@ -16,10 +16,12 @@ import asyncio
 from collections.abc import Collection, Iterator
 from typing import Any
 
+from services.controllers.machinery.observed_pods import controllers_decoder
 from services.controllers.machinery.takeover import TakeoverFence
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.informer import Change, Handler, Informer
+from services.runtime.topics import Topics
 
 
 class SharedInformer:
@@ -52,7 +54,8 @@ class SharedInformer:
     def informer(self) -> Informer[Any]:
         if self._informer is None:
             self._informer = Informer(self._settings, self._topics, name=self._name,
-                                      trust=bus_trust(self._settings))
+                                      trust=bus_trust(self._settings),
+                                      decoder=controllers_decoder(Topics(self._settings.topic_prefix).observed("pods")))
             self._informer.add_handler(self._dispatch)
         return self._informer
 
