@@ -38,7 +38,10 @@
 #   $KAFKUBE_CACHE/kafka-4.1.1/libs          (KAFKUBE_CACHE defaults to ~/.cache/kafkube)
 # and the broker runs on free 127.0.0.1 ports with its data, logs, pid and address in
 #   $KAFKUBE_KAFKA_STATE                     (defaults to $KAFKUBE_CACHE/run/kafka)
-# The JVM's heap and collector: $KAFKUBE_KAFKA_HEAP and $KAFKUBE_KAFKA_GC (defaults below).
+# The JVM's heap and collector: $KAFKUBE_KAFKA_HEAP and $KAFKUBE_KAFKA_GC (defaults below;
+# the G1 broker of before 2026-11-29: KAFKUBE_KAFKA_GC="-XX:+UseG1GC -XX:MaxGCPauseMillis=20"
+# KAFKUBE_KAFKA_HEAP="-Xms256m -Xmx512m"); the compaction key map: $KAFKUBE_KAFKA_DEDUPE_BYTES
+# (16 MiB). The collector's log: $KAFKUBE_KAFKA_STATE/logs/gc.log (two files of 10 MB at most).
 # Needs: java (17+), mvn (only for the first fetch), python3.
 set -euo pipefail
 
@@ -333,7 +336,8 @@ launch() {
     # setsid: the broker outlives this script and the make/pytest that ran it (it is reused);
     # no inherited stdin/stdout keeps callers' pipes from hanging on it, and it must not hold the lock (fd 9).
     # shellcheck disable=SC2086
-    ( exec setsid java $HEAP $GC -Djava.awt.headless=true \
+    ( exec setsid java $HEAP $GC -Xlog:gc:file="$dir/logs/gc.log":time,uptime:filecount=2,filesize=10m \
+        -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$dir/log4j2.yaml" \
         -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
         </dev/null >>"$dir/stdout.log" 2>&1 9>&- ) >/dev/null &

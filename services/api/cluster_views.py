@@ -90,7 +90,9 @@ async def bounded_barrier(barrier: Awaitable[None], *, what: str) -> None:
 @dataclass(frozen=True, slots=True)
 class ClusterViews:
     """The four views, read by one informer (its consumers are those of `fetch_groups`:
-    nodes, then the three quiet topics), each topic decoded by its own decoder."""
+    nodes, then the three quiet topics), each topic decoded by its own decoder. A miss
+    waits for a barrier over all four topics (a rare path: a missing namespace, node or
+    class, each of which changes seldom)."""
 
     informer: Informer[Any]
     namespaces: ClusterObjectView  # name -> NamespaceFacts

@@ -5,7 +5,7 @@ each container's image, ids, readiness and running state. The controllers read o
 phase, the conditions, the start time and, of each container, its name, restart count
 and terminated state (exit code, finish time: the Job controller's failure policy and
 finish time); the record's writer, `observedAt` and metadata are kept whole. Every other
-field is dropped as the record is decoded, so the process holds ~1.3 KB less per pod
+field is dropped as the record is decoded, so the process holds ~2 KB less per pod
 (docs/benchmarks.md, section 5). Pure; records that are not objects are kept as they are.
 """
 
