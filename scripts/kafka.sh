@@ -55,7 +55,7 @@ STATE="${KAFKUBE_KAFKA_STATE:-$CACHE/run/kafka}"
 START_TIMEOUT="${KAFKUBE_KAFKA_START_TIMEOUT:-120}"
 # The serial collector, and a heap that starts small: G1 commits its whole initial heap and
 # ~10 % more for its own tables, and a one-node broker's live heap is small (section 5 of
-# docs/benchmarks.md: the same throughput, ~60 MiB less than G1).
+# docs/benchmarks.md: the same throughput, ~50 MiB less than G1).
 HEAP="${KAFKUBE_KAFKA_HEAP:--Xms64m -Xmx512m}"
 GC="${KAFKUBE_KAFKA_GC:--XX:+UseSerialGC}"
 

@@ -50,6 +50,15 @@ class Change(Generic[V]):
 
 
 Handler = Callable[[Change[Any]], None]
+
+
+def viewing_decoder(topic: str, view: Callable[[Any], Any]) -> Callable[[str, bytes], Any]:
+    """An informer decoder that keeps `view(record)` of `topic`'s records (a service's slim
+    copy of what it reads of a busy topic) and every other topic's records whole. Pure."""
+    def decode_record(record_topic: str, raw: bytes) -> Any:
+        value = decode(raw)
+        return view(value) if record_topic == topic else value
+    return decode_record
 BUSY_PLURALS = frozenset({"pods", "nodes"})
 
 

@@ -23,11 +23,11 @@ from pydantic import ValidationError
 
 from schemas.records import Observed, ObservedMeta, Op, WriteRequest
 from services.runtime.identity import token_headers
-from services.runtime.bus import decode, encode, make_producer
+from services.runtime.bus import encode, make_producer
 from services.runtime.buskeys import bus_trust
 from services.runtime.config import Settings
 from services.runtime.events import event_key, involved_object, make_event
-from services.runtime.informer import Change, Informer
+from services.runtime.informer import Change, Informer, viewing_decoder
 from services.runtime.logging import get_logger
 from services.runtime.metrics import SCHEDULE_ATTEMPTS, SCHEDULING_ATTEMPT_SECONDS
 from services.runtime.supervisor import Component
@@ -71,7 +71,7 @@ class Scheduler:
         self._storage_t = {topics.desired(kind): kind for kind in STORAGE_KINDS}
         self._informer: Informer[Any] = Informer(
             settings, [self._pods_t, self._nodes_t, self._opods_t, self._onodes_t, *self._storage_t],
-            decoder=self._decode, name="scheduler", trust=trust)
+            decoder=viewing_decoder(self._opods_t, observed_pod_view), name="scheduler", trust=trust)
         self._informer.add_handler(self._on_change)
         self.snapshot = ClusterSnapshot()
         self._assumed = AssumeCache()
@@ -102,10 +102,6 @@ class Scheduler:
                     group.create_task(self._tick(), name="scheduler-tick")
 
     # -- informer handlers: update the snapshot, enqueue keys ---------------------------
-    def _decode(self, topic: str, raw: bytes) -> Any:
-        value = decode(raw)
-        return observed_pod_view(value) if topic == self._opods_t else value
-
     def _on_change(self, change: Change[Any]) -> None:
         if change.topic in (self._nodes_t, self._onodes_t):
             self._node_changed(change.key)

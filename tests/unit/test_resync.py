@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from services.runtime.tasks import cancel_and_wait
 from services.runtime.resync import paced_passes
+from services.runtime.tasks import cancel_and_wait
 
 
 async def test_a_one_chunk_pass_asks_the_keys_there_are_when_it_asks() -> None:

@@ -90,7 +90,7 @@ class ControllerHost:
         self._signer = trust.observed_signer(CONTROLLER_MANAGER)  # statuses, as kube-controller-manager
         self.informer: Informer[Any] | InformerView = (
             Informer(settings, topics, name=component, trust=trust,
-                     decoder=controllers_decoder(self.topics.observed("pods")))
+                     decoder=controllers_decoder(self.topics))
             if shared is None else shared.view(topics))
         self._takeover = (TakeoverFence(settings, lambda: self.informer.barrier()) if shared is None
                           else shared.takeover)  # with a shared informer, one fence serves every controller

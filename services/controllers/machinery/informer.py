@@ -6,8 +6,9 @@ use its own `Informer`: get/items/synced/add_handler/wait_synced/barrier and
 `async with`. The first view entered starts ONE `Informer` over the union of every
 topic asked for (each record is read and decoded once, every object stored once);
 the last view left stops it. A view's handlers see only the changes of its own
-topics. Observed pods are kept slim (`observed_pods.py`). Without sharing, every controller had its own consumer and its own copy of
-every pod (four copies of `desired.pods` in `kafkube serve controllers`).
+topics; observed pods are kept slim (`observed_pods.py`). Without sharing, every
+controller had its own consumer and its own copy of every pod (four copies of
+`desired.pods` in `kafkube serve controllers`).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class SharedInformer:
         if self._informer is None:
             self._informer = Informer(self._settings, self._topics, name=self._name,
                                       trust=bus_trust(self._settings),
-                                      decoder=controllers_decoder(Topics(self._settings.topic_prefix).observed("pods")))
+                                      decoder=controllers_decoder(Topics(self._settings.topic_prefix)))
             self._informer.add_handler(self._dispatch)
         return self._informer
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.runtime.bus import decode
+from services.runtime.informer import viewing_decoder
+from services.runtime.topics import Topics
 
 RECORD_FIELDS = ("apiVersion", "kind", "metadata", "writer", "observedAt")
 STATUS_FIELDS = ("phase", "conditions", "startTime")
@@ -45,10 +46,7 @@ def _container_view(container: Any) -> Any:
     return view
 
 
-def controllers_decoder(observed_pods_topic: str) -> Callable[[str, bytes], Any]:
-    """The informer decoder of a controller process: records of `observed_pods_topic`
-    slimmed, every other topic's decoded whole."""
-    def decode_record(topic: str, raw: bytes) -> Any:
-        value = decode(raw)
-        return observed_pod_view(value) if topic == observed_pods_topic else value
-    return decode_record
+def controllers_decoder(topics: Topics) -> Callable[[str, bytes], Any]:
+    """The informer decoder of a controller process: observed pods slimmed, every other
+    topic's records decoded whole."""
+    return viewing_decoder(topics.observed("pods"), observed_pod_view)

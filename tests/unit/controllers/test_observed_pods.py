@@ -14,6 +14,7 @@ from services.controllers.hpa.facts import pod_facts
 from services.controllers.job.pods import job_pod
 from services.controllers.machinery.observed_pods import controllers_decoder, observed_pod_view
 from services.controllers.machinery.podview import pod_view
+from services.runtime.topics import Topics
 
 DESIRED: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod",
@@ -56,7 +57,7 @@ def test_a_terminated_container_keeps_its_exit_code_and_finish_time() -> None:
 
 
 def test_the_decoder_slims_only_the_observed_pods_topic() -> None:
-    decode = controllers_decoder("k.observed.pods")
+    decode = controllers_decoder(Topics("k."))
     raw = orjson.dumps(KUBELET_RECORD)
     assert "hostIP" not in decode("k.observed.pods", raw)["status"]
     assert decode("k.observed.jobs", raw) == KUBELET_RECORD

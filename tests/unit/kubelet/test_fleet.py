@@ -13,9 +13,9 @@ import orjson
 
 from schemas.pod import Pod
 from services.kubelet.fleet import HollowFleet, PodIndex, fleet_config, fleet_decoder
-from services.runtime.tasks import cancel_and_wait
 from services.runtime.config import Settings
 from services.runtime.informer import Change
+from services.runtime.tasks import cancel_and_wait
 
 
 def raw(name: str, node: str | None) -> bytes:
