@@ -41,7 +41,8 @@
 # The JVM's heap and collector: $KAFKUBE_KAFKA_HEAP and $KAFKUBE_KAFKA_GC (defaults below;
 # the G1 broker of before 2026-11-29: KAFKUBE_KAFKA_GC="-XX:+UseG1GC -XX:MaxGCPauseMillis=20"
 # KAFKUBE_KAFKA_HEAP="-Xms256m -Xmx512m"); the compaction key map: $KAFKUBE_KAFKA_DEDUPE_BYTES
-# (16 MiB). The collector's log: $KAFKUBE_KAFKA_STATE/logs/gc.log (two files of 10 MB at most).
+# (16 MiB); the JIT compilers: $KAFKUBE_KAFKA_JIT (C1 only; "" gives the JVM's C1 and C2).
+# The collector's log: $KAFKUBE_KAFKA_STATE/logs/gc.log (two files of 10 MB at most).
 # Needs: java (17+), mvn (only for the first fetch), python3.
 set -euo pipefail
 
@@ -58,6 +59,10 @@ START_TIMEOUT="${KAFKUBE_KAFKA_START_TIMEOUT:-120}"
 # docs/benchmarks.md: the same throughput, ~50 MiB less than G1).
 HEAP="${KAFKUBE_KAFKA_HEAP:--Xms64m -Xmx512m}"
 GC="${KAFKUBE_KAFKA_GC:--XX:+UseSerialGC}"
+# C1 only: C2's compilations took ~40 % of a fresh broker's CPU in its first minutes under
+# load, on the same cores as the services, and a warm broker of C1 code costs about as much
+# CPU per request as one of C2 code (docs/benchmarks.md, section 5, "The broker's compiler").
+JIT="${KAFKUBE_KAFKA_JIT--XX:TieredStopAtLevel=1}"
 
 say() { echo "kafka.sh: $*" >&2; }
 die() { echo "kafka.sh: ERROR: $*" >&2; exit 1; }
@@ -336,7 +341,7 @@ launch() {
     # setsid: the broker outlives this script and the make/pytest that ran it (it is reused);
     # no inherited stdin/stdout keeps callers' pipes from hanging on it, and it must not hold the lock (fd 9).
     # shellcheck disable=SC2086
-    ( exec setsid java $HEAP $GC -Xlog:gc:file="$dir/logs/gc.log":time,uptime:filecount=2,filesize=10m \
+    ( exec setsid java $HEAP $GC $JIT -Xlog:gc:file="$dir/logs/gc.log":time,uptime:filecount=2,filesize=10m \
         -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$dir/log4j2.yaml" \
         -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
