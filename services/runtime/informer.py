@@ -59,6 +59,8 @@ def viewing_decoder(topic: str, view: Callable[[Any], Any]) -> Callable[[str, by
         value = decode(raw)
         return view(value) if record_topic == topic else value
     return decode_record
+
+
 BUSY_PLURALS = frozenset({"pods", "nodes"})
 
 
