@@ -2,8 +2,8 @@
 restarted, the cluster converges with nothing lost and nothing duplicated):
 
 1. no acknowledged write lost: every manifest answered Created/Updated is in desired state;
-2. no duplicate pod: a ReplicaSet never has more live pods than its bound (sampled during
-   the run by `PodSampler`, asserted by the test body through `assert_no_excess`);
+2. no duplicate pod: a ReplicaSet's live pods never grow past the replicas in force
+   (sampled during the run by `PodSampler`, asserted by the test body through `assert_no_excess`);
 3. no orphan container: every Docker container labelled with one of the test's nodes
    belongs to a desired pod bound to that node, and no pod runs two copies;
 4. every desired pod Running again, and its reported container ids are the ones Docker runs;
@@ -314,8 +314,9 @@ async def converge(settings: Settings, ledger: Ledger, *, nodes: list[str], depl
 class PodSampler:
     """Follows desired pods and ReplicaSets and samples, a few times a second, the live pods
     of each ReplicaSet and of each Deployment. Nothing is asserted here: the test body calls
-    `assert_no_excess` (a bound seen up to LAG_S after a sample counts: the two topics are
-    read at their own pace, so a pod can be seen before the scale-up that made it)."""
+    `assert_no_excess`. A ReplicaSet's bound at a sample is the largest `spec.replicas` in
+    force within LAG_S either side of it (the two topics are read at their own pace, so a
+    pod can be seen before the scale-up that made it, or a scale-down before its pods go)."""
 
     settings: Settings
     samples: list[tuple[float, str, int]] = field(default_factory=list)  # (t, rs key, live pods)
@@ -361,12 +362,22 @@ class PodSampler:
             await asyncio.sleep(0.25)
 
     def excess(self) -> list[str]:
+        """A ReplicaSet's live pods growing past its bound: a pod created that was not asked
+        for. A count above the bound that only shrinks is a scale-down under way (its pods
+        deleted as the controller gets to them), not a duplicate."""
         found = []
+        last: dict[str, int] = {}
         for t, key, count in self.samples:
-            bound = max((n for bt, k, n in self.bounds if k == key and bt <= t + self.LAG_S), default=0)
-            if count > bound:
-                found.append(f"ReplicaSet {key} had {count} live pods, bound {bound}")
+            grew, last[key] = count > last.get(key, 0), count
+            if grew and count > (bound := self.bound(key, t)):
+                found.append(f"ReplicaSet {key} grew to {count} live pods, bound {bound}")
         return sorted(set(found))
+
+    def bound(self, key: str, t: float) -> int:
+        """The largest spec.replicas of ReplicaSet `key` in force from t - LAG_S to t + LAG_S."""
+        changes = [(bt, n) for bt, k, n in self.bounds if k == key]
+        before = [n for bt, n in changes if bt <= t - self.LAG_S][-1:]  # in force at the window's start
+        return max(before + [n for bt, n in changes if t - self.LAG_S < bt <= t + self.LAG_S], default=0)
 
     def assert_no_excess(self) -> None:
         assert self.samples, "the sampler saw nothing"

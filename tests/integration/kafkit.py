@@ -285,6 +285,16 @@ async def _compacted(settings: Settings, topic: str) -> dict[str, Any]:
         return dict(view.items(topic))
 
 
+def eventually(check: Callable[[], Any], what: str, *, timeout_s: float = 90) -> Any:
+    """Poll the blocking `check` every 0.5 s until it returns something truthy (returned);
+    fail after `timeout_s`, naming `what` was awaited."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"{what} within {timeout_s:.0f} s"
+        time.sleep(0.5)
+    return result
+
+
 async def wait_for(what: str, check: Callable[[], Awaitable[Any]], *, timeout: float = 120.0,
                    interval: float = 0.5) -> Any:
     """Poll the async `check` until it returns something truthy; fail after `timeout`."""

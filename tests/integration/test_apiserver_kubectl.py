@@ -162,17 +162,26 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
 
     watch = subprocess.Popen([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "get", "cm", "--watch",
                               "--output-watch-events"], stdout=subprocess.PIPE, text=True)
-    try:
-        time.sleep(2)
+    seen: list[str] = []
+    try:  # each line read as kubectl prints it (pytest's timeout bounds a watch that stays silent)
+        read_until(watch, seen, {("ADDED", "settings"), ("ADDED", "other")})  # the watch's initial list
         assert 'configmap "other" deleted' in kubectl("delete", "cm", "other").stdout
+        read_until(watch, seen, {("DELETED", "other")})
     finally:
-        time.sleep(2)
         watch.terminate()
-        seen = watch.communicate(timeout=10)[0]
-    events = {tuple(line.split()[:2]) for line in seen.splitlines()}
-    assert {("ADDED", "settings"), ("ADDED", "other"), ("DELETED", "other")} <= events, seen
+        watch.communicate(timeout=10)
     missing = kubectl("get", "cm", "other", check=False)
     assert missing.returncode != 0 and 'configmaps "other" not found' in missing.stderr
+
+
+def read_until(watch: subprocess.Popen[str], seen: list[str], wanted: set[tuple[str, str]]) -> None:
+    """Read `kubectl get --watch --output-watch-events` lines into `seen` until every
+    (event type, name) of `wanted` is among them."""
+    assert watch.stdout is not None
+    while not wanted <= {tuple(line.split()[:2]) for line in seen}:
+        line = watch.stdout.readline()
+        assert line, f"the watch ended before {sorted(wanted)}: {seen}"
+        seen.append(line)
 
 
 async def test_kubectl_logs_reads_kafkube_logs(apiserver: tuple[Kubectl, int], settings: Settings) -> None:

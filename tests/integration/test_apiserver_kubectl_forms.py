@@ -18,7 +18,7 @@ from schemas.records import LogLine
 from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess
+from tests.integration.kafkit import ServiceProcess, eventually
 from tests.integration.test_apiserver_kubectl import KUBECTL, MANIFESTS, Kubectl, apiserver  # noqa: F401
 
 pytestmark = pytest.mark.kafka
@@ -32,13 +32,6 @@ def popen(kubectl: Kubectl, *args: str) -> subprocess.Popen[str]:
 def next_line(stream: IO[str] | None) -> list[str]:
     assert stream is not None
     return stream.readline().split()
-
-
-def until(check: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.5)
 
 
 def test_get_output_forms_selectors_watch_and_annotate(apiserver: tuple[Kubectl, int]) -> None:
@@ -79,18 +72,18 @@ def test_delete_cascades_as_asked(apiserver: tuple[Kubectl, int], services: Call
     kubectl, _ = apiserver
     services("controllers")
     kubectl("apply", "-f", "-", stdin=MANIFESTS)
-    until(lambda: len(owned_replicasets(kubectl)) == 1, "the Deployment's ReplicaSet was not created")
+    eventually(lambda: len(owned_replicasets(kubectl)) == 1, "the Deployment's ReplicaSet was not created")
 
     kubectl("delete", "deploy", "web", "--cascade=orphan")
-    until(lambda: kubectl("get", "deploy", "web", check=False).returncode != 0, "the Deployment was not deleted")
-    until(lambda: not owned_replicasets(kubectl)[0]["metadata"].get("ownerReferences"),
+    eventually(lambda: kubectl("get", "deploy", "web", check=False).returncode != 0, "the Deployment was not deleted")
+    eventually(lambda: not owned_replicasets(kubectl)[0]["metadata"].get("ownerReferences"),
           "the orphaned ReplicaSet still names its owner")
     kubectl("delete", "rs", "-l", "app=web")
 
     kubectl("apply", "-f", "-", stdin=MANIFESTS)
-    until(lambda: len(owned_replicasets(kubectl)) == 1, "the second Deployment's ReplicaSet was not created")
+    eventually(lambda: len(owned_replicasets(kubectl)) == 1, "the second Deployment's ReplicaSet was not created")
     kubectl("delete", "deploy", "web", "--cascade=foreground")
-    until(lambda: kubectl("get", "deploy", "web", check=False).returncode != 0 and not owned_replicasets(kubectl),
+    eventually(lambda: kubectl("get", "deploy", "web", check=False).returncode != 0 and not owned_replicasets(kubectl),
           "foreground deletion left the Deployment or its ReplicaSet behind")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.kafkit import ServiceProcess
+from tests.integration.kafkit import ServiceProcess, eventually
 from tests.integration.test_apiserver_kubectl import KUBECTL, MANIFESTS, Kubectl, apiserver  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.kafka
@@ -27,13 +27,6 @@ pytestmark = pytest.mark.kafka
 def got(kubectl: Kubectl, *args: str) -> Any:
     """`kubectl ... -o json`, parsed."""
     return kubectl.json(*args)
-
-
-def eventually(check: Callable[[], bool], what: str, *, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"{what} within {timeout_s:.0f} s"
-        time.sleep(0.5)
 
 
 @pytest.fixture

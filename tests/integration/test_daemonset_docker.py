@@ -73,9 +73,13 @@ async def test_a_daemonset_runs_one_busybox_pod_per_node(settings: Settings, nod
     assert sorted(p["spec"]["nodeName"] for p in pods) == sorted(nodes)
     assert all(p["status"]["phase"] == "Running" for p in pods)
     assert [len(running_agents(node)) for node in nodes] == [1, 1]  # exactly one container per node
-    for pod in pods:
-        logs = cli(settings, "logs", pod["metadata"]["name"])
-        assert logs.stdout.strip() == f"agent on {pod['spec']['nodeName']}", logs.stdout + logs.stderr
+    for pod in pods:  # the kubelet ships log lines apart from the pod's status: polled
+        name, node_name = pod["metadata"]["name"], pod["spec"]["nodeName"]
+
+        async def logged() -> bool:
+            return cli(settings, "logs", name).stdout.strip() == f"agent on {node_name}"
+
+        await wait_for(f"{name}'s line in `kafkube logs`", logged, timeout=60)
     table = cli(settings, "get", "ds").stdout.splitlines()
     assert table[0].split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE",
                                 "SELECTOR", "AGE"]

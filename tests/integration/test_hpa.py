@@ -25,7 +25,7 @@ from services.runtime.bus import encode, make_producer
 from services.runtime.config import Settings
 from services.runtime.informer import Informer
 from services.runtime.topics import Topics
-from tests.integration.kafkit import ServiceProcess, cli
+from tests.integration.kafkit import ServiceProcess, cli, eventually
 from tests.integration.test_apiserver_kubectl import Kubectl, serve_apiserver
 
 pytestmark = [pytest.mark.kafka]
@@ -136,16 +136,23 @@ def test_hpa_scales_a_deployment_up_and_back_down(cluster: Kubectl, settings: Se
 
     # 200 % of the request: 1 -> 3 (the scale-up policies allow +4 / +100 % per 15 s; max 3)
     scale_while_sampled(settings, kubectl, 200, lambda r: r == 3, what="no scale-up to maxReplicas")
-    hpa: Any = kubectl.json("get", "hpa", "web")
+    # the controller writes the scale first, then the HPA's status, then the event
+    def scaled_status() -> Any:
+        hpa: Any = kubectl.json("get", "hpa", "web")
+        return hpa if hpa["status"].get("desiredReplicas") == 3 else None
+
+    hpa = eventually(scaled_status, "the HPA's status at desiredReplicas 3")
     conditions = {c["type"]: c["reason"] for c in hpa["status"]["conditions"]}
     assert conditions["ScalingActive"] == "ValidMetricFound"
-    assert hpa["status"]["desiredReplicas"] == 3 and "lastScaleTime" in hpa["status"]
-    assert any(m.startswith("New size: ") and m.endswith(
-        "reason: cpu resource utilization (percentage of request) above target") for m in rescale_messages(settings))
+    assert "lastScaleTime" in hpa["status"]
+    eventually(lambda: any(m.startswith("New size: ") and m.endswith(
+        "reason: cpu resource utilization (percentage of request) above target") for m in rescale_messages(settings)),
+        "the scale-up's SuccessfulRescale event")
 
     # 5 % of the request: back to minReplicas once the 2 s stabilisation window has passed
     scale_while_sampled(settings, kubectl, 5, lambda r: r == 1, what="no scale-down to minReplicas")
-    assert "New size: 1; reason: All metrics below target" in rescale_messages(settings)
+    eventually(lambda: "New size: 1; reason: All metrics below target" in rescale_messages(settings),
+               "the scale-down's SuccessfulRescale event")
     row = next(line for line in kubectl("get", "hpa").stdout.splitlines() if line.startswith("web "))
     assert row.split()[1:3] == ["Deployment/web", "cpu:"] and row.split()[4:6] == ["1", "3"]
 

@@ -79,9 +79,13 @@ async def test_hpa_grows_a_burning_deployment_and_shrinks_it_after(node: str, se
         hpa = get_json(settings, "hpa", "burn")
         return hpa if await replicas() == 1 and hpa and hpa["status"].get("desiredReplicas") == 1 else None
 
+    async def burning() -> dict[str, Any] | None:  # the status the HPA writes after the scale it decided
+        hpa = get_json(settings, "hpa", "burn")
+        metrics = (hpa or {}).get("status", {}).get("currentMetrics") or []
+        return hpa if metrics and metrics[0]["resource"]["current"]["averageUtilization"] > 50 else None
+
     await wait_for("the Deployment grown above minReplicas while its pods burn CPU", grown, timeout=120)
-    hpa = get_json(settings, "hpa", "burn")
-    assert hpa["status"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"] > 50, hpa["status"]
+    await wait_for("the HPA's status reporting the burn (averageUtilization above 50)", burning, timeout=60)
     hpa = await wait_for("the Deployment back at minReplicas after the load stopped", shrunk, timeout=180)
     conditions = {c["type"]: c["reason"] for c in hpa["status"]["conditions"]}
     assert conditions["ScalingActive"] == "ValidMetricFound", hpa["status"]

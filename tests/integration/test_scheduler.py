@@ -127,7 +127,8 @@ async def test_requests_selectors_taints_and_retry_when_a_node_appears(
     later = await wait_for("later reported", lambda: failed_scheduling(settings, "later"))
     assert later[0].startswith("0/3 nodes are available: 1 node(s) had untolerated taint "
                                "{dedicated: gpu}, 2 Insufficient cpu.")
-    status = await desired_observed(settings, "default/later")
+    # the scheduler writes the condition after its FailedScheduling event is out: polled
+    status = await wait_for("later's observed PodScheduled condition", lambda: observed_pod(settings, "default/later"))
     condition = status["status"]["conditions"][0]
     assert (status["writer"], condition["type"], condition["status"], condition["reason"]) == (
         "scheduler", "PodScheduled", "False", "Unschedulable")
@@ -204,8 +205,8 @@ async def _all_bound(settings: Settings, *names: str) -> dict[str, str] | None:
     return placed if all(f"default/{n}" in placed for n in names) else None
 
 
-async def desired_observed(settings: Settings, key: str) -> dict[str, Any]:
+async def observed_pod(settings: Settings, key: str) -> dict[str, Any] | None:
+    """The last record of `key` on observed.pods, if there is one."""
     records = await read_all(settings, Topics(settings.topic_prefix).observed("pods"))
     values = [orjson.loads(r.value) for r in records if r.key.decode() == key and r.value]
-    assert values, f"no observed record for {key}"
-    return values[-1]
+    return values[-1] if values else None
