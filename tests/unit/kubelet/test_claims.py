@@ -20,6 +20,7 @@ from services.kubelet.claims import ClaimError, ClaimSource, resolve, unclaimed_
 from services.kubelet.container_config import container_config
 from services.kubelet.runtime.hollow import HollowRuntime
 from services.kubelet.volumes import VolumeError, VolumeManager
+from tests.availability import under_ci
 from tests.unit.kubelet.helpers import pod
 from tests.unit.kubelet.test_sync import kubelet
 
@@ -169,7 +170,7 @@ def test_reclaim_removes_only_directories_of_deleted_volumes(tmp_path: Path) -> 
     assert unclaimed_dirs(["pvc-x"], {"a": {"spec": {"local": {"path": "/elsewhere/pvc-x"}}}}, str(base)) == ["pvc-x"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true", reason="chown needs root")
+@pytest.mark.skipif(os.geteuid() != 0 and not under_ci(), reason="chown needs root")
 async def test_a_sync_mounts_the_claim_with_the_fs_group(tmp_path: Path) -> None:
     claims, volumes = stores(tmp_path)
     the_pod = user(fs_group=2345)

@@ -12,10 +12,11 @@ import pytest
 
 from schemas.pod import Pod
 from services.kubelet.fs_group import own_volumes, owned_mode, set_ownership
+from tests.availability import under_ci
 from tests.unit.kubelet.helpers import pod
 
 GID = 4321
-needs_root = pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true",
+needs_root = pytest.mark.skipif(os.geteuid() != 0 and not under_ci(),
                                 reason="chown to another group needs root (CI runs as root: there it must run)")
 
 

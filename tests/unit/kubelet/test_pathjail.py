@@ -17,6 +17,7 @@ from services.kubelet.pathjail import PathEscapeError, check_relative, open_dir_
     resolve_beneath, within
 from services.kubelet.tmpfs import MemoryMedium, read_mounts
 from services.kubelet.volumes import VolumeError, VolumeManager
+from tests.availability import under_ci
 
 
 @pytest.fixture
@@ -133,7 +134,7 @@ def test_a_secret_file_replaced_by_a_link_is_restored(tmp_path: Path) -> None:
     assert (target / "key").read_bytes() == b"v" and stat.S_IMODE((target / "key").lstat().st_mode) == 0o400
 
 
-@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true", reason="bind mounts need root")
+@pytest.mark.skipif(os.geteuid() != 0 and not under_ci(), reason="bind mounts need root")
 def test_a_subpath_is_bound_by_descriptor_so_a_later_swap_changes_nothing(volume: Path, tmp_path: Path) -> None:
     (volume / "data/inner/file").write_text("mine")
     binds = tmp_path / "volume-subpaths"
@@ -153,7 +154,7 @@ def test_a_subpath_is_bound_by_descriptor_so_a_later_swap_changes_nothing(volume
     assert not any(p.startswith(str(tmp_path)) for p, _ in read_mounts())
 
 
-@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true", reason="bind mounts need root")
+@pytest.mark.skipif(os.geteuid() != 0 and not under_ci(), reason="bind mounts need root")
 def test_a_node_that_mounts_binds_subpaths_under_the_pod_and_cleans_them(tmp_path: Path) -> None:
     manager = VolumeManager(tmp_path / "root", "n1", memory=MemoryMedium(fallback=tmp_path / "unused"))
     pod = Pod.model_validate({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns", "uid": "u3"},

@@ -15,6 +15,7 @@ from schemas.pod import Pod
 from services.kubelet.container_config import SERVICE_ACCOUNT_VOLUME
 from services.kubelet.tmpfs import MemoryMedium, fs_type, parse_mounts, read_mounts
 from services.kubelet.volumes import VolumeError, VolumeManager
+from tests.availability import under_ci
 
 MOUNTS = """overlay / overlay rw,relatime 0 0
 tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0
@@ -43,7 +44,7 @@ def a_pod() -> Pod:
 SECRETS = {"ns/s": {"data": {"k": base64.b64encode(b"hush").decode()}}}
 
 
-@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true", reason="mounting a tmpfs needs root")
+@pytest.mark.skipif(os.geteuid() != 0 and not under_ci(), reason="mounting a tmpfs needs root")
 def test_each_secret_volume_gets_its_own_tmpfs_removed_with_the_pod(tmp_path: Path) -> None:
     manager = VolumeManager(tmp_path, "n1", memory=MemoryMedium(fallback=tmp_path / "unused"))
     try:
