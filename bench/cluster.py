@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from bench.common import Service, broker_pid, cpu_seconds, kafka_rss_mib
+from bench.stages import free_address
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
 from services.runtime.identity import token_headers
@@ -25,13 +26,16 @@ CONTROL_PLANE = ("api", "scheduler", "controllers")
 
 
 class Cluster:
-    """api, scheduler, controllers and `kubelet --runtime hollow --nodes N` processes."""
+    """api, scheduler, controllers and `kubelet --runtime hollow --nodes N` processes; the
+    API serves /metrics at `api_metrics` (its transactions' stages: `bench.stages`)."""
 
     def __init__(self, settings: Settings, nodes: int, *, log_level: str = "WARNING") -> None:
         self.settings, self.nodes = settings, nodes
+        self.api_metrics = free_address()
         self.services: dict[str, Service] = {}
         for name in CONTROL_PLANE:
-            self.services[name] = Service(settings, name, "--log-level", log_level)
+            env = {"KAFKUBE_METRICS_ADDRESS": self.api_metrics} if name == "api" else {}
+            self.services[name] = Service(settings, name, "--log-level", log_level, extra_env=env)
         self.services["kubelet-fleet"] = Service(settings, "kubelet", "--runtime", "hollow", "--nodes", str(nodes),
                                                  "--log-level", log_level)
         self.cpu0: dict[str, float] = {}

@@ -20,28 +20,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import ssl
 import time
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import Service, fresh_settings, percentile, report, secure_cluster
+from bench.stages import APISERVER, free_address, stage_means, stage_totals, transaction_columns
 
 READY_S = 180.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _serve_apiserver_env(port: int) -> None:
-    """The apiserver of this run on `port`, with the run's serving certificate."""
+def _serve_apiserver_env(address: str) -> None:
+    """The apiserver of this run at `address`, with the run's serving certificate."""
     credentials = secure_cluster()
-    os.environ.update(KAFKUBE_APISERVER_ADDRESS=f"127.0.0.1:{port}",
+    os.environ.update(KAFKUBE_APISERVER_ADDRESS=address,
                       KAFKUBE_APISERVER_CERT_FILE=str(credentials / "apiserver.crt"),
                       KAFKUBE_APISERVER_KEY_FILE=str(credentials / "apiserver.key"),
                       KAFKUBE_APISERVER_CLIENT_CA_FILE=str(credentials / "ca.crt"))
@@ -69,40 +62,8 @@ async def _ready(session: aiohttp.ClientSession, base: str) -> None:
         await asyncio.sleep(0.5)
 
 
-STAGES = {"apiserver_write_stage_duration_seconds": ("request", "answer", "stored"),
-          "kafkube_transaction_stage_duration_seconds": ("waited", "process", "produce", "offsets", "commit")}
-Totals = dict[str, tuple[float, float]]  # stage -> (sum of seconds, count)
-
-
-async def _stage_totals(metrics: list[str]) -> Totals:
-    """Every stage's running sum and count, scraped from the services' /metrics."""
-    totals: Totals = {}
-    async with aiohttp.ClientSession() as plain:
-        for address in metrics:
-            async with plain.get(f"http://{address}/metrics") as answer:
-                text = await answer.text()
-            for family in text_string_to_metric_families(text):
-                for sample in family.samples:
-                    stage, group = sample.labels.get("stage"), sample.labels.get("group", "api-writer")
-                    if stage not in STAGES.get(family.name, ()) or group != "api-writer":
-                        continue
-                    total, count = totals.get(stage, (0.0, 0.0))
-                    if sample.name.endswith("_sum"):
-                        totals[stage] = (total + sample.value, count)
-                    elif sample.name.endswith("_count"):
-                        totals[stage] = (total, count + sample.value)
-    return totals
-
-
-def _stage_means(before: Totals, after: Totals) -> dict[str, float]:
-    """Each stage's mean in ms over what happened between two scrapes."""
-    means = {}
-    for stage in (*STAGES["apiserver_write_stage_duration_seconds"],
-                  *STAGES["kafkube_transaction_stage_duration_seconds"]):
-        total, count = after.get(stage, (0.0, 0.0))
-        total0, count0 = before.get(stage, (0.0, 0.0))
-        means[f"{stage}_ms"] = (total - total0) / (count - count0) * 1000 if count > count0 else float("nan")
-    return means
+COLUMNS = {**{f"{stage}_ms": (APISERVER, "", stage) for stage in ("request", "answer", "stored")},
+           **transaction_columns("api-writer")}
 
 
 async def _create(session: aiohttp.ClientSession, base: str, name: str, latencies: list[float],
@@ -119,7 +80,7 @@ async def _create(session: aiohttp.ClientSession, base: str, name: str, latencie
 
 async def run_rate(session: aiohttp.ClientSession, base: str, rate: int, seconds: float,
                    prefix: str, metrics: list[str]) -> dict[str, object]:
-    before = await _stage_totals(metrics)
+    before = await stage_totals(metrics)
     latencies: list[float] = []
     failures: list[str] = []
     total = int(rate * seconds)
@@ -136,15 +97,15 @@ async def run_rate(session: aiohttp.ClientSession, base: str, rate: int, seconds
     return {"target_writes_per_s": rate, "offered_writes_per_s": round(offered), "answered": len(latencies),
             "p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90),
             "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=float("nan")),
-            **_stage_means(before, await _stage_totals(metrics))}
+            **stage_means(before, await stage_totals(metrics), COLUMNS)}
 
 
 async def main(rates: list[int], seconds: float, partitions: int) -> None:
     settings = await fresh_settings(partitions)
-    port = _free_port()
-    _serve_apiserver_env(port)
-    base = f"https://127.0.0.1:{port}"
-    metrics = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
+    address = free_address()
+    _serve_apiserver_env(address)
+    base = f"https://{address}"
+    metrics = [free_address() for _ in range(2)]
     services = [Service(settings, name, "--log-level", "WARNING", extra_env={"KAFKUBE_METRICS_ADDRESS": address})
                 for name, address in zip(("api", "apiserver"), metrics)]
     try:

@@ -1,7 +1,9 @@
 """Benchmark 2: pod startup latency under a steady load. Bare Pods are published on
 kafkube.manifests at a steady rate (default 100 pods/s for 30 s) onto a fleet of hollow
 nodes; each pod's latency runs from its publication to the first observed.pods record
-saying Running, through the API (created), the scheduler (bound) and its kubelet.
+saying Running, through the API (created), the scheduler (bound) and its kubelet. A second
+table gives the API's transactions over the measured pods: per loop (intake, writer), how
+many, and the mean of each stage (`bench.stages`).
 
     .venv/bin/python -m bench.startup [--rate 100] [--seconds 30] [--nodes 100] [--warm-up 5]
 """
@@ -16,6 +18,7 @@ from typing import Any
 
 from bench.cluster import Cluster, PodTimes, progress, publish, wait_nodes_ready
 from bench.common import fresh_settings, percentile, report
+from bench.stages import TRANSACTION, Totals, stage_means, stage_totals, transaction_columns
 
 NAME = "latency"
 
@@ -37,6 +40,18 @@ def stages(sent: dict[str, float], times: PodTimes) -> list[dict[str, Any]]:
         ms = [(ends[k] - begins[k]) * 1000 for k in sent if k in ends and k in begins]
         rows.append({"stage": label, "pods": len(ms), "p50_ms": percentile(ms, 50),
                      "p90_ms": percentile(ms, 90), "p99_ms": percentile(ms, 99), "max_ms": max(ms, default=0.0)})
+    return rows
+
+
+def api_transactions(before: Totals, after: Totals) -> list[dict[str, Any]]:
+    """Per transactional loop of the API (the manifest intake, then the request writer that
+    a pod's creation and its binding each pass through): how many transactions committed
+    over the measured pods, and each stage's mean (`bench.stages`)."""
+    rows = []
+    for group in ("api-intake", "api-writer"):
+        commits = (TRANSACTION, group, "commit")
+        rows.append({"loop": group, "transactions": int(after.get(commits, (0, 0))[1] - before.get(commits, (0, 0))[1]),
+                     **stage_means(before, after, transaction_columns(group))})
     return rows
 
 
@@ -63,14 +78,18 @@ async def main(rate: float, seconds: float, nodes: int, warm_up_s: float) -> Non
             await publish(settings, warm, rate=rate)
             if not await until_running(cluster, times, [key for key, _body in warm], 120):
                 raise SystemExit("the warm-up's pods were not all Running within 120 s: nothing measured")
+            before = await stage_totals([cluster.api_metrics])
             offered = count / await publish(settings, [pod(i) for i in range(count)], rate=rate, sent=sent)
             await until_running(cluster, times, list(sent), 120)
             rows = stages(sent, times)
+            loops = api_transactions(before, await stage_totals([cluster.api_metrics]))
     finally:
         cluster.stop()
     name = "startup_latency" if nodes == 100 else f"startup_latency_{nodes}_nodes"
-    report(name, rows, {"rate_per_s": rate, "offered_per_s": round(offered, 1), "seconds": seconds,
-                        "warm_up_s": warm_up_s, "nodes": nodes, "pods": count, "partitions": settings.partitions})
+    meta = {"rate_per_s": rate, "offered_per_s": round(offered, 1), "seconds": seconds,
+            "warm_up_s": warm_up_s, "nodes": nodes, "pods": count, "partitions": settings.partitions}
+    report(name, rows, meta)
+    report(f"{name}_api_transactions", loops, meta)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from services.runtime.transactional import STAGES as TRANSACTION_STAGES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.kafka
@@ -67,7 +69,7 @@ def test_http_latency_answers_every_write_with_its_object(tmp_path: Path, kafka_
     [row] = result(tmp_path, "http_latency")["rows"]
     assert row["target_writes_per_s"] == 20 and row["answered"] == 40  # each a 201 with the data it wrote
     assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
-    stages = ("request", "answer", "stored", "waited", "process", "produce", "offsets", "commit")
+    stages = ("request", "answer", "stored", *TRANSACTION_STAGES)
     assert all(row[f"{stage}_ms"] >= 0 for stage in stages), row  # each stage seen (nan is not >= 0)
     assert row["answer_ms"] < row["max_ms"]
 
@@ -96,6 +98,10 @@ def test_startup_latency_sees_every_pod_start(tmp_path: Path, kafka_bootstrap: s
     run_bench("startup", "--rate", "10", "--seconds", "2", "--warm-up", "1", "--nodes", "4", bootstrap=kafka_bootstrap, results=tmp_path)
     stages = rows_by(result(tmp_path, "startup_latency_4_nodes"), "stage")
     assert stages["published -> Running observed (startup)"]["pods"] == 20
+    loops = rows_by(result(tmp_path, "startup_latency_4_nodes_api_transactions"), "loop")
+    assert set(loops) == {"api-intake", "api-writer"}
+    for row in loops.values():  # each loop committed the measured pods' transactions, each stage seen
+        assert row["transactions"] >= 1 and all(row[f"{stage}_ms"] >= 0 for stage in TRANSACTION_STAGES), row
 
 
 def test_recovery_rebuilds_every_service(tmp_path: Path, kafka_bootstrap: str) -> None:
