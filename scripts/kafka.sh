@@ -43,6 +43,7 @@
 # KAFKUBE_KAFKA_HEAP="-Xms256m -Xmx512m"); the compaction key map: $KAFKUBE_KAFKA_DEDUPE_BYTES
 # (16 MiB); the JIT compilers: $KAFKUBE_KAFKA_JIT (C1 only; "" gives the JVM's C1 and C2).
 # The collector's log: $KAFKUBE_KAFKA_STATE/logs/gc.log (two files of 10 MB at most).
+# Broker settings of an experiment: $KAFKUBE_KAFKA_PROPERTIES (key=value lines, appended).
 # Needs: java (17+), mvn (only for the first fetch), python3.
 set -euo pipefail
 
@@ -254,6 +255,8 @@ log.retention.check.interval.ms=60000
 num.network.threads=2
 num.io.threads=4
 EOF
+    # more broker settings for an experiment, one `key=value` a line, after (so over) the above
+    [[ -z "${KAFKUBE_KAFKA_PROPERTIES:-}" ]] || printf '%s\n' "$KAFKUBE_KAFKA_PROPERTIES" >>"$dir/server.properties"
     cat >"$dir/log4j2.yaml" <<EOF
 Configuration:
   status: warn
