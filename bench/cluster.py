@@ -26,15 +26,17 @@ CONTROL_PLANE = ("api", "scheduler", "controllers")
 
 
 class Cluster:
-    """api, scheduler, controllers and `kubelet --runtime hollow --nodes N` processes; the
-    API serves /metrics at `api_metrics` (its transactions' stages: `bench.stages`)."""
+    """api, scheduler, controllers and `kubelet --runtime hollow --nodes N` processes. With
+    `api_metrics` the API also serves /metrics at `self.api_metrics` (its transactions'
+    stages: `bench.stages`); without, it does not load the HTTP server, as the memory and
+    idle rows were measured."""
 
-    def __init__(self, settings: Settings, nodes: int, *, log_level: str = "WARNING") -> None:
+    def __init__(self, settings: Settings, nodes: int, *, log_level: str = "WARNING", api_metrics: bool = False) -> None:
         self.settings, self.nodes = settings, nodes
-        self.api_metrics = free_address()
+        self.api_metrics = free_address() if api_metrics else ""
         self.services: dict[str, Service] = {}
         for name in CONTROL_PLANE:
-            env = {"KAFKUBE_METRICS_ADDRESS": self.api_metrics} if name == "api" else {}
+            env = {"KAFKUBE_METRICS_ADDRESS": self.api_metrics} if name == "api" and api_metrics else {}
             self.services[name] = Service(settings, name, "--log-level", log_level, extra_env=env)
         self.services["kubelet-fleet"] = Service(settings, "kubelet", "--runtime", "hollow", "--nodes", str(nodes),
                                                  "--log-level", log_level)

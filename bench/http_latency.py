@@ -102,9 +102,9 @@ async def run_rate(session: aiohttp.ClientSession, base: str, rate: int, seconds
 
 async def main(rates: list[int], seconds: float, partitions: int) -> None:
     settings = await fresh_settings(partitions)
-    address = free_address()
-    _serve_apiserver_env(address)
-    base = f"https://{address}"
+    apiserver = free_address()
+    _serve_apiserver_env(apiserver)
+    base = f"https://{apiserver}"
     metrics = [free_address() for _ in range(2)]
     services = [Service(settings, name, "--log-level", "WARNING", extra_env={"KAFKUBE_METRICS_ADDRESS": address})
                 for name, address in zip(("api", "apiserver"), metrics)]

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.runtime.transactional import STAGES as TRANSACTION_STAGES
 
 APISERVER = "apiserver_write_stage_duration_seconds"  # request, answer, stored
-TRANSACTION = "kafkube_transaction_stage_duration_seconds"  # per loop group: waited, process, produce, commit
+TRANSACTION = "kafkube_transaction_stage_duration_seconds"  # per loop group: services.runtime.transactional.STAGES
 
 Stage = tuple[str, str, str]  # (histogram, its `group` label or "", its `stage` label)
 Totals = dict[Stage, tuple[float, float]]  # -> (sum of seconds, count)

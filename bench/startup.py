@@ -66,7 +66,7 @@ async def until_running(cluster: Cluster, times: PodTimes, keys: Collection[str]
 
 async def main(rate: float, seconds: float, nodes: int, warm_up_s: float) -> None:
     settings = await fresh_settings()
-    cluster = Cluster(settings, nodes)
+    cluster = Cluster(settings, nodes, api_metrics=True)
     count = int(rate * seconds)
     sent: dict[str, float] = {}
     try:

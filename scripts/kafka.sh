@@ -43,7 +43,9 @@
 # KAFKUBE_KAFKA_HEAP="-Xms256m -Xmx512m"); the compaction key map: $KAFKUBE_KAFKA_DEDUPE_BYTES
 # (16 MiB); the JIT compilers: $KAFKUBE_KAFKA_JIT (C1 only; "" gives the JVM's C1 and C2).
 # The collector's log: $KAFKUBE_KAFKA_STATE/logs/gc.log (two files of 10 MB at most).
-# Broker settings of an experiment: $KAFKUBE_KAFKA_PROPERTIES (key=value lines, appended).
+# Broker settings of an experiment: $KAFKUBE_KAFKA_PROPERTIES (key=value lines, appended to
+# the generated server.properties, before a secure broker's SASL lines; like the settings
+# above, read only when a broker is started, not by one already running).
 # Needs: java (17+), mvn (only for the first fetch), python3.
 set -euo pipefail
 

@@ -315,14 +315,16 @@ class PodSampler:
     """Follows desired pods and ReplicaSets and samples, a few times a second, the live pods
     of each ReplicaSet and of each Deployment. Nothing is asserted here: the test body calls
     `assert_no_excess`. A ReplicaSet's bound at a sample is the largest `spec.replicas` in
-    force within LAG_S either side of it (the two topics are read at their own pace, so a
-    pod can be seen before the scale-up that made it, or a scale-down before its pods go)."""
+    force from SETTLE_S before it to LAG_S after it: the two topics are read at their own
+    pace (a pod can be seen before the scale-up that made it), and a controller back from
+    a fault may act for a while on a spec older than the sampler's."""
 
     settings: Settings
     samples: list[tuple[float, str, int]] = field(default_factory=list)  # (t, rs key, live pods)
     bounds: list[tuple[float, str, int]] = field(default_factory=list)  # (t, rs key, spec.replicas)
     totals: Counter[str] = field(default_factory=Counter)  # deployment key -> most live pods seen
     LAG_S = 5.0
+    SETTLE_S = 30.0
     _task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "PodSampler":
@@ -374,10 +376,11 @@ class PodSampler:
         return sorted(set(found))
 
     def bound(self, key: str, t: float) -> int:
-        """The largest spec.replicas of ReplicaSet `key` in force from t - LAG_S to t + LAG_S."""
+        """The largest spec.replicas of ReplicaSet `key` in force from t - SETTLE_S to t + LAG_S."""
+        start = t - self.SETTLE_S
         changes = [(bt, n) for bt, k, n in self.bounds if k == key]
-        before = [n for bt, n in changes if bt <= t - self.LAG_S][-1:]  # in force at the window's start
-        return max(before + [n for bt, n in changes if t - self.LAG_S < bt <= t + self.LAG_S], default=0)
+        before = [n for bt, n in changes if bt <= start][-1:]  # in force at the window's start
+        return max(before + [n for bt, n in changes if start < bt <= t + self.LAG_S], default=0)
 
     def assert_no_excess(self) -> None:
         assert self.samples, "the sampler saw nothing"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -162,11 +164,12 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
 
     watch = subprocess.Popen([KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "get", "cm", "--watch",
                               "--output-watch-events"], stdout=subprocess.PIPE, text=True)
+    lines = watch_lines(watch)
     seen: list[str] = []
-    try:  # each line read as kubectl prints it (pytest's timeout bounds a watch that stays silent)
-        read_until(watch, seen, {("ADDED", "settings"), ("ADDED", "other")})  # the watch's initial list
+    try:
+        read_until(lines, seen, {("ADDED", "settings"), ("ADDED", "other")})  # the watch's initial list
         assert 'configmap "other" deleted' in kubectl("delete", "cm", "other").stdout
-        read_until(watch, seen, {("DELETED", "other")})
+        read_until(lines, seen, {("DELETED", "other")})
     finally:
         watch.terminate()
         watch.communicate(timeout=10)
@@ -174,12 +177,29 @@ def test_kubectl_reads_and_writes_through_the_apiserver(apiserver: tuple[Kubectl
     assert missing.returncode != 0 and 'configmaps "other" not found' in missing.stderr
 
 
-def read_until(watch: subprocess.Popen[str], seen: list[str], wanted: set[tuple[str, str]]) -> None:
-    """Read `kubectl get --watch --output-watch-events` lines into `seen` until every
+def watch_lines(watch: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The lines `watch` prints, as it prints them ("" once it ends), read by a thread."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert watch.stdout is not None
+        for line in watch.stdout:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def read_until(lines: queue.Queue[str], seen: list[str], wanted: set[tuple[str, str]], timeout_s: float = 60) -> None:
+    """Take `kubectl get --watch --output-watch-events` lines into `seen` until every
     (event type, name) of `wanted` is among them."""
-    assert watch.stdout is not None
+    deadline = time.monotonic() + timeout_s
     while not wanted <= {tuple(line.split()[:2]) for line in seen}:
-        line = watch.stdout.readline()
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"no {sorted(wanted)} within {timeout_s:.0f} s: {seen}") from None
         assert line, f"the watch ended before {sorted(wanted)}: {seen}"
         seen.append(line)
 

@@ -6,7 +6,6 @@ Deployment the controllers own ReplicaSets for; `logs -f` following new lines.""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -77,14 +76,14 @@ def test_delete_cascades_as_asked(apiserver: tuple[Kubectl, int], services: Call
     kubectl("delete", "deploy", "web", "--cascade=orphan")
     eventually(lambda: kubectl("get", "deploy", "web", check=False).returncode != 0, "the Deployment was not deleted")
     eventually(lambda: not owned_replicasets(kubectl)[0]["metadata"].get("ownerReferences"),
-          "the orphaned ReplicaSet still names its owner")
+               "the orphaned ReplicaSet still names its owner")
     kubectl("delete", "rs", "-l", "app=web")
 
     kubectl("apply", "-f", "-", stdin=MANIFESTS)
     eventually(lambda: len(owned_replicasets(kubectl)) == 1, "the second Deployment's ReplicaSet was not created")
     kubectl("delete", "deploy", "web", "--cascade=foreground")
     eventually(lambda: kubectl("get", "deploy", "web", check=False).returncode != 0 and not owned_replicasets(kubectl),
-          "foreground deletion left the Deployment or its ReplicaSet behind")
+               "foreground deletion left the Deployment or its ReplicaSet behind")
 
 
 async def test_logs_follow_prints_new_lines(apiserver: tuple[Kubectl, int], settings: Settings) -> None:
