@@ -14,8 +14,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import Service, broker_pid, cpu_seconds, kafka_rss_mib
-from bench.stages import free_address
+from bench.common import Service, broker_pid, cpu_seconds, free_address, kafka_rss_mib
 from services.runtime.bus import make_producer
 from services.runtime.config import Settings
 from services.runtime.identity import token_headers

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -144,6 +145,13 @@ def report(name: str, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
 
 def _fmt(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def free_address() -> str:
+    """127.0.0.1:<a port free now>, for a service to listen on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def broker_pid(bootstrap_servers: str) -> int | None:

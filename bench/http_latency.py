@@ -25,8 +25,8 @@ import time
 
 import aiohttp
 
-from bench.common import Service, fresh_settings, percentile, report, secure_cluster
-from bench.stages import APISERVER, free_address, stage_means, stage_totals, transaction_columns
+from bench.common import Service, free_address, fresh_settings, percentile, report, secure_cluster
+from bench.stages import APISERVER, stage_means, stage_totals, transaction_columns
 
 READY_S = 180.0
 

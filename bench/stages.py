@@ -5,7 +5,6 @@ transactions of the API's manifest intake and request writer)."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
 
 import aiohttp
@@ -18,13 +17,6 @@ TRANSACTION = "kafkube_transaction_stage_duration_seconds"  # per loop group: se
 
 Stage = tuple[str, str, str]  # (histogram, its `group` label or "", its `stage` label)
 Totals = dict[Stage, tuple[float, float]]  # -> (sum of seconds, count)
-
-
-def free_address() -> str:
-    """127.0.0.1:<a port free now>, for a service's /metrics."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def transaction_columns(group: str, prefix: str = "") -> dict[str, Stage]:
